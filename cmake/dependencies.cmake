@@ -1,0 +1,25 @@
+# Third-party libraries, all from Debian 12 packages (scripts/debian-packages.txt).
+# Their headers are SYSTEM includes so our warning flags never fire on them.
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json)
+find_package(spdlog CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(doctest CONFIG REQUIRED)
+find_package(valijson CONFIG REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)
+find_package(PostgreSQL 15 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
+pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
+pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+
+# SOCI ships neither a CMake package nor a .pc file.
+find_library(SOCI_CORE_LIBRARY soci_core REQUIRED)
+find_library(SOCI_PG_LIBRARY soci_postgresql REQUIRED)
+add_library(soci::core UNKNOWN IMPORTED)
+set_target_properties(soci::core PROPERTIES IMPORTED_LOCATION ${SOCI_CORE_LIBRARY})
+target_link_libraries(soci::core INTERFACE Boost::headers)
+add_library(soci::postgresql UNKNOWN IMPORTED)
+set_target_properties(soci::postgresql PROPERTIES IMPORTED_LOCATION ${SOCI_PG_LIBRARY})
+target_link_libraries(soci::postgresql INTERFACE soci::core PostgreSQL::PostgreSQL)

@@ -1,0 +1,117 @@
+#include "events/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+
+#ifndef BAZAAR_SOURCE_ROOT
+#error "BAZAAR_SOURCE_ROOT must name the source tree"
+#endif
+
+namespace bazaar::events {
+namespace {
+
+const CLI::Validator kPostgresUrl(
+    [](std::string& url) -> std::string {
+      if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return {};
+      return "must be a postgresql:// URL";
+    },
+    "URL");
+
+const CLI::Validator kLogLevel(
+    [](std::string& level) -> std::string {
+      static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error"};
+      for (const char* l : kLevels) {
+        if (level == l) return {};
+      }
+      return "must be one of trace, debug, info, warn, error";
+    },
+    "LEVEL");
+
+}  // namespace
+
+std::string env_prefix(std::string_view service) {
+  std::string out = "BAZAAR_";
+  for (char c : service) {
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  out.push_back('_');
+  return out;
+}
+
+void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
+  const std::string svc = env_prefix(cfg.service);
+  const std::string root = BAZAAR_SOURCE_ROOT;
+  cfg.schemas_dir = root + "/schemas";
+  cfg.migrations_dir = root + "/services/" + cfg.service + "/migrations";
+
+  app.option_defaults()->always_capture_default();
+  app.add_option("--kafka-brokers", cfg.kafka_brokers, "Kafka bootstrap servers, host:port[,...]")
+      ->envname("BAZAAR_KAFKA_BROKERS")
+      ->required();
+  app.add_option("--db", cfg.db_url, "PostgreSQL URL of this service's own database")
+      ->envname(svc + "DB")
+      ->required()
+      ->check(kPostgresUrl);
+  app.add_option("--admin-host", cfg.admin_host, "Address of the /health and /metrics server")
+      ->envname("BAZAAR_ADMIN_HOST");
+  app.add_option("--admin-port", cfg.admin_port, "Port of the /health and /metrics server (0: any)")
+      ->envname(svc + "ADMIN_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn or error")
+      ->envname("BAZAAR_LOG_LEVEL")
+      ->check(kLogLevel);
+  app.add_option("--schemas-dir", cfg.schemas_dir, "Folder of the event JSON Schemas")
+      ->envname("BAZAAR_SCHEMAS_DIR")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--migrations-dir", cfg.migrations_dir, "Folder of this service's NNN_name.sql")
+      ->envname(svc + "MIGRATIONS_DIR");
+  app.add_option("--topic-partitions", cfg.topic_partitions, "Partitions of topics it creates")
+      ->envname("BAZAAR_TOPIC_PARTITIONS")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--replication-factor", cfg.replication_factor, "Replication of topics it creates")
+      ->envname("BAZAAR_REPLICATION_FACTOR")
+      ->check(CLI::Range(1, 10));
+  app.add_option("--relay-batch", cfg.relay_batch, "Outbox rows published per relay pass")
+      ->envname("BAZAAR_RELAY_BATCH")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--relay-poll-ms", cfg.relay_poll_ms, "Outbox polling fallback when no NOTIFY comes")
+      ->envname("BAZAAR_RELAY_POLL_MS")
+      ->check(CLI::Range(10, 600000));
+  app.add_option("--retention-hours", cfg.retention_hours, "How long published outbox and inbox rows stay")
+      ->envname("BAZAAR_RETENTION_HOURS")
+      ->check(CLI::Range(1, 24 * 365));
+  app.add_flag("--dev", cfg.dev_mode, "Development mode: allows dev-only defaults for secrets")
+      ->envname("BAZAAR_DEV_MODE");
+}
+
+std::string redact_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  const auto at = url.find('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) {
+    return std::string(url);
+  }
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+boost::json::object describe(const PlatformConfig& cfg) {
+  return {
+      {"service", cfg.service},
+      {"kafka_brokers", cfg.kafka_brokers},
+      {"db", redact_url(cfg.db_url)},
+      {"admin", cfg.admin_host + ":" + std::to_string(cfg.admin_port)},
+      {"log_level", cfg.log_level},
+      {"schemas_dir", cfg.schemas_dir.string()},
+      {"migrations_dir", cfg.migrations_dir.string()},
+      {"topic_partitions", cfg.topic_partitions},
+      {"replication_factor", cfg.replication_factor},
+      {"relay_batch", cfg.relay_batch},
+      {"relay_poll_ms", cfg.relay_poll_ms},
+      {"retention_hours", cfg.retention_hours},
+      {"dev_mode", cfg.dev_mode},
+  };
+}
+
+}  // namespace bazaar::events

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <string>
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::events {
+
+/// One PostgreSQL connection of a component, opened lazily and reopened after it broke.
+class Database {
+ public:
+  explicit Database(std::string url);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// The open session; connects first when needed (throws soci::soci_error when it cannot).
+  soci::session& session();
+  /// Drops the connection so the next session() reconnects.
+  void reset();
+  /// True when the connection exists and libpq considers it healthy.
+  bool connected() const;
+  /// Runs a script of several statements (migrations) in one round trip.
+  void exec_script(const std::string& sql);
+
+ private:
+  std::string url_;
+  std::unique_ptr<soci::session> session_;
+};
+
+/// Whether retrying can help: a broken connection or a server restart is transient;
+/// a constraint violation or a bug is not.
+enum class FailureKind { transient, permanent };
+
+/// Classifies an exception thrown while working with `db`.
+FailureKind classify(const std::exception& error, const Database& db);
+
+/// True when a connection attempt to `url` succeeds within a few seconds.
+bool database_reachable(const std::string& url);
+
+}  // namespace bazaar::events

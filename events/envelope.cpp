@@ -1,0 +1,133 @@
+#include "events/envelope.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <ctime>
+#include <cstdio>
+
+namespace bazaar::events {
+namespace {
+
+const std::string* find(const Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string hex(std::uint64_t v, int digits) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(static_cast<std::size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kDigits[v & 0xf];
+    v >>= 4;
+  }
+  return out;
+}
+
+bool is_hex(std::string_view s) {
+  return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Error undecodable(std::string message) { return Error{"undecodable", std::move(message)}; }
+
+}  // namespace
+
+Headers to_headers(const Envelope& e) {
+  Headers h{
+      {std::string(header::kSpecVersion), "1.0"},
+      {std::string(header::kId), e.id},
+      {std::string(header::kSource), e.source},
+      {std::string(header::kType), e.type},
+      {std::string(header::kTime), e.time},
+      {std::string(header::kContentType), "application/json"},
+  };
+  if (!e.subject.empty()) h.emplace_back(header::kSubject, e.subject);
+  if (!e.correlation_id.empty()) h.emplace_back(header::kCorrelationId, e.correlation_id);
+  if (!e.causation_id.empty()) h.emplace_back(header::kCausationId, e.causation_id);
+  if (!e.traceparent.empty()) h.emplace_back(header::kTraceparent, e.traceparent);
+  return h;
+}
+
+std::string encode_payload(const Envelope& e) { return boost::json::serialize(e.data); }
+
+Result<Envelope> decode(const Headers& headers, std::string_view payload) {
+  const auto* spec = find(headers, header::kSpecVersion);
+  if (spec == nullptr) return undecodable("missing header ce_specversion");
+  if (*spec != "1.0") return undecodable("unsupported ce_specversion " + *spec);
+  if (const auto* ct = find(headers, header::kContentType);
+      ct != nullptr && ct->rfind("application/json", 0) != 0) {
+    return undecodable("unsupported content-type " + *ct);
+  }
+  Envelope e;
+  const std::pair<std::string_view, std::string*> required[] = {
+      {header::kId, &e.id}, {header::kSource, &e.source},
+      {header::kType, &e.type}, {header::kTime, &e.time}};
+  for (const auto& [name, field] : required) {
+    const auto* v = find(headers, name);
+    if (v == nullptr || v->empty()) return undecodable("missing header " + std::string(name));
+    *field = *v;
+  }
+  if (!Uuid::parse(e.id)) return undecodable("ce_id is not a UUID: " + e.id);
+  const std::pair<std::string_view, std::string*> optional[] = {
+      {header::kSubject, &e.subject},
+      {header::kCorrelationId, &e.correlation_id},
+      {header::kCausationId, &e.causation_id},
+      {header::kTraceparent, &e.traceparent}};
+  for (const auto& [name, field] : optional) {
+    if (const auto* v = find(headers, name)) *field = *v;
+  }
+  boost::system::error_code ec;
+  e.data = boost::json::parse(payload, ec);
+  if (ec) return undecodable("payload is not JSON: " + ec.message());
+  if (!e.data.is_object()) return undecodable("payload is not a JSON object");
+  return e;
+}
+
+std::string format_rfc3339(Clock::time_point t) {
+  const auto ms_total =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto secs = static_cast<std::time_t>(ms_total / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms_total % 1000));
+  return buf;
+}
+
+std::string trace_id_of(std::string_view traceparent) {
+  // version "-" trace-id(32) "-" parent-id(16) "-" flags(2)
+  if (traceparent.size() != 55 || traceparent[2] != '-' || traceparent[35] != '-') return {};
+  const auto id = traceparent.substr(3, 32);
+  return is_hex(id) ? std::string(id) : std::string{};
+}
+
+EnvelopeFactory::EnvelopeFactory(std::string service, const Clock& clock, UuidV7Generator& ids,
+                                 RandomSource random)
+    : source_("/bazaar/" + std::move(service)),
+      clock_(clock),
+      ids_(ids),
+      random_(std::move(random)) {}
+
+Envelope EnvelopeFactory::make(std::string type, std::string subject, boost::json::value data,
+                               const Envelope* cause) const {
+  Envelope e;
+  e.id = ids_.next().str();
+  e.source = source_;
+  e.type = std::move(type);
+  e.time = format_rfc3339(clock_.now());
+  e.subject = std::move(subject);
+  e.data = std::move(data);
+  std::string trace = cause != nullptr ? trace_id_of(cause->traceparent) : std::string{};
+  if (trace.empty()) trace = hex(random_(), 16) + hex(random_(), 16);
+  e.traceparent = "00-" + trace + "-" + hex(random_() | 1, 16) + "-01";
+  if (cause != nullptr) {
+    e.correlation_id = cause->correlation_id.empty() ? cause->subject : cause->correlation_id;
+    e.causation_id = cause->id;
+  }
+  return e;
+}
+
+}  // namespace bazaar::events

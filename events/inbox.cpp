@@ -1,0 +1,28 @@
+#include "events/inbox.hpp"
+
+#include <soci/soci.h>
+
+namespace bazaar::events {
+namespace {
+
+constexpr const char* kInsertInbox = R"sql(
+INSERT INTO inbox (consumer, ce_id, ce_type, topic, kafka_partition, kafka_offset)
+VALUES (:consumer, CAST(:id AS uuid), :type, :topic, :partition, :offset)
+ON CONFLICT (consumer, ce_id) DO NOTHING)sql";
+
+}  // namespace
+
+bool record_in_inbox(soci::session& sql, const std::string& consumer, const Envelope& e,
+                     const std::string& topic, int partition, long long offset) {
+  std::string name = consumer;
+  std::string id = e.id;
+  std::string type = e.type;
+  std::string topic_name = topic;
+  soci::statement st = (sql.prepare << kInsertInbox, soci::use(name), soci::use(id),
+                        soci::use(type), soci::use(topic_name), soci::use(partition),
+                        soci::use(offset));
+  st.execute(true);
+  return st.get_affected_rows() == 1;
+}
+
+}  // namespace bazaar::events

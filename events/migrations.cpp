@@ -1,0 +1,136 @@
+#include "events/migrations.hpp"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "events/db.hpp"
+
+namespace bazaar::events {
+namespace {
+
+// Any fixed number works as long as every service uses the same one for migrations.
+constexpr long long kMigrationLock = 0x6261'7a61'6172'0001;
+
+constexpr const char* kCreateLedger = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  component  text        NOT NULL,
+  version    integer     NOT NULL,
+  name       text        NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (component, version)
+))sql";
+
+constexpr const char* kAppliedVersions =
+    "SELECT version FROM schema_migrations WHERE component = :component";
+constexpr const char* kRecordVersion =
+    "INSERT INTO schema_migrations (component, version, name) VALUES (:component, :version, :name)";
+
+// Debezium's outbox event router reads id, aggregatetype (here: the destination topic),
+// aggregateid (the record key), type and payload; seq gives the publication order.
+constexpr const char* kPlatformSchema = R"sql(
+CREATE TABLE outbox (
+  seq           bigserial   PRIMARY KEY,
+  id            uuid        NOT NULL UNIQUE,
+  aggregatetype text        NOT NULL,
+  aggregateid   text        NOT NULL,
+  type          text        NOT NULL,
+  payload       jsonb       NOT NULL,
+  headers       jsonb       NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  published_at  timestamptz
+);
+CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+CREATE INDEX outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;
+
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('bazaar_outbox', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+CREATE TABLE inbox (
+  consumer        text        NOT NULL,
+  ce_id           uuid        NOT NULL,
+  ce_type         text        NOT NULL,
+  topic           text        NOT NULL,
+  kafka_partition integer     NOT NULL,
+  kafka_offset    bigint      NOT NULL,
+  received_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, ce_id)
+);
+CREATE INDEX inbox_received_at ON inbox (received_at);
+)sql";
+
+}  // namespace
+
+std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
+  std::vector<Migration> out;
+  if (!std::filesystem::is_directory(dir)) return out;
+  static const std::regex kName(R"(^(\d{3,})_([A-Za-z0-9_]+)\.sql$)");
+  std::set<int> versions;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string file = entry.path().filename().string();
+    std::smatch m;
+    if (!std::regex_match(file, m, kName)) {
+      throw std::runtime_error("migration file not named NNN_name.sql: " + entry.path().string());
+    }
+    Migration migration{std::stoi(m[1].str()), m[2].str(), {}};
+    if (!versions.insert(migration.version).second) {
+      throw std::runtime_error("two migrations share version " + m[1].str() + " in " +
+                               dir.string());
+    }
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    migration.sql = text.str();
+    out.push_back(std::move(migration));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  return out;
+}
+
+const std::vector<Migration>& platform_migrations() {
+  static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema}};
+  return kAll;
+}
+
+int migrate(Database& db, const std::string& component, const std::vector<Migration>& migrations) {
+  soci::session& sql = db.session();
+  long long lock = kMigrationLock;
+  sql << "SELECT pg_advisory_lock(:k)", soci::use(lock);
+  int applied = 0;
+  try {
+    db.exec_script(kCreateLedger);
+    std::vector<int> done(1000);
+    std::string name = component;
+    sql << kAppliedVersions, soci::into(done), soci::use(name);
+    const std::set<int> known(done.begin(), done.end());
+    for (const auto& m : migrations) {
+      if (known.contains(m.version)) continue;
+      soci::transaction tx(sql);
+      db.exec_script(m.sql);
+      int version = m.version;
+      std::string migration_name = m.name;
+      sql << kRecordVersion, soci::use(name), soci::use(version), soci::use(migration_name);
+      tx.commit();
+      ++applied;
+    }
+  } catch (...) {
+    sql << "SELECT pg_advisory_unlock(:k)", soci::use(lock);
+    throw;
+  }
+  sql << "SELECT pg_advisory_unlock(:k)", soci::use(lock);
+  return applied;
+}
+
+}  // namespace bazaar::events

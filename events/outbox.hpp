@@ -1,0 +1,83 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "events/db.hpp"
+#include "events/envelope.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::events {
+
+class Metrics;
+class Producer;
+class SchemaRegistry;
+
+/// Adds events to the outbox inside the caller's open transaction, so they are published if
+/// and only if that transaction commits.
+class OutboxWriter {
+ public:
+  OutboxWriter(soci::session& sql, const SchemaRegistry& schemas);
+  /// Queues `e` for `topic`, keyed by its subject. A payload that breaks its schema is a bug
+  /// and throws std::logic_error, which rolls the transaction back.
+  void add(const std::string& topic, const Envelope& e);
+  std::size_t added() const { return added_; }
+
+ private:
+  soci::session& sql_;
+  const SchemaRegistry& schemas_;
+  std::size_t added_ = 0;
+};
+
+/// How the relay works.
+struct RelaySettings {
+  std::string db_url;
+  int batch = 500;
+  std::chrono::milliseconds poll{500};  ///< fallback when no NOTIFY arrives
+  std::chrono::hours retention{24 * 7};
+  std::chrono::milliseconds send_timeout{30'000};
+};
+
+/// Publishes outbox rows in `seq` order and marks them published only after their delivery
+/// reports. Woken by LISTEN/NOTIFY, with polling as the fallback. Only the holder of the
+/// database's relay advisory lock publishes, so several instances of a service can run.
+/// A crash between publishing and marking republishes those rows; the inbox of every
+/// consumer absorbs the copies.
+class OutboxRelay {
+ public:
+  OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics = nullptr);
+
+  /// Works until `stop` becomes true; retries database and broker failures with backoff.
+  void run(const std::atomic<bool>& stop);
+
+  /// The outcome of one pass.
+  struct Pass {
+    std::size_t published = 0;
+    std::size_t failed = 0;
+    bool more = false;  ///< the batch was full: go again at once
+    std::string error;  ///< first delivery error, when `failed` > 0
+  };
+  /// One pass over at most one batch. Takes the lock first; returns an empty pass when
+  /// another instance holds it.
+  Pass publish_once();
+  /// Deletes published outbox rows and inbox rows older than the retention.
+  void purge();
+  bool holds_lock() const { return locked_; }
+
+ private:
+  bool acquire();
+  void wait_for_notification(std::chrono::milliseconds timeout);
+
+  RelaySettings settings_;
+  Producer& producer_;
+  Metrics* metrics_;
+  Database db_;
+  bool locked_ = false;
+};
+
+}  // namespace bazaar::events

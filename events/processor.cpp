@@ -1,0 +1,365 @@
+#include "events/processor.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include "events/db.hpp"
+#include "events/inbox.hpp"
+#include "events/log.hpp"
+#include "events/metrics.hpp"
+#include "events/outbox.hpp"
+#include "events/producer.hpp"
+#include "events/schema_registry.hpp"
+
+namespace bazaar::events {
+namespace {
+
+using PartitionKey = std::pair<std::string, std::int32_t>;
+
+enum class Outcome { processed, duplicate, ignored, dead_lettered, transient };
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::processed: return "processed";
+    case Outcome::duplicate: return "duplicate";
+    case Outcome::ignored: return "ignored";
+    case Outcome::dead_lettered: return "dead_lettered";
+    case Outcome::transient: return "retried";
+  }
+  return "unknown";
+}
+
+Headers headers_of(RdKafka::Message& m) {
+  Headers out;
+  const RdKafka::Headers* h = m.headers();
+  if (h == nullptr) return out;
+  for (const auto& header : h->get_all()) {
+    const auto* value = static_cast<const char*>(header.value());
+    out.emplace_back(header.key(),
+                     value != nullptr ? std::string(value, header.value_size()) : std::string{});
+  }
+  return out;
+}
+
+std::string key_of(const RdKafka::Message& m) {
+  const std::string* k = m.key();
+  return k != nullptr ? *k : std::string{};
+}
+
+std::string_view payload_of(const RdKafka::Message& m) {
+  return {static_cast<const char*>(m.payload()), m.len()};
+}
+
+// Frees a librdkafka-returned list of partitions when it goes out of scope.
+struct PartitionList {
+  std::vector<RdKafka::TopicPartition*> items;
+  ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
+};
+
+}  // namespace
+
+class Processor::Impl final : public RdKafka::RebalanceCb {
+ public:
+  Impl(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,
+       const EnvelopeFactory& factory, Producer& dlq, Metrics* metrics)
+      : settings_(std::move(settings)),
+        handler_(handler),
+        schemas_(schemas),
+        factory_(factory),
+        dlq_(dlq),
+        metrics_(metrics),
+        db_(settings_.db_url),
+        dlq_topic_("dlq." + settings_.group) {}
+
+  void run(const std::atomic<bool>& stop);
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+
+ private:
+  struct Paused {
+    std::int64_t offset;
+    std::chrono::steady_clock::time_point resume_at;
+  };
+
+  void connect();
+  Outcome process(RdKafka::Message& m);
+  Outcome dead_letter(RdKafka::Message& m, const Error& why);
+  void pause(const PartitionKey& key, std::int64_t offset);
+  void resume_due();
+  void commit(const std::map<PartitionKey, std::int64_t>& offsets);
+  void update_lag();
+  Backoff& backoff_for(const PartitionKey& key);
+
+  ProcessorSettings settings_;
+  Handler& handler_;
+  const SchemaRegistry& schemas_;
+  const EnvelopeFactory& factory_;
+  Producer& dlq_;
+  Metrics* metrics_;
+  Database db_;
+  std::string dlq_topic_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::map<PartitionKey, Paused> paused_;
+  // After a rewind, records already fetched past the rewind point are stale until the
+  // rewound record comes back.
+  std::map<PartitionKey, std::int64_t> rewound_to_;
+  std::map<PartitionKey, Backoff> backoffs_;
+  std::chrono::steady_clock::time_point next_lag_update_{};
+};
+
+void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                                   std::vector<RdKafka::TopicPartition*>& partitions) {
+  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    if (cooperative) {
+      delete consumer->incremental_assign(partitions);
+    } else {
+      consumer->assign(partitions);
+    }
+  } else {
+    // Everything processed was committed at the end of the last batch; drop local state.
+    for (auto* tp : partitions) {
+      const PartitionKey key{tp->topic(), tp->partition()};
+      paused_.erase(key);
+      rewound_to_.erase(key);
+      backoffs_.erase(key);
+    }
+    if (cooperative) {
+      delete consumer->incremental_unassign(partitions);
+    } else {
+      consumer->unassign();
+    }
+  }
+  spdlog::info("consumer group {}: {} {} partitions", settings_.group,
+               err == RdKafka::ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked", partitions.size());
+}
+
+void Processor::Impl::connect() {
+  if (auto made = ensure_topics(settings_.brokers,
+                                {{dlq_topic_, settings_.dlq_partitions, settings_.replication_factor}});
+      !made) {
+    throw std::runtime_error("cannot create " + dlq_topic_ + ": " + made.error().message);
+  }
+  KafkaProperties props{
+      {"bootstrap.servers", settings_.brokers},
+      {"group.id", settings_.group},
+      {"client.id", settings_.group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+      {"fetch.wait.max.ms", "100"},
+      {"topic.metadata.refresh.interval.ms", "10000"},
+  };
+  for (const auto& [k, v] : settings_.overrides) props[k] = v;
+  auto conf = make_kafka_conf(props);
+  std::string err;
+  if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
+      RdKafka::Conf::CONF_OK) {
+    throw std::invalid_argument("kafka rebalance_cb: " + err);
+  }
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
+  if (const auto code = consumer_->subscribe(settings_.topics); code != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("kafka subscribe: " + RdKafka::err2str(code));
+  }
+}
+
+Backoff& Processor::Impl::backoff_for(const PartitionKey& key) {
+  auto it = backoffs_.find(key);
+  if (it == backoffs_.end()) it = backoffs_.emplace(key, Backoff(settings_.backoff)).first;
+  return it->second;
+}
+
+Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why) {
+  OutgoingRecord record{dlq_topic_, key_of(m), std::string(payload_of(m)), headers_of(m)};
+  record.headers.emplace_back("dlq_reason", why.code);
+  record.headers.emplace_back("dlq_error", why.message);
+  record.headers.emplace_back("dlq_original_topic", m.topic_name());
+  record.headers.emplace_back("dlq_original_partition", std::to_string(m.partition()));
+  record.headers.emplace_back("dlq_original_offset", std::to_string(m.offset()));
+  record.headers.emplace_back("dlq_consumer_group", settings_.group);
+  record.headers.emplace_back("dlq_failed_at", format_rfc3339(std::chrono::system_clock::now()));
+  const auto reports = dlq_.send({record}, std::chrono::seconds{15});
+  if (!reports.front().delivered) {
+    // Moving on without a copy in the DLQ would lose the record: retry it instead.
+    spdlog::warn("dead-letter publish to {} failed: {}", dlq_topic_, reports.front().error);
+    return Outcome::transient;
+  }
+  // The payload may hold personal data: log where it was, never what it said.
+  spdlog::warn("dead-lettered {}/{}@{} to {}: {}: {}", m.topic_name(), m.partition(), m.offset(),
+               dlq_topic_, why.code, why.message);
+  if (metrics_ != nullptr) metrics_->dead_letters.Add({{"topic", m.topic_name()}}).Increment();
+  return Outcome::dead_lettered;
+}
+
+Outcome Processor::Impl::process(RdKafka::Message& m) {
+  auto decoded = decode(headers_of(m), payload_of(m));
+  if (!decoded) return dead_letter(m, decoded.error());
+  const Envelope& event = decoded.value();
+  log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
+  if (!handler_.wants(event.type)) return Outcome::ignored;
+  if (auto valid = schemas_.validate(event.type, event.data); !valid) {
+    return dead_letter(m, valid.error());
+  }
+  try {
+    soci::session& sql = db_.session();
+    soci::transaction tx(sql);
+    if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
+      tx.rollback();
+      return Outcome::duplicate;
+    }
+    OutboxWriter outbox(sql, schemas_);
+    HandlerContext ctx{event, sql, outbox, factory_};
+    handler_.apply(ctx);
+    tx.commit();
+    return Outcome::processed;
+  } catch (const PermanentError& e) {
+    return dead_letter(m, Error{"rejected", e.what()});
+  } catch (const std::exception& e) {
+    if (classify(e, db_) == FailureKind::transient) {
+      spdlog::warn("{}/{}@{}: transient failure: {}", m.topic_name(), m.partition(), m.offset(),
+                   e.what());
+      if (!db_.connected()) db_.reset();
+      return Outcome::transient;
+    }
+    return dead_letter(m, Error{"handler_error", e.what()});
+  }
+}
+
+void Processor::Impl::pause(const PartitionKey& key, std::int64_t offset) {
+  const auto delay = backoff_for(key).next();
+  paused_[key] = Paused{offset, std::chrono::steady_clock::now() + delay};
+  PartitionList list{{RdKafka::TopicPartition::create(key.first, key.second)}};
+  consumer_->pause(list.items);
+}
+
+void Processor::Impl::resume_due() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = paused_.begin(); it != paused_.end();) {
+    if (it->second.resume_at > now) {
+      ++it;
+      continue;
+    }
+    const auto& [topic, partition] = it->first;
+    std::unique_ptr<RdKafka::TopicPartition> at(
+        RdKafka::TopicPartition::create(topic, partition, it->second.offset));
+    if (const auto code = consumer_->seek(*at, 5000); code != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("seek {}/{} to {} failed: {}; retrying", topic, partition, it->second.offset,
+                   RdKafka::err2str(code));
+      it->second.resume_at = now + std::chrono::milliseconds{200};
+      ++it;
+      continue;
+    }
+    rewound_to_[it->first] = it->second.offset;
+    PartitionList list{{RdKafka::TopicPartition::create(topic, partition)}};
+    consumer_->resume(list.items);
+    it = paused_.erase(it);
+  }
+}
+
+void Processor::Impl::commit(const std::map<PartitionKey, std::int64_t>& offsets) {
+  if (offsets.empty()) return;
+  PartitionList list;
+  for (const auto& [key, next] : offsets) {
+    list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
+  }
+  if (const auto code = consumer_->commitSync(list.items); code != RdKafka::ERR_NO_ERROR) {
+    // Not fatal: the records are replayed after a rebalance and the inbox absorbs them.
+    spdlog::warn("offset commit for group {} failed: {}", settings_.group, RdKafka::err2str(code));
+  }
+}
+
+void Processor::Impl::update_lag() {
+  if (metrics_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_lag_update_) return;
+  next_lag_update_ = now + std::chrono::seconds{5};
+  PartitionList list;
+  if (consumer_->assignment(list.items) != RdKafka::ERR_NO_ERROR) return;
+  if (consumer_->position(list.items) != RdKafka::ERR_NO_ERROR) return;
+  for (const auto* tp : list.items) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (consumer_->get_watermark_offsets(tp->topic(), tp->partition(), &low, &high) !=
+            RdKafka::ERR_NO_ERROR ||
+        tp->offset() < 0 || high < 0) {
+      continue;
+    }
+    metrics_->consumer_lag
+        .Add({{"topic", tp->topic()}, {"partition", std::to_string(tp->partition())}})
+        .Set(static_cast<double>(high - tp->offset()));
+  }
+}
+
+void Processor::Impl::run(const std::atomic<bool>& stop) {
+  connect();
+  spdlog::info("consumer group {} subscribed to {} topics", settings_.group, settings_.topics.size());
+  while (!stop.load()) {
+    resume_due();
+    std::vector<std::unique_ptr<RdKafka::Message>> batch;
+    batch.emplace_back(consumer_->consume(100));
+    while (static_cast<int>(batch.size()) < settings_.max_batch &&
+           batch.back()->err() == RdKafka::ERR_NO_ERROR) {
+      batch.emplace_back(consumer_->consume(0));
+    }
+    std::map<PartitionKey, std::int64_t> done;
+    for (const auto& m : batch) {
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
+          spdlog::warn("consumer group {}: {}", settings_.group, m->errstr());
+        }
+        continue;
+      }
+      const PartitionKey key{m->topic_name(), m->partition()};
+      if (paused_.contains(key)) continue;  // fetched before the pause; re-read after it
+      if (auto r = rewound_to_.find(key); r != rewound_to_.end()) {
+        if (m->offset() != r->second) continue;  // stale copy from before the rewind
+        rewound_to_.erase(r);
+      }
+      const auto started = std::chrono::steady_clock::now();
+      const Outcome outcome = process(*m);
+      if (metrics_ != nullptr) {
+        metrics_->messages.Add({{"topic", key.first}, {"outcome", outcome_name(outcome)}})
+            .Increment();
+      }
+      if (outcome == Outcome::transient) {
+        pause(key, m->offset());
+        continue;
+      }
+      backoffs_.erase(key);
+      done[key] = m->offset() + 1;
+      if (metrics_ != nullptr) {
+        metrics_->handle_seconds
+            .Add({{"topic", key.first}},
+                 prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})
+            .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                         .count());
+      }
+    }
+    commit(done);
+    update_lag();
+  }
+  // Leaving the group now hands the partitions over at once instead of after a timeout.
+  consumer_->close();
+  spdlog::info("consumer group {} left", settings_.group);
+}
+
+Processor::Processor(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,
+                     const EnvelopeFactory& factory, Producer& dlq_producer, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(settings), handler, schemas, factory, dlq_producer,
+                                   metrics)) {}
+
+Processor::~Processor() = default;
+
+void Processor::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+
+}  // namespace bazaar::events

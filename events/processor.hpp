@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "events/backoff.hpp"
+#include "events/envelope.hpp"
+#include "events/kafka_client.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::events {
+
+class EnvelopeFactory;
+class Metrics;
+class OutboxWriter;
+class Producer;
+class SchemaRegistry;
+
+/// Thrown by a handler for an event that can never be applied; the event goes to the
+/// dead-letter topic with this message as its reason.
+class PermanentError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What a handler gets for one event: the event, the open transaction, and the outbox of that
+/// transaction.
+struct HandlerContext {
+  const Envelope& event;
+  soci::session& sql;
+  OutboxWriter& outbox;
+  const EnvelopeFactory& factory;
+};
+
+/// A service's part of the handler shape: the decision and its SQL. Everything around it
+/// (decode, validate, inbox, transaction, offsets, retries, dead letters) is the Processor's.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  /// Event types this handler applies; the others are acknowledged and skipped.
+  virtual bool wants(const std::string& type) const = 0;
+  /// Applies one event inside the open transaction. Database errors propagate (transient
+  /// ones are retried); PermanentError sends the event to the dead-letter topic.
+  virtual void apply(HandlerContext& ctx) = 0;
+};
+
+/// A consumer group member and the place it applies its events.
+struct ProcessorSettings {
+  std::string brokers;
+  std::string group;  ///< consumer group, inbox consumer name, and `dlq.<group>`
+  std::vector<std::string> topics;
+  std::string db_url;
+  BackoffPolicy backoff{};
+  int max_batch = 500;
+  int dlq_partitions = 6;
+  int replication_factor = 1;
+  KafkaProperties overrides{};
+};
+
+/// The one handler shape, written once: decode -> inbox -> decide -> one SQL transaction
+/// (state + outbox) -> commit offset. Offsets are committed only after the transaction
+/// commits, so a crash anywhere replays from the last commit and the inbox absorbs the replay.
+/// A transient failure pauses its partition and retries the same record with capped backoff;
+/// a permanent one sends the record to `dlq.<group>` and the partition moves on.
+class Processor {
+ public:
+  Processor(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,
+            const EnvelopeFactory& factory, Producer& dlq_producer, Metrics* metrics = nullptr);
+  ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+
+  /// Polls and applies until `stop` becomes true, then commits and leaves the group cleanly.
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bazaar::events

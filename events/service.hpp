@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/clock.hpp"
+#include "events/config.hpp"
+#include "events/envelope.hpp"
+#include "events/metrics.hpp"
+#include "events/processor.hpp"
+#include "events/producer.hpp"
+#include "events/schema_registry.hpp"
+#include "events/uuid.hpp"
+
+namespace bazaar::events {
+
+class AdminServer;
+
+/// What every service process runs, built once from its configuration: JSON logs, schemas,
+/// migrations (platform, then the service's), the admin server, the outbox relay, and any
+/// number of processors. SIGINT and SIGTERM stop it cleanly.
+class Service {
+ public:
+  /// Blocks SIGINT/SIGTERM for every thread it starts, sets up logging, loads the schemas and
+  /// migrates the database. Throws when any of it fails: a service must not start half-made.
+  explicit Service(PlatformConfig cfg);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  const PlatformConfig& config() const { return cfg_; }
+  const SchemaRegistry& schemas() const { return schemas_; }
+  const EnvelopeFactory& factory() const { return factory_; }
+  const Clock& clock() const { return clock_; }
+  Metrics& metrics() { return metrics_; }
+  Producer& producer() { return producer_; }
+
+  /// Runs `handler` for consumer group `group` on `topics`, on its own thread, once run() starts.
+  void add_processor(std::string group, std::vector<std::string> topics, Handler& handler);
+  /// Whether run() also relays the outbox (default true).
+  void relay_outbox(bool enabled) { relay_enabled_ = enabled; }
+
+  /// Starts everything and blocks until a signal or stop(); returns the exit code.
+  int run();
+  void stop() { stop_.store(true); }
+
+ private:
+  PlatformConfig cfg_;
+  SystemClock clock_;
+  UuidV7Generator ids_;
+  EnvelopeFactory factory_;
+  SchemaRegistry schemas_;
+  Metrics metrics_;
+  Producer producer_;
+  std::vector<std::unique_ptr<Processor>> processors_;
+  bool relay_enabled_ = true;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace bazaar::events

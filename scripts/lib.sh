@@ -1,0 +1,63 @@
+# Shared paths and helpers for bazaar's scripts. Sourced, never run.
+# shellcheck shell=bash
+
+BAZAAR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BAZAAR_DEPS="${BAZAAR_DEPS:-$BAZAAR_ROOT/.deps}"
+BAZAAR_BUILD="${BAZAAR_BUILD:-$BAZAAR_ROOT/build}"
+BAZAAR_KAFKA_VERSIONS=(4.1.1 4.1.0 4.0.1)   # first that resolves wins; 4.0.0 breaks librdkafka 2.0 groups
+PG_BIN=/usr/lib/postgresql/15/bin
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The Kafka lib folder fetched by setup, or empty when none is there yet.
+kafka_libs() {
+  local v
+  for v in "${BAZAAR_KAFKA_VERSIONS[@]}"; do
+    if [[ -f "$BAZAAR_DEPS/kafka-$v/.complete" ]]; then
+      echo "$BAZAAR_DEPS/kafka-$v/libs"
+      return 0
+    fi
+  done
+  return 1
+}
+
+kafka_version_of() { basename "$(dirname "$1")" | sed 's/^kafka-//'; }
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A TCP port on loopback that nothing listens on now.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 30000))
+    if ! port_open "$p" && ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+# Waits until "$@" succeeds or $1 seconds pass.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# Setup is needed when a package, jar folder or build output is missing.
+setup_needed() {
+  [[ -x "$BAZAAR_BUILD/services/bazaarctl/bazaarctl" || -x "$BAZAAR_BUILD/events/bazaar-topics" ]] || return 0
+  kafka_libs >/dev/null || return 0
+  [[ -d "$BAZAAR_DEPS/valijson/usr/share/cmake/valijson" ]] || return 0
+  local pkg
+  while read -r pkg; do
+    [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || return 0
+  done <"$BAZAAR_ROOT/scripts/debian-packages.txt"
+  return 1
+}

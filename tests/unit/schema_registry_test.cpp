@@ -1,0 +1,70 @@
+#include "events/schema_registry.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+#include <filesystem>
+#include <fstream>
+
+using bazaar::events::SchemaRegistry;
+
+namespace {
+
+const SchemaRegistry& registry() {
+  static const SchemaRegistry r(BAZAAR_TEST_SCHEMAS_DIR);
+  return r;
+}
+
+std::filesystem::path temp_dir(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("schemas are keyed by the file name, which is the event type") {
+  CHECK(registry().knows("bazaar.test.Probe.v1"));
+  CHECK_FALSE(registry().knows("bazaar.test.Probe.v2"));
+}
+
+TEST_CASE("a payload that follows its schema is accepted, unknown fields included") {
+  const auto r = registry().validate(
+      "bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k","seq":3,"extra":true})"));
+  CHECK(r.ok());
+}
+
+TEST_CASE("a payload that breaks its schema is rejected, naming each failing field") {
+  const auto missing = registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k"})"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == "schema_violation");
+  CHECK(missing.error().message.find("seq") != std::string::npos);
+
+  const auto wrong = registry().validate("bazaar.test.Probe.v1",
+                                         boost::json::parse(R"({"key":"k","seq":-1,"fail":"x"})"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message.find("seq") != std::string::npos);
+  CHECK(wrong.error().message.find("fail") != std::string::npos);
+
+  const auto type = registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":1,"seq":"1"})"));
+  CHECK_FALSE(type.ok());
+}
+
+TEST_CASE("a type without a schema is an error of its own") {
+  const auto r = registry().validate("bazaar.nope.Unknown.v1", boost::json::object{});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "unknown_type");
+}
+
+TEST_CASE("a broken schema file stops start-up with its name") {
+  const auto dir = temp_dir("bazaar-schema-test");
+  std::ofstream(dir / "bazaar.bad.Broken.v1.json") << "{ not json";
+  try {
+    SchemaRegistry r(dir);
+    FAIL("a broken schema was accepted");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("bazaar.bad.Broken.v1.json") != std::string::npos);
+  }
+  CHECK_THROWS_AS(SchemaRegistry(dir / "missing"), std::runtime_error);
+}

@@ -1,0 +1,23 @@
+#include <doctest/doctest.h>
+
+#include "events/kafka_client.hpp"
+
+using namespace bazaar::events;
+
+TEST_CASE("a topic list names topics and optional partition counts") {
+  const auto r = parse_topic_list("# comment\norder.events\npayment.events 3  # fewer\n\n", 6, 1);
+  REQUIRE(r.ok());
+  REQUIRE(r.value().size() == 2);
+  CHECK(r.value()[0].name == "order.events");
+  CHECK(r.value()[0].partitions == 6);
+  CHECK(r.value()[1].name == "payment.events");
+  CHECK(r.value()[1].partitions == 3);
+  CHECK(r.value()[1].replication_factor == 1);
+}
+
+TEST_CASE("a topic list with a bad partition count is rejected with its line") {
+  const auto r = parse_topic_list("a 2\nb many\n", 6, 1);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("line 2") != std::string::npos);
+  CHECK_FALSE(parse_topic_list("a 0\n", 6, 1).ok());
+}
