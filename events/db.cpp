@@ -5,6 +5,8 @@
 #include <soci/soci.h>
 
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 namespace bazaar::events {
 namespace {
@@ -14,10 +16,28 @@ PGconn* native(soci::session& s) {
   return backend != nullptr ? backend->conn_ : nullptr;
 }
 
-// libpq takes the timeout as a URL parameter; a dead server must not hang a connect forever.
-std::string with_timeout(const std::string& url) {
-  if (url.find("connect_timeout=") != std::string::npos) return url;
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+// libpq quotes values in single quotes, escaping backslashes and quotes.
+std::string quoted(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
 }
 
 bool transient_sqlstate(const std::string& state) {
@@ -30,7 +50,63 @@ bool transient_sqlstate(const std::string& state) {
 
 }  // namespace
 
-Database::Database(std::string url) : url_(with_timeout(url)) {}
+std::string to_conninfo(const std::string& url) {
+  std::string_view rest(url);
+  if (rest.starts_with("postgresql://")) {
+    rest.remove_prefix(13);
+  } else if (rest.starts_with("postgres://")) {
+    rest.remove_prefix(11);
+  } else {
+    throw std::invalid_argument("not a postgresql:// URL");
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view path;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    params.emplace_back("user", percent_decode(userinfo.substr(0, colon)));
+    if (colon != std::string_view::npos) {
+      params.emplace_back("password", percent_decode(userinfo.substr(colon + 1)));
+    }
+  }
+  if (!rest.empty()) {
+    const auto colon = rest.rfind(':');
+    params.emplace_back("host", std::string(rest.substr(0, colon)));
+    if (colon != std::string_view::npos) params.emplace_back("port", std::string(rest.substr(colon + 1)));
+  }
+  if (!path.empty()) params.emplace_back("dbname", percent_decode(path));
+  bool has_timeout = false;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) throw std::invalid_argument("bad URL parameter");
+    const std::string key(pair.substr(0, eq));
+    has_timeout = has_timeout || key == "connect_timeout";
+    params.emplace_back(key, percent_decode(pair.substr(eq + 1)));
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  // A dead server must not hang a connection attempt forever.
+  if (!has_timeout) params.emplace_back("connect_timeout", "5");
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out.push_back(' ');
+    out += k + "=" + quoted(v);
+  }
+  return out;
+}
+
+Database::Database(std::string url) : url_(to_conninfo(url)) {}
 Database::~Database() = default;
 
 soci::session& Database::session() {
@@ -81,7 +157,7 @@ FailureKind classify(const std::exception& error, const Database& db) {
 }
 
 bool database_reachable(const std::string& url) {
-  PGconn* conn = PQconnectdb(with_timeout(url).c_str());
+  PGconn* conn = PQconnectdb(to_conninfo(url).c_str());
   const bool ok = PQstatus(conn) == CONNECTION_OK;
   PQfinish(conn);
   return ok;

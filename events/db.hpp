@@ -39,6 +39,11 @@ enum class FailureKind { transient, permanent };
 /// Classifies an exception thrown while working with `db`.
 FailureKind classify(const std::exception& error, const Database& db);
 
+/// A libpq key=value connection string for a `postgresql://user:password@host:port/db?k=v`
+/// URL (SOCI 4.0 takes no URLs), with `connect_timeout=5` unless the URL sets one. Throws
+/// std::invalid_argument for anything else.
+std::string to_conninfo(const std::string& url);
+
 /// True when a connection attempt to `url` succeeds within a few seconds.
 bool database_reachable(const std::string& url);
 

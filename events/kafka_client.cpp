@@ -19,7 +19,8 @@ class LogBridge final : public RdKafka::EventCb {
         spdlog::warn("kafka: {} ({})", event.str(), RdKafka::err2str(event.err()));
         break;
       case RdKafka::Event::EVENT_LOG:
-        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+        // CONFWARN only repeats that gapless delivery is marked experimental.
+        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && event.fac() != "CONFWARN") {
           spdlog::warn("kafka {}: {}", event.fac(), event.str());
         } else {
           spdlog::debug("kafka {}: {}", event.fac(), event.str());

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/clock.hpp"
+#include "events/envelope.hpp"
+#include "events/metrics.hpp"
+#include "events/processor.hpp"
+#include "events/producer.hpp"
+#include "events/schema_registry.hpp"
+#include "events/uuid.hpp"
+#include "harness.hpp"
+#include "probe_handler.hpp"
+
+namespace bazaar::tests {
+
+/// The platform parts a test needs, wired to the test broker and database.
+struct Platform {
+  events::SystemClock clock;
+  events::UuidV7Generator ids{clock, events::system_random()};
+  events::EnvelopeFactory factory{"itest", clock, ids, events::system_random()};
+  events::SchemaRegistry schemas{BAZAAR_TEST_SCHEMAS_DIR};
+  events::Metrics metrics{"itest"};
+  std::string brokers = required_env("BAZAAR_KAFKA_BROKERS");
+  std::string db_url = required_env("BAZAAR_TEST_DB");
+  events::Producer producer{brokers};
+};
+
+/// A Processor applying Probe events on its own thread until destroyed.
+class RunningProcessor {
+ public:
+  RunningProcessor(Platform& p, const std::string& group, const std::vector<std::string>& topics)
+      : handler_(group),
+        processor_(events::ProcessorSettings{.brokers = p.brokers,
+                                             .group = group,
+                                             .topics = topics,
+                                             .db_url = p.db_url,
+                                             .backoff = {.initial = std::chrono::milliseconds{50},
+                                                         .max = std::chrono::milliseconds{1000}}},
+                   handler_, p.schemas, p.factory, p.producer, &p.metrics),
+        thread_([this] { processor_.run(stop_); }) {}
+  ~RunningProcessor() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+ private:
+  ProbeHandler handler_;
+  events::Processor processor_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// The value of one labelled counter of a metric family.
+inline double counter_value(prometheus::Family<prometheus::Counter>& family,
+                            const std::map<std::string, std::string>& labels) {
+  return family.Add(labels).Value();
+}
+
+}  // namespace bazaar::tests

@@ -1,0 +1,28 @@
+#include "probe_handler.hpp"
+
+#include <soci/soci.h>
+
+#include <boost/json/value.hpp>
+
+namespace bazaar::tests {
+namespace {
+
+constexpr const char* kInsertApplied = R"sql(
+INSERT INTO probe_applied (consumer, ce_id, key, seq)
+VALUES (:consumer, CAST(:id AS uuid), :key, :seq))sql";
+
+}  // namespace
+
+void ProbeHandler::apply(events::HandlerContext& ctx) {
+  const auto& data = ctx.event.data.as_object();
+  if (const auto* fail = data.if_contains("fail"); fail != nullptr && *fail == "permanent") {
+    throw events::PermanentError("probe asked to fail permanently");
+  }
+  std::string consumer = consumer_;
+  std::string id = ctx.event.id;
+  std::string key(data.at("key").as_string());
+  int seq = static_cast<int>(data.at("seq").as_int64());
+  ctx.sql << kInsertApplied, soci::use(consumer), soci::use(id), soci::use(key), soci::use(seq);
+}
+
+}  // namespace bazaar::tests

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "events/processor.hpp"
+
+namespace bazaar::tests {
+
+/// The test service's decision: record each Probe event in `probe_applied`; a Probe with
+/// `"fail":"permanent"` can never be applied.
+class ProbeHandler final : public events::Handler {
+ public:
+  explicit ProbeHandler(std::string consumer) : consumer_(std::move(consumer)) {}
+  bool wants(const std::string& type) const override { return type == kType; }
+  void apply(events::HandlerContext& ctx) override;
+
+  static constexpr const char* kType = "bazaar.test.Probe.v1";
+
+ private:
+  std::string consumer_;
+};
+
+}  // namespace bazaar::tests

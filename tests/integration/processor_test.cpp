@@ -1,0 +1,154 @@
+// The one handler shape against the real broker and PostgreSQL: duplicates change nothing,
+// poison messages go to the dead-letter topic with their reason while the partition moves on,
+// and a database outage is retried, never skipped.
+#include <doctest/doctest.h>
+#include <soci/soci.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "fixture.hpp"
+
+using namespace bazaar;
+using namespace bazaar::tests;
+using namespace std::chrono_literals;
+
+namespace {
+
+void send_all(Platform& p, const std::vector<events::OutgoingRecord>& records) {
+  const auto reports = p.producer.send(records, 30s);
+  for (const auto& r : reports) REQUIRE_MESSAGE(r.delivered, r.error);
+}
+
+long long applied(soci::session& sql, const std::string& group) {
+  long long n = 0;
+  std::string consumer = group;
+  sql << "SELECT count(*) FROM probe_applied WHERE consumer = :c", soci::use(consumer),
+      soci::into(n);
+  return n;
+}
+
+void run_infra(const char* command) {
+  const std::string line = std::string(BAZAAR_SOURCE_ROOT "/scripts/infra ") + command;
+  REQUIRE(std::system(line.c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a duplicate delivery changes nothing") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.dup");
+  const std::string group = unique_name("itest-dup");
+  create_topic(topic, 3);
+
+  const auto first = probe_event(p.factory, "order-1", 1);
+  const auto second = probe_event(p.factory, "order-1", 2);
+  const auto last = probe_event(p.factory, "order-1", 3);
+  // The same event (same ce_id) three times, as a producer retry or a replay would send it.
+  send_all(p, {record_of(topic, first), record_of(topic, first), record_of(topic, second),
+               record_of(topic, first), record_of(topic, second), record_of(topic, last)});
+
+  RunningProcessor consumer(p, group, {topic});
+  REQUIRE(wait_until(30s, [&] {
+    return counter_value(p.metrics.messages, {{"topic", topic}, {"outcome", "duplicate"}}) >= 3;
+  }));
+  CHECK(applied(*sql, group) == 3);
+  CHECK(count(*sql, "SELECT count(*) FROM inbox") == 3);
+  CHECK(counter_value(p.metrics.messages, {{"topic", topic}, {"outcome", "processed"}}) == 3);
+  CHECK(count(*sql, "SELECT count(*) FROM probe_applied WHERE seq = 1") == 1);
+}
+
+TEST_CASE("poison messages go to the dead-letter topic with their reason; the partition moves on") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.poison");
+  const std::string group = unique_name("itest-poison");
+  create_topic(topic, 1);  // one partition: the good record after the poison must still come
+
+  auto good1 = record_of(topic, probe_event(p.factory, "k", 1));
+  auto not_json = record_of(topic, probe_event(p.factory, "k", 2));
+  not_json.value = "{this is not json";
+  auto invalid = record_of(topic, probe_event(p.factory, "k", 3));
+  invalid.value = R"({"key":"k","seq":-5})";
+  auto rejected = record_of(topic, probe_event(p.factory, "k", 4, "permanent"));
+  auto headerless = record_of(topic, probe_event(p.factory, "k", 5));
+  headerless.headers.clear();
+  auto good2 = record_of(topic, probe_event(p.factory, "k", 6));
+  send_all(p, {good1, not_json, invalid, rejected, headerless, good2});
+
+  {
+    RunningProcessor consumer(p, group, {topic});
+    REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == 2; }));
+    REQUIRE(wait_until(10s, [&] {
+      return counter_value(p.metrics.dead_letters, {{"topic", topic}}) == 4;
+    }));
+  }
+  CHECK(count(*sql, "SELECT count(*) FROM probe_applied WHERE seq IN (1, 6)") == 2);
+
+  const auto dead = read_topic("dlq." + group, 4, 30s);
+  REQUIRE(dead.size() == 4);
+  const std::map<std::int64_t, std::string> reason_by_offset{
+      {1, "undecodable"}, {2, "schema_violation"}, {3, "rejected"}, {4, "undecodable"}};
+  for (const auto& d : dead) {
+    const auto offset = std::stoll(d.header("dlq_original_offset"));
+    CAPTURE(offset);
+    CHECK(d.header("dlq_original_topic") == topic);
+    CHECK(d.header("dlq_original_partition") == "0");
+    CHECK(d.header("dlq_consumer_group") == group);
+    CHECK(d.header("dlq_reason") == reason_by_offset.at(offset));
+    CHECK_FALSE(d.header("dlq_error").empty());
+    CHECK(d.key == "k");  // the original key, so a redrive lands on the same partition
+  }
+  // The original record travels unchanged, so it can be inspected and redriven.
+  const auto schema_case = std::find_if(dead.begin(), dead.end(), [](const auto& d) {
+    return d.header("dlq_reason") == "schema_violation";
+  });
+  REQUIRE(schema_case != dead.end());
+  CHECK(schema_case->value == R"({"key":"k","seq":-5})");
+  CHECK(schema_case->header("dlq_error").find("/seq") != std::string::npos);
+}
+
+TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried, not skipped") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.pgdown");
+  const std::string group = unique_name("itest-pgdown");
+  create_topic(topic, 6);
+  const int keys = 8;
+  const int per_key = 40;
+
+  auto batch = [&](int from, int to) {
+    std::vector<events::OutgoingRecord> records;
+    for (int seq = from; seq < to; ++seq) {
+      for (int k = 0; k < keys; ++k) {
+        records.push_back(record_of(topic, probe_event(p.factory, "key-" + std::to_string(k), seq)));
+      }
+    }
+    send_all(p, records);
+  };
+
+  RunningProcessor consumer(p, group, {topic});
+  batch(0, 10);
+  REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == keys * 10; }));
+
+  sql.reset();
+  run_infra("postgres-stop");
+  batch(10, per_key);  // the broker keeps taking records while the database is down
+  const bool retried = wait_until(30s, [&] {
+    return counter_value(p.metrics.messages, {{"topic", topic}, {"outcome", "retried"}}) >= 1;
+  });
+  run_infra("postgres-start");
+  REQUIRE(retried);
+
+  sql = connect_test_database();
+  CHECK(wait_until(60s, [&] { return applied(*sql, group) >= keys * per_key; }));
+  CHECK(applied(*sql, group) == keys * per_key);
+  CHECK(count(*sql, "SELECT count(DISTINCT (key, seq)) FROM probe_applied") == keys * per_key);
+  CHECK(count(*sql, R"sql(
+    SELECT count(*) FROM (
+      SELECT seq <> lag(seq) OVER (PARTITION BY key ORDER BY applied_seq) + 1 AS gap
+      FROM probe_applied) t WHERE gap)sql") == 0);
+  CHECK(counter_value(p.metrics.dead_letters, {{"topic", topic}}) == 0);
+}

@@ -1,0 +1,25 @@
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "events/db.hpp"
+
+using bazaar::events::to_conninfo;
+
+TEST_CASE("a PostgreSQL URL becomes a libpq connection string with a connect timeout") {
+  CHECK(to_conninfo("postgresql://bazaar:s3cret@127.0.0.1:15432/bazaar_order") ==
+        "user='bazaar' password='s3cret' host='127.0.0.1' port='15432' dbname='bazaar_order' "
+        "connect_timeout='5'");
+  CHECK(to_conninfo("postgres://h/db?connect_timeout=2&application_name=x") ==
+        "host='h' dbname='db' connect_timeout='2' application_name='x'");
+}
+
+TEST_CASE("URL escapes are decoded and libpq quoting is applied") {
+  CHECK(to_conninfo("postgresql://u:p%40ss%27w@h/d") ==
+        "user='u' password='p@ss\\'w' host='h' dbname='d' connect_timeout='5'");
+}
+
+TEST_CASE("anything but a PostgreSQL URL is refused") {
+  CHECK_THROWS_AS(to_conninfo("mysql://h/d"), std::invalid_argument);
+  CHECK_THROWS_AS(to_conninfo("postgresql://h/d?broken"), std::invalid_argument);
+}
