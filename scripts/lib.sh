@@ -49,15 +49,5 @@ wait_for() {
   done
 }
 
-# Setup is needed when a package, jar folder or build output is missing.
-setup_needed() {
-  [[ -x "$BAZAAR_BUILD/services/bazaarctl/bazaarctl" || -x "$BAZAAR_BUILD/events/bazaar-topics" ]] || return 0
-  kafka_libs >/dev/null || return 0
-  [[ -d "$BAZAAR_DEPS/valijson/usr/share/cmake/valijson" ]] || return 0
-  local pkg
-  while read -r pkg; do
-    [[ -z "$pkg" || "$pkg" == \#* ]] && continue
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || return 0
-  done <"$BAZAAR_ROOT/scripts/debian-packages.txt"
-  return 1
-}
+# Prints the comment block at the top of a script, without the comment marks.
+usage() { sed -n '2,/^set -euo/p' "$1" | grep '^#' | sed 's/^# \{0,1\}//'; }
