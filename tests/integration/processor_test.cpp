@@ -60,7 +60,7 @@ TEST_CASE("a duplicate delivery changes nothing") {
   CHECK(count(*sql, "SELECT count(*) FROM probe_applied WHERE seq = 1") == 1);
 }
 
-TEST_CASE("poison messages go to the dead-letter topic with their reason; the partition moves on") {
+TEST_CASE("poison messages go to the dead-letter topic with their reason while the partition moves on") {
   Platform p;
   auto sql = clean_test_database();
   const std::string topic = unique_name("itest.poison");
@@ -110,7 +110,7 @@ TEST_CASE("poison messages go to the dead-letter topic with their reason; the pa
   CHECK(schema_case->header("dlq_error").find("/seq") != std::string::npos);
 }
 
-TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried, not skipped") {
+TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried and nothing is skipped") {
   Platform p;
   auto sql = clean_test_database();
   const std::string topic = unique_name("itest.pgdown");

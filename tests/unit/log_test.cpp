@@ -6,7 +6,7 @@
 
 using namespace bazaar::events;
 
-TEST_CASE("a log line is one JSON object, however hostile the message") {
+TEST_CASE("a log line is one JSON object however hostile the message") {
   const std::string message = "quote \" backslash \\ newline \n tab \t nul-free {\"x\":1}";
   const std::string line = log::format_line("order", "info", message);
   CHECK(line.find('\n') == std::string::npos);

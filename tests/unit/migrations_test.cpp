@@ -18,7 +18,7 @@ std::filesystem::path fresh_dir(const char* name) {
 
 }  // namespace
 
-TEST_CASE("migrations load in version order, not in directory order") {
+TEST_CASE("migrations load in version order and not in directory order") {
   const auto dir = fresh_dir("bazaar-migrations-order");
   std::ofstream(dir / "010_later.sql") << "SELECT 10;";
   std::ofstream(dir / "002_second.sql") << "SELECT 2;";

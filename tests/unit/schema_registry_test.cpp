@@ -24,18 +24,18 @@ std::filesystem::path temp_dir(const char* name) {
 
 }  // namespace
 
-TEST_CASE("schemas are keyed by the file name, which is the event type") {
+TEST_CASE("schemas are keyed by their file name which is the event type") {
   CHECK(registry().knows("bazaar.test.Probe.v1"));
   CHECK_FALSE(registry().knows("bazaar.test.Probe.v2"));
 }
 
-TEST_CASE("a payload that follows its schema is accepted, unknown fields included") {
+TEST_CASE("a payload that follows its schema is accepted even with unknown fields") {
   const auto r = registry().validate(
       "bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k","seq":3,"extra":true})"));
   CHECK(r.ok());
 }
 
-TEST_CASE("a payload that breaks its schema is rejected, naming each failing field") {
+TEST_CASE("a payload that breaks its schema is rejected naming each failing field") {
   const auto missing = registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k"})"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code == "schema_violation");

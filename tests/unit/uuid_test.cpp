@@ -21,7 +21,7 @@ std::uint64_t embedded_ms(const Uuid& id) {
 
 }  // namespace
 
-TEST_CASE("UUIDv7 carries version 7, the RFC variant and the clock's milliseconds") {
+TEST_CASE("UUIDv7 carries version 7 and the RFC variant and the clock's milliseconds") {
   ManualClock clock;
   UuidV7Generator gen(clock, counting_random());
   const Uuid id = gen.next();
