@@ -63,6 +63,7 @@ class EnvelopeFactory {
   /// A new event; when `cause` is given, correlation and trace carry over from it.
   Envelope make(std::string type, std::string subject, boost::json::value data,
                 const Envelope* cause = nullptr) const;
+  const Clock& clock() const { return clock_; }
 
  private:
   std::string source_;

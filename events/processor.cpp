@@ -218,12 +218,15 @@ Outcome Processor::Impl::process(RdKafka::Message& m) {
       return Outcome::duplicate;
     }
     OutboxWriter outbox(sql, schemas_);
-    HandlerContext ctx{event, sql, outbox, factory_};
+    HandlerContext ctx{event, sql, outbox, factory_, factory_.clock()};
     handler_.apply(ctx);
     tx.commit();
     return Outcome::processed;
   } catch (const PermanentError& e) {
     return dead_letter(m, Error{"rejected", e.what()});
+  } catch (const TransientError& e) {
+    spdlog::warn("{}/{}@{}: retrying: {}", m.topic_name(), m.partition(), m.offset(), e.what());
+    return Outcome::transient;
   } catch (const std::exception& e) {
     if (classify(e, db_) == FailureKind::transient) {
       spdlog::warn("{}/{}@{}: transient failure: {}", m.topic_name(), m.partition(), m.offset(),

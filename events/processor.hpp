@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "events/backoff.hpp"
+#include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/kafka_client.hpp"
 
@@ -29,13 +30,21 @@ class PermanentError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by a handler when a dependency failed in a way that a later retry can fix (a
+/// provider's temporary error); the record is retried with backoff, never skipped.
+class TransientError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// What a handler gets for one event: the event, the open transaction, and the outbox of that
 /// transaction.
 struct HandlerContext {
   const Envelope& event;
   soci::session& sql;
   OutboxWriter& outbox;
-  const EnvelopeFactory& factory;
+  const EnvelopeFactory& factory;  ///< stamps the events this one causes
+  const Clock& clock;
 };
 
 /// A service's part of the handler shape: the decision and its SQL. Everything around it

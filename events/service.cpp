@@ -1,6 +1,7 @@
 #include "events/service.hpp"
 
 #include <signal.h>
+#include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json/serialize.hpp>
@@ -36,6 +37,15 @@ const PlatformConfig& block_signals_then(const PlatformConfig& cfg) {
 
 }  // namespace
 
+void in_transaction(TaskContext& ctx,
+                    const std::function<void(soci::session&, OutboxWriter&)>& work) {
+  soci::session& sql = ctx.db.session();
+  soci::transaction tx(sql);
+  OutboxWriter outbox(sql, ctx.schemas);
+  work(sql, outbox);
+  tx.commit();
+}
+
 Service::Service(PlatformConfig cfg)
     : cfg_(block_signals_then(cfg)),
       ids_(clock_, system_random()),
@@ -63,6 +73,11 @@ void Service::add_processor(std::string group, std::vector<std::string> topics, 
   };
   processors_.push_back(std::make_unique<Processor>(std::move(settings), handler, schemas_,
                                                     factory_, producer_, &metrics_));
+}
+
+void Service::add_periodic(std::string name, std::chrono::milliseconds every,
+                           std::function<void(TaskContext&)> task) {
+  periodic_.push_back({std::move(name), every, std::move(task)});
 }
 
 int Service::run() {
@@ -102,6 +117,26 @@ int Service::run() {
   }
   for (auto& p : processors_) {
     threads.emplace_back(guarded("processor", [&p, this] { p->run(stop_); }));
+  }
+  for (auto& p : periodic_) {
+    threads.emplace_back([this, &p] {
+      Database db(cfg_.db_url);
+      TaskContext ctx{db, schemas_, factory_, clock_};
+      while (!stop_.load()) {
+        try {
+          p.task(ctx);
+        } catch (const std::exception& e) {
+          // The next tick retries; a broken connection is reopened first.
+          spdlog::warn("{}: {}", p.name, e.what());
+          if (!db.connected()) db.reset();
+        }
+        const auto until = std::chrono::steady_clock::now() + p.every;
+        while (!stop_.load() && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+              p.every, std::chrono::milliseconds{50}));
+        }
+      }
+    });
   }
   spdlog::info("{} running", cfg_.service);
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,9 +16,28 @@
 #include "events/schema_registry.hpp"
 #include "events/uuid.hpp"
 
+namespace soci {
+class session;
+}
+
 namespace bazaar::events {
 
 class AdminServer;
+class Database;
+class OutboxWriter;
+
+/// What a periodic task gets: its own database connection and the parts to emit events.
+struct TaskContext {
+  Database& db;
+  const SchemaRegistry& schemas;
+  const EnvelopeFactory& factory;
+  const Clock& clock;
+};
+
+/// Runs `work` in one transaction on the task's connection, with an outbox writer of that
+/// transaction: state and emitted events commit together or not at all.
+void in_transaction(TaskContext& ctx,
+                    const std::function<void(soci::session&, OutboxWriter&)>& work);
 
 /// What every service process runs, built once from its configuration: JSON logs, schemas,
 /// migrations (platform, then the service's), the admin server, the outbox relay, and any
@@ -39,6 +60,10 @@ class Service {
 
   /// Runs `handler` for consumer group `group` on `topics`, on its own thread, once run() starts.
   void add_processor(std::string group, std::vector<std::string> topics, Handler& handler);
+  /// Runs `task` every `every` on its own thread once run() starts (deadline scanners,
+  /// reservation expiry, webhook delivery). A failing run is logged and retried next tick.
+  void add_periodic(std::string name, std::chrono::milliseconds every,
+                    std::function<void(TaskContext&)> task);
   /// Whether run() also relays the outbox (default true).
   void relay_outbox(bool enabled) { relay_enabled_ = enabled; }
 
@@ -55,6 +80,12 @@ class Service {
   Metrics metrics_;
   Producer producer_;
   std::vector<std::unique_ptr<Processor>> processors_;
+  struct Periodic {
+    std::string name;
+    std::chrono::milliseconds every;
+    std::function<void(TaskContext&)> task;
+  };
+  std::vector<Periodic> periodic_;
   bool relay_enabled_ = true;
   std::atomic<bool> stop_{false};
 };
