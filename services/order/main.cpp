@@ -1,0 +1,52 @@
+// bazaar-order: the order service, orchestrator of every order's saga.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "deadline_scanner.hpp"
+#include "events/service.hpp"
+#include "order_handler.hpp"
+#include "saga_store.hpp"
+
+int main(int argc, char** argv) {
+  bazaar::events::PlatformConfig cfg;
+  cfg.service = "order";
+  CLI::App app{"bazaar-order: runs each order as a saga (reserve stock, charge payment, confirm)"};
+  bazaar::events::add_platform_options(app, cfg);
+  int stock_ms = 10'000;
+  int payment_ms = 10'000;
+  int compensation_ms = 10'000;
+  int scan_ms = 250;
+  app.add_option("--stock-timeout-ms", stock_ms, "How long the saga waits for inventory")
+      ->envname("BAZAAR_ORDER_STOCK_TIMEOUT_MS")
+      ->check(CLI::Range(100, 86'400'000));
+  app.add_option("--payment-timeout-ms", payment_ms, "How long it waits for payment and commit")
+      ->envname("BAZAAR_ORDER_PAYMENT_TIMEOUT_MS")
+      ->check(CLI::Range(100, 86'400'000));
+  app.add_option("--compensation-retry-ms", compensation_ms,
+                 "How long before unanswered compensations are sent again")
+      ->envname("BAZAAR_ORDER_COMPENSATION_RETRY_MS")
+      ->check(CLI::Range(100, 86'400'000));
+  app.add_option("--deadline-scan-ms", scan_ms, "How often deadlines are checked")
+      ->envname("BAZAAR_ORDER_DEADLINE_SCAN_MS")
+      ->check(CLI::Range(10, 60'000));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    bazaar::events::Service service(cfg);
+    const bazaar::order::SagaStore store(
+        {std::chrono::milliseconds{stock_ms}, std::chrono::milliseconds{payment_ms},
+         std::chrono::milliseconds{compensation_ms}},
+        service.factory(), service.clock());
+    bazaar::order::OrderHandler handler(store);
+    service.add_processor(
+        "order", {"order.commands", "inventory.events", "payment.events", "catalog.events"},
+        handler);
+    service.add_periodic("deadline scanner", std::chrono::milliseconds{scan_ms},
+                         [&store](bazaar::events::TaskContext& ctx) {
+                           bazaar::order::scan_deadlines(ctx, store);
+                         });
+    return service.run();
+  } catch (const std::exception& e) {
+    std::cerr << "bazaar-order: " << e.what() << "\n";
+    return 1;
+  }
+}

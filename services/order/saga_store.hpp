@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/clock.hpp"
+#include "events/envelope.hpp"
+#include "pricing.hpp"
+#include "saga.hpp"
+
+namespace soci {
+class session;
+}
+namespace bazaar::events {
+class OutboxWriter;
+}
+
+namespace bazaar::order {
+
+/// How long each step may wait before the saga compensates.
+struct Timeouts {
+  std::chrono::milliseconds stock{10'000};
+  std::chrono::milliseconds payment{10'000};
+  std::chrono::milliseconds compensation{10'000};
+};
+
+/// One order as stored: its captured prices and its saga.
+struct OrderRecord {
+  std::string order_id;
+  std::string buyer_id;
+  std::string payment_token;
+  std::string currency;
+  std::int64_t total = 0;
+  std::vector<PricedLine> lines;
+  Saga saga;
+};
+
+/// The order database's side of the saga: loads an order under a row lock, and applies a
+/// Decision as one unit: the row, the step log, the deadline, the commands and the events,
+/// all in the caller's transaction.
+class SagaStore {
+ public:
+  SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory, const events::Clock& clock);
+
+  /// The order, locked until the transaction ends; nullopt when unknown.
+  std::optional<OrderRecord> load_for_update(soci::session& sql, const std::string& order_id) const;
+  /// Inserts a new order (PLACED, or REJECTED when it could not be priced) and emits
+  /// OrderPlaced or OrderRejected.
+  void insert(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+              const events::Envelope* cause) const;
+  /// Persists `d` for `before` and sends what it asks for. `trigger` names the input.
+  void apply(soci::session& sql, events::OutboxWriter& out, const OrderRecord& before,
+             const Decision& d, const std::string& trigger, const events::Envelope* cause) const;
+  /// Sends the commands of a decision about an order this service does not know.
+  void apply_unknown(events::OutboxWriter& out, const std::string& order_id, const Decision& d,
+                     const events::Envelope* cause) const;
+  /// Orders whose deadline passed, locked (skipping rows others hold), oldest first.
+  std::vector<std::string> due_orders(soci::session& sql, int limit) const;
+
+ private:
+  void send(events::OutboxWriter& out, const std::string& topic, const std::string& type,
+            const std::string& order_id, boost::json::object payload,
+            const events::Envelope* cause) const;
+  void send_command(events::OutboxWriter& out, Command c, const OrderRecord& order,
+                    const std::string& reason, const events::Envelope* cause) const;
+  void log_step(soci::session& sql, const std::string& order_id, const std::string& trigger,
+                Status from, Status to, const std::vector<Command>& commands,
+                const std::string& note) const;
+
+  Timeouts timeouts_;
+  const events::EnvelopeFactory& factory_;
+  const events::Clock& clock_;
+};
+
+/// The Kafka topic of every event this service produces.
+inline constexpr const char* kOrderEvents = "order.events";
+
+}  // namespace bazaar::order
