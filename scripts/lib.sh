@@ -51,3 +51,31 @@ wait_for() {
 
 # Prints the comment block at the top of a script, without the comment marks.
 usage() { sed -n '2,/^set -euo/p' "$1" | grep '^#' | sed 's/^# \{0,1\}//'; }
+
+# Starts a private broker and database cluster on free ports in a new run folder, exports
+# their settings, and arranges for them to stop when the script exits (keeping the folder
+# when the script failed). Used by scripts/test and scripts/bench.
+private_infra() {
+  RUN="$(mktemp -d "/tmp/bazaar-$1.XXXXXX")"
+  chmod 755 "$RUN"
+  export BAZAAR_RUN_DIR="$RUN"
+  export BAZAAR_KAFKA_PORT="$(free_port)"
+  until BAZAAR_KAFKA_CONTROLLER_PORT="$(free_port)" && [[ $BAZAAR_KAFKA_CONTROLLER_PORT != "$BAZAAR_KAFKA_PORT" ]]; do :; done
+  until BAZAAR_PG_PORT="$(free_port)" && [[ $BAZAAR_PG_PORT != "$BAZAAR_KAFKA_PORT" && $BAZAAR_PG_PORT != "$BAZAAR_KAFKA_CONTROLLER_PORT" ]]; do :; done
+  export BAZAAR_KAFKA_CONTROLLER_PORT BAZAAR_PG_PORT
+  status=1
+  trap private_infra_down EXIT
+  trap 'status=130; private_infra_down' INT TERM
+  "$BAZAAR_ROOT/scripts/infra" up
+  set -a
+  # shellcheck disable=SC1091
+  . "$RUN/env"
+  set +a
+}
+
+private_infra_down() {
+  trap - EXIT INT TERM
+  "$BAZAAR_ROOT/scripts/infra" down || true
+  if ((status == 0)); then rm -rf "$RUN"; else log "logs kept in $RUN"; fi
+  exit "$status"
+}

@@ -1,0 +1,145 @@
+// The saga benchmark: N orders through Kafka with at most C in flight, every outcome waited
+// for, the invariants checked, and the broker's raw produce->consume round trip measured in
+// the same run for reference. Run by scripts/bench; not part of the test suites.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+
+#include "events/kafka_client.hpp"
+#include "system.hpp"
+
+using namespace bazaar;
+using namespace bazaar::e2e;
+using namespace std::chrono_literals;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atoi(v) : fallback;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+Clock::time_point parse_time(const std::string& pg) {
+  // PostgreSQL gives "2026-11-23 10:00:00.123456+00"; read it as UTC.
+  std::tm tm{};
+  double seconds = 0;
+  std::sscanf(pg.c_str(), "%d-%d-%d %d:%d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+              &tm.tm_min, &seconds);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_sec = 0;
+  const auto base = Clock::from_time_t(timegm(&tm));
+  return base + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// The broker alone: produce one record at a time and time until a consumer sees it.
+std::vector<double> raw_round_trips(int n) {
+  const std::string topic = tests::unique_name("bench.raw");
+  tests::create_topic(topic, 1);
+  events::Producer producer(tests::required_env("BAZAAR_KAFKA_BROKERS"));
+  auto conf = events::make_kafka_conf({{"bootstrap.servers", tests::required_env("BAZAAR_KAFKA_BROKERS")},
+                                       {"group.id", tests::unique_name("bench-raw")},
+                                       {"auto.offset.reset", "earliest"},
+                                       {"enable.auto.commit", "false"},
+                                       {"fetch.wait.max.ms", "100"}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  consumer->subscribe({topic});
+  // Wait for the assignment by consuming a first record.
+  producer.send({{topic, "warm", "{}", {}}}, 10s);
+  for (int i = 0; i < 200; ++i) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (m->err() == RdKafka::ERR_NO_ERROR) break;
+  }
+  std::vector<double> out;
+  for (int i = 0; i < n; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    producer.send({{topic, "k", std::to_string(i), {}}}, 10s);
+    while (true) {
+      std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+      if (m->err() == RdKafka::ERR_NO_ERROR) break;
+    }
+    out.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  consumer->close();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("saga benchmark") {
+  const int n = env_int("BAZAAR_BENCH_ORDERS", 500);
+  const int concurrency = env_int("BAZAAR_BENCH_CONCURRENCY", 50);
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 100, n);
+
+  std::vector<std::string> orders;
+  std::map<std::string, Clock::time_point> sent_at;
+  std::deque<std::string> in_flight;
+  const auto started = std::chrono::steady_clock::now();
+  auto settled = [&](const std::string& id) {
+    const std::string s = shop.status(id);
+    return s == "CONFIRMED" || s == "REJECTED" || s == "CANCELLED";
+  };
+  while (static_cast<int>(orders.size()) < n || !in_flight.empty()) {
+    while (static_cast<int>(orders.size()) < n && static_cast<int>(in_flight.size()) < concurrency) {
+      const auto now = Clock::now();
+      const std::string id = shop.place(bus.new_id(), product, 1, "tok_ok");
+      sent_at[id] = now;
+      orders.push_back(id);
+      in_flight.push_back(id);
+    }
+    if (!tests::wait_until(120s, [&] { return settled(in_flight.front()); })) {
+      FAIL("order " << in_flight.front() << " never settled");
+    }
+    while (!in_flight.empty() && settled(in_flight.front())) in_flight.pop_front();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  std::vector<double> latencies;
+  int confirmed = 0;
+  for (const auto& id : orders) {
+    std::string status, updated;
+    std::string oid = id;
+    system.db("order") << "SELECT status, updated_at::text FROM orders WHERE order_id = CAST(:id AS uuid)",
+        soci::use(oid), soci::into(status), soci::into(updated);
+    confirmed += status == "CONFIRMED";
+    latencies.push_back(std::chrono::duration<double, std::milli>(parse_time(updated) - sent_at[id]).count());
+  }
+  const int violations = shop.check_invariants(orders, {product}) + (n - confirmed);
+  const auto raw = raw_round_trips(200);
+
+  std::printf("\n%-28s %10s %10s %10s\n", "measure", "p50_ms", "p99_ms", "count");
+  std::printf("%-28s %10.1f %10.1f %10zu\n", "saga place->confirmed", percentile(latencies, 0.5),
+              percentile(latencies, 0.99), latencies.size());
+  std::printf("%-28s %10.1f %10.1f %10zu\n", "raw produce->consume", percentile(raw, 0.5),
+              percentile(raw, 0.99), raw.size());
+  std::printf("orders=%d concurrency=%d confirmed=%d elapsed_s=%.2f\n", n, concurrency, confirmed, seconds);
+  std::printf("saga_p50/raw_p50=%.1f\n", percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
+  std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d\n",
+              static_cast<double>(n) / seconds, percentile(latencies, 0.5),
+              percentile(latencies, 0.99), violations);
+}
+
+int main(int argc, char** argv) {
+  doctest::Context context(argc, argv);
+  return context.run();
+}

@@ -1,0 +1,222 @@
+// Orders end to end: every service a real process, commands produced to the topics, and
+// each scenario ends by checking DESIGN.md's four invariants against the databases.
+#include <doctest/doctest.h>
+#include <soci/soci.h>
+
+#include <boost/json/parse.hpp>
+
+#include "system.hpp"
+
+using namespace bazaar;
+using namespace bazaar::e2e;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::set<std::string> kSettled{"CONFIRMED", "REJECTED", "CANCELLED"};
+
+// An admin known to the notification service, so admin notifications have a recipient.
+std::string register_admin(Bus& bus) {
+  const std::string admin = bus.new_id();
+  bus.send("identity.events", "bazaar.identity.UserRegistered.v1", admin,
+           {{"user_id", admin}, {"email", "admin@bazaar.test"}, {"name", "Admin"}, {"role", "admin"}});
+  return admin;
+}
+
+long long steps(System& system, const std::string& order, const std::string& trigger,
+                const std::string& commands) {
+  long long n = 0;
+  std::string id = order, t = trigger, c = commands;
+  system.db("order") << "SELECT count(*) FROM saga_steps WHERE order_id = CAST(:id AS uuid) "
+                        "AND trigger = :t AND commands = :c",
+      soci::use(id), soci::use(t), soci::use(c), soci::into(n);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a paid order is confirmed and moves stock from available to sold") {
+  MESSAGE("broker: Apache Kafka " << tests::required_env("BAZAAR_KAFKA_VERSION"));
+  WebhookReceiver webhook(1);  // the first delivery fails: the sink must retry
+  System system({{"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}}});
+  Bus bus;
+  Shop shop{system, bus};
+  register_admin(bus);
+  const std::string seller = bus.new_id();
+  const std::string buyer = bus.new_id();
+  const std::string product = shop.list_product(seller, 1250, 5);
+
+  const std::string order = shop.place(buyer, product, 2, "tok_ok");
+  REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
+  CHECK(shop.total(order) == 2500);
+  CHECK(shop.stock(product) == std::array<long long, 4>{3, 0, 2, 5});
+  CHECK(shop.money(order) == std::pair<long long, long long>{2500, 0});
+
+  // Shipping and delivery follow confirmation; each step tells the buyer.
+  bus.send("order.commands", "bazaar.order.AdvanceOrderStatus.v1", order,
+           {{"order_id", order}, {"status", "SHIPPED"}});
+  REQUIRE(shop.wait_status(order, {"SHIPPED"}) == "SHIPPED");
+  bus.send("order.commands", "bazaar.order.AdvanceOrderStatus.v1", order,
+           {{"order_id", order}, {"status", "DELIVERED"}});
+  REQUIRE(shop.wait_status(order, {"DELIVERED"}) == "DELIVERED");
+
+  CHECK(tests::wait_until(30s, [&] {
+    return shop.notifications(order, "order_confirmed") == 1 &&
+           shop.notifications(order, "item_sold") == 1 && shop.notifications(order, "new_order") == 1 &&
+           shop.notifications(order, "order_shipped") == 1;
+  }));
+  // The webhook got every one of them, after retrying the delivery it refused.
+  CHECK(tests::wait_until(30s, [&] {
+    int about_order = 0;
+    for (const auto& body : webhook.bodies()) {
+      if (body.find(order) != std::string::npos) ++about_order;
+    }
+    return about_order >= 5;
+  }));
+  CHECK(webhook.requests() > static_cast<int>(webhook.bodies().size()));
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("an order for more than the stock is rejected and nothing is charged") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 999, 1);
+  const std::string order = shop.place(bus.new_id(), product, 2, "tok_ok");
+  REQUIRE(shop.wait_status(order, kSettled) == "REJECTED");
+  CHECK(shop.reason(order) == "out_of_stock");
+  CHECK(shop.stock(product) == std::array<long long, 4>{1, 0, 0, 1});
+  CHECK(shop.money(order) == std::pair<long long, long long>{0, 0});
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("a declined payment cancels the order and restores the stock") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 500, 4);
+  const std::string order = shop.place(bus.new_id(), product, 3, "tok_decline");
+  REQUIRE(shop.wait_status(order, kSettled) == "CANCELLED");
+  CHECK(shop.reason(order) == "payment_declined");
+  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{4, 0, 0, 4}; }));
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("a payment that never answers is cancelled by the deadline and a late charge is refunded") {
+  System system({{"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "2000"}}}});
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 700, 3);
+  const std::string order = shop.place(bus.new_id(), product, 1, "tok_timeout");
+  REQUIRE(shop.wait_status(order, kSettled) == "CANCELLED");
+  CHECK(shop.reason(order) == "timeout");
+  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{3, 0, 0, 3}; }));
+
+  // The provider answers after all: the saga refunds the late charge.
+  bus.send("payment.events", "bazaar.payment.PaymentCharged.v1", order,
+           {{"order_id", order}, {"payment_id", bus.new_id()}, {"amount", 700}, {"currency", "EUR"}});
+  CHECK(tests::wait_until(30s, [&] {
+    return steps(system, order, "bazaar.payment.PaymentCharged.v1", "RefundPayment") == 1;
+  }));
+  CHECK(shop.status(order) == "CANCELLED");
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("a flaky payment provider still confirms the order") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 1999, 2);
+  const std::string order = shop.place(bus.new_id(), product, 1, "tok_flaky");
+  REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
+  CHECK(shop.money(order) == std::pair<long long, long long>{1999, 0});
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("cancelling a confirmed order refunds it and restocks") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string buyer = bus.new_id();
+  const std::string product = shop.list_product(bus.new_id(), 300, 6);
+  const std::string order = shop.place(buyer, product, 4, "tok_ok");
+  REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
+  bus.send("order.commands", "bazaar.order.CancelOrder.v1", order,
+           {{"order_id", order}, {"actor_id", buyer}, {"actor_role", "buyer"}});
+  REQUIRE(shop.wait_status(order, {"CANCELLED"}) == "CANCELLED");
+  CHECK(shop.reason(order) == "refunded");
+  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{6, 0, 0, 6}; }));
+  CHECK(shop.money(order) == std::pair<long long, long long>{1200, 1200});
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("forty concurrent orders for the last ten units confirm exactly ten") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 100, 10);
+  std::vector<std::string> orders;
+  for (int i = 0; i < 40; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+  int confirmed = 0;
+  int rejected = 0;
+  for (const auto& o : orders) {
+    const std::string s = shop.wait_status(o, kSettled);
+    confirmed += s == "CONFIRMED";
+    rejected += s == "REJECTED";
+  }
+  CHECK(confirmed == 10);
+  CHECK(rejected == 30);
+  CHECK(shop.stock(product) == std::array<long long, 4>{0, 0, 10, 10});
+  shop.check_invariants(orders, {product});
+}
+
+TEST_CASE("every command delivered twice has no double effect") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string buyer = bus.new_id();
+  const std::string product = shop.list_product(bus.new_id(), 400, 5, true);
+  bus.send("inventory.commands", "bazaar.inventory.AdjustStock.v1", product,
+           {{"product_id", product}, {"delta", 5}}, true);
+  REQUIRE(tests::wait_until(30s, [&] { return shop.stock(product)[3] == 10; }));
+  const std::string order = shop.place(buyer, product, 2, "tok_ok", true);
+  REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
+  bus.send("order.commands", "bazaar.order.CancelOrder.v1", order,
+           {{"order_id", order}, {"actor_id", buyer}, {"actor_role", "buyer"}}, true);
+  REQUIRE(shop.wait_status(order, {"CANCELLED"}) == "CANCELLED");
+  shop.check_invariants({order}, {product});
+  CHECK(shop.stock(product) == std::array<long long, 4>{10, 0, 0, 10});
+  CHECK(shop.money(order) == std::pair<long long, long long>{800, 800});
+  long long orders_rows = 0;
+  std::string id = order;
+  system.db("order") << "SELECT count(*) FROM order_lines WHERE order_id = CAST(:id AS uuid)",
+      soci::use(id), soci::into(orders_rows);
+  CHECK(orders_rows == 1);
+}
+
+TEST_CASE("services killed with SIGKILL mid-saga and restarted still complete every saga") {
+  System system({{"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "120000"},
+                            {"BAZAAR_ORDER_STOCK_TIMEOUT_MS", "120000"}}}});
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 250, 100);
+  std::vector<std::string> orders;
+  for (int i = 0; i < 10; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+  REQUIRE(shop.wait_status(orders.front(), kSettled) == "CONFIRMED");
+
+  system.kill("payment");
+  for (int i = 0; i < 10; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+  system.kill("order");
+  for (int i = 0; i < 10; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+  system.start("order");
+  system.start("payment");
+  system.kill("inventory");
+  system.start("inventory");
+
+  for (const auto& o : orders) {
+    CAPTURE(o);
+    CHECK(shop.wait_status(o, kSettled, 120s) == "CONFIRMED");
+  }
+  CHECK(shop.stock(product) == std::array<long long, 4>{70, 0, 30, 100});
+  shop.check_invariants(orders, {product});
+}

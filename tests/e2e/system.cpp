@@ -1,0 +1,314 @@
+#include "system.hpp"
+
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json/array.hpp>
+
+#include "events/config.hpp"
+#include "events/db.hpp"
+
+namespace bazaar::e2e {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string db_url(const std::string& service) {
+  return tests::required_env((events::env_prefix(service) + "DB").c_str());
+}
+
+long long scalar(soci::session& sql, const std::string& query, const std::string& param) {
+  long long n = 0;
+  std::string p = param;
+  soci::indicator ind = soci::i_ok;
+  sql << query, soci::use(p), soci::into(n, ind);
+  return ind == soci::i_null ? 0 : n;
+}
+
+}  // namespace
+
+System::System(std::map<std::string, Env> overrides)
+    : overrides_(std::move(overrides)), log_dir_(tests::required_env("BAZAAR_RUN_DIR")) {
+  for (const auto& s : kServices) start(s);
+}
+
+System::~System() {
+  for (auto& [name, p] : processes_) {
+    if (p) p->signal(SIGTERM);
+  }
+  for (auto& [name, p] : processes_) {
+    if (p) CHECK_MESSAGE(p->wait(30s) == 0, name << " did not stop cleanly on SIGTERM");
+  }
+}
+
+void System::start(const std::string& service) {
+  const std::uint16_t admin = tests::free_port();
+  Env env{{events::env_prefix(service) + "ADMIN_PORT", std::to_string(admin)}};
+  for (const auto& [k, v] : overrides_[service]) env[k] = v;
+  const std::string binary = std::string(BAZAAR_SERVICES_DIR) + "/" + service + "/bazaar-" + service;
+  processes_[service] = std::make_unique<tests::ChildProcess>(
+      binary, std::vector<std::string>{}, env, log_dir_ + "/e2e-" + service + ".log");
+  const bool ready =
+      tests::wait_until(60s, [&] { return tests::http_get(admin, "/health/ready").first == 200; });
+  REQUIRE_MESSAGE(ready, service << " did not become ready; see " << log_dir_ << "/e2e-" << service
+                                 << ".log");
+}
+
+void System::kill(const std::string& service) {
+  auto& p = processes_.at(service);
+  p->signal(SIGKILL);
+  CHECK(p->wait(10s) == 128 + SIGKILL);
+  p.reset();
+}
+
+void System::stop(const std::string& service) {
+  auto& p = processes_.at(service);
+  p->signal(SIGTERM);
+  CHECK(p->wait(30s) == 0);
+  p.reset();
+}
+
+soci::session& System::db(const std::string& service) {
+  auto& s = dbs_[service];
+  if (!s) {
+    s = std::make_unique<soci::session>(soci::postgresql, events::to_conninfo(db_url(service)));
+  }
+  return *s;
+}
+
+Bus::Bus() = default;
+
+std::string Bus::new_id() { return ids_.next().str(); }
+
+events::Envelope Bus::send(const std::string& topic, const std::string& type,
+                           const std::string& key, boost::json::object payload, bool twice) {
+  events::Envelope e = factory_.make(type, key, std::move(payload));
+  e.correlation_id = key;
+  std::vector<events::OutgoingRecord> records{tests::record_of(topic, e)};
+  if (twice) records.push_back(records.front());
+  for (const auto& r : producer_.send(records, 30s)) REQUIRE_MESSAGE(r.delivered, r.error);
+  return e;
+}
+
+WebhookReceiver::WebhookReceiver(int fail_first) : fail_first_(fail_first) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  REQUIRE(::listen(listen_fd_, 16) == 0);
+  thread_ = std::thread([this] { serve(); });
+}
+
+WebhookReceiver::~WebhookReceiver() {
+  stop_.store(true);
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  ::close(listen_fd_);
+  thread_.join();
+}
+
+std::string WebhookReceiver::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/hooks/bazaar";
+}
+
+std::vector<std::string> WebhookReceiver::bodies() const {
+  std::lock_guard lock(mutex_);
+  return bodies_;
+}
+
+void WebhookReceiver::serve() {
+  while (!stop_.load()) {
+    const int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) continue;
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string data;
+    char buf[4096];
+    std::size_t need = std::string::npos;
+    while (true) {
+      const auto header_end = data.find("\r\n\r\n");
+      if (header_end != std::string::npos && need == std::string::npos) {
+        std::string lower = data.substr(0, header_end);
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto cl = lower.find("content-length:");
+        const std::size_t length =
+            cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15, lower.find("\r\n", cl) - cl - 15));
+        need = header_end + 4 + length;
+      }
+      if (need != std::string::npos && data.size() >= need) break;
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      data.append(buf, static_cast<std::size_t>(n));
+    }
+    const int index = requests_.fetch_add(1);
+    const bool fail = index < fail_first_;
+    if (!fail && need != std::string::npos) {
+      std::lock_guard lock(mutex_);
+      bodies_.push_back(data.substr(data.find("\r\n\r\n") + 4));
+    }
+    const std::string response = fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                       : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    (void)::write(fd, response.data(), response.size());
+    ::close(fd);
+  }
+}
+
+std::string Shop::list_product(const std::string& seller, long long price, long long stock,
+                               bool twice) {
+  const std::string product = bus.new_id();
+  bus.send("catalog.commands", "bazaar.catalog.CreateProduct.v1", product,
+           {{"product_id", product},
+            {"seller_id", seller},
+            {"name", "Teapot"},
+            {"description", "A pot for tea"},
+            {"price", price},
+            {"currency", "EUR"},
+            {"category", "kitchen"},
+            {"initial_stock", stock},
+            {"actor_id", seller},
+            {"actor_role", "seller"}},
+           twice);
+  REQUIRE_MESSAGE(tests::wait_until(30s, [&] {
+                    return scalar(system.db("order"),
+                                  "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:p AS uuid)",
+                                  product) == 1 &&
+                           scalar(system.db("inventory"),
+                                  "SELECT count(*) FROM stock WHERE product_id = CAST(:p AS uuid)",
+                                  product) == 1;
+                  }),
+                  "product " << product << " never reached the order service and inventory");
+  return product;
+}
+
+std::string Shop::place(const std::string& buyer, const std::string& product, long long quantity,
+                        const std::string& token, bool twice) {
+  const std::string order = bus.new_id();
+  bus.send("order.commands", "bazaar.order.PlaceOrder.v1", order,
+           {{"order_id", order},
+            {"buyer_id", buyer},
+            {"lines", boost::json::array{{{"product_id", product}, {"quantity", quantity}}}},
+            {"payment_token", token}},
+           twice);
+  return order;
+}
+
+std::string Shop::status(const std::string& order_id) {
+  std::string s;
+  std::string id = order_id;
+  soci::indicator ind = soci::i_null;
+  system.db("order") << "SELECT status FROM orders WHERE order_id = CAST(:id AS uuid)",
+      soci::use(id), soci::into(s, ind);
+  return ind == soci::i_ok ? s : std::string{};
+}
+
+std::string Shop::reason(const std::string& order_id) {
+  std::string s;
+  std::string id = order_id;
+  soci::indicator ind = soci::i_null;
+  system.db("order") << "SELECT reason FROM orders WHERE order_id = CAST(:id AS uuid)",
+      soci::use(id), soci::into(s, ind);
+  return ind == soci::i_ok ? s : std::string{};
+}
+
+std::string Shop::wait_status(const std::string& order_id, const std::set<std::string>& wanted,
+                              std::chrono::seconds timeout) {
+  std::string last;
+  tests::wait_until(timeout, [&] {
+    last = status(order_id);
+    return wanted.contains(last);
+  });
+  return last;
+}
+
+std::array<long long, 4> Shop::stock(const std::string& product) {
+  std::array<long long, 4> v{-1, -1, -1, -1};
+  std::string id = product;
+  system.db("inventory")
+      << "SELECT available, reserved, sold, on_hand FROM stock WHERE product_id = CAST(:id AS uuid)",
+      soci::use(id), soci::into(v[0]), soci::into(v[1]), soci::into(v[2]), soci::into(v[3]);
+  return v;
+}
+
+std::pair<long long, long long> Shop::money(const std::string& order_id) {
+  return {scalar(system.db("payment"),
+                 "SELECT sum(charged_amount) FROM payments WHERE order_id = CAST(:id AS uuid)", order_id),
+          scalar(system.db("payment"),
+                 "SELECT sum(refunded_amount) FROM payments WHERE order_id = CAST(:id AS uuid)", order_id)};
+}
+
+long long Shop::total(const std::string& order_id) {
+  return scalar(system.db("order"), "SELECT total FROM orders WHERE order_id = CAST(:id AS uuid)",
+                order_id);
+}
+
+long long Shop::notifications(const std::string& order_id, const std::string& kind) {
+  std::string k = kind;
+  std::string id = order_id;
+  long long n = 0;
+  system.db("notification")
+      << "SELECT count(*) FROM notifications WHERE order_id = CAST(:id AS uuid) AND kind = :kind",
+      soci::use(id), soci::use(k), soci::into(n);
+  return n;
+}
+
+int Shop::check_invariants(const std::vector<std::string>& orders,
+                           const std::vector<std::string>& products) {
+  static const std::set<std::string> kOutcomes{"CONFIRMED", "SHIPPED", "DELIVERED", "REJECTED",
+                                               "CANCELLED"};
+  int violations = 0;
+  auto expect = [&violations](bool holds, const std::string& what) {
+    CHECK_MESSAGE(holds, what);
+    violations += holds ? 0 : 1;
+  };
+  // 2. Every placed order reached exactly one outcome, and its saga waits for nothing.
+  for (const auto& o : orders) {
+    expect(kOutcomes.contains(wait_status(o, kOutcomes)), "order " + o + " has no outcome");
+    expect(scalar(system.db("order"),
+                  "SELECT count(*) FROM orders WHERE order_id = CAST(:id AS uuid) AND "
+                  "(deadline_at IS NOT NULL OR awaiting_release OR awaiting_refund)",
+                  o) == 0,
+           "order " + o + " still waits for something");
+  }
+  // 1. No oversell, stock conserved.
+  for (const auto& p : products) {
+    const auto [available, reserved, sold, on_hand] = stock(p);
+    expect(available >= 0, "product " + p + " has negative stock");
+    expect(reserved + sold <= on_hand, "product " + p + " is oversold");
+    expect(on_hand == available + reserved + sold, "product " + p + " does not conserve stock");
+  }
+  // 3. Money: charged - refunded is the total for confirmed orders, zero for the others.
+  for (const auto& o : orders) {
+    const std::string s = status(o);
+    const bool kept = s == "CONFIRMED" || s == "SHIPPED" || s == "DELIVERED";
+    expect(tests::wait_until(30s,
+                             [&] {
+                               const auto [charged, refunded] = money(o);
+                               return charged - refunded == (kept ? total(o) : 0);
+                             }),
+           "order " + o + " (" + s + ") does not balance charges and refunds");
+  }
+  // 4. Nothing lost: every outbox row of every service was published.
+  for (const auto& s : kServices) {
+    expect(tests::wait_until(30s,
+                             [&] {
+                               long long n = 0;
+                               system.db(s) << "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+                                   soci::into(n);
+                               return n == 0;
+                             }),
+           s + " left outbox rows unpublished");
+  }
+  return violations;
+}
+
+}  // namespace bazaar::e2e

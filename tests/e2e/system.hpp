@@ -1,0 +1,125 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/clock.hpp"
+#include "events/envelope.hpp"
+#include "events/producer.hpp"
+#include "events/uuid.hpp"
+#include "harness.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::e2e {
+
+using Env = std::map<std::string, std::string>;
+
+/// The services that run an order, each a real process of its own.
+inline const std::vector<std::string> kServices{"catalog", "inventory", "payment", "order",
+                                                "notification"};
+
+/// Every service started as a real process against the test broker and databases, each
+/// waited for until its /health/ready answers 200. Stopped with SIGTERM when destroyed.
+class System {
+ public:
+  /// `overrides` adds environment variables per service name.
+  explicit System(std::map<std::string, Env> overrides = {});
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  void start(const std::string& service);
+  /// SIGKILL: no clean leave, no flush; whatever was in flight is in flight.
+  void kill(const std::string& service);
+  /// SIGTERM, and checks the process exits 0 in time.
+  void stop(const std::string& service);
+  /// A connection to a service's own database (tests read it to check invariants).
+  soci::session& db(const std::string& service);
+
+ private:
+  std::map<std::string, Env> overrides_;
+  std::map<std::string, std::unique_ptr<tests::ChildProcess>> processes_;
+  std::map<std::string, std::unique_ptr<soci::session>> dbs_;
+  std::string log_dir_;
+};
+
+/// Sends commands and events to the topics the way the edge or another service would.
+class Bus {
+ public:
+  Bus();
+  std::string new_id();
+  /// Publishes one event; `twice` sends the very same record (same ce_id) a second time.
+  events::Envelope send(const std::string& topic, const std::string& type,
+                        const std::string& key, boost::json::object payload, bool twice = false);
+
+ private:
+  events::SystemClock clock_;
+  events::UuidV7Generator ids_{clock_, events::system_random()};
+  events::EnvelopeFactory factory_{"e2e", clock_, ids_, events::system_random()};
+  events::Producer producer_{tests::required_env("BAZAAR_KAFKA_BROKERS")};
+};
+
+/// A tiny HTTP/1.1 server on loopback that records POST bodies, answering 500 to the first
+/// `fail_first` requests and 200 afterwards: the other end of the notification webhook.
+class WebhookReceiver {
+ public:
+  explicit WebhookReceiver(int fail_first);
+  ~WebhookReceiver();
+  std::string url() const;
+  std::vector<std::string> bodies() const;
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve();
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  int fail_first_;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::vector<std::string> bodies_;
+  std::thread thread_;
+};
+
+/// Scenario steps shared by the end-to-end tests.
+struct Shop {
+  System& system;
+  Bus& bus;
+
+  /// A product listed through the catalog, with `stock` units, once the order service and
+  /// inventory both know it.
+  std::string list_product(const std::string& seller, long long price, long long stock,
+                           bool twice = false);
+  /// Places an order of `quantity` units of one product; returns the order id.
+  std::string place(const std::string& buyer, const std::string& product, long long quantity,
+                    const std::string& token, bool twice = false);
+  /// Waits until the order reached one of CONFIRMED, REJECTED, CANCELLED (or `wanted`).
+  std::string wait_status(const std::string& order_id, const std::set<std::string>& wanted,
+                          std::chrono::seconds timeout = std::chrono::seconds{60});
+  std::string status(const std::string& order_id);
+  std::string reason(const std::string& order_id);
+  /// available, reserved, sold, on_hand of a product in the inventory database.
+  std::array<long long, 4> stock(const std::string& product);
+  /// charged and refunded amounts of an order in the payment database.
+  std::pair<long long, long long> money(const std::string& order_id);
+  long long total(const std::string& order_id);
+  /// How many notifications of `kind` were created about `order_id`.
+  long long notifications(const std::string& order_id, const std::string& kind);
+
+  /// DESIGN.md's four invariants, checked against the databases for these orders and
+  /// products: no oversell, one outcome each, money balances, nothing left unpublished.
+  /// Each broken one fails the test; returns how many were broken.
+  int check_invariants(const std::vector<std::string>& orders,
+                        const std::vector<std::string>& products);
+};
+
+}  // namespace bazaar::e2e
