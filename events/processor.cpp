@@ -87,8 +87,20 @@ class Processor::Impl final : public RdKafka::RebalanceCb {
     std::chrono::steady_clock::time_point resume_at;
   };
 
+  // One polled record on its way through the batch.
+  struct Entry {
+    RdKafka::Message* message;
+    PartitionKey key;
+    Envelope event;
+    std::optional<Outcome> outcome;  ///< empty while it still needs the database
+  };
+
   void connect();
-  Outcome process(RdKafka::Message& m);
+  std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event);
+  Outcome apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event);
+  std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
+  Outcome apply_one(RdKafka::Message& m, const Envelope& event);
+  void handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
   Outcome dead_letter(RdKafka::Message& m, const Error& why);
   void pause(const PartitionKey& key, std::int64_t offset);
   void resume_due();
@@ -201,27 +213,57 @@ Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why) {
   return Outcome::dead_lettered;
 }
 
-Outcome Processor::Impl::process(RdKafka::Message& m) {
+std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& event) {
   auto decoded = decode(headers_of(m), payload_of(m));
   if (!decoded) return dead_letter(m, decoded.error());
-  const Envelope& event = decoded.value();
-  log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
+  event = std::move(decoded).value();
   if (!handler_.wants(event.type)) return Outcome::ignored;
   if (auto valid = schemas_.validate(event.type, event.data); !valid) {
+    log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
     return dead_letter(m, valid.error());
   }
+  return std::nullopt;
+}
+
+Outcome Processor::Impl::apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event) {
+  log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
+  if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
+    return Outcome::duplicate;
+  }
+  OutboxWriter outbox(sql, schemas_);
+  HandlerContext ctx{event, sql, outbox, factory_, factory_.clock()};
+  handler_.apply(ctx);
+  return Outcome::processed;
+}
+
+std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<Entry*>& entries) {
+  std::vector<Outcome> outcomes;
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
-    if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
-      tx.rollback();
-      return Outcome::duplicate;
-    }
-    OutboxWriter outbox(sql, schemas_);
-    HandlerContext ctx{event, sql, outbox, factory_, factory_.clock()};
-    handler_.apply(ctx);
+    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e->message, e->event));
     tx.commit();
-    return Outcome::processed;
+    return outcomes;
+  } catch (const std::exception& e) {
+    // Something in the batch failed: it is rolled back whole and redone one by one, so that
+    // only the failing record is retried or dead-lettered.
+    spdlog::debug("batch of {} fell back to one transaction each: {}", entries.size(), e.what());
+    if (!db_.connected()) db_.reset();
+    return std::nullopt;
+  }
+}
+
+Outcome Processor::Impl::apply_one(RdKafka::Message& m, const Envelope& event) {
+  try {
+    soci::session& sql = db_.session();
+    soci::transaction tx(sql);
+    const Outcome outcome = apply_in(sql, m, event);
+    if (outcome == Outcome::duplicate) {
+      tx.rollback();
+    } else {
+      tx.commit();
+    }
+    return outcome;
   } catch (const PermanentError& e) {
     return dead_letter(m, Error{"rejected", e.what()});
   } catch (const TransientError& e) {
@@ -303,6 +345,80 @@ void Processor::Impl::update_lag() {
   }
 }
 
+void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<Entry> entries;
+  std::set<PartitionKey> stopped;  // paused during this batch: later records wait
+  for (const auto& m : batch) {
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
+        spdlog::warn("consumer group {}: {}", settings_.group, m->errstr());
+      }
+      continue;
+    }
+    const PartitionKey key{m->topic_name(), m->partition()};
+    if (paused_.contains(key)) continue;  // fetched before the pause; re-read after it
+    if (auto r = rewound_to_.find(key); r != rewound_to_.end()) {
+      if (m->offset() != r->second) continue;  // stale copy from before the rewind
+      rewound_to_.erase(r);
+    }
+    Entry e{m.get(), key, {}, std::nullopt};
+    e.outcome = precheck(*m, e.event);
+    entries.push_back(std::move(e));
+  }
+
+  // The fast path: every record that needs the database in one transaction, one commit.
+  std::vector<Entry*> needing;
+  for (auto& e : entries) {
+    if (!e.outcome) needing.push_back(&e);
+  }
+  if (!needing.empty()) {
+    if (auto outcomes = apply_together(needing)) {
+      for (std::size_t i = 0; i < needing.size(); ++i) needing[i]->outcome = (*outcomes)[i];
+    } else {
+      for (Entry* e : needing) {
+        if (stopped.contains(e->key)) continue;
+        e->outcome = apply_one(*e->message, e->event);
+        if (*e->outcome == Outcome::transient) stopped.insert(e->key);
+      }
+    }
+  }
+
+  // Each partition commits up to its first record that is not done, and pauses there.
+  std::map<PartitionKey, std::int64_t> done;
+  std::set<PartitionKey> halted;
+  for (const auto& e : entries) {
+    if (halted.contains(e.key)) continue;
+    if (!e.outcome || *e.outcome == Outcome::transient) {
+      if (e.outcome) pause(e.key, e.message->offset());
+      else if (auto p = paused_.find(e.key); p == paused_.end()) pause(e.key, e.message->offset());
+      halted.insert(e.key);
+      if (metrics_ != nullptr) {
+        metrics_->messages.Add({{"topic", e.key.first}, {"outcome", "retried"}}).Increment();
+      }
+      continue;
+    }
+    backoffs_.erase(e.key);
+    done[e.key] = e.message->offset() + 1;
+    if (metrics_ != nullptr) {
+      metrics_->messages.Add({{"topic", e.key.first}, {"outcome", outcome_name(*e.outcome)}})
+          .Increment();
+    }
+  }
+  commit(done);
+  if (metrics_ != nullptr && !entries.empty()) {
+    const double per_record =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() /
+        static_cast<double>(entries.size());
+    for (const auto& e : entries) {
+      metrics_->handle_seconds
+          .Add({{"topic", e.key.first}},
+               prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})
+          .Observe(per_record);
+    }
+  }
+}
+
 void Processor::Impl::run(const std::atomic<bool>& stop) {
   connect();
   spdlog::info("consumer group {} subscribed to {} topics", settings_.group, settings_.topics.size());
@@ -314,41 +430,7 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
            batch.back()->err() == RdKafka::ERR_NO_ERROR) {
       batch.emplace_back(consumer_->consume(0));
     }
-    std::map<PartitionKey, std::int64_t> done;
-    for (const auto& m : batch) {
-      if (m->err() != RdKafka::ERR_NO_ERROR) {
-        if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
-          spdlog::warn("consumer group {}: {}", settings_.group, m->errstr());
-        }
-        continue;
-      }
-      const PartitionKey key{m->topic_name(), m->partition()};
-      if (paused_.contains(key)) continue;  // fetched before the pause; re-read after it
-      if (auto r = rewound_to_.find(key); r != rewound_to_.end()) {
-        if (m->offset() != r->second) continue;  // stale copy from before the rewind
-        rewound_to_.erase(r);
-      }
-      const auto started = std::chrono::steady_clock::now();
-      const Outcome outcome = process(*m);
-      if (metrics_ != nullptr) {
-        metrics_->messages.Add({{"topic", key.first}, {"outcome", outcome_name(outcome)}})
-            .Increment();
-      }
-      if (outcome == Outcome::transient) {
-        pause(key, m->offset());
-        continue;
-      }
-      backoffs_.erase(key);
-      done[key] = m->offset() + 1;
-      if (metrics_ != nullptr) {
-        metrics_->handle_seconds
-            .Add({{"topic", key.first}},
-                 prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})
-            .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                         .count());
-      }
-    }
-    commit(done);
+    handle_batch(batch);
     update_lag();
   }
   // Leaving the group now hands the partitions over at once instead of after a timeout.
