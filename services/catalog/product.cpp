@@ -1,0 +1,54 @@
+#include "product.hpp"
+
+namespace bazaar::catalog {
+
+std::string_view to_string(ProductStatus status) {
+  return status == ProductStatus::deleted ? "DELETED" : "ACTIVE";
+}
+
+std::optional<ProductStatus> parse_status(std::string_view text) {
+  if (text == "ACTIVE") return ProductStatus::active;
+  if (text == "DELETED") return ProductStatus::deleted;
+  return std::nullopt;
+}
+
+ProductOwnership ownership_of(const Product& p) {
+  return {p.seller_id, p.status == ProductStatus::deleted};
+}
+
+boost::json::object created_payload(const Product& p, std::int64_t initial_stock) {
+  return {
+      {"product_id", p.product_id},   {"seller_id", p.seller_id},
+      {"name", p.name},               {"description", p.description},
+      {"price", p.price},             {"currency", p.currency},
+      {"category", p.category},       {"initial_stock", initial_stock},
+      {"created_at", p.created_at},
+  };
+}
+
+boost::json::object updated_payload(const Product& p) {
+  return {
+      {"product_id", p.product_id}, {"seller_id", p.seller_id},
+      {"name", p.name},             {"description", p.description},
+      {"price", p.price},           {"currency", p.currency},
+      {"category", p.category},     {"updated_at", p.updated_at},
+  };
+}
+
+boost::json::object deleted_payload(const Product& p, const std::string& deleted_at) {
+  return {{"product_id", p.product_id}, {"seller_id", p.seller_id}, {"deleted_at", deleted_at}};
+}
+
+boost::json::object rejected_payload(std::string_view product_id, std::string_view command,
+                                     const Rejection& rejection, std::string_view actor_id) {
+  boost::json::object out{
+      {"product_id", product_id},
+      {"command", command},
+      {"reason", to_string(rejection.reason)},
+      {"detail", rejection.detail},
+  };
+  if (!actor_id.empty()) out["actor_id"] = actor_id;
+  return out;
+}
+
+}  // namespace bazaar::catalog

@@ -1,0 +1,136 @@
+#include "notification_handler.hpp"
+
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+#include <vector>
+
+#include "events/outbox.hpp"
+#include "notification_rules.hpp"
+
+namespace bazaar::notification {
+namespace {
+
+constexpr const char* kUserRegistered = "bazaar.identity.UserRegistered.v1";
+constexpr const char* kUserRoleChanged = "bazaar.identity.UserRoleChanged.v1";
+constexpr const char* kUserDisabled = "bazaar.identity.UserDisabled.v1";
+constexpr const char* kNotificationCreated = "bazaar.notification.NotificationCreated.v1";
+
+constexpr const char* kUpsertRole = R"sql(
+INSERT INTO users (user_id, role, updated_at)
+VALUES (CAST(:user_id AS uuid), :role, now())
+ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now())sql";
+
+constexpr const char* kUpsertDisabled = R"sql(
+INSERT INTO users (user_id, disabled, updated_at)
+VALUES (CAST(:user_id AS uuid), :disabled, now())
+ON CONFLICT (user_id) DO UPDATE SET disabled = EXCLUDED.disabled, updated_at = now())sql";
+
+constexpr const char* kSelectAdmins = R"sql(
+SELECT CAST(user_id AS text) FROM users
+WHERE role = 'admin' AND NOT disabled
+ORDER BY user_id)sql";
+
+// The unique key absorbs the same event arriving again by another path (a replay after the
+// inbox forgot it, a re-published copy): the notification exists once.
+constexpr const char* kInsertNotification = R"sql(
+INSERT INTO notifications (notification_id, source_event_id, source_type, recipient_id,
+                           recipient_role, kind, order_id, title, body, created_at)
+VALUES (CAST(:notification_id AS uuid), CAST(:source_event_id AS uuid), :source_type,
+        CAST(:recipient_id AS uuid), :recipient_role, :kind, CAST(NULLIF(:order_id, '') AS uuid),
+        :title, :body, CAST(:created_at AS timestamptz))
+ON CONFLICT (source_event_id, recipient_id, kind) DO NOTHING)sql";
+
+constexpr const char* kInsertDelivery = R"sql(
+INSERT INTO deliveries (notification_id, status, attempts, next_attempt_at, payload, created_at,
+                        updated_at)
+VALUES (CAST(:notification_id AS uuid), 'PENDING', 0, CAST(:next_attempt_at AS timestamptz),
+        CAST(:payload AS jsonb), CAST(:created_at AS timestamptz),
+        CAST(:updated_at AS timestamptz)))sql";
+
+std::string string_field(const boost::json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) {
+    throw events::PermanentError(std::string("payload has no string field ") + key);
+  }
+  return std::string(v->get_string());
+}
+
+std::vector<std::string> admin_ids(soci::session& sql) {
+  std::vector<std::string> ids;
+  soci::rowset<std::string> rows = (sql.prepare << kSelectAdmins);
+  for (const auto& id : rows) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace
+
+NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhook)
+    : ids_(clock, events::system_random()), webhook_(webhook) {}
+
+bool NotificationHandler::wants(const std::string& type) const {
+  return type == kUserRegistered || type == kUserRoleChanged || type == kUserDisabled ||
+         notifies(type);
+}
+
+void NotificationHandler::apply(events::HandlerContext& ctx) {
+  if (notifies(ctx.event.type)) {
+    notify(ctx);
+  } else {
+    project_user(ctx);
+  }
+}
+
+void NotificationHandler::project_user(events::HandlerContext& ctx) {
+  const auto& data = ctx.event.data.as_object();
+  std::string user_id = string_field(data, "user_id");
+  if (ctx.event.type == kUserDisabled) {
+    // The event means "disabled" unless it says otherwise (re-enabled).
+    const auto* flag = data.if_contains("disabled");
+    int disabled = flag == nullptr || !flag->is_bool() || flag->get_bool() ? 1 : 0;
+    ctx.sql << kUpsertDisabled, soci::use(user_id), soci::use(disabled);
+    return;
+  }
+  // Only the role is kept: the projection needs no name or email.
+  std::string role = string_field(data, "role");
+  ctx.sql << kUpsertRole, soci::use(user_id), soci::use(role);
+}
+
+void NotificationHandler::notify(events::HandlerContext& ctx) {
+  const auto notes = notifications_for(ctx.event.type, ctx.event.data.as_object(),
+                                       admin_ids(ctx.sql));
+  std::string source_event_id = ctx.event.id;
+  std::string source_type = ctx.event.type;
+  for (const auto& n : notes) {
+    std::string notification_id = ids_.next().str();
+    std::string created_at = events::format_rfc3339(ctx.clock.now());
+    std::string recipient_id = n.recipient_id;
+    std::string recipient_role = n.recipient_role;
+    std::string kind = n.kind;
+    std::string order_id = n.order_id;
+    std::string title = n.title;
+    std::string body = n.body;
+    soci::statement insert =
+        (ctx.sql.prepare << kInsertNotification, soci::use(notification_id),
+         soci::use(source_event_id), soci::use(source_type), soci::use(recipient_id),
+         soci::use(recipient_role), soci::use(kind), soci::use(order_id), soci::use(title),
+         soci::use(body), soci::use(created_at));
+    insert.execute(true);
+    if (insert.get_affected_rows() == 0) continue;  // created before from this event
+
+    auto payload = created_payload(notification_id, n, created_at);
+    if (webhook_) {
+      std::string payload_text = boost::json::serialize(payload);
+      ctx.sql << kInsertDelivery, soci::use(notification_id), soci::use(created_at),
+          soci::use(payload_text), soci::use(created_at), soci::use(created_at);
+    }
+    ctx.outbox.add(kTopic, ctx.factory.make(kNotificationCreated, n.recipient_id,
+                                            std::move(payload), &ctx.event));
+    // The log sink: ids and kind only, never the text (it may grow personal details).
+    spdlog::info("notification created notification_id={} recipient_id={} kind={}",
+                 notification_id, n.recipient_id, n.kind);
+  }
+}
+
+}  // namespace bazaar::notification

@@ -1,0 +1,124 @@
+#include "notification_rules.hpp"
+
+#include <algorithm>
+#include <boost/json/value.hpp>
+
+namespace bazaar::notification {
+namespace {
+
+constexpr std::string_view kOrderPlaced = "bazaar.order.OrderPlaced.v1";
+constexpr std::string_view kOrderConfirmed = "bazaar.order.OrderConfirmed.v1";
+constexpr std::string_view kOrderCancelled = "bazaar.order.OrderCancelled.v1";
+constexpr std::string_view kOrderRejected = "bazaar.order.OrderRejected.v1";
+constexpr std::string_view kOrderStatusChanged = "bazaar.order.OrderStatusChanged.v1";
+
+std::string string_field(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
+}
+
+// Each distinct id once, in order of first appearance, so a repeated admin or seller gets
+// one notification.
+std::vector<std::string> distinct(std::vector<std::string> ids) {
+  std::vector<std::string> out;
+  for (auto& id : ids) {
+    if (!id.empty() && std::find(out.begin(), out.end(), id) == out.end()) {
+      out.push_back(std::move(id));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> sellers_of(const boost::json::object& payload) {
+  std::vector<std::string> sellers;
+  const auto* lines = payload.if_contains("lines");
+  if (lines == nullptr || !lines->is_array()) return sellers;
+  for (const auto& line : lines->get_array()) {
+    if (line.is_object()) sellers.push_back(string_field(line.get_object(), "seller_id"));
+  }
+  return distinct(std::move(sellers));
+}
+
+void to_admins(std::vector<Notification>& out, const std::vector<std::string>& admin_ids,
+               const std::string& order_id, const char* kind, const std::string& title,
+               const std::string& body) {
+  for (const auto& admin : distinct(admin_ids)) {
+    out.push_back({admin, "admin", kind, order_id, title, body});
+  }
+}
+
+}  // namespace
+
+bool notifies(std::string_view event_type) {
+  return event_type == kOrderPlaced || event_type == kOrderConfirmed ||
+         event_type == kOrderCancelled || event_type == kOrderRejected ||
+         event_type == kOrderStatusChanged;
+}
+
+bool cancellation_is_failure(std::string_view reason) {
+  return !(reason == "refunded" || reason.starts_with("cancelled"));
+}
+
+std::vector<Notification> notifications_for(std::string_view event_type,
+                                            const boost::json::object& payload,
+                                            const std::vector<std::string>& admin_ids) {
+  std::vector<Notification> out;
+  const std::string order_id = string_field(payload, "order_id");
+  if (order_id.empty() || !notifies(event_type)) return out;
+  const std::string buyer_id = string_field(payload, "buyer_id");
+  const std::string order = "Order " + order_id;
+
+  if (event_type == kOrderPlaced) {
+    to_admins(out, admin_ids, order_id, "new_order", "New order " + order_id,
+              order + " was placed.");
+  } else if (event_type == kOrderConfirmed) {
+    if (!buyer_id.empty()) {
+      out.push_back({buyer_id, "buyer", "order_confirmed", order_id, order + " confirmed",
+                     "Your order " + order_id + " is confirmed: payment taken, items reserved."});
+    }
+    for (const auto& seller : sellers_of(payload)) {
+      out.push_back({seller, "seller", "item_sold", order_id, "Item sold in order " + order_id,
+                     order + " includes items you sell; prepare them for shipping."});
+    }
+  } else if (event_type == kOrderCancelled) {
+    const std::string reason = string_field(payload, "reason");
+    if (!buyer_id.empty()) {
+      out.push_back({buyer_id, "buyer", "order_cancelled", order_id, order + " cancelled",
+                     "Your order " + order_id + " was cancelled (" + reason + ")."});
+    }
+    if (cancellation_is_failure(reason)) {
+      to_admins(out, admin_ids, order_id, "order_failed", order + " failed",
+                order + " was cancelled: " + reason + ".");
+    }
+  } else if (event_type == kOrderRejected) {
+    to_admins(out, admin_ids, order_id, "order_failed", order + " failed",
+              order + " was rejected: " + string_field(payload, "reason") + ".");
+  } else if (event_type == kOrderStatusChanged && !buyer_id.empty()) {
+    const std::string status = string_field(payload, "status");
+    if (status == "SHIPPED") {
+      out.push_back({buyer_id, "buyer", "order_shipped", order_id, order + " shipped",
+                     "Your order " + order_id + " is on its way."});
+    } else if (status == "DELIVERED") {
+      out.push_back({buyer_id, "buyer", "order_delivered", order_id, order + " delivered",
+                     "Your order " + order_id + " was delivered."});
+    }
+  }
+  return out;
+}
+
+boost::json::object created_payload(const std::string& notification_id, const Notification& n,
+                                    const std::string& created_at) {
+  boost::json::object out{
+      {"notification_id", notification_id},
+      {"recipient_id", n.recipient_id},
+      {"recipient_role", n.recipient_role},
+      {"kind", n.kind},
+      {"title", n.title},
+      {"body", n.body},
+      {"created_at", created_at},
+  };
+  if (!n.order_id.empty()) out["order_id"] = n.order_id;
+  return out;
+}
+
+}  // namespace bazaar::notification

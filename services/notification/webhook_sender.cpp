@@ -1,0 +1,132 @@
+#include "webhook_sender.hpp"
+
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include "events/db.hpp"
+#include "events/envelope.hpp"
+
+namespace bazaar::notification {
+namespace {
+
+// Pushing next_attempt_at forward is the lease: the rows stay PENDING, and if this sender
+// dies they are due again once the lease ends. SKIP LOCKED lets instances claim side by side.
+constexpr const char* kClaimDue = R"sql(
+WITH due AS (
+  SELECT notification_id FROM deliveries
+  WHERE status = 'PENDING' AND next_attempt_at <= CAST(:now AS timestamptz)
+  ORDER BY next_attempt_at
+  LIMIT :batch
+  FOR UPDATE SKIP LOCKED)
+UPDATE deliveries AS d
+SET next_attempt_at = CAST(:lease_until AS timestamptz)
+FROM due
+WHERE d.notification_id = due.notification_id
+RETURNING CAST(d.notification_id AS text), d.attempts, CAST(d.payload AS text))sql";
+
+// `attempts = :attempts_before` makes a late record (our lease ran out and another sender
+// took the row) change nothing.
+constexpr const char* kRecordAttempt = R"sql(
+UPDATE deliveries
+SET status = :status, attempts = :attempts,
+    next_attempt_at = CAST(:next_attempt_at AS timestamptz),
+    last_error = NULLIF(:last_error, ''), updated_at = CAST(:updated_at AS timestamptz)
+WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
+  AND attempts = :attempts_before)sql";
+
+constexpr const char* kReleaseClaim = R"sql(
+UPDATE deliveries SET next_attempt_at = CAST(:now AS timestamptz)
+WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
+  AND attempts = :attempts)sql";
+
+}  // namespace
+
+WebhookSender::WebhookSender(const WebhookClient& client, DeliveryPolicy policy, int batch)
+    : client_(client),
+      policy_(policy),
+      batch_(batch),
+      lease_(claim_lease(client.limits().timeout, batch)),
+      pass_budget_(std::max(client.limits().timeout, std::chrono::milliseconds{2000})),
+      random_(events::system_random()) {}
+
+std::vector<WebhookSender::Claimed> WebhookSender::claim(events::TaskContext& ctx) {
+  const auto now_tp = ctx.clock.now();
+  std::string now = events::format_rfc3339(now_tp);
+  std::string lease_until = events::format_rfc3339(now_tp + lease_);
+  int batch = batch_;
+  const auto n = static_cast<std::size_t>(batch_);
+  std::vector<std::string> ids(n);
+  std::vector<int> attempts(n);
+  std::vector<std::string> payloads(n);
+  soci::session& sql = ctx.db.session();
+  soci::transaction tx(sql);
+  sql << kClaimDue, soci::use(now), soci::use(batch), soci::use(lease_until), soci::into(ids),
+      soci::into(attempts), soci::into(payloads);
+  tx.commit();
+  std::vector<Claimed> out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    out.push_back({std::move(ids[i]), attempts[i], std::move(payloads[i])});
+  }
+  return out;
+}
+
+void WebhookSender::record(events::TaskContext& ctx, const Claimed& row,
+                           const PostOutcome& outcome) {
+  const bool ok = outcome.error.empty() && accepted(outcome.status);
+  const auto step = after_attempt(policy_, row.attempts, ok, [this] {
+    return static_cast<double>(random_() >> 11) * 0x1.0p-53;
+  });
+  const auto now_tp = ctx.clock.now();
+  std::string status(to_string(step.status));
+  int attempts = step.attempts;
+  std::string next_attempt_at = events::format_rfc3339(now_tp + step.retry_in);
+  std::string last_error =
+      ok ? std::string{}
+         : (outcome.error.empty() ? "HTTP " + std::to_string(outcome.status) : outcome.error);
+  std::string updated_at = events::format_rfc3339(now_tp);
+  std::string id = row.notification_id;
+  int attempts_before = row.attempts;
+  ctx.db.session() << kRecordAttempt, soci::use(status), soci::use(attempts),
+      soci::use(next_attempt_at), soci::use(last_error), soci::use(updated_at), soci::use(id),
+      soci::use(attempts_before);
+
+  if (step.status == DeliveryStatus::delivered) {
+    spdlog::info("webhook delivered notification_id={} attempts={}", id, attempts);
+  } else if (step.status == DeliveryStatus::failed) {
+    spdlog::error("webhook delivery failed for good notification_id={} attempts={}: {}", id,
+                  attempts, last_error);
+  } else {
+    spdlog::warn("webhook delivery notification_id={} attempt {} failed: {}; retry in {} ms", id,
+                 attempts, last_error, step.retry_in.count());
+  }
+}
+
+void WebhookSender::release(events::TaskContext& ctx, const Claimed& row) {
+  std::string now = events::format_rfc3339(ctx.clock.now());
+  std::string id = row.notification_id;
+  int attempts = row.attempts;
+  ctx.db.session() << kReleaseClaim, soci::use(now), soci::use(id), soci::use(attempts);
+}
+
+void WebhookSender::run_once(events::TaskContext& ctx) {
+  const auto until = std::chrono::steady_clock::now() + pass_budget_;
+  bool full = true;
+  while (full && std::chrono::steady_clock::now() < until) {
+    const auto rows = claim(ctx);
+    full = rows.size() == static_cast<std::size_t>(batch_);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (std::chrono::steady_clock::now() >= until) {
+        // Out of time (a slow receiver): hand the rest back at once rather than sit on them
+        // for the whole lease, and let the thread notice a stop.
+        for (std::size_t j = i; j < rows.size(); ++j) release(ctx, rows[j]);
+        return;
+      }
+      // No transaction is open here: a slow receiver must not hold locks or a connection's
+      // transaction.
+      const auto outcome = client_.post(rows[i].payload, rows[i].notification_id);
+      record(ctx, rows[i], outcome);
+    }
+  }
+}
+
+}  // namespace bazaar::notification
