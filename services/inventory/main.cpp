@@ -1,0 +1,35 @@
+// bazaar-inventory: stock levels and reservations (with expiry) of every product.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+
+#include "events/service.hpp"
+#include "inventory_handler.hpp"
+#include "reservation_expiry.hpp"
+
+int main(int argc, char** argv) {
+  bazaar::events::PlatformConfig cfg;
+  cfg.service = "inventory";
+  CLI::App app{
+      "bazaar-inventory: stock levels and reservations; consumes inventory.commands "
+      "and catalog.events, produces inventory.events"};
+  bazaar::events::add_platform_options(app, cfg);
+  int ttl_seconds = 120;
+  app.add_option("--reservation-ttl-seconds", ttl_seconds,
+                 "How long a reservation holds stock before it expires")
+      ->envname("BAZAAR_INVENTORY_RESERVATION_TTL_SECONDS")
+      ->check(CLI::Range(1, 86400));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    bazaar::events::Service service(cfg);
+    bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds});
+    service.add_processor("inventory", {"inventory.commands", "catalog.events"}, handler);
+    service.add_periodic(
+        "reservation expiry", std::chrono::seconds{1},
+        [](bazaar::events::TaskContext& ctx) { bazaar::inventory::expire_reservations(ctx); });
+    return service.run();
+  } catch (const std::exception& e) {
+    std::cerr << "bazaar-inventory: " << e.what() << "\n";
+    return 1;
+  }
+}

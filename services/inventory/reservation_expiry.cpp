@@ -1,0 +1,52 @@
+#include "reservation_expiry.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "events/envelope.hpp"
+#include "events/service.hpp"
+#include "inventory_events.hpp"
+#include "inventory_store.hpp"
+#include "stock_release.hpp"
+
+namespace bazaar::inventory {
+namespace {
+
+// One tick drains at most this many batches, so a backlog cannot pin the scan's thread.
+constexpr int kMaxBatchesPerTick = 10;
+
+}  // namespace
+
+std::size_t expire_reservations(events::TaskContext& ctx, int batch) {
+  std::size_t total = 0;
+  for (int round = 0; round < kMaxBatchesPerTick; ++round) {
+    std::size_t expired = 0;
+    events::in_transaction(ctx, [&](soci::session& sql, events::OutboxWriter& outbox) {
+      const auto ids =
+          lock_expired_reservations(sql, events::format_rfc3339(ctx.clock.now()), batch);
+      if (ids.empty()) return;
+      auto lines = reservation_lines(sql, ids);
+      // Every stock row of the batch is locked up front in one sorted pass: locking them
+      // reservation by reservation would interleave product orders and could deadlock with
+      // a ReserveStock that locks the same products in ascending order.
+      std::set<std::string> products;
+      for (const auto& [order_id, order_lines] : lines) {
+        for (const auto& line : order_lines) products.insert(line.product_id);
+      }
+      lock_stock(sql, {products.begin(), products.end()});
+      const Emitter out{outbox, ctx.factory, nullptr};
+      for (const auto& order_id : ids) {
+        give_back(sql, out, order_id, lines[order_id], ReleaseAction::release_reserved,
+                  ReservationStatus::expired, "expired");
+      }
+      expired = ids.size();
+    });
+    total += expired;
+    if (expired < static_cast<std::size_t>(batch)) break;
+  }
+  if (total > 0) spdlog::info("released {} expired reservations", total);
+  return total;
+}
+
+}  // namespace bazaar::inventory

@@ -1,0 +1,36 @@
+#include "stock_release.hpp"
+
+#include <stdexcept>
+
+#include "inventory_store.hpp"
+
+namespace bazaar::inventory {
+
+void give_back(soci::session& sql, const Emitter& out, const std::string& order_id,
+               const std::vector<Line>& lines, ReleaseAction action, ReservationStatus status,
+               const std::string& reason) {
+  std::vector<std::string> ids;
+  for (const auto& line : lines) ids.push_back(line.product_id);
+  auto rows = lock_stock(sql, ids);
+  std::vector<std::pair<std::string, StockLevel>> changed;
+  for (const auto& line : lines) {
+    const auto it = rows.find(line.product_id);
+    if (it == rows.end()) {
+      throw std::logic_error("reservation " + order_id + " holds unknown product " +
+                             line.product_id);
+    }
+    StockLevel& level = it->second.level;
+    level = action == ReleaseAction::restock_sold ? restock(level, line.quantity)
+                                                  : release(level, line.quantity);
+    save_stock(sql, line.product_id, level);
+    changed.emplace_back(line.product_id, level);
+  }
+  set_reservation_status(sql, order_id, status, reason);
+  out.emit(type::kStockReleased, order_id, stock_released(order_id, reason, true), order_id);
+  for (const auto& [product_id, level] : changed) {
+    out.emit(type::kStockLevelChanged, product_id, stock_level_changed(product_id, level),
+             order_id);
+  }
+}
+
+}  // namespace bazaar::inventory

@@ -1,0 +1,74 @@
+#include "payment_state.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace bazaar::payment;
+
+TEST_CASE("statuses round trip through their stored names") {
+  for (auto s : {PaymentStatus::pending, PaymentStatus::charged, PaymentStatus::declined,
+                 PaymentStatus::refunded, PaymentStatus::voided}) {
+    CHECK(parse_status(to_string(s)) == s);
+  }
+  CHECK_FALSE(parse_status("charged").has_value());
+}
+
+TEST_CASE("a new or unanswered charge asks the provider") {
+  CHECK(decide_charge(std::nullopt) == ChargeStep::call_provider);
+  CHECK(decide_charge(PaymentStatus::pending) == ChargeStep::call_provider);
+}
+
+TEST_CASE("a charge already decided repeats its outcome without a second charge") {
+  CHECK(decide_charge(PaymentStatus::charged) == ChargeStep::repeat_charged);
+  CHECK(decide_charge(PaymentStatus::declined) == ChargeStep::repeat_declined);
+}
+
+TEST_CASE("a charge after a refund or void is refused as cancelled") {
+  CHECK(decide_charge(PaymentStatus::voided) == ChargeStep::refuse_cancelled);
+  CHECK(decide_charge(PaymentStatus::refunded) == ChargeStep::refuse_cancelled);
+}
+
+TEST_CASE("provider answers map to payment statuses and a transient failure changes nothing") {
+  CHECK(status_after(ChargeResult::approved) == PaymentStatus::charged);
+  CHECK(status_after(ChargeResult::declined) == PaymentStatus::declined);
+  CHECK(status_after(ChargeResult::no_answer) == PaymentStatus::pending);
+  CHECK_FALSE(status_after(ChargeResult::transient_failure).has_value());
+}
+
+TEST_CASE("refunding a charge gives the whole amount back") {
+  const auto step = decide_refund(PaymentStatus::charged, 1250, 0);
+  CHECK(step.status == PaymentStatus::refunded);
+  CHECK(step.refunded_total == 1250);
+  CHECK(step.amount == 1250);
+  CHECK(step.refunds_now);
+}
+
+TEST_CASE("refunding again reports the same amount and gives nothing more back") {
+  const auto step = decide_refund(PaymentStatus::refunded, 1250, 1250);
+  CHECK(step.status == PaymentStatus::refunded);
+  CHECK(step.refunded_total == 1250);
+  CHECK(step.amount == 0);
+  CHECK_FALSE(step.refunds_now);
+}
+
+TEST_CASE("refunding an order with nothing charged voids it") {
+  for (auto status :
+       {std::optional<PaymentStatus>{}, std::optional(PaymentStatus::pending),
+        std::optional(PaymentStatus::declined), std::optional(PaymentStatus::voided)}) {
+    const auto step = decide_refund(status, 0, 0);
+    CHECK(step.status == PaymentStatus::voided);
+    CHECK(step.refunded_total == 0);
+    CHECK_FALSE(step.refunds_now);
+    CHECK(decide_charge(step.status) == ChargeStep::refuse_cancelled);
+  }
+}
+
+TEST_CASE("after any refund charged minus refunded is zero") {
+  for (auto status : {PaymentStatus::pending, PaymentStatus::charged, PaymentStatus::declined,
+                      PaymentStatus::refunded, PaymentStatus::voided}) {
+    const std::int64_t charged =
+        status == PaymentStatus::charged || status == PaymentStatus::refunded ? 900 : 0;
+    const std::int64_t refunded = status == PaymentStatus::refunded ? 900 : 0;
+    const auto step = decide_refund(status, charged, refunded);
+    CHECK(charged - step.refunded_total == 0);
+  }
+}
