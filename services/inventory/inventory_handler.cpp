@@ -9,6 +9,7 @@
 
 #include "adjustment.hpp"
 #include "events/envelope.hpp"
+#include "events/json_fields.hpp"
 #include "inventory_events.hpp"
 #include "inventory_store.hpp"
 #include "reservation.hpp"
@@ -30,11 +31,7 @@ WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kDefaultReleaseReason = "released";
 
-std::string text(const boost::json::object& data, const char* key) {
-  const auto* v = data.if_contains(key);
-  if (v == nullptr || !v->is_string()) return {};
-  return std::string(v->get_string());
-}
+using events::string_or_empty;
 
 // The schemas bound every integer we read, but an integer JSON cannot hold in 64 bits can
 // still pass them: such a command can never be applied.
@@ -69,8 +66,8 @@ void InventoryHandler::apply(events::HandlerContext& ctx) {
 
 void InventoryHandler::product_created(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  std::string product_id = text(data, "product_id");
-  std::string seller_id = text(data, "seller_id");
+  std::string product_id = string_or_empty(data, "product_id");
+  std::string seller_id = string_or_empty(data, "seller_id");
   long long stock = integer(data.at("initial_stock"), "initial_stock");
   long long stock2 = stock;
   ctx.sql << kCreateStock, soci::use(product_id, "product_id"), soci::use(seller_id, "seller_id"),
@@ -84,13 +81,13 @@ void InventoryHandler::product_created(events::HandlerContext& ctx) {
 }
 
 void InventoryHandler::product_deleted(events::HandlerContext& ctx) {
-  std::string product_id = text(ctx.event.data.as_object(), "product_id");
+  std::string product_id = string_or_empty(ctx.event.data.as_object(), "product_id");
   ctx.sql << kDeleteStock, soci::use(product_id, "product_id");
 }
 
 void InventoryHandler::reserve(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  const std::string order_id = text(data, "order_id");
+  const std::string order_id = string_or_empty(data, "order_id");
   const Emitter out = emitter_of(ctx);
 
   if (const auto existing = lock_reservation(ctx.sql, order_id)) {
@@ -117,7 +114,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx) {
   std::vector<Line> lines;
   for (const auto& item : data.at("lines").as_array()) {
     const auto& line = item.as_object();
-    lines.push_back(Line{text(line, "product_id"), integer(line.at("quantity"), "quantity")});
+    lines.push_back(Line{string_or_empty(line, "product_id"), integer(line.at("quantity"), "quantity")});
   }
   const std::vector<Line> merged = merge_lines(std::move(lines));
   std::vector<std::string> ids;
@@ -152,8 +149,8 @@ void InventoryHandler::reserve(events::HandlerContext& ctx) {
 
 void InventoryHandler::release(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  const std::string order_id = text(data, "order_id");
-  std::string reason = text(data, "reason");
+  const std::string order_id = string_or_empty(data, "order_id");
+  std::string reason = string_or_empty(data, "reason");
   if (reason.empty()) reason = kDefaultReleaseReason;
   const Emitter out = emitter_of(ctx);
 
@@ -169,7 +166,7 @@ void InventoryHandler::release(events::HandlerContext& ctx) {
 }
 
 void InventoryHandler::commit(events::HandlerContext& ctx) {
-  const std::string order_id = text(ctx.event.data.as_object(), "order_id");
+  const std::string order_id = string_or_empty(ctx.event.data.as_object(), "order_id");
   const Emitter out = emitter_of(ctx);
 
   const auto existing = lock_reservation(ctx.sql, order_id);
@@ -215,8 +212,8 @@ void InventoryHandler::commit(events::HandlerContext& ctx) {
 
 void InventoryHandler::adjust(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  const std::string product_id = text(data, "product_id");
-  const Actor actor{text(data, "actor_id"), text(data, "actor_role")};
+  const std::string product_id = string_or_empty(data, "product_id");
+  const Actor actor{string_or_empty(data, "actor_id"), string_or_empty(data, "actor_role")};
   Adjustment adjustment;
   if (const auto* available = data.if_contains("available")) {
     adjustment = Adjustment::set_to(integer(*available, "available"));

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <vector>
 
+#include "events/json_fields.hpp"
 #include "events/outbox.hpp"
 #include "notification_rules.hpp"
 
@@ -49,13 +50,6 @@ VALUES (CAST(:notification_id AS uuid), 'PENDING', 0, CAST(:next_attempt_at AS t
         CAST(:payload AS jsonb), CAST(:created_at AS timestamptz),
         CAST(:updated_at AS timestamptz)))sql";
 
-std::string string_field(const boost::json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) {
-    throw events::PermanentError(std::string("payload has no string field ") + key);
-  }
-  return std::string(v->get_string());
-}
 
 std::vector<std::string> admin_ids(soci::session& sql) {
   std::vector<std::string> ids;
@@ -84,7 +78,7 @@ void NotificationHandler::apply(events::HandlerContext& ctx) {
 
 void NotificationHandler::project_user(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  std::string user_id = string_field(data, "user_id");
+  std::string user_id = events::required_string(data, "user_id");
   if (ctx.event.type == kUserDisabled) {
     // The event means "disabled" unless it says otherwise (re-enabled).
     const auto* flag = data.if_contains("disabled");
@@ -93,7 +87,7 @@ void NotificationHandler::project_user(events::HandlerContext& ctx) {
     return;
   }
   // Only the role is kept: the projection needs no name or email.
-  std::string role = string_field(data, "role");
+  std::string role = events::required_string(data, "role");
   ctx.sql << kUpsertRole, soci::use(user_id), soci::use(role);
 }
 

@@ -1,5 +1,7 @@
 #include "notification_rules.hpp"
 
+#include "events/json_fields.hpp"
+
 #include <algorithm>
 #include <boost/json/value.hpp>
 
@@ -12,10 +14,6 @@ constexpr std::string_view kOrderCancelled = "bazaar.order.OrderCancelled.v1";
 constexpr std::string_view kOrderRejected = "bazaar.order.OrderRejected.v1";
 constexpr std::string_view kOrderStatusChanged = "bazaar.order.OrderStatusChanged.v1";
 
-std::string string_field(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
-}
 
 // Each distinct id once, in order of first appearance, so a repeated admin or seller gets
 // one notification.
@@ -34,7 +32,7 @@ std::vector<std::string> sellers_of(const boost::json::object& payload) {
   const auto* lines = payload.if_contains("lines");
   if (lines == nullptr || !lines->is_array()) return sellers;
   for (const auto& line : lines->get_array()) {
-    if (line.is_object()) sellers.push_back(string_field(line.get_object(), "seller_id"));
+    if (line.is_object()) sellers.push_back(events::string_or_empty(line.get_object(), "seller_id"));
   }
   return distinct(std::move(sellers));
 }
@@ -63,9 +61,9 @@ std::vector<Notification> notifications_for(std::string_view event_type,
                                             const boost::json::object& payload,
                                             const std::vector<std::string>& admin_ids) {
   std::vector<Notification> out;
-  const std::string order_id = string_field(payload, "order_id");
+  const std::string order_id = events::string_or_empty(payload, "order_id");
   if (order_id.empty() || !notifies(event_type)) return out;
-  const std::string buyer_id = string_field(payload, "buyer_id");
+  const std::string buyer_id = events::string_or_empty(payload, "buyer_id");
   const std::string order = "Order " + order_id;
 
   if (event_type == kOrderPlaced) {
@@ -81,7 +79,7 @@ std::vector<Notification> notifications_for(std::string_view event_type,
                      order + " includes items you sell; prepare them for shipping."});
     }
   } else if (event_type == kOrderCancelled) {
-    const std::string reason = string_field(payload, "reason");
+    const std::string reason = events::string_or_empty(payload, "reason");
     if (!buyer_id.empty()) {
       out.push_back({buyer_id, "buyer", "order_cancelled", order_id, order + " cancelled",
                      "Your order " + order_id + " was cancelled (" + reason + ")."});
@@ -92,9 +90,9 @@ std::vector<Notification> notifications_for(std::string_view event_type,
     }
   } else if (event_type == kOrderRejected) {
     to_admins(out, admin_ids, order_id, "order_failed", order + " failed",
-              order + " was rejected: " + string_field(payload, "reason") + ".");
+              order + " was rejected: " + events::string_or_empty(payload, "reason") + ".");
   } else if (event_type == kOrderStatusChanged && !buyer_id.empty()) {
-    const std::string status = string_field(payload, "status");
+    const std::string status = events::string_or_empty(payload, "status");
     if (status == "SHIPPED") {
       out.push_back({buyer_id, "buyer", "order_shipped", order_id, order + " shipped",
                      "Your order " + order_id + " is on its way."});

@@ -5,10 +5,15 @@
 
 #include <map>
 
+#include "events/json_fields.hpp"
 #include "events/outbox.hpp"
 
 namespace bazaar::order {
 namespace {
+
+using events::required_int;
+using events::required_string;
+using events::string_or_empty;
 
 constexpr const char* kUpsertPrice = R"sql(
 INSERT INTO catalog_prices (product_id, seller_id, price, currency, deleted, updated_at)
@@ -41,11 +46,6 @@ const std::map<std::string, Input, std::less<>> kInputs{
 constexpr const char* kPlaceOrder = "bazaar.order.PlaceOrder.v1";
 constexpr const char* kAdvance = "bazaar.order.AdvanceOrderStatus.v1";
 
-std::string text(const boost::json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string{};
-}
-
 }  // namespace
 
 bool OrderHandler::wants(const std::string& type) const {
@@ -60,16 +60,16 @@ void OrderHandler::apply(events::HandlerContext& ctx) {
   if (type.rfind("bazaar.catalog.", 0) == 0) return project_price(ctx);
   if (type == kPlaceOrder) return place(ctx);
   if (type == kAdvance) {
-    const std::string status = text(data, "status");
+    const std::string status = string_or_empty(data, "status");
     return advance(ctx, status == "SHIPPED" ? Input::kShip : Input::kDeliver, {});
   }
   const Input input = kInputs.find(type)->second;
-  std::string reason = text(data, "reason");
+  std::string reason = string_or_empty(data, "reason");
   if (input == Input::kCancel) {
     // A buyer may cancel only their own order; an admin or an operator any.
-    if (text(data, "actor_role") == "buyer") {
-      auto order = store_.load_for_update(ctx.sql, text(data, "order_id"));
-      if (order && order->buyer_id != text(data, "actor_id")) {
+    if (string_or_empty(data, "actor_role") == "buyer") {
+      auto order = store_.load_for_update(ctx.sql, required_string(data, "order_id"));
+      if (order && order->buyer_id != string_or_empty(data, "actor_id")) {
         Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
                          .rejected = true, .note = "forbidden: not the buyer's order"};
         store_.apply(ctx.sql, ctx.outbox, *order, refused, type, &ctx.event);
@@ -83,7 +83,7 @@ void OrderHandler::apply(events::HandlerContext& ctx) {
 }
 
 void OrderHandler::advance(events::HandlerContext& ctx, Input input, const std::string& reason) {
-  const std::string order_id = text(ctx.event.data.as_object(), "order_id");
+  const std::string order_id = required_string(ctx.event.data.as_object(), "order_id");
   const auto order = store_.load_for_update(ctx.sql, order_id);
   if (!order) {
     const Decision d = decide(std::nullopt, input, reason);
@@ -98,9 +98,9 @@ void OrderHandler::advance(events::HandlerContext& ctx, Input input, const std::
 void OrderHandler::place(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
   OrderRecord order;
-  order.order_id = text(data, "order_id");
-  order.buyer_id = text(data, "buyer_id");
-  order.payment_token = text(data, "payment_token");
+  order.order_id = required_string(data, "order_id");
+  order.buyer_id = required_string(data, "buyer_id");
+  order.payment_token = required_string(data, "payment_token");
   if (store_.load_for_update(ctx.sql, order.order_id)) {
     // The same order placed again under another event id: the first placement stands.
     spdlog::info("order {} placed again; ignored", order.order_id);
@@ -110,7 +110,7 @@ void OrderHandler::place(events::HandlerContext& ctx) {
   std::map<std::string, KnownProduct> known;
   for (const auto& line : data.at("lines").as_array()) {
     const auto& l = line.as_object();
-    RequestedLine r{text(l, "product_id"), l.at("quantity").as_int64()};
+    RequestedLine r{required_string(l, "product_id"), required_int(l, "quantity")};
     std::string id = r.product_id;
     long long price = 0;
     int deleted = 0;
@@ -143,14 +143,14 @@ void OrderHandler::place(events::HandlerContext& ctx) {
 
 void OrderHandler::project_price(events::HandlerContext& ctx) {
   const auto& data = ctx.event.data.as_object();
-  std::string id = text(data, "product_id");
+  std::string id = required_string(data, "product_id");
   if (ctx.event.type == "bazaar.catalog.ProductDeleted.v1") {
     ctx.sql << kDeletePrice, soci::use(id);
     return;
   }
-  std::string seller = text(data, "seller_id");
-  long long price = data.at("price").as_int64();
-  std::string currency = text(data, "currency");
+  std::string seller = required_string(data, "seller_id");
+  long long price = required_int(data, "price");
+  std::string currency = required_string(data, "currency");
   ctx.sql << kUpsertPrice, soci::use(id), soci::use(seller), soci::use(price), soci::use(currency);
 }
 
