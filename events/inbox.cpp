@@ -8,7 +8,8 @@ namespace {
 constexpr const char* kInsertInbox = R"sql(
 INSERT INTO inbox (consumer, ce_id, ce_type, topic, kafka_partition, kafka_offset)
 VALUES (:consumer, CAST(:id AS uuid), :type, :topic, :partition, :offset)
-ON CONFLICT (consumer, ce_id) DO NOTHING)sql";
+ON CONFLICT (consumer, ce_id) DO NOTHING
+RETURNING 1)sql";
 
 }  // namespace
 
@@ -18,11 +19,11 @@ bool record_in_inbox(soci::session& sql, const std::string& consumer, const Enve
   std::string id = e.id;
   std::string type = e.type;
   std::string topic_name = topic;
-  soci::statement st = (sql.prepare << kInsertInbox, soci::use(name), soci::use(id),
-                        soci::use(type), soci::use(topic_name), soci::use(partition),
-                        soci::use(offset));
-  st.execute(true);
-  return st.get_affected_rows() == 1;
+  // A one-time query is one round trip; a prepared statement would cost three here.
+  int inserted = 0;
+  sql << kInsertInbox, soci::use(name), soci::use(id), soci::use(type), soci::use(topic_name),
+      soci::use(partition), soci::use(offset), soci::into(inserted);
+  return sql.got_data();
 }
 
 }  // namespace bazaar::events

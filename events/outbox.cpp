@@ -142,9 +142,14 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
   pass.more = pass.failed == 0 && seqs.size() == n;
   if (metrics_ != nullptr) {
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));
-    long long backlog = 0;
-    sql << kBacklog, soci::into(backlog);
-    metrics_->outbox_backlog.Set(static_cast<double>(backlog));
+    // Counting the backlog costs a query: only when a full batch says there may be one.
+    if (pass.more) {
+      long long backlog = 0;
+      sql << kBacklog, soci::into(backlog);
+      metrics_->outbox_backlog.Set(static_cast<double>(backlog));
+    } else {
+      metrics_->outbox_backlog.Set(static_cast<double>(pass.failed));
+    }
   }
   return pass;
 }

@@ -317,8 +317,9 @@ void Processor::Impl::commit(const std::map<PartitionKey, std::int64_t>& offsets
   for (const auto& [key, next] : offsets) {
     list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
   }
-  if (const auto code = consumer_->commitSync(list.items); code != RdKafka::ERR_NO_ERROR) {
-    // Not fatal: the records are replayed after a rebalance and the inbox absorbs them.
+  // Asynchronous: the effects are already durable, so a commit that is late or lost only
+  // replays records that the inbox absorbs; waiting for it would add a round trip per batch.
+  if (const auto code = consumer_->commitAsync(list.items); code != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("offset commit for group {} failed: {}", settings_.group, RdKafka::err2str(code));
   }
 }
@@ -433,7 +434,8 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
     handle_batch(batch);
     update_lag();
   }
-  // Leaving the group now hands the partitions over at once instead of after a timeout.
+  // Leaving the group now hands the partitions over at once instead of after a timeout;
+  // close() also waits for the last asynchronous offset commits.
   consumer_->close();
   spdlog::info("consumer group {} left", settings_.group);
 }

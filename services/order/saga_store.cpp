@@ -104,10 +104,13 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
   r.saga.awaiting_release = release != 0;
   r.saga.awaiting_refund = refund != 0;
 
-  soci::rowset<soci::row> rows = (sql.prepare << kLoadLines, soci::use(id));
-  for (const auto& row : rows) {
-    r.lines.push_back({row.get<std::string>(0), row.get<long long>(1), row.get<long long>(2),
-                       row.get<std::string>(3)});
+  constexpr std::size_t kMaxLines = 100;  // the PlaceOrder schema's limit
+  std::vector<std::string> products(kMaxLines), sellers(kMaxLines);
+  std::vector<long long> quantities(kMaxLines), prices(kMaxLines);
+  sql << kLoadLines, soci::use(id), soci::into(products), soci::into(quantities),
+      soci::into(prices), soci::into(sellers);
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    r.lines.push_back({products[i], quantities[i], prices[i], sellers[i]});
   }
   return r;
 }
