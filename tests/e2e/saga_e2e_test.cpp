@@ -41,7 +41,7 @@ TEST_CASE("a paid order is confirmed and moves stock from available to sold") {
   System system({{"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}}});
   Bus bus;
   Shop shop{system, bus};
-  register_admin(bus);
+  const std::string admin = register_admin(bus);
   const std::string seller = bus.new_id();
   const std::string buyer = bus.new_id();
   const std::string product = shop.list_product(seller, 1250, 5);
@@ -61,9 +61,11 @@ TEST_CASE("a paid order is confirmed and moves stock from available to sold") {
   REQUIRE(shop.wait_status(order, {"DELIVERED"}) == "DELIVERED");
 
   CHECK(tests::wait_until(30s, [&] {
-    return shop.notifications(order, "order_confirmed") == 1 &&
-           shop.notifications(order, "item_sold") == 1 && shop.notifications(order, "new_order") == 1 &&
-           shop.notifications(order, "order_shipped") == 1;
+    return shop.notifications(order, "order_confirmed", buyer) == 1 &&
+           shop.notifications(order, "item_sold", seller) == 1 &&
+           shop.notifications(order, "new_order", admin) == 1 &&
+           shop.notifications(order, "order_shipped", buyer) == 1 &&
+           shop.notifications(order, "order_delivered", buyer) == 1;
   }));
   // The webhook got every one of them, after retrying the delivery it refused.
   CHECK(tests::wait_until(30s, [&] {
@@ -71,7 +73,7 @@ TEST_CASE("a paid order is confirmed and moves stock from available to sold") {
     for (const auto& body : webhook.bodies()) {
       if (body.find(order) != std::string::npos) ++about_order;
     }
-    return about_order >= 5;
+    return about_order >= 5;  // new_order, order_confirmed, item_sold, shipped, delivered
   }));
   CHECK(webhook.requests() > static_cast<int>(webhook.bodies().size()));
   shop.check_invariants({order}, {product});

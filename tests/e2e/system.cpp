@@ -251,13 +251,16 @@ long long Shop::total(const std::string& order_id) {
                 order_id);
 }
 
-long long Shop::notifications(const std::string& order_id, const std::string& kind) {
+long long Shop::notifications(const std::string& order_id, const std::string& kind,
+                              const std::string& recipient) {
   std::string k = kind;
   std::string id = order_id;
+  std::string to = recipient;
   long long n = 0;
   system.db("notification")
-      << "SELECT count(*) FROM notifications WHERE order_id = CAST(:id AS uuid) AND kind = :kind",
-      soci::use(id), soci::use(k), soci::into(n);
+      << "SELECT count(*) FROM notifications WHERE order_id = CAST(:id AS uuid) AND kind = :kind "
+         "AND recipient_id = CAST(:to AS uuid)",
+      soci::use(id), soci::use(k), soci::use(to), soci::into(n);
   return n;
 }
 

@@ -112,8 +112,9 @@ struct Shop {
   /// charged and refunded amounts of an order in the payment database.
   std::pair<long long, long long> money(const std::string& order_id);
   long long total(const std::string& order_id);
-  /// How many notifications of `kind` were created about `order_id`.
-  long long notifications(const std::string& order_id, const std::string& kind);
+  /// How many notifications of `kind` about `order_id` were created for `recipient`.
+  long long notifications(const std::string& order_id, const std::string& kind,
+                          const std::string& recipient);
 
   /// DESIGN.md's four invariants, checked against the databases for these orders and
   /// products: no oversell, one outcome each, money balances, nothing left unpublished.
