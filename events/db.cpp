@@ -137,6 +137,16 @@ void Database::exec_script(const std::string& sql) {
   }
 }
 
+std::string error_summary(const std::exception& error) {
+  if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
+    return pg->get_error_message() + " (SQLSTATE " + pg->sqlstate() + ")";
+  }
+  if (const auto* soci_error = dynamic_cast<const soci::soci_error*>(&error)) {
+    return soci_error->get_error_message();
+  }
+  return error.what();
+}
+
 FailureKind classify(const std::exception& error, const Database& db) {
   if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
     if (transient_sqlstate(pg->sqlstate())) return FailureKind::transient;

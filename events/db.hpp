@@ -36,6 +36,10 @@ class Database {
 /// a constraint violation or a bug is not.
 enum class FailureKind { transient, permanent };
 
+/// What went wrong, safe to log and to put in a dead-letter header: SOCI's own message adds
+/// the statement and its bound values (payment tokens, personal data), which this leaves out.
+std::string error_summary(const std::exception& error);
+
 /// Classifies an exception thrown while working with `db`.
 FailureKind classify(const std::exception& error, const Database& db);
 

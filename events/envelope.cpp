@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 
 namespace bazaar::events {
 namespace {
@@ -95,6 +96,50 @@ std::string format_rfc3339(Clock::time_point t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms_total % 1000));
   return buf;
+}
+
+std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
+  const std::string t(text);
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, used = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &used) != 6 ||
+      used != 19) {
+    return std::nullopt;
+  }
+  std::size_t i = 19;
+  long long nanos = 0;
+  if (i < t.size() && t[i] == '.') {
+    long long scale = 100'000'000;
+    for (++i; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+      nanos += (t[i] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  long offset_minutes = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == t.size() && (t[i] == '+' || t[i] == '-') && t[i + 3] == ':') {
+    const int oh = std::atoi(t.substr(i + 1, 2).c_str());
+    const int om = std::atoi(t.substr(i + 4, 2).c_str());
+    offset_minutes = (t[i] == '-' ? -1 : 1) * (oh * 60 + om);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const auto base = std::chrono::system_clock::from_time_t(timegm(&tm));
+  return std::chrono::time_point_cast<Clock::time_point::duration>(
+      base + std::chrono::nanoseconds{nanos} - std::chrono::minutes{offset_minutes});
 }
 
 std::string trace_id_of(std::string_view traceparent) {

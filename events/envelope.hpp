@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,8 @@ Result<Envelope> decode(const Headers& headers, std::string_view payload);
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
 std::string format_rfc3339(Clock::time_point t);
+/// Reads an RFC 3339 time (`Z` or a numeric offset, optional fraction); nullopt if malformed.
+std::optional<Clock::time_point> parse_rfc3339(std::string_view text);
 /// The trace id (32 hex digits) of a W3C traceparent, or empty when malformed.
 std::string trace_id_of(std::string_view traceparent);
 

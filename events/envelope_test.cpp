@@ -130,3 +130,14 @@ TEST_CASE("RFC 3339 times are UTC with milliseconds") {
   CHECK(format_rfc3339(Clock::time_point{std::chrono::milliseconds{951'782'400'007}}) ==
         "2000-02-29T00:00:00.007Z");
 }
+
+TEST_CASE("RFC 3339 times are read back with their offset") {
+  const auto t = Clock::time_point{std::chrono::milliseconds{1'767'323'045'678}};
+  CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+  CHECK(parse_rfc3339("2026-01-02T04:04:05.678+01:00") == t);
+  CHECK(parse_rfc3339("2026-01-02T03:04:05Z") == Clock::time_point{std::chrono::seconds{1'767'323'045}});
+  CHECK_FALSE(parse_rfc3339("2026-01-02 03:04:05Z").has_value());
+  CHECK_FALSE(parse_rfc3339("2026-13-02T03:04:05Z").has_value());
+  CHECK_FALSE(parse_rfc3339("2026-01-02T03:04:05").has_value());
+  CHECK_FALSE(parse_rfc3339("yesterday").has_value());
+}

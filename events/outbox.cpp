@@ -163,6 +163,17 @@ void OutboxRelay::purge() {
 
 void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {
   PGconn* conn = native(db_.session());
+  // A NOTIFY that arrived during our own queries is already in libpq's queue, not on the
+  // socket: waiting on the socket then would sleep through it.
+  if (PQconsumeInput(conn) == 0) {
+    throw std::runtime_error(std::string("outbox LISTEN connection: ") + PQerrorMessage(conn));
+  }
+  bool queued = false;
+  while (PGnotify* n = PQnotifies(conn)) {
+    PQfreemem(n);
+    queued = true;
+  }
+  if (queued) return;
   pollfd fd{PQsocket(conn), POLLIN, 0};
   if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
     if (PQconsumeInput(conn) == 0) {
@@ -199,7 +210,7 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
     } catch (const std::exception& e) {
       // The session is gone or unusable: its advisory lock went with it.
       const auto delay = backoff.next();
-      spdlog::warn("outbox relay: {}; reconnecting in {} ms", e.what(), delay.count());
+      spdlog::warn("outbox relay: {}; reconnecting in {} ms", error_summary(e), delay.count());
       db_.reset();
       locked_ = false;
       sleep_unless_stopped(stop, delay);

@@ -63,7 +63,7 @@ struct PartitionList {
 
 }  // namespace
 
-class Processor::Impl final : public RdKafka::RebalanceCb {
+class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::OffsetCommitCb {
  public:
   Impl(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,
        const EnvelopeFactory& factory, Producer& dlq, Metrics* metrics)
@@ -80,6 +80,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb {
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void offset_commit_cb(RdKafka::ErrorCode err,
+                        std::vector<RdKafka::TopicPartition*>& offsets) override;
 
  private:
   struct Paused {
@@ -118,6 +120,7 @@ class Processor::Impl final : public RdKafka::RebalanceCb {
   std::string dlq_topic_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::map<PartitionKey, Paused> paused_;
+  std::set<PartitionKey> owned_;  // assigned to this member now
   // After a rewind, records already fetched past the rewind point are stale until the
   // rewound record comes back.
   std::map<PartitionKey, std::int64_t> rewound_to_;
@@ -128,7 +131,11 @@ class Processor::Impl final : public RdKafka::RebalanceCb {
 void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                                    std::vector<RdKafka::TopicPartition*>& partitions) {
   const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  // librdkafka keeps an application pause across unassign and reassign: a partition paused
+  // for a retry and handed back later would never be fetched again.
+  consumer->resume(partitions);
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    for (auto* tp : partitions) owned_.insert({tp->topic(), tp->partition()});
     if (cooperative) {
       delete consumer->incremental_assign(partitions);
     } else {
@@ -138,6 +145,7 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
     // Everything processed was committed at the end of the last batch; drop local state.
     for (auto* tp : partitions) {
       const PartitionKey key{tp->topic(), tp->partition()};
+      owned_.erase(key);
       paused_.erase(key);
       rewound_to_.erase(key);
       backoffs_.erase(key);
@@ -150,6 +158,18 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
   }
   spdlog::info("consumer group {}: {} {} partitions", settings_.group,
                err == RdKafka::ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked", partitions.size());
+}
+
+void Processor::Impl::offset_commit_cb(RdKafka::ErrorCode err,
+                                       std::vector<RdKafka::TopicPartition*>& offsets) {
+  // A failed commit only means a replay the inbox absorbs, but a lasting one must be seen.
+  if (err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__NO_OFFSET) {
+    spdlog::warn("offset commit of {} partitions for group {} failed: {}", offsets.size(),
+                 settings_.group, RdKafka::err2str(err));
+    if (metrics_ != nullptr) {
+      metrics_->messages.Add({{"topic", "_offsets"}, {"outcome", "commit_failed"}}).Increment();
+    }
+  }
 }
 
 void Processor::Impl::connect() {
@@ -175,8 +195,10 @@ void Processor::Impl::connect() {
   auto conf = make_kafka_conf(props);
   std::string err;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
-      RdKafka::Conf::CONF_OK) {
-    throw std::invalid_argument("kafka rebalance_cb: " + err);
+          RdKafka::Conf::CONF_OK ||
+      conf->set("offset_commit_cb", static_cast<RdKafka::OffsetCommitCb*>(this), err) !=
+          RdKafka::Conf::CONF_OK) {
+    throw std::invalid_argument("kafka callbacks: " + err);
   }
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
@@ -247,7 +269,8 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   } catch (const std::exception& e) {
     // Something in the batch failed: it is rolled back whole and redone one by one, so that
     // only the failing record is retried or dead-lettered.
-    spdlog::debug("batch of {} fell back to one transaction each: {}", entries.size(), e.what());
+    spdlog::debug("batch of {} fell back to one transaction each: {}", entries.size(),
+                  error_summary(e));
     if (!db_.connected()) db_.reset();
     return std::nullopt;
   }
@@ -272,11 +295,11 @@ Outcome Processor::Impl::apply_one(RdKafka::Message& m, const Envelope& event) {
   } catch (const std::exception& e) {
     if (classify(e, db_) == FailureKind::transient) {
       spdlog::warn("{}/{}@{}: transient failure: {}", m.topic_name(), m.partition(), m.offset(),
-                   e.what());
+                   error_summary(e));
       if (!db_.connected()) db_.reset();
       return Outcome::transient;
     }
-    return dead_letter(m, Error{"handler_error", e.what()});
+    return dead_letter(m, Error{"handler_error", error_summary(e)});
   }
 }
 
@@ -358,6 +381,7 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
       continue;
     }
     const PartitionKey key{m->topic_name(), m->partition()};
+    if (!owned_.contains(key)) continue;  // revoked while this batch was polled
     if (paused_.contains(key)) continue;  // fetched before the pause; re-read after it
     if (auto r = rewound_to_.find(key); r != rewound_to_.end()) {
       if (m->offset() != r->second) continue;  // stale copy from before the rewind
@@ -374,7 +398,10 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     if (!e.outcome) needing.push_back(&e);
   }
   if (!needing.empty()) {
-    if (auto outcomes = apply_together(needing)) {
+    auto outcomes = handler_.batchable() || needing.size() == 1
+                        ? apply_together(needing)
+                        : std::optional<std::vector<Outcome>>{};
+    if (outcomes) {
       for (std::size_t i = 0; i < needing.size(); ++i) needing[i]->outcome = (*outcomes)[i];
     } else {
       for (Entry* e : needing) {

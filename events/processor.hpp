@@ -57,6 +57,10 @@ class Handler {
   /// Applies one event inside the open transaction. Database errors propagate (transient
   /// ones are retried); PermanentError sends the event to the dead-letter topic.
   virtual void apply(HandlerContext& ctx) = 0;
+  /// Whether several records may share one transaction. A handler that locks rows shared
+  /// across aggregates in a fixed order (inventory's sorted stock locks) says no: a batch would
+  /// lock them in poll order and could deadlock with another instance.
+  virtual bool batchable() const { return true; }
 };
 
 /// A consumer group member and the place it applies its events.

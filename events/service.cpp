@@ -81,14 +81,22 @@ void Service::add_periodic(std::string name, std::chrono::milliseconds every,
 }
 
 int Service::run() {
+  // Readiness is probed on its own thread and served from the last result, so a slow broker
+  // or database never holds up /health/live or /metrics behind a blocked probe.
+  std::atomic<bool> db_up{database_reachable(cfg_.db_url)};
+  std::atomic<bool> kafka_up{producer_.broker_reachable(std::chrono::seconds{2})};
+  std::thread prober([&] {
+    while (!stop_.load()) {
+      for (int i = 0; i < 20 && !stop_.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      }
+      db_up.store(database_reachable(cfg_.db_url));
+      kafka_up.store(producer_.broker_reachable(std::chrono::seconds{2}));
+    }
+  });
   AdminServer admin(
       cfg_.admin_host, cfg_.admin_port,
-      [this] {
-        return ReadinessReport{
-            {"database", database_reachable(cfg_.db_url)},
-            {"kafka", producer_.broker_reachable(std::chrono::seconds{2})},
-        };
-      },
+      [&] { return ReadinessReport{{"database", db_up.load()}, {"kafka", kafka_up.load()}}; },
       [this] { return metrics_.render(); });
   spdlog::info("admin server on http://{}:{}", cfg_.admin_host, admin.port());
 
@@ -99,7 +107,7 @@ int Service::run() {
       try {
         body();
       } catch (const std::exception& e) {
-        spdlog::error("{} stopped: {}", what, e.what());
+        spdlog::error("{} stopped: {}", what, error_summary(e));
         failed.store(1);
         stop_.store(true);
       }
@@ -127,7 +135,7 @@ int Service::run() {
           p.task(ctx);
         } catch (const std::exception& e) {
           // The next tick retries; a broken connection is reopened first.
-          spdlog::warn("{}: {}", p.name, e.what());
+          spdlog::warn("{}: {}", p.name, error_summary(e));
           if (!db.connected()) db.reset();
         }
         const auto until = std::chrono::steady_clock::now() + p.every;
@@ -150,6 +158,7 @@ int Service::run() {
     }
   }
   for (auto& t : threads) t.join();
+  prober.join();
   spdlog::info("{} stopped", cfg_.service);
   return failed.load();
 }

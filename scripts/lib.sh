@@ -7,6 +7,10 @@ BAZAAR_BUILD="${BAZAAR_BUILD:-$BAZAAR_ROOT/build}"
 BAZAAR_KAFKA_VERSIONS=(4.1.1 4.1.0 4.0.1)   # first that resolves wins; 4.0.0 breaks librdkafka 2.0 groups
 PG_BIN=/usr/lib/postgresql/15/bin
 
+# Where scripts/run keeps its data and logs: outside the checkout, because PostgreSQL runs as
+# `postgres` and a checkout under /root is closed to it; one folder per checkout.
+default_run_dir() { echo "/var/tmp/bazaar-dev-$(printf '%s' "$BAZAAR_ROOT" | md5sum | cut -c1-8)"; }
+
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

@@ -44,9 +44,10 @@ TEST_CASE("an adjustment that overflows is out of range") {
   CHECK(set.rejection == AdjustRejection::out_of_range);
 }
 
-TEST_CASE("admins and system actors adjust any product and sellers only their own") {
+TEST_CASE("only admins and the owning seller adjust stock") {
   const std::string seller = "0190f5c2-7a1b-7c3d-8e4f-123456789abc";
-  CHECK(may_adjust({"", ""}, seller));
+  CHECK_FALSE(may_adjust({"", ""}, seller));  // no actor: refused, never treated as admin
+  CHECK_FALSE(may_adjust({seller, "operator"}, seller));
   CHECK(may_adjust({"0190f5c2-0000-7c3d-8e4f-123456789abc", "admin"}, seller));
   CHECK(may_adjust({seller, "seller"}, seller));
   CHECK_FALSE(may_adjust({"0190f5c2-0000-7c3d-8e4f-123456789abc", "seller"}, seller));

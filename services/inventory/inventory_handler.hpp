@@ -15,6 +15,8 @@ class InventoryHandler final : public events::Handler {
   explicit InventoryHandler(std::chrono::seconds reservation_ttl) : ttl_(reservation_ttl) {}
 
   bool wants(const std::string& type) const override;
+  /// Stock rows are shared across orders and locked in sorted order per record.
+  bool batchable() const override { return false; }
   void apply(events::HandlerContext& ctx) override;
 
  private:

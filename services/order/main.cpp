@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   int payment_ms = 10'000;
   int compensation_ms = 10'000;
   int scan_ms = 250;
+  int grace_ms = 30'000;
   app.add_option("--stock-timeout-ms", stock_ms, "How long the saga waits for inventory")
       ->envname("BAZAAR_ORDER_STOCK_TIMEOUT_MS")
       ->check(CLI::Range(100, 86'400'000));
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
   app.add_option("--deadline-scan-ms", scan_ms, "How often deadlines are checked")
       ->envname("BAZAAR_ORDER_DEADLINE_SCAN_MS")
       ->check(CLI::Range(10, 60'000));
+  app.add_option("--unknown-product-grace-ms", grace_ms,
+                 "How long an order naming a product not listed yet is retried before rejection")
+      ->envname("BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS")
+      ->check(CLI::Range(0, 3'600'000));
   CLI11_PARSE(app, argc, argv);
   try {
     bazaar::events::Service service(cfg);
@@ -36,7 +41,7 @@ int main(int argc, char** argv) {
         {std::chrono::milliseconds{stock_ms}, std::chrono::milliseconds{payment_ms},
          std::chrono::milliseconds{compensation_ms}},
         service.factory(), service.clock());
-    bazaar::order::OrderHandler handler(store);
+    bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms});
     service.add_processor(
         "order", {"order.commands", "inventory.events", "payment.events", "catalog.events"},
         handler);

@@ -66,17 +66,19 @@ void OrderHandler::apply(events::HandlerContext& ctx) {
   const Input input = kInputs.find(type)->second;
   std::string reason = string_or_empty(data, "reason");
   if (input == Input::kCancel) {
-    // A buyer may cancel only their own order; an admin or an operator any.
-    if (string_or_empty(data, "actor_role") == "buyer") {
-      auto order = store_.load_for_update(ctx.sql, required_string(data, "order_id"));
-      if (order && order->buyer_id != string_or_empty(data, "actor_id")) {
-        Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
-                         .rejected = true, .note = "forbidden: not the buyer's order"};
-        store_.apply(ctx.sql, ctx.outbox, *order, refused, type, &ctx.event);
-        return;
-      }
+    // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
+    const std::string role = string_or_empty(data, "actor_role");
+    auto order = store_.load_for_update(ctx.sql, required_string(data, "order_id"));
+    const bool allowed =
+        role == "admin" ||
+        (role == "buyer" && order && order->buyer_id == string_or_empty(data, "actor_id"));
+    if (order && !allowed) {
+      Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
+                       .rejected = true, .note = "forbidden: not allowed to cancel this order"};
+      store_.apply(ctx.sql, ctx.outbox, *order, refused, type, &ctx.event);
+      return;
     }
-    // After confirmation the saga's own reason ("refunded") tells the story better.
+    // The saga's own reasons ("refunded", "cancelled") tell the story.
     reason.clear();
   }
   advance(ctx, input, reason);
@@ -128,6 +130,13 @@ void OrderHandler::place(events::HandlerContext& ctx) {
   order.lines = pricing.lines;
   order.total = pricing.total;
   order.currency = pricing.currency.empty() ? "EUR" : pricing.currency;
+  if (pricing.rejection == "unknown_product") {
+    const auto placed = events::parse_rfc3339(ctx.event.time).value_or(ctx.clock.now());
+    if (ctx.clock.now() - placed < unknown_product_grace_) {
+      throw events::TransientError("order " + order.order_id +
+                                   " names a product not listed yet; retrying");
+    }
+  }
   if (!pricing.rejection.empty()) {
     order.saga.status = Status::kRejected;
     order.saga.reason = pricing.rejection;

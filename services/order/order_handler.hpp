@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include "events/processor.hpp"
 #include "saga_store.hpp"
 
@@ -9,7 +11,11 @@ namespace bazaar::order {
 /// the saga's pure decision and the store.
 class OrderHandler final : public events::Handler {
  public:
-  explicit OrderHandler(const SagaStore& store) : store_(store) {}
+  /// `unknown_product_grace`: how long an order for a product not yet in the price projection
+  /// is retried before it is rejected; PlaceOrder and catalog.events travel on different
+  /// topics, so an order may overtake the event that lists its product.
+  OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace)
+      : store_(store), unknown_product_grace_(unknown_product_grace) {}
   bool wants(const std::string& type) const override;
   void apply(events::HandlerContext& ctx) override;
 
@@ -19,6 +25,7 @@ class OrderHandler final : public events::Handler {
   void advance(events::HandlerContext& ctx, Input input, const std::string& reason);
 
   const SagaStore& store_;
+  std::chrono::milliseconds unknown_product_grace_;
 };
 
 }  // namespace bazaar::order

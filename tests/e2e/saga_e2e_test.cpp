@@ -143,6 +143,18 @@ TEST_CASE("cancelling a confirmed order refunds it and restocks") {
   const std::string product = shop.list_product(bus.new_id(), 300, 6);
   const std::string order = shop.place(buyer, product, 4, "tok_ok");
   REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
+  // Another buyer may not cancel it: refused, and nothing moves.
+  bus.send("order.commands", "bazaar.order.CancelOrder.v1", order,
+           {{"order_id", order}, {"actor_id", bus.new_id()}, {"actor_role", "buyer"}});
+  CHECK(tests::wait_until(30s, [&] {
+    long long refused = 0;
+    std::string id = order;
+    system.db("order") << "SELECT count(*) FROM saga_steps WHERE order_id = CAST(:id AS uuid) "
+                          "AND note LIKE 'forbidden%'",
+        soci::use(id), soci::into(refused);
+    return refused == 1;
+  }));
+  CHECK(shop.status(order) == "CONFIRMED");
   bus.send("order.commands", "bazaar.order.CancelOrder.v1", order,
            {{"order_id", order}, {"actor_id", buyer}, {"actor_role", "buyer"}});
   REQUIRE(shop.wait_status(order, {"CANCELLED"}) == "CANCELLED");
@@ -177,9 +189,11 @@ TEST_CASE("every command delivered twice has no double effect") {
   Bus bus;
   Shop shop{system, bus};
   const std::string buyer = bus.new_id();
-  const std::string product = shop.list_product(bus.new_id(), 400, 5, true);
+  const std::string seller = bus.new_id();
+  const std::string product = shop.list_product(seller, 400, 5, true);
   bus.send("inventory.commands", "bazaar.inventory.AdjustStock.v1", product,
-           {{"product_id", product}, {"delta", 5}}, true);
+           {{"product_id", product}, {"delta", 5}, {"actor_id", seller}, {"actor_role", "seller"}},
+           true);
   REQUIRE(tests::wait_until(30s, [&] { return shop.stock(product)[3] == 10; }));
   const std::string order = shop.place(buyer, product, 2, "tok_ok", true);
   REQUIRE(shop.wait_status(order, kSettled) == "CONFIRMED");
@@ -221,4 +235,21 @@ TEST_CASE("services killed with SIGKILL mid-saga and restarted still complete ev
   }
   CHECK(shop.stock(product) == std::array<long long, 4>{70, 0, 30, 100});
   shop.check_invariants(orders, {product});
+}
+
+TEST_CASE("an order that overtakes the listing of its product still confirms") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string seller = bus.new_id();
+  const std::string product = bus.new_id();
+  // The order is on order.commands before the product reaches catalog.events.
+  const std::string order = shop.place(bus.new_id(), product, 1, "tok_ok");
+  bus.send("catalog.commands", "bazaar.catalog.CreateProduct.v1", product,
+           {{"product_id", product}, {"seller_id", seller}, {"name", "Kettle"},
+            {"description", "Boils water"}, {"price", 2500}, {"currency", "EUR"},
+            {"category", "kitchen"}, {"initial_stock", 3}, {"actor_id", seller},
+            {"actor_role", "seller"}});
+  CHECK(shop.wait_status(order, kSettled) == "CONFIRMED");
+  shop.check_invariants({order}, {product});
 }
