@@ -203,6 +203,10 @@ TEST_CASE("every command delivered twice has no double effect") {
   shop.check_invariants({order}, {product});
   CHECK(shop.stock(product) == std::array<long long, 4>{10, 0, 0, 10});
   CHECK(shop.money(order) == std::pair<long long, long long>{800, 800});
+  // One notification each, although every command came twice.
+  CHECK(tests::wait_until(30s, [&] { return shop.notifications(order, "order_cancelled", buyer) == 1; }));
+  CHECK(shop.notifications(order, "order_confirmed", buyer) == 1);
+  CHECK(shop.notifications(order, "item_sold", seller) == 1);
   long long orders_rows = 0;
   std::string id = order;
   system.db("order") << "SELECT count(*) FROM order_lines WHERE order_id = CAST(:id AS uuid)",
@@ -251,5 +255,20 @@ TEST_CASE("an order that overtakes the listing of its product still confirms") {
             {"category", "kitchen"}, {"initial_stock", 3}, {"actor_id", seller},
             {"actor_role", "seller"}});
   CHECK(shop.wait_status(order, kSettled) == "CONFIRMED");
+  shop.check_invariants({order}, {product});
+}
+
+TEST_CASE("an expired reservation gives its stock back before the saga gives up") {
+  System system({{"inventory", {{"BAZAAR_INVENTORY_RESERVATION_TTL_SECONDS", "1"}}},
+                 {"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "6000"}}}});
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 900, 2);
+  const std::string order = shop.place(bus.new_id(), product, 2, "tok_timeout");
+  REQUIRE(shop.wait_status(order, {"AWAITING_PAYMENT"}) == "AWAITING_PAYMENT");
+  // The reservation expires while the payment never answers: the stock comes back first.
+  CHECK(tests::wait_until(20s, [&] { return shop.stock(product) == std::array<long long, 4>{2, 0, 0, 2}; }));
+  CHECK(shop.wait_status(order, kSettled) == "CANCELLED");
+  CHECK(shop.reason(order) == "timeout");
   shop.check_invariants({order}, {product});
 }

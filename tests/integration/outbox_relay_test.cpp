@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include "events/db.hpp"
+#include "events/migrations.hpp"
 #include "events/outbox.hpp"
 #include "fixture.hpp"
 
@@ -187,4 +189,32 @@ TEST_CASE("a relay killed mid-batch loses nothing and the inbox absorbs its copi
     SELECT count(*) FROM (
       SELECT seq < lag(seq) OVER (PARTITION BY key ORDER BY applied_seq) AS backwards
       FROM probe_applied) t WHERE backwards)sql") == 0);
+}
+
+TEST_CASE("retention purges old published outbox rows and old inbox rows only") {
+  Platform p;
+  auto sql = clean_test_database();
+  sql->once << R"sql(
+    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, created_at, published_at)
+    VALUES ('01890000-0000-7000-8000-000000000001', 't', 'k', 'x', '{}', '{}', now() - interval '3 hours', now() - interval '3 hours'),
+           ('01890000-0000-7000-8000-000000000002', 't', 'k', 'x', '{}', '{}', now(), now()),
+           ('01890000-0000-7000-8000-000000000003', 't', 'k', 'x', '{}', '{}', now() - interval '3 hours', NULL))sql";
+  sql->once << R"sql(
+    INSERT INTO inbox (consumer, ce_id, ce_type, topic, kafka_partition, kafka_offset, received_at)
+    VALUES ('c', '01890000-0000-7000-8000-000000000011', 'x', 't', 0, 1, now() - interval '3 hours'),
+           ('c', '01890000-0000-7000-8000-000000000012', 'x', 't', 0, 2, now()))sql";
+  events::OutboxRelay relay({.db_url = p.db_url, .retention = std::chrono::hours{1}}, p.producer);
+  relay.purge();
+  // The old published row goes; the recent one and the unpublished one (however old) stay.
+  CHECK(count(*sql, "SELECT count(*) FROM outbox") == 2);
+  CHECK(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1);
+  CHECK(count(*sql, "SELECT count(*) FROM inbox") == 1);
+}
+
+TEST_CASE("migrations apply once however often a service starts") {
+  auto sql = clean_test_database();  // applies them
+  events::Database db(required_env("BAZAAR_TEST_DB"));
+  CHECK(events::migrate(db, "platform", events::platform_migrations()) == 0);
+  CHECK(events::migrate(db, "probe", events::load_migrations(BAZAAR_PROBE_MIGRATIONS_DIR)) == 0);
+  CHECK(count(*sql, "SELECT count(*) FROM schema_migrations WHERE component = 'platform'") == 1);
 }
