@@ -1,0 +1,19 @@
+#pragma once
+
+#include "edge_db.hpp"
+#include "events/clock.hpp"
+#include "events/envelope.hpp"
+#include "events/schema_registry.hpp"
+
+namespace bazaar::edge {
+
+/// What every API module gets: the edge database, the contracts, and the means to stamp
+/// commands and events it writes to the outbox.
+struct ApiContext {
+  EdgeDb& db;
+  const events::SchemaRegistry& schemas;
+  const events::EnvelopeFactory& factory;
+  const events::Clock& clock;
+};
+
+}  // namespace bazaar::edge
