@@ -11,6 +11,7 @@ namespace bazaar::edge {
 namespace {
 
 bool broken(soci::session& sql) {
+  if (!sql.is_connected()) return true;
   auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
   return backend == nullptr || backend->conn_ == nullptr || PQstatus(backend->conn_) != CONNECTION_OK;
 }
@@ -21,8 +22,11 @@ EdgeDb::EdgeDb(const std::string& url, std::size_t size, const events::SchemaReg
     : pool_(std::make_unique<soci::connection_pool>(size)),
       size_(size),
       conninfo_(events::to_conninfo(url)),
-      schemas_(schemas) {
-  for (std::size_t i = 0; i < size_; ++i) pool_->at(i).open(soci::postgresql, conninfo_);
+      schemas_(schemas) {}
+
+// Connections open on first use, so building the API (and its route table) needs no database.
+static void ensure_open(soci::session& sql, const std::string& conninfo) {
+  if (!sql.is_connected()) sql.open(soci::postgresql, conninfo);
 }
 
 EdgeDb::~EdgeDb() = default;
@@ -31,6 +35,7 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
   for (int attempt = 0;; ++attempt) {
     soci::session sql(*pool_);
     try {
+      ensure_open(sql, conninfo_);
       soci::transaction tx(sql);
       events::OutboxWriter outbox(sql, schemas_);
       work(sql, outbox);
@@ -38,7 +43,7 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
       return;
     } catch (const std::exception&) {
       // A connection the database dropped (restart, idle kill) is reopened once.
-      if (attempt == 0 && broken(sql)) {
+      if (attempt == 0 && sql.is_connected() && broken(sql)) {
         sql.reconnect();
         continue;
       }
@@ -51,10 +56,11 @@ void EdgeDb::read(const std::function<void(soci::session&)>& work) {
   for (int attempt = 0;; ++attempt) {
     soci::session sql(*pool_);
     try {
+      ensure_open(sql, conninfo_);
       work(sql);
       return;
     } catch (const std::exception&) {
-      if (attempt == 0 && broken(sql)) {
+      if (attempt == 0 && sql.is_connected() && broken(sql)) {
         sql.reconnect();
         continue;
       }

@@ -4,6 +4,7 @@
 
 #include "events/clock.hpp"
 #include "events/processor.hpp"
+#include "notification_rules.hpp"
 #include "events/uuid.hpp"
 
 namespace bazaar::notification {
@@ -24,6 +25,9 @@ class NotificationHandler final : public events::Handler {
  private:
   void project_user(events::HandlerContext& ctx);
   void notify(events::HandlerContext& ctx);
+  void one_time_code(events::HandlerContext& ctx);
+  /// Creates `n` once for this event; `secret_code` goes to the webhook delivery only.
+  void create(events::HandlerContext& ctx, const Notification& n, const std::string& secret_code);
 
   events::UuidV7Generator ids_;
   bool webhook_;

@@ -34,9 +34,9 @@ long long scalar(soci::session& sql, const std::string& query, const std::string
 
 }  // namespace
 
-System::System(std::map<std::string, Env> overrides)
+System::System(std::map<std::string, Env> overrides, std::vector<std::string> services)
     : overrides_(std::move(overrides)), log_dir_(tests::required_env("BAZAAR_RUN_DIR")) {
-  for (const auto& s : kServices) start(s);
+  for (const auto& s : services) start(s);
 }
 
 System::~System() {

@@ -31,8 +31,9 @@ inline const std::vector<std::string> kServices{"catalog", "inventory", "payment
 /// waited for until its /health/ready answers 200. Stopped with SIGTERM when destroyed.
 class System {
  public:
-  /// `overrides` adds environment variables per service name.
-  explicit System(std::map<std::string, Env> overrides = {});
+  /// `overrides` adds environment variables per service name; `services` are started in order.
+  explicit System(std::map<std::string, Env> overrides = {},
+                  std::vector<std::string> services = kServices);
   ~System();
   System(const System&) = delete;
   System& operator=(const System&) = delete;

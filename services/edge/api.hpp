@@ -1,0 +1,23 @@
+#pragma once
+
+#include <functional>
+
+#include "api_context.hpp"
+#include "docs_api.hpp"
+#include "jwt.hpp"
+#include "passwords.hpp"
+#include "router.hpp"
+
+namespace bazaar::edge {
+
+/// Everything the routes need besides the context.
+struct ApiSettings {
+  PasswordParams passwords;
+  DocsSettings docs;
+};
+
+/// Registers every route of the public API (the table of DESIGN.md and openapi.yaml).
+void register_api(Router& router, ApiContext& api, const TokenService& tokens,
+                  const ApiSettings& settings, std::function<bool()> ready);
+
+}  // namespace bazaar::edge

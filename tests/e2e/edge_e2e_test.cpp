@@ -1,0 +1,391 @@
+// The public API end to end: every service a real process, the edge answering over real HTTP
+// and WebSocket, each seed workflow as a client would run it.
+#include <doctest/doctest.h>
+#include <jwt.h>
+#include <soci/soci.h>
+
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
+#include <ctime>
+
+#include "http_client.hpp"
+#include "system.hpp"
+
+using namespace bazaar;
+using namespace bazaar::e2e;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kSecret = "e2e-only-secret-of-more-than-32-bytes-0123456789";
+constexpr const char* kAdminEmail = "root@bazaar.test";
+constexpr const char* kAdminPassword = "root-password-123";
+
+std::vector<std::string> with_edge() {
+  auto all = kServices;
+  all.push_back("edge");
+  return all;
+}
+
+// The whole system with the edge on a free port, and a webhook receiver standing in for the
+// chat bot that delivers one-time codes.
+struct Api {
+  WebhookReceiver webhook{0};
+  std::uint16_t port = tests::free_port();
+  System system{{{"edge",
+                  {{"BAZAAR_EDGE_PORT", std::to_string(port)},
+                   {"BAZAAR_JWT_SECRET", kSecret},
+                   {"BAZAAR_ADMIN_EMAIL", kAdminEmail},
+                   {"BAZAAR_ADMIN_PASSWORD", kAdminPassword},
+                   {"BAZAAR_EDGE_ARGON2_MEMORY_KIB", "1024"},
+                   {"BAZAAR_EDGE_ARGON2_PASSES", "1"},
+                   {"BAZAAR_EDGE_READ_TIMEOUT_MS", "1500"},
+                   {"BAZAAR_EDGE_MAX_BODY_BYTES", "65536"}}},
+                 {"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}},
+                 {"order", {{"BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS", "0"}}}},
+                with_edge()};
+  HttpClient http{port};
+  Bus bus;
+
+  std::string unique_email(const std::string& who) { return who + "-" + bus.new_id() + "@bazaar.test"; }
+
+  /// Registers and signs in; returns {user id, access token}.
+  std::pair<std::string, std::string> user(const std::string& role) {
+    const std::string email = unique_email(role);
+    const auto reg = http.post("/auth/register", json::object{{"email", email},
+                                                              {"password", "correct horse 1"},
+                                                              {"name", "Test " + role},
+                                                              {"role", role}});
+    REQUIRE_MESSAGE(reg.status == 201, reg.body);
+    const auto login = http.post("/auth/login", json::object{{"email", email}, {"password", "correct horse 1"}});
+    REQUIRE_MESSAGE(login.status == 200, login.body);
+    return {std::string(reg.json().at("id").as_string()),
+            std::string(login.json().at("access_token").as_string())};
+  }
+
+  std::string admin_token() {
+    const auto login = http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
+    REQUIRE_MESSAGE(login.status == 200, login.body);
+    return std::string(login.json().at("access_token").as_string());
+  }
+
+  /// A product listed by `seller`, once its stock is visible.
+  std::string product(const std::string& seller_token, double price, int stock) {
+    const auto r = http.post("/products", json::object{{"name", "Teapot"}, {"description", "Blue and round"},
+                                                       {"price", price}, {"category", "kitchen"}, {"stock", stock}},
+                             seller_token);
+    REQUIRE_MESSAGE(r.status == 202, r.body);
+    const std::string id(r.json().at("id").as_string());
+    CHECK(r.header("location") == "/products/" + id);
+    // Orders can only be placed once the order service has the product's price.
+    REQUIRE(tests::wait_until(30s, [&] {
+      long long n = 0;
+      std::string pid = id;
+      system.db("order") << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS uuid)",
+          soci::use(pid), soci::into(n);
+      return n == 1;
+    }));
+    return id;
+  }
+
+  json::value order(const std::string& token, const std::string& product, int quantity,
+                    const std::string& payment_token, int wait_s = 20) {
+    const auto r = http.post("/orders",
+                             json::object{{"lines", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
+                                          {"payment_token", payment_token}},
+                             token, {{"Prefer", "wait=" + std::to_string(wait_s)}});
+    REQUIRE_MESSAGE((r.status == 200 || r.status == 202), r.body);
+    return r.json();
+  }
+
+  std::string wait_order_status(const std::string& token, const std::string& id) {
+    std::string status;
+    tests::wait_until(30s, [&] {
+      const auto r = http.get("/orders/" + id, token);
+      status = r.status == 200 ? std::string(r.json().at("status").as_string()) : "";
+      return status == "CONFIRMED" || status == "REJECTED" || status == "CANCELLED";
+    });
+    return status;
+  }
+};
+
+std::string base64url(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(kAlphabet[(val >> bits) & 0x3f]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3f]);
+  return out;
+}
+
+// A token signed with `secret`, with the given claims.
+std::string forge(const std::string& secret, const std::string& sub, const std::string& aud,
+                  long exp_offset_s) {
+  jwt_t* jwt = nullptr;
+  jwt_new(&jwt);
+  const long now = static_cast<long>(std::time(nullptr));
+  jwt_add_grant(jwt, "sub", sub.c_str());
+  jwt_add_grant(jwt, "role", "admin");
+  jwt_add_grant(jwt, "iss", "bazaar");
+  jwt_add_grant(jwt, "aud", aud.c_str());
+  jwt_add_grant_int(jwt, "iat", now);
+  jwt_add_grant_int(jwt, "exp", now + exp_offset_s);
+  jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+              static_cast<int>(secret.size()));
+  char* text = jwt_encode_str(jwt);
+  std::string out = text != nullptr ? text : "";
+  free(text);
+  jwt_free(jwt);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the seed workflow from registration to order history over HTTP") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 12.5, 5);
+
+  const auto view = api.http.get("/products/" + product);
+  REQUIRE(view.status == 200);
+  CHECK(view.json().at("price").to_number<double>() == 12.5);
+  CHECK(view.json().at("seller_id").as_string() == seller_id);
+  const auto search = api.http.get("/products?q=BLUE&limit=50");
+  REQUIRE(search.status == 200);
+  CHECK(boost::json::serialize(search.json()).find(product) != std::string::npos);
+
+  const auto placed = api.order(buyer, product, 2, "tok_ok");
+  const std::string order_id(placed.at("id").as_string());
+  CHECK(api.wait_order_status(buyer, order_id) == "CONFIRMED");
+  const auto mine = api.http.get("/orders", buyer);
+  REQUIRE(mine.status == 200);
+  CHECK(boost::json::serialize(mine.json()).find(order_id) != std::string::npos);
+  const auto detail = api.http.get("/orders/" + order_id, buyer);
+  REQUIRE(detail.status == 200);
+  CHECK(detail.json().at("total").to_number<double>() == 25.0);
+  CHECK_FALSE(detail.json().at("steps").as_array().empty());
+  const auto payment = api.http.get("/orders/" + order_id + "/payment", buyer);
+  REQUIRE(payment.status == 200);
+  CHECK(payment.json().at("status").as_string() == "CHARGED");
+
+  const auto stats = api.http.get("/admin/stats", api.admin_token());
+  REQUIRE(stats.status == 200);
+  CHECK(stats.json().at("total_sales").to_number<double>() >= 25.0);
+}
+
+TEST_CASE("the role matrix holds on every kind of route") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const auto [other_id, other] = api.user("buyer");
+  const std::string admin = api.admin_token();
+  const std::string product = api.product(seller, 3, 10);
+  const std::string order_id(api.order(buyer, product, 1, "tok_ok").at("id").as_string());
+
+  struct Case {
+    const char* method;
+    std::string path;
+    std::string token;
+    int expected;
+  };
+  const json::object new_product{{"name", "X"}, {"price", 1}, {"category", "c"}};
+  const std::vector<Case> cases{
+      {"GET", "/users/me", "", 401},
+      {"GET", "/orders", "", 401},
+      {"GET", "/admin/users", buyer, 403},
+      {"GET", "/admin/stats", seller, 403},
+      {"POST", "/products", buyer, 403},
+      {"POST", "/orders", seller, 403},
+      {"GET", "/cart", seller, 403},
+      {"GET", "/sellers/me/products", buyer, 403},
+      {"DELETE", "/products/" + product, seller, 403},
+      {"PATCH", "/orders/" + order_id + "/status", buyer, 403},
+      {"GET", "/orders/" + order_id, other, 404},
+      {"GET", "/orders/" + order_id + "/payment", other, 404},
+      {"POST", "/orders/" + order_id + "/cancel", other, 404},
+      {"GET", "/orders/" + order_id, buyer, 200},
+      {"GET", "/orders/" + order_id, admin, 200},
+      {"GET", "/admin/users", admin, 200},
+      {"GET", "/sellers/me/products", seller, 200},
+      {"GET", "/users/me", other, 200},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.method);
+    CAPTURE(c.path);
+    const json::value body = std::string(c.method) == "POST" && c.path == "/products" ? json::value(new_product)
+                             : std::string(c.method) == "GET" || std::string(c.method) == "DELETE" ? json::value()
+                                                                                               : json::value(json::object{});
+    const auto r = api.http.send(c.method, c.path, body, c.token);
+    CHECK(r.status == c.expected);
+    if (r.status >= 400) CHECK(r.header("content-type") == "application/problem+json");
+  }
+}
+
+TEST_CASE("a cart becomes an order at checkout") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string tea = api.product(seller, 4.5, 10);
+  const std::string pot = api.product(seller, 20, 10);
+  CHECK(api.http.send("PUT", "/cart/items/" + tea, json::object{{"quantity", 3}}, buyer).status == 200);
+  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 1}}, buyer).status == 200);
+  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 0}}, buyer).status == 422);
+  auto cart = api.http.get("/cart", buyer);
+  REQUIRE(cart.status == 200);
+  CHECK(cart.json().at("total").to_number<double>() == 33.5);
+  CHECK(api.http.send("DELETE", "/cart/items/" + pot, json::value(), buyer).status == 200);
+  cart = api.http.get("/cart", buyer);
+  CHECK(cart.json().at("items").as_array().size() == 1);
+  const auto checkout = api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer);
+  REQUIRE_MESSAGE((checkout.status == 202 || checkout.status == 200), checkout.body);
+  const std::string order_id(checkout.json().at("id").as_string());
+  CHECK(api.wait_order_status(buyer, order_id) == "CONFIRMED");
+  CHECK(api.http.get("/cart", buyer).json().at("items").as_array().empty());
+  CHECK(api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer).status == 409);
+}
+
+TEST_CASE("a declined payment is visible to the buyer") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 7, 3);
+  const std::string order_id(api.order(buyer, product, 1, "tok_decline").at("id").as_string());
+  CHECK(api.wait_order_status(buyer, order_id) == "CANCELLED");
+  const auto order = api.http.get("/orders/" + order_id, buyer);
+  CHECK(order.json().at("reason").as_string() == "payment_declined");
+  const auto payment = api.http.get("/orders/" + order_id + "/payment", buyer);
+  REQUIRE(payment.status == 200);
+  CHECK(payment.json().at("status").as_string() == "DECLINED");
+}
+
+TEST_CASE("a notification reaches the buyer over the WebSocket") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 9.99, 3);
+  WebSocketClient refused(api.port, "/ws", "not-a-token");
+  CHECK(refused.handshake_status() == 401);
+  WebSocketClient ws(api.port, "/ws", buyer);
+  REQUIRE(ws.open());
+  const std::string order_id(api.order(buyer, product, 1, "tok_ok", 0).at("id").as_string());
+  bool confirmed = false;
+  bool stock = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((!confirmed || !stock) && std::chrono::steady_clock::now() < deadline) {
+    const std::string frame = ws.next(5s);
+    confirmed = confirmed || (frame.find("order_confirmed") != std::string::npos &&
+                              frame.find(order_id) != std::string::npos);
+    stock = stock || (frame.find("\"stock\"") != std::string::npos && frame.find(product) != std::string::npos);
+  }
+  CHECK(confirmed);
+  CHECK(stock);
+  const auto list = api.http.get("/notifications", buyer);
+  REQUIRE(list.status == 200);
+  CHECK(boost::json::serialize(list.json()).find("order_confirmed") != std::string::npos);
+}
+
+TEST_CASE("a one-time code sent through the notification webhook signs the user in") {
+  Api api;
+  const std::string email = api.unique_email("otp");
+  REQUIRE(api.http.post("/auth/register", json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "Otto"}}).status == 201);
+  CHECK(api.http.post("/auth/otp/request", json::object{{"email", "nobody-" + email}}).status == 202);
+  CHECK(api.http.post("/auth/otp/request", json::object{{"email", email}}).status == 202);
+  std::string code;
+  REQUIRE(tests::wait_until(30s, [&] {
+    for (const auto& body : api.webhook.bodies()) {
+      const auto at = body.find("\"code\":\"");
+      if (body.find("\"otp\"") != std::string::npos && at != std::string::npos) code = body.substr(at + 8, 6);
+    }
+    return !code.empty();
+  }));
+  CHECK(api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", "000000" == code ? "111111" : "000000"}}).status == 401);
+  const auto ok = api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", code}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  const std::string token(ok.json().at("access_token").as_string());
+  CHECK(api.http.get("/users/me", token).json().at("email").as_string() == email);
+  CHECK(api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", code}}).status == 401);
+}
+
+TEST_CASE("tokens are checked for signature algorithm expiry and audience") {
+  Api api;
+  const auto [buyer_id, buyer] = api.user("buyer");
+  CHECK(api.http.get("/users/me", buyer).status == 200);
+  CHECK(api.http.get("/users/me", forge(kSecret, buyer_id, "bazaar-api", -60)).status == 401);
+  CHECK(api.http.get("/users/me", forge(kSecret, buyer_id, "someone-else", 600)).status == 401);
+  CHECK(api.http.get("/users/me", forge("another-secret-of-more-than-32-bytes-xxxxxxxx", buyer_id, "bazaar-api", 600)).status == 401);
+  std::string tampered = buyer;
+  tampered[tampered.find('.') + 5] = tampered[tampered.find('.') + 5] == 'A' ? 'B' : 'A';
+  CHECK(api.http.get("/users/me", tampered).status == 401);
+  const std::string none = base64url(R"({"alg":"none","typ":"JWT"})") + "." +
+                           base64url(R"({"sub":")" + buyer_id + R"(","role":"admin","iss":"bazaar","aud":"bazaar-api","exp":9999999999})") + ".";
+  CHECK(api.http.get("/admin/users", none).status == 401);
+
+  // Refresh tokens rotate, and a reused one revokes its family.
+  const std::string email = api.unique_email("refresh");
+  REQUIRE(api.http.post("/auth/register", json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "R"}}).status == 201);
+  const auto form = api.http.request("POST", "/auth/token", "username=" + email + "&password=correct+horse+1",
+                                     {{"Content-Type", "application/x-www-form-urlencoded"}});
+  REQUIRE_MESSAGE(form.status == 200, form.body);
+  CHECK(form.json().at("token_type").as_string() == "bearer");
+  const std::string first(form.json().at("refresh_token").as_string());
+  const auto rotated = api.http.post("/auth/refresh", json::object{{"refresh_token", first}});
+  REQUIRE(rotated.status == 200);
+  const std::string second(rotated.json().at("refresh_token").as_string());
+  CHECK(api.http.post("/auth/refresh", json::object{{"refresh_token", first}}).status == 401);
+  CHECK(api.http.post("/auth/refresh", json::object{{"refresh_token", second}}).status == 401);
+}
+
+TEST_CASE("bad requests get clear problems and nothing is half written") {
+  Api api;
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const auto malformed = api.http.request("POST", "/orders", "{not json",
+                                          {{"Authorization", "Bearer " + buyer}, {"Content-Type", "application/json"}});
+  CHECK(malformed.status == 400);
+  CHECK(malformed.header("content-type") == "application/problem+json");
+  const auto invalid = api.http.post("/orders", json::object{{"lines", json::array{json::object{{"product_id", "x"}, {"quantity", -1}}}}}, buyer);
+  CHECK(invalid.status == 422);
+  CHECK(invalid.body.find("payment_token") != std::string::npos);
+  CHECK(invalid.body.find("quantity") != std::string::npos);
+  const auto big = api.http.request("POST", "/auth/login", std::string(200'000, 'x'), {{"Content-Type", "application/json"}});
+  CHECK(big.status == 413);
+  // A client that sends half a request and stalls is cut off by the read timeout.
+  const std::string slow = api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"em", 5s);
+  CHECK((slow.empty() || slow.find(" 408 ") != std::string::npos));
+  CHECK(api.http.get("/nowhere").status == 404);
+
+  // Idempotency-Key: the same request twice is one order.
+  const auto [seller_id, seller] = api.user("seller");
+  const std::string product = api.product(seller, 5, 5);
+  const json::object body{{"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}}, {"payment_token", "tok_ok"}};
+  const auto first = api.http.post("/orders", body, buyer, {{"Idempotency-Key", "k-1"}});
+  const auto again = api.http.post("/orders", body, buyer, {{"Idempotency-Key", "k-1"}});
+  REQUIRE(first.status == 202);
+  CHECK(again.status == 202);
+  CHECK(again.json().at("id") == first.json().at("id"));
+  long long orders = 0;
+  std::string buyer_uuid = buyer_id;
+  api.system.db("edge") << "SELECT count(*) FROM orders_view WHERE buyer_id = CAST(:b AS uuid)",
+      soci::use(buyer_uuid), soci::into(orders);
+  CHECK(orders == 1);
+}
+
+TEST_CASE("the API document and the docs page are served") {
+  Api api;
+  const auto doc = api.http.get("/openapi.yaml");
+  CHECK(doc.status == 200);
+  CHECK(doc.body.find("openapi: 3.1.0") != std::string::npos);
+  const auto page = api.http.get("/docs");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("/docs/assets/swagger-ui-bundle.js") != std::string::npos);
+  CHECK(api.http.get("/docs/assets/swagger-ui-bundle.js").status == 200);
+  CHECK(api.http.get("/health/ready").status == 200);
+}
