@@ -4,6 +4,7 @@
 #include <jwt.h>
 #include <soci/soci.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <ctime>
@@ -114,8 +115,8 @@ std::string base64url(const std::string& in) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
+  for (char ch : in) {
+    val = (val << 8) + static_cast<unsigned char>(ch);
     bits += 8;
     while (bits >= 0) {
       out.push_back(kAlphabet[(val >> bits) & 0x3f]);
@@ -302,8 +303,11 @@ TEST_CASE("a one-time code sent through the notification webhook signs the user 
   std::string code;
   REQUIRE(tests::wait_until(30s, [&] {
     for (const auto& body : api.webhook.bodies()) {
-      const auto at = body.find("\"code\":\"");
-      if (body.find("\"otp\"") != std::string::npos && at != std::string::npos) code = body.substr(at + 8, 6);
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(body, ec);
+      if (ec || !v.is_object()) continue;
+      const auto& o = v.as_object();
+      if (o.contains("kind") && o.at("kind") == "otp" && o.contains("code")) code = std::string(o.at("code").as_string());
     }
     return !code.empty();
   }));

@@ -1,0 +1,25 @@
+#include "api.hpp"
+
+#include "admin_api.hpp"
+#include "auth_api.hpp"
+#include "cart_api.hpp"
+#include "notifications_api.hpp"
+#include "orders_api.hpp"
+#include "products_api.hpp"
+#include "users_api.hpp"
+
+namespace bazaar::edge {
+
+void register_api(Router& router, ApiContext& api, const TokenService& tokens,
+                  const ApiSettings& settings, std::function<bool()> ready) {
+  register_auth_routes(router, api, tokens, settings.passwords);
+  register_user_routes(router, api, settings.passwords);
+  register_product_routes(router, api);
+  register_cart_routes(router, api);
+  register_order_routes(router, api);
+  register_notification_routes(router, api);
+  register_admin_routes(router, api);
+  register_docs_routes(router, settings.docs, std::move(ready));
+}
+
+}  // namespace bazaar::edge

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bazaar::edge {
+
+/// Where the next page of a keyset-paginated list starts: the last row's sort key and id.
+struct Cursor {
+  std::string sort;  ///< which ordering the key belongs to, so a cursor cannot cross sorts
+  std::string key;   ///< the last row's sort key, as text
+  std::string id;    ///< the last row's id (a UUID), the tie-breaker
+};
+
+/// The opaque `next_cursor`: base64url (no padding) of a small JSON object.
+std::string encode_cursor(const Cursor& cursor);
+
+/// Reads a cursor back; nullopt for anything that `encode_cursor` did not produce (bad
+/// base64url, not JSON, missing fields, an id that is not a UUID, too long).
+std::optional<Cursor> decode_cursor(std::string_view text);
+
+/// Page sizes of every list.
+inline constexpr std::int64_t kDefaultPageSize = 20;
+inline constexpr std::int64_t kMaxPageSize = 100;
+
+/// The `?limit=` of a list: kDefaultPageSize when absent, else an integer in
+/// 1..kMaxPageSize; nullopt when invalid.
+std::optional<std::int64_t> parse_limit(const std::optional<std::string>& text);
+
+}  // namespace bazaar::edge

@@ -1,0 +1,123 @@
+// bazaar-edge: the public HTTP/1.1 and WebSocket API. It talks to the other services only
+// through Kafka and answers reads from its own projections.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "api.hpp"
+#include "auth_api.hpp"
+#include "catalog_projection.hpp"
+#include "events/db.hpp"
+#include "events/service.hpp"
+#include "http_server.hpp"
+#include "order_projection.hpp"
+
+namespace {
+
+// Opens /ws for callers with a valid token (Authorization header or ?access_token=).
+class EdgeHub final : public bazaar::edge::WebSocketHub {
+ public:
+  explicit EdgeHub(bazaar::edge::Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+  std::optional<bazaar::edge::Principal> authenticate(const bazaar::edge::HttpRequest& r) override {
+    return authenticate_(r);
+  }
+
+ private:
+  bazaar::edge::Authenticator authenticate_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace edge = bazaar::edge;
+  bazaar::events::PlatformConfig cfg;
+  cfg.service = "edge";
+  CLI::App app{"bazaar-edge: the public HTTP/1.1 and WebSocket API of bazaar"};
+  bazaar::events::add_platform_options(app, cfg);
+  edge::HttpServerOptions http;
+  http.threads = 16;  // handlers may hold a thread for a long poll (Prefer: wait)
+  edge::TokenSettings jwt;
+  std::string admin_email;
+  std::string admin_password;
+  std::uint32_t argon2_kib = 64 * 1024;
+  std::uint32_t argon2_passes = 3;
+  const std::string root = BAZAAR_SOURCE_ROOT;
+  std::string openapi = root + "/schemas/openapi.yaml";
+  std::string docs_dir = root + "/.deps/swagger-ui-5.35.0";
+  int read_ms = 10'000;
+  int idle_ms = 60'000;
+  app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
+  app.add_option("--port", http.port, "Port of the public API")
+      ->envname("BAZAAR_EDGE_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--jwt-secret", jwt.secret, "HS256 signing key, at least 32 bytes (secret)")
+      ->envname("BAZAAR_JWT_SECRET")
+      ->required();
+  app.add_option("--jwt-issuer", jwt.issuer, "iss of issued tokens")->envname("BAZAAR_JWT_ISSUER");
+  app.add_option("--jwt-audience", jwt.audience, "aud of issued tokens")->envname("BAZAAR_JWT_AUDIENCE");
+  app.add_option("--admin-email", admin_email, "The first admin, created at start-up if missing")
+      ->envname("BAZAAR_ADMIN_EMAIL")
+      ->required();
+  app.add_option("--admin-password", admin_password, "The first admin's password (secret)")
+      ->envname("BAZAAR_ADMIN_PASSWORD")
+      ->required();
+  app.add_option("--max-body-bytes", http.max_body_bytes, "Largest request body accepted")
+      ->envname("BAZAAR_EDGE_MAX_BODY_BYTES")
+      ->check(CLI::Range(1024, 64 * 1024 * 1024));
+  app.add_option("--max-header-bytes", http.max_header_bytes, "Largest request head accepted")
+      ->envname("BAZAAR_EDGE_MAX_HEADER_BYTES")
+      ->check(CLI::Range(1024, 1024 * 1024));
+  app.add_option("--read-timeout-ms", read_ms, "A whole request must arrive within this")
+      ->envname("BAZAAR_EDGE_READ_TIMEOUT_MS")
+      ->check(CLI::Range(100, 600'000));
+  app.add_option("--idle-timeout-ms", idle_ms, "Keep-alive connections idle longer are closed")
+      ->envname("BAZAAR_EDGE_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(100, 3'600'000));
+  app.add_option("--http-threads", http.threads, "Request worker threads")
+      ->envname("BAZAAR_EDGE_HTTP_THREADS")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--argon2-memory-kib", argon2_kib, "argon2id memory per hash")
+      ->envname("BAZAAR_EDGE_ARGON2_MEMORY_KIB")
+      ->check(CLI::Range(8, 4 * 1024 * 1024));
+  app.add_option("--argon2-passes", argon2_passes, "argon2id passes per hash")
+      ->envname("BAZAAR_EDGE_ARGON2_PASSES")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--openapi", openapi, "The API document served at /openapi.yaml")
+      ->envname("BAZAAR_EDGE_OPENAPI")
+      ->check(CLI::ExistingFile);
+  app.add_option("--docs-dir", docs_dir, "swagger-ui assets for /docs (installed by scripts/setup)")
+      ->envname("BAZAAR_EDGE_DOCS_DIR")
+      ->check(CLI::ExistingDirectory);
+  CLI11_PARSE(app, argc, argv);
+  http.read_timeout = std::chrono::milliseconds{read_ms};
+  http.idle_timeout = std::chrono::milliseconds{idle_ms};
+  try {
+    bazaar::events::Service service(cfg);
+    edge::EdgeDb db(cfg.db_url, static_cast<std::size_t>(http.threads) + 2, service.schemas());
+    edge::ApiContext api{db, service.schemas(), service.factory(), service.clock()};
+    const edge::TokenService tokens(jwt, service.clock());
+    const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
+    edge::ensure_first_admin(api, admin_email, admin_password, passwords);
+
+    edge::Router router(edge::make_authenticator(tokens, db));
+    edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}},
+                       [&cfg] { return bazaar::events::database_reachable(cfg.db_url); });
+
+    edge::CatalogProjection catalog;
+    edge::OrderProjection orders;
+    service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(), catalog);
+    service.add_processor(edge::kOrderProjectionGroup, {"order.events", "payment.events"}, orders);
+
+    EdgeHub hub(edge::make_authenticator(tokens, db));
+    edge::HttpServer server(http, [&router](const edge::HttpRequest& r) { return router.handle(r); },
+                            hub);
+    catalog.set_publisher(&server.publisher());
+    spdlog::info("public API on http://{}:{}", http.host, server.port());
+    const int code = service.run();
+    catalog.set_publisher(nullptr);
+    return code;
+  } catch (const std::exception& e) {
+    std::cerr << "bazaar-edge: " << e.what() << "\n";
+    return 1;
+  }
+}
