@@ -88,6 +88,9 @@ Result<void> ensure_topics(const std::string& brokers, const std::vector<TopicSp
       }
       return Error{"invalid_topic", t.name + ": " + err};
     }
+    for (const auto& [key, value] : t.configs) {
+      rd_kafka_NewTopic_set_config(specs.back(), key.c_str(), value.c_str());
+    }
   }
   rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(timeout.count()), err,
@@ -137,7 +140,7 @@ Result<std::vector<TopicSpec>> parse_topic_list(const std::string& text, int def
                    .replication_factor = replication_factor};
     if (!(fields >> spec.name)) continue;
     std::string partitions;
-    if (fields >> partitions) {
+    if (fields >> partitions && partitions.find('=') == std::string::npos) {
       try {
         spec.partitions = std::stoi(partitions);
       } catch (const std::exception&) {
@@ -148,6 +151,16 @@ Result<std::vector<TopicSpec>> parse_topic_list(const std::string& text, int def
         return Error{"invalid_topic_list",
                      "line " + std::to_string(number) + ": partitions must be at least 1"};
       }
+      partitions.clear();
+    }
+    // What follows the partition count are topic configs, key=value.
+    for (std::string config = partitions; !config.empty() || fields >> config; config.clear()) {
+      const auto eq = config.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == config.size()) {
+        return Error{"invalid_topic_list",
+                     "line " + std::to_string(number) + ": expected config=value, got " + config};
+      }
+      spec.configs[config.substr(0, eq)] = config.substr(eq + 1);
     }
     out.push_back(std::move(spec));
   }

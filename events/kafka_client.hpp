@@ -26,6 +26,7 @@ struct TopicSpec {
   std::string name;
   int partitions = 6;
   int replication_factor = 1;
+  std::map<std::string, std::string> configs{};  ///< topic configs, e.g. retention.ms
 };
 
 /// Creates each topic that does not exist yet (librdkafka's C Admin API); existing ones are
@@ -33,7 +34,7 @@ struct TopicSpec {
 Result<void> ensure_topics(const std::string& brokers, const std::vector<TopicSpec>& topics,
                            std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
-/// Reads `name partitions` lines (`#` comments allowed) into topic specs.
+/// Reads `name [partitions] [config=value ...]` lines (`#` comments allowed) into topic specs.
 Result<std::vector<TopicSpec>> parse_topic_list(const std::string& text, int default_partitions,
                                                 int replication_factor);
 

@@ -83,20 +83,20 @@ void Service::add_periodic(std::string name, std::chrono::milliseconds every,
 int Service::run() {
   // Readiness is probed on its own thread and served from the last result, so a slow broker
   // or database never holds up /health/live or /metrics behind a blocked probe.
-  std::atomic<bool> db_up{database_reachable(cfg_.db_url)};
-  std::atomic<bool> kafka_up{producer_.broker_reachable(std::chrono::seconds{2})};
+  db_up_.store(database_reachable(cfg_.db_url));
+  kafka_up_.store(producer_.broker_reachable(std::chrono::seconds{2}));
   std::thread prober([&] {
     while (!stop_.load()) {
       for (int i = 0; i < 20 && !stop_.load(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds{100});
       }
-      db_up.store(database_reachable(cfg_.db_url));
-      kafka_up.store(producer_.broker_reachable(std::chrono::seconds{2}));
+      db_up_.store(database_reachable(cfg_.db_url));
+      kafka_up_.store(producer_.broker_reachable(std::chrono::seconds{2}));
     }
   });
   AdminServer admin(
       cfg_.admin_host, cfg_.admin_port,
-      [&] { return ReadinessReport{{"database", db_up.load()}, {"kafka", kafka_up.load()}}; },
+      [&] { return ReadinessReport{{"database", db_up_.load()}, {"kafka", kafka_up_.load()}}; },
       [this] { return metrics_.render(); });
   spdlog::info("admin server on http://{}:{}", cfg_.admin_host, admin.port());
 

@@ -70,6 +70,8 @@ class Service {
   /// Starts everything and blocks until a signal or stop(); returns the exit code.
   int run();
   void stop() { stop_.store(true); }
+  /// The last readiness probe: database and broker reachable (refreshed every 2 s by run()).
+  bool ready() const { return db_up_.load() && kafka_up_.load(); }
 
  private:
   PlatformConfig cfg_;
@@ -88,6 +90,8 @@ class Service {
   std::vector<Periodic> periodic_;
   bool relay_enabled_ = true;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> db_up_{false};
+  std::atomic<bool> kafka_up_{false};
 };
 
 }  // namespace bazaar::events

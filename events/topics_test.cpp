@@ -21,3 +21,16 @@ TEST_CASE("a topic list with a bad partition count is rejected with its line") {
   CHECK(r.error().message.find("line 2") != std::string::npos);
   CHECK_FALSE(parse_topic_list("a 0\n", 6, 1).ok());
 }
+
+TEST_CASE("a topic list line may carry topic configs") {
+  const auto r = parse_topic_list("identity.otp 1 retention.ms=3600000 cleanup.policy=delete\nplain\nx retention.ms=5\n", 6, 1);
+  REQUIRE(r.ok());
+  REQUIRE(r.value().size() == 3);
+  CHECK(r.value()[0].partitions == 1);
+  CHECK(r.value()[0].configs.at("retention.ms") == "3600000");
+  CHECK(r.value()[0].configs.at("cleanup.policy") == "delete");
+  CHECK(r.value()[1].configs.empty());
+  CHECK(r.value()[2].partitions == 6);
+  CHECK(r.value()[2].configs.at("retention.ms") == "5");
+  CHECK_FALSE(parse_topic_list("y 2 broken\n", 6, 1).ok());
+}

@@ -23,7 +23,6 @@ constexpr std::size_t kRefreshBytes = 32;
 // Generous bounds on what a client may send before any work is done with it.
 constexpr std::size_t kMaxSecretBytes = 1024;
 constexpr const char* kUserRegistered = "bazaar.identity.UserRegistered.v1";
-constexpr const char* kOtpRequested = "bazaar.identity.OtpRequested.v1";
 
 struct AuthDeps {
   AuthDeps(ApiContext& a, const TokenService& t, const PasswordParams& p)
@@ -268,9 +267,9 @@ HttpResponse do_otp_request(const AuthDeps& d, const RequestContext& c) {
       const auto now = d.api.clock.now();
       const auto expires = now + kOtpTtl;
       const std::string code = generate_otp_code();
-      identity::store_otp(sql, user->id, hash_otp_code(user->id, code), expires, now);
-      identity::emit(
-          out, d.api.factory, kOtpRequested, user->id,
+      if (!identity::store_otp(sql, user->id, hash_otp_code(user->id, code), expires, now)) return;
+      identity::emit_one_time_code(
+          out, d.api.factory, user->id,
           {{"user_id", user->id}, {"code", code}, {"expires_at", events::format_rfc3339(expires)}});
     });
   }

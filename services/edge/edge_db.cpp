@@ -34,16 +34,19 @@ EdgeDb::~EdgeDb() = default;
 void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWriter&)>& work) {
   for (int attempt = 0;; ++attempt) {
     soci::session sql(*pool_);
+    bool committing = false;
     try {
       ensure_open(sql, conninfo_);
       soci::transaction tx(sql);
       events::OutboxWriter outbox(sql, schemas_);
       work(sql, outbox);
+      committing = true;
       tx.commit();
       return;
     } catch (const std::exception&) {
-      // A connection the database dropped (restart, idle kill) is reopened once.
-      if (attempt == 0 && sql.is_connected() && broken(sql)) {
+      // A connection the database dropped (restart, idle kill) is reopened once, but never
+      // after COMMIT was sent: it may have succeeded, and doing the work again would double it.
+      if (attempt == 0 && !committing && sql.is_connected() && broken(sql)) {
         sql.reconnect();
         continue;
       }

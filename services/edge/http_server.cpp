@@ -1,5 +1,7 @@
 #include "http_server.hpp"
 
+#include "events/db.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -101,7 +103,8 @@ struct ServerCore {
     try {
       return handler(request);
     } catch (const std::exception& e) {
-      spdlog::warn("handler for {} {} failed: {}", request.method, request.path, e.what());
+      spdlog::warn("handler for {} {} failed: {}", request.method, request.path,
+                   events::error_summary(e));
       return problem(500, "Internal Server Error", "the request could not be handled");
     }
   }
@@ -459,7 +462,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         try {
           principal = self->core_.hub.authenticate(request);
         } catch (const std::exception& e) {
-          spdlog::warn("websocket authentication failed: {}", e.what());
+          spdlog::warn("websocket authentication failed: {}", events::error_summary(e));
         }
         net::post(strand, [self, principal = std::move(principal)]() mutable {
           self->on_authenticated(std::move(principal));

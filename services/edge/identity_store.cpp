@@ -101,8 +101,15 @@ INSERT INTO otp_codes (user_id, code_hash, expires_at, attempts, used_at, create
 VALUES (CAST(:user AS uuid), :hash, CAST(:expires AS timestamptz), 0, NULL,
         CAST(:now AS timestamptz))
 ON CONFLICT (user_id) DO UPDATE
-SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, attempts = 0,
-    used_at = NULL, created_at = EXCLUDED.created_at)sql";
+SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, used_at = NULL,
+    created_at = EXCLUDED.created_at,
+    -- A new code keeps the failed guesses of the last quarter hour: asking again must not
+    -- buy five more guesses.
+    attempts = CASE WHEN otp_codes.created_at > EXCLUDED.created_at - interval '15 minutes'
+                    THEN otp_codes.attempts ELSE 0 END
+-- At most one code a minute per user.
+WHERE otp_codes.created_at <= EXCLUDED.created_at - interval '60 seconds'
+RETURNING 1)sql";
 
 constexpr const char* kOtpForUpdate = R"sql(
 SELECT code_hash, (extract(epoch FROM expires_at) * 1000)::bigint, attempts,
@@ -284,13 +291,16 @@ void revoke_user_families(soci::session& sql, const std::string& user_id,
   sql << kRevokeUserFamilies, soci::use(stamp), soci::use(user);
 }
 
-void store_otp(soci::session& sql, const std::string& user_id, const std::string& code_hash,
+bool store_otp(soci::session& sql, const std::string& user_id, const std::string& code_hash,
                events::Clock::time_point expires_at, events::Clock::time_point now) {
   std::string user = user_id;
   std::string hash = code_hash;
   std::string expires = events::format_rfc3339(expires_at);
   std::string stamp = events::format_rfc3339(now);
-  sql << kStoreOtp, soci::use(user), soci::use(hash), soci::use(expires), soci::use(stamp);
+  int stored = 0;
+  sql << kStoreOtp, soci::use(user), soci::use(hash), soci::use(expires), soci::use(stamp),
+      soci::into(stored);
+  return sql.got_data();
 }
 
 std::optional<OtpState> otp_for_update(soci::session& sql, const std::string& user_id) {
@@ -320,6 +330,11 @@ void mark_otp_used(soci::session& sql, const std::string& user_id, events::Clock
 void emit(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
           const std::string& type, const std::string& user_id, boost::json::object data) {
   out.add(kIdentityTopic, factory.make(type, user_id, std::move(data)));
+}
+
+void emit_one_time_code(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
+                        const std::string& user_id, boost::json::object data) {
+  out.add(kOtpTopic, factory.make("bazaar.identity.OtpRequested.v1", user_id, std::move(data)));
 }
 
 }  // namespace bazaar::edge::identity

@@ -22,6 +22,9 @@ namespace bazaar::edge::identity {
 
 /// The topic identity events go to, keyed by user_id.
 inline constexpr const char* kIdentityTopic = "identity.events";
+/// One-time codes travel on a topic of their own: it carries secrets, so unlike the public
+/// *.events topics only the notification service may read it, and it keeps them briefly.
+inline constexpr const char* kOtpTopic = "identity.otp";
 
 /// A row of `users`; times are RFC 3339.
 struct User {
@@ -86,8 +89,9 @@ void revoke_family(soci::session& sql, const std::string& family_id, events::Clo
 void revoke_user_families(soci::session& sql, const std::string& user_id,
                           events::Clock::time_point now);
 
-/// Replaces the user's one-time code with a new one.
-void store_otp(soci::session& sql, const std::string& user_id, const std::string& code_hash,
+/// Replaces the user's one-time code with a new one; false (nothing stored) when the last
+/// code is less than a minute old. Failed guesses of the last 15 minutes carry over.
+bool store_otp(soci::session& sql, const std::string& user_id, const std::string& code_hash,
                events::Clock::time_point expires_at, events::Clock::time_point now);
 /// The user's latest code, locked; nullopt when none was requested.
 std::optional<OtpState> otp_for_update(soci::session& sql, const std::string& user_id);
@@ -97,5 +101,8 @@ void mark_otp_used(soci::session& sql, const std::string& user_id, events::Clock
 /// Adds an identity event about `user_id` to the outbox of the open transaction.
 void emit(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
           const std::string& type, const std::string& user_id, boost::json::object data);
+/// Writes an OtpRequested for the notification service to the outbox, on kOtpTopic.
+void emit_one_time_code(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
+                        const std::string& user_id, boost::json::object data);
 
 }  // namespace bazaar::edge::identity

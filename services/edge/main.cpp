@@ -10,6 +10,7 @@
 #include "events/db.hpp"
 #include "events/service.hpp"
 #include "http_server.hpp"
+#include "idempotency.hpp"
 #include "order_projection.hpp"
 
 namespace {
@@ -100,13 +101,19 @@ int main(int argc, char** argv) {
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);
 
     edge::Router router(edge::make_authenticator(tokens, db));
+    // The public /health/ready answers from the service's own cached probe (database and
+    // broker), so anonymous calls never open connections.
     edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}},
-                       [&cfg] { return bazaar::events::database_reachable(cfg.db_url); });
+                       [&service] { return service.ready(); });
 
     edge::CatalogProjection catalog;
     edge::OrderProjection orders;
     service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(), catalog);
     service.add_processor(edge::kOrderProjectionGroup, {"order.events", "payment.events"}, orders);
+    service.add_periodic("idempotency key purge", std::chrono::hours{1},
+                         [](bazaar::events::TaskContext& ctx) {
+                           edge::purge_idempotency_keys(ctx.db.session(), std::chrono::hours{24});
+                         });
 
     EdgeHub hub(edge::make_authenticator(tokens, db));
     edge::HttpServer server(http, [&router](const edge::HttpRequest& r) { return router.handle(r); },

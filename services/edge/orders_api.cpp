@@ -1,5 +1,7 @@
 #include "orders_api.hpp"
 
+#include <atomic>
+
 #include <soci/soci.h>
 
 #include <boost/json/array.hpp>
@@ -72,13 +74,31 @@ std::optional<OrderView> visible_order(soci::session& sql, const std::string& id
 
 // Polls the view until the saga settles or `seconds` pass. Holding a request thread is the
 // price of Prefer: wait; the server has several, and the wait is capped at 30 s.
-std::optional<OrderView> wait_for_outcome(ApiContext& api, const std::string& id, int seconds) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+// Long polls hold a request thread each: at most this many at once, so waiting clients can
+// never occupy every thread; beyond it a request answers at once, as if it had not asked.
+constexpr int kMaxWaiters = 6;
+std::atomic<int> g_waiters{0};
+
+struct WaiterSlot {
+  bool taken = g_waiters.fetch_add(1) < kMaxWaiters;
+  ~WaiterSlot() { g_waiters.fetch_sub(1); }
+};
+
+// The order once it settled, or its latest state when `seconds` pass first (settled false).
+std::optional<OrderView> wait_for_outcome(ApiContext& api, const std::string& id, int seconds,
+                                          bool& settled) {
+  settled = false;
+  const WaiterSlot slot;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::seconds{slot.taken ? seconds : 0};
   for (;;) {
     std::optional<OrderView> order;
     api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
-    if (order && is_settled(order->status)) return order;
-    if (!order || std::chrono::steady_clock::now() >= until) return std::nullopt;
+    if (order && is_settled(order->status)) {
+      settled = true;
+      return order;
+    }
+    if (!order || std::chrono::steady_clock::now() >= until) return order;
     std::this_thread::sleep_for(kPollEvery);
   }
 }
@@ -291,8 +311,9 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
   const std::string location = "/orders/" + order_id;
   if (!replayed) {
     if (const auto wait = prefer_wait(ctx.request.header("prefer")); wait && *wait > 0) {
-      if (auto settled = wait_for_outcome(api_, order_id, *wait)) {
-        answer = order_answer(200, *settled);
+      bool settled = false;
+      if (auto latest = wait_for_outcome(api_, order_id, *wait, settled); latest && settled) {
+        answer = order_answer(200, *latest);
         add_preference_applied(answer, *wait);
       }
     }
@@ -379,7 +400,8 @@ void register_order_routes(Router& router, ApiContext& api) {
     const auto wait = prefer_wait(ctx.request.header("prefer"));
     if (!wait) return order_answer(200, *order);
     if (!is_settled(order->status) && *wait > 0) {
-      if (auto settled = wait_for_outcome(api, order->id, *wait)) order = std::move(settled);
+      bool settled = false;
+      if (auto latest = wait_for_outcome(api, order->id, *wait, settled)) order = std::move(latest);
     }
     HttpResponse r = order_answer(200, *order);
     if (is_settled(order->status)) add_preference_applied(r, *wait);

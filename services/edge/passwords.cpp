@@ -1,5 +1,8 @@
 #include "passwords.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <argon2.h>
 
 #include <cstring>
@@ -29,7 +32,45 @@ bool acceptable_password(std::string_view password) {
   return n >= kMinPasswordChars && n <= kMaxPasswordChars;
 }
 
+namespace {
+
+// argon2id costs 64 MiB and ~200 ms a call: at most two run at once (one per core), so a burst
+// of sign-ins waits its turn instead of exhausting memory and every request thread.
+class Argon2Gate {
+ public:
+  void enter() {
+    std::unique_lock lock(mutex_);
+    free_.wait(lock, [this] { return running_ < kMaxRunning; });
+    ++running_;
+  }
+  void leave() {
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
+    }
+    free_.notify_one();
+  }
+
+ private:
+  static constexpr int kMaxRunning = 2;
+  std::mutex mutex_;
+  std::condition_variable free_;
+  int running_ = 0;
+};
+
+Argon2Gate g_gate;
+
+struct GateTurn {
+  GateTurn() { g_gate.enter(); }
+  ~GateTurn() { g_gate.leave(); }
+  GateTurn(const GateTurn&) = delete;
+  GateTurn& operator=(const GateTurn&) = delete;
+};
+
+}  // namespace
+
 std::string hash_password(std::string_view password, const PasswordParams& params) {
+  const GateTurn turn;
   const std::string salt = random_bytes(kSaltBytes);
   const std::size_t len = argon2_encodedlen(params.iterations, params.memory_kib,
                                             params.parallelism, kSaltBytes, kHashBytes, Argon2_id);
@@ -47,6 +88,7 @@ std::string hash_password(std::string_view password, const PasswordParams& param
 bool verify_password(std::string_view password, const std::string& encoded) {
   // Only argon2id is ours; this also keeps argon2 from parsing arbitrary strings.
   if (encoded.rfind("$argon2id$", 0) != 0) return false;
+  const GateTurn turn;
   return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;
 }
 

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     }
     bazaar::events::Service service(cfg);
     notification::NotificationHandler handler(service.clock(), client != nullptr);
-    service.add_processor("notification", {"identity.events", "order.events"}, handler);
+    service.add_processor("notification", {"identity.events", "identity.otp", "order.events"}, handler);
     std::unique_ptr<notification::WebhookSender> sender;
     if (client) {
       sender = std::make_unique<notification::WebhookSender>(*client, policy);
