@@ -2,6 +2,8 @@
 // through Kafka and answers reads from its own projections.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <set>
+#include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
 #include "api.hpp"
@@ -116,8 +118,25 @@ int main(int argc, char** argv) {
                          });
 
     EdgeHub hub(edge::make_authenticator(tokens, db));
-    edge::HttpServer server(http, [&router](const edge::HttpRequest& r) { return router.handle(r); },
-                            hub);
+    // Latency by method and status class: bounded labels, never a path with ids in it.
+    auto& latency = prometheus::BuildHistogram()
+                        .Name("bazaar_http_request_seconds")
+                        .Help("Time to answer a public API request")
+                        .Labels({{"service", "edge"}})
+                        .Register(service.metrics().registry());
+    const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
+    edge::HttpServer server(
+        http,
+        [&router, &latency, &buckets](const edge::HttpRequest& r) {
+          const auto started = std::chrono::steady_clock::now();
+          edge::HttpResponse answer = router.handle(r);
+          static const std::set<std::string> kMethods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+          const std::string method = kMethods.contains(r.method) ? r.method : "OTHER";
+          latency.Add({{"method", method}, {"status", std::to_string(answer.status / 100) + "xx"}}, buckets)
+              .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          return answer;
+        },
+        hub);
     catalog.set_publisher(&server.publisher());
     spdlog::info("public API on http://{}:{}", http.host, server.port());
     const int code = service.run();
