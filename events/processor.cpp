@@ -34,6 +34,17 @@ const char* outcome_name(Outcome o) {
   return "unknown";
 }
 
+// Effects after a commit must not undo it: one that throws is logged and the rest still run.
+void run_effects(const std::vector<std::function<void()>>& effects) {
+  for (const auto& effect : effects) {
+    try {
+      effect();
+    } catch (const std::exception& e) {
+      spdlog::warn("an after-commit effect failed: {}", e.what());
+    }
+  }
+}
+
 Headers headers_of(RdKafka::Message& m) {
   Headers out;
   const RdKafka::Headers* h = m.headers();
@@ -99,7 +110,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
 
   void connect();
   std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event);
-  Outcome apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event);
+  Outcome apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event,
+                   std::vector<std::function<void()>>& on_commit);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
   Outcome apply_one(RdKafka::Message& m, const Envelope& event);
   void handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
@@ -247,24 +259,27 @@ std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& 
   return std::nullopt;
 }
 
-Outcome Processor::Impl::apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event) {
+Outcome Processor::Impl::apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event,
+                                  std::vector<std::function<void()>>& on_commit) {
   log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
   if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
     return Outcome::duplicate;
   }
   OutboxWriter outbox(sql, schemas_);
-  HandlerContext ctx{event, sql, outbox, factory_, factory_.clock()};
+  HandlerContext ctx{event, sql, outbox, factory_, factory_.clock(), &on_commit};
   handler_.apply(ctx);
   return Outcome::processed;
 }
 
 std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<Entry*>& entries) {
   std::vector<Outcome> outcomes;
+  std::vector<std::function<void()>> on_commit;
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
-    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e->message, e->event));
+    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e->message, e->event, on_commit));
     tx.commit();
+    run_effects(on_commit);
     return outcomes;
   } catch (const std::exception& e) {
     // Something in the batch failed: it is rolled back whole and redone one by one, so that
@@ -280,11 +295,13 @@ Outcome Processor::Impl::apply_one(RdKafka::Message& m, const Envelope& event) {
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
-    const Outcome outcome = apply_in(sql, m, event);
+    std::vector<std::function<void()>> on_commit;
+    const Outcome outcome = apply_in(sql, m, event, on_commit);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
       tx.commit();
+      run_effects(on_commit);
     }
     return outcome;
   } catch (const PermanentError& e) {

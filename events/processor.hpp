@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -45,6 +46,13 @@ struct HandlerContext {
   OutboxWriter& outbox;
   const EnvelopeFactory& factory;  ///< stamps the events this one causes
   const Clock& clock;
+  /// Side effects outside the database (a log sink, a WebSocket push) registered with
+  /// after_commit() run only once the transaction committed, never for a rolled-back try.
+  std::vector<std::function<void()>>* on_commit = nullptr;
+
+  void after_commit(std::function<void()> effect) const {
+    if (on_commit != nullptr) on_commit->push_back(std::move(effect));
+  }
 };
 
 /// A service's part of the handler shape: the decision and its SQL. Everything around it

@@ -165,9 +165,10 @@ void CatalogProjection::stock_changed(events::HandlerContext& ctx) {
   set.execute(true);
   // Only listed products are worth telling every session about.
   if (set.get_affected_rows() == 0) return;
-  if (auto* out = publisher_.load(std::memory_order_acquire)) {
-    out->broadcast(stock_message(product_id, available));
-  }
+  // Pushed once the transaction committed: a rolled-back try pushes nothing.
+  ctx.after_commit([this, message = stock_message(product_id, available)] {
+    if (auto* out = publisher_.load(std::memory_order_acquire)) out->broadcast(message);
+  });
 }
 
 void CatalogProjection::notification_created(events::HandlerContext& ctx) {
@@ -188,10 +189,11 @@ void CatalogProjection::notification_created(events::HandlerContext& ctx) {
   insert.execute(true);
   // The same notification under another event id: stored once, pushed once.
   if (insert.get_affected_rows() == 0) return;
-  if (auto* out = publisher_.load(std::memory_order_acquire)) {
-    out->send_to_user(recipient_id, notification_message(notification_json(
-                                        notification_id, kind, order_id, title, body, created_at)));
-  }
+  ctx.after_commit([this, recipient_id,
+                    message = notification_message(notification_json(
+                        notification_id, kind, order_id, title, body, created_at))] {
+    if (auto* out = publisher_.load(std::memory_order_acquire)) out->send_to_user(recipient_id, message);
+  });
 }
 
 std::string stock_message(const std::string& product_id, std::int64_t stock) {

@@ -147,9 +147,12 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
     }
     ctx.outbox.add(kTopic, ctx.factory.make(kNotificationCreated, n.recipient_id,
                                             std::move(payload), &ctx.event));
-    // The log sink: ids and kind only, never the text (it may grow personal details).
-    spdlog::info("notification created notification_id={} recipient_id={} kind={}",
-                 notification_id, n.recipient_id, n.kind);
+    // The log sink: ids and kind only, never the text (it may grow personal details), and
+    // only for a notification that was committed.
+    ctx.after_commit([notification_id, recipient = n.recipient_id, kind = n.kind] {
+      spdlog::info("notification created notification_id={} recipient_id={} kind={}",
+                   notification_id, recipient, kind);
+    });
   }
 }
 

@@ -47,6 +47,7 @@ class RunningProcessor {
     stop_.store(true);
     thread_.join();
   }
+  const ProbeHandler& handler() const { return handler_; }
 
  private:
   ProbeHandler handler_;

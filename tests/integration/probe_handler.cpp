@@ -23,6 +23,7 @@ void ProbeHandler::apply(events::HandlerContext& ctx) {
   std::string key(data.at("key").as_string());
   int seq = static_cast<int>(data.at("seq").as_int64());
   ctx.sql << kInsertApplied, soci::use(consumer), soci::use(id), soci::use(key), soci::use(seq);
+  ctx.after_commit([this] { effects_.fetch_add(1); });
 }
 
 }  // namespace bazaar::tests

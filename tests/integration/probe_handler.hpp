@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "events/processor.hpp"
@@ -11,6 +12,8 @@ namespace bazaar::tests {
 class ProbeHandler final : public events::Handler {
  public:
   explicit ProbeHandler(std::string consumer) : consumer_(std::move(consumer)) {}
+  /// Effects that ran after a commit (one per applied Probe).
+  int committed_effects() const { return effects_.load(); }
   bool wants(const std::string& type) const override { return type == kType; }
   void apply(events::HandlerContext& ctx) override;
 
@@ -18,6 +21,7 @@ class ProbeHandler final : public events::Handler {
 
  private:
   std::string consumer_;
+  std::atomic<int> effects_{0};
 };
 
 }  // namespace bazaar::tests
