@@ -123,8 +123,13 @@ struct ServerCore {
 // client sends. Every member is touched on the connection's strand only.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, WsRegistry& registry, std::string user_id)
-      : ws_(std::move(socket)), registry_(registry), user_id_(std::move(user_id)) {}
+  WsSession(tcp::socket socket, WsRegistry& registry, std::string user_id,
+            std::chrono::milliseconds lifetime)
+      : ws_(std::move(socket)),
+        lifetime_timer_(ws_.get_executor()),
+        registry_(registry),
+        user_id_(std::move(user_id)),
+        lifetime_(lifetime) {}
 
   void run(http::request<http::string_body> upgrade) {
     upgrade_ = std::move(upgrade);
@@ -179,6 +184,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     }
     open_ = true;
     spdlog::debug("websocket opened for user {}", user_id_);
+    lifetime_timer_.expires_after(lifetime_);
+    lifetime_timer_.async_wait([self = shared_from_this()](beast::error_code waited) {
+      if (!waited) self->close();
+    });
     read();
   }
 
@@ -211,6 +220,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void finish(beast::error_code ec) {
     if (!open_) return;
     open_ = false;
+    lifetime_timer_.cancel();
     registry_.remove(id_);
     if (ec && ec != websocket::error::closed && ec != net::error::operation_aborted) {
       spdlog::debug("websocket of user {} ended: {}", user_id_, ec.message());
@@ -220,11 +230,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer lifetime_timer_;
   http::request<http::string_body> upgrade_;
   beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   WsRegistry& registry_;
   std::string user_id_;
+  std::chrono::milliseconds lifetime_;
   std::uint64_t id_ = 0;
   bool open_ = false;
   bool closing_ = false;
@@ -488,7 +500,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     spdlog::debug("{} {} 101 {} ms", method_, path_, elapsed_ms());
     auto session =
-        std::make_shared<WsSession>(stream_.release_socket(), core_.registry, principal->user_id);
+        std::make_shared<WsSession>(stream_.release_socket(), core_.registry, principal->user_id,
+                                    core_.options.websocket_lifetime);
     session->run(parser_->release());
   }
 

@@ -21,6 +21,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{10'000};   ///< a whole request must arrive in this
   std::chrono::milliseconds idle_timeout{60'000};   ///< keep-alive between requests
   int threads = 4;  ///< request handlers may block (Prefer: wait), so more than one
+  /// A WebSocket is closed after this long, so that it lives no longer than the access token
+  /// that opened it (a disabled user's socket ends with it); clients reconnect with a new one.
+  std::chrono::milliseconds websocket_lifetime{15 * 60 * 1000};
 };
 
 /// The WebSocket side: who may open `/ws`, and a way to push text frames to them.

@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
   http.read_timeout = std::chrono::milliseconds{read_ms};
+  http.websocket_lifetime = jwt.access_ttl;
   http.idle_timeout = std::chrono::milliseconds{idle_ms};
   try {
     bazaar::events::Service service(cfg);
