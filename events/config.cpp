@@ -81,7 +81,7 @@ void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
   app.add_option("--retention-hours", cfg.retention_hours, "How long published outbox and inbox rows stay")
       ->envname("BAZAAR_RETENTION_HOURS")
       ->check(CLI::Range(1, 24 * 365));
-  app.add_flag("--dev", cfg.dev_mode, "Development mode: allows dev-only defaults for secrets")
+  app.add_flag("--dev", cfg.dev_mode, "Development mode, as scripts/run starts it (only logged: no service has defaults for secrets)")
       ->envname("BAZAAR_DEV_MODE");
 }
 
