@@ -1,5 +1,9 @@
 #include "auth_api.hpp"
 
+#include <algorithm>
+
+#include "rate_limiter.hpp"
+
 #include <soci/soci.h>
 
 #include <boost/json/object.hpp>
@@ -371,23 +375,44 @@ Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db) {
   };
 }
 
+namespace {
+
+// Sign-in, sign-up and code routes cost an argon2 hash or send a message: each client address
+// gets a burst of kAuthBurst and then kAuthPerMinute, then 429 with Retry-After.
+constexpr double kAuthPerMinute = 60;
+constexpr double kAuthBurst = 30;
+
+RouteHandler limited(std::shared_ptr<RateLimiter> limiter, RouteHandler handler) {
+  return [limiter = std::move(limiter), handler = std::move(handler)](const RequestContext& c) {
+    if (!limiter->allow(c.request.remote)) {
+      HttpResponse r = problem(429, "Too Many Requests", "too many sign-in requests; slow down");
+      r.headers.emplace_back("Retry-After", std::to_string(std::max(1, limiter->retry_after_seconds(c.request.remote))));
+      return r;
+    }
+    return handler(c);
+  };
+}
+
+}  // namespace
+
 void register_auth_routes(Router& router, ApiContext& api, const TokenService& tokens,
                           const PasswordParams& params) {
   const auto d = std::make_shared<const AuthDeps>(api, tokens, params);
+  const auto limiter = std::make_shared<RateLimiter>(kAuthPerMinute, kAuthBurst, api.clock);
   router.add("POST", "/auth/register", Access::kAnyone,
-             [d](const RequestContext& c) { return do_register(*d, c); });
+             limited(limiter, [d](const RequestContext& c) { return do_register(*d, c); }));
   router.add("POST", "/auth/login", Access::kAnyone,
-             [d](const RequestContext& c) { return do_login(*d, c); });
+             limited(limiter, [d](const RequestContext& c) { return do_login(*d, c); }));
   router.add("POST", "/auth/token", Access::kAnyone,
-             [d](const RequestContext& c) { return do_token(*d, c); });
+             limited(limiter, [d](const RequestContext& c) { return do_token(*d, c); }));
   router.add("POST", "/auth/refresh", Access::kAnyone,
              [d](const RequestContext& c) { return do_refresh(*d, c); });
   router.add("POST", "/auth/logout", Access::kAnyone,
              [d](const RequestContext& c) { return do_logout(*d, c); });
   router.add("POST", "/auth/otp/request", Access::kAnyone,
-             [d](const RequestContext& c) { return do_otp_request(*d, c); });
+             limited(limiter, [d](const RequestContext& c) { return do_otp_request(*d, c); }));
   router.add("POST", "/auth/otp/verify", Access::kAnyone,
-             [d](const RequestContext& c) { return do_otp_verify(*d, c); });
+             limited(limiter, [d](const RequestContext& c) { return do_otp_verify(*d, c); }));
 }
 
 void ensure_first_admin(ApiContext& api, const std::string& email, const std::string& password,

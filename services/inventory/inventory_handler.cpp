@@ -1,5 +1,7 @@
 #include "inventory_handler.hpp"
 
+#include <algorithm>
+
 #include <soci/soci.h>
 
 #include <boost/json/parse.hpp>
@@ -121,6 +123,16 @@ void InventoryHandler::reserve(events::HandlerContext& ctx) {
   for (const auto& line : merged) ids.push_back(line.product_id);
 
   const auto rows = lock_stock(ctx.sql, ids);
+  const bool some_not_created = std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
+    return !rows.contains(id);
+  });
+  if (some_not_created) {
+    const auto sent = events::parse_rfc3339(ctx.event.time).value_or(ctx.clock.now());
+    if (ctx.clock.now() - sent < unknown_product_grace_) {
+      throw events::TransientError("reservation " + order_id +
+                                   " names a product whose stock is not created yet; retrying");
+    }
+  }
   std::map<std::string, StockLevel> live;
   for (const auto& [id, row] : rows) {
     if (!row.deleted) live.emplace(id, row.level);

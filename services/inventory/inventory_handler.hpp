@@ -12,7 +12,12 @@ namespace bazaar::inventory {
 class InventoryHandler final : public events::Handler {
  public:
   /// `reservation_ttl`: how long a reservation holds stock before it expires.
-  explicit InventoryHandler(std::chrono::seconds reservation_ttl) : ttl_(reservation_ttl) {}
+  /// `unknown_product_grace`: how long a reservation naming a product with no stock row yet is
+  /// retried before it is rejected; ReserveStock and catalog.events are different topics, so a
+  /// reservation can overtake the ProductCreated that creates the stock.
+  InventoryHandler(std::chrono::seconds reservation_ttl,
+                   std::chrono::milliseconds unknown_product_grace)
+      : ttl_(reservation_ttl), unknown_product_grace_(unknown_product_grace) {}
 
   bool wants(const std::string& type) const override;
   /// Stock rows are shared across orders and locked in sorted order per record.
@@ -28,6 +33,7 @@ class InventoryHandler final : public events::Handler {
   void adjust(events::HandlerContext& ctx);
 
   std::chrono::seconds ttl_;
+  std::chrono::milliseconds unknown_product_grace_;
 };
 
 }  // namespace bazaar::inventory

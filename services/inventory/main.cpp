@@ -19,10 +19,16 @@ int main(int argc, char** argv) {
                  "How long a reservation holds stock before it expires")
       ->envname("BAZAAR_INVENTORY_RESERVATION_TTL_SECONDS")
       ->check(CLI::Range(1, 86400));
+  int grace_ms = 30'000;
+  app.add_option("--unknown-product-grace-ms", grace_ms,
+                 "How long a reservation naming a product with no stock yet is retried")
+      ->envname("BAZAAR_INVENTORY_UNKNOWN_PRODUCT_GRACE_MS")
+      ->check(CLI::Range(0, 3'600'000));
   CLI11_PARSE(app, argc, argv);
   try {
     bazaar::events::Service service(cfg);
-    bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds});
+    bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds},
+                                                std::chrono::milliseconds{grace_ms});
     service.add_processor("inventory", {"inventory.commands", "catalog.events"}, handler);
     service.add_periodic(
         "reservation expiry", std::chrono::seconds{1},

@@ -407,6 +407,15 @@ TEST_CASE("bad requests get clear problems and nothing is half written") {
   api.system.db("edge") << "SELECT count(*) FROM orders_view WHERE buyer_id = CAST(:b AS uuid)",
       soci::use(buyer_uuid), soci::into(orders);
   CHECK(orders == 1);
+
+  // Password guessing from one address runs into the sign-in rate limit (last: it uses up
+  // this address's allowance).
+  HttpResult limited;
+  for (int i = 0; i < 60 && limited.status != 429; ++i) {
+    limited = api.http.post("/auth/login", json::object{{"email", "guess@bazaar.test"}, {"password", "guess-" + std::to_string(i)}});
+  }
+  CHECK(limited.status == 429);
+  CHECK_FALSE(limited.header("retry-after").empty());
 }
 
 TEST_CASE("the API document and the docs page are served") {
