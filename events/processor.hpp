@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -54,6 +55,12 @@ struct HandlerContext {
     if (on_commit != nullptr) on_commit->push_back(std::move(effect));
   }
 };
+
+/// For a record that may have overtaken the one it depends on (they travel on different
+/// topics): throws TransientError, so it is retried, while the record is younger than `grace`
+/// by its ce_time; afterwards returns and the caller decides (usually: reject it).
+void retry_while_recent(const HandlerContext& ctx, std::chrono::milliseconds grace,
+                        const std::string& why);
 
 /// A service's part of the handler shape: the decision and its SQL. Everything around it
 /// (decode, validate, inbox, transaction, offsets, retries, dead letters) is the Processor's.

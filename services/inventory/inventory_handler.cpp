@@ -127,11 +127,8 @@ void InventoryHandler::reserve(events::HandlerContext& ctx) {
     return !rows.contains(id);
   });
   if (some_not_created) {
-    const auto sent = events::parse_rfc3339(ctx.event.time).value_or(ctx.clock.now());
-    if (ctx.clock.now() - sent < unknown_product_grace_) {
-      throw events::TransientError("reservation " + order_id +
-                                   " names a product whose stock is not created yet; retrying");
-    }
+    events::retry_while_recent(ctx, unknown_product_grace_,
+                               "reservation " + order_id + " names a product with no stock yet");
   }
   std::map<std::string, StockLevel> live;
   for (const auto& [id, row] : rows) {

@@ -131,11 +131,8 @@ void OrderHandler::place(events::HandlerContext& ctx) {
   order.total = pricing.total;
   order.currency = pricing.currency.empty() ? "EUR" : pricing.currency;
   if (pricing.rejection == "unknown_product") {
-    const auto placed = events::parse_rfc3339(ctx.event.time).value_or(ctx.clock.now());
-    if (ctx.clock.now() - placed < unknown_product_grace_) {
-      throw events::TransientError("order " + order.order_id +
-                                   " names a product not listed yet; retrying");
-    }
+    events::retry_while_recent(ctx, unknown_product_grace_,
+                               "order " + order.order_id + " names a product not listed yet");
   }
   if (!pricing.rejection.empty()) {
     order.saga.status = Status::kRejected;
