@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <deque>
 #include <iostream>
+#include <thread>
 
 #include "events/kafka_client.hpp"
 #include "system.hpp"
@@ -86,6 +87,7 @@ std::vector<double> raw_round_trips(int n) {
 TEST_CASE("saga benchmark") {
   const int n = env_int("BAZAAR_BENCH_ORDERS", 500);
   const int concurrency = env_int("BAZAAR_BENCH_CONCURRENCY", 50);
+  const int rate = env_int("BAZAAR_BENCH_RATE", 0);  // orders a second; 0: as fast as allowed
   System system;
   Bus bus;
   Shop shop{system, bus};
@@ -101,13 +103,26 @@ TEST_CASE("saga benchmark") {
   };
   while (static_cast<int>(orders.size()) < n || !in_flight.empty()) {
     while (static_cast<int>(orders.size()) < n && static_cast<int>(in_flight.size()) < concurrency) {
+      if (rate > 0) {
+        // An open-loop schedule: order i leaves at i / rate seconds, late ones at once.
+        const auto due = started + std::chrono::microseconds{static_cast<long long>(orders.size()) * 1'000'000 / rate};
+        if (std::chrono::steady_clock::now() < due) break;
+      }
       const auto now = Clock::now();
       const std::string id = shop.place(bus.new_id(), product, 1, "tok_ok");
       sent_at[id] = now;
       orders.push_back(id);
       in_flight.push_back(id);
     }
-    if (!tests::wait_until(120s, [&] { return settled(in_flight.front()); })) {
+    if (in_flight.empty()) {
+      // Paced and nothing outstanding: wait for the next order's departure time.
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+      continue;
+    }
+    const bool pacing = rate > 0 && static_cast<int>(orders.size()) < n;
+    if (!tests::wait_until(pacing ? std::chrono::milliseconds{5} : std::chrono::milliseconds{120'000},
+                           [&] { return settled(in_flight.front()); }) &&
+        !pacing) {
       FAIL("order " << in_flight.front() << " never settled");
     }
     while (!in_flight.empty() && settled(in_flight.front())) in_flight.pop_front();
@@ -132,7 +147,8 @@ TEST_CASE("saga benchmark") {
               percentile(latencies, 0.99), latencies.size());
   std::printf("%-28s %10.1f %10.1f %10zu\n", "raw produce->consume", percentile(raw, 0.5),
               percentile(raw, 0.99), raw.size());
-  std::printf("orders=%d concurrency=%d confirmed=%d elapsed_s=%.2f\n", n, concurrency, confirmed, seconds);
+  std::printf("orders=%d concurrency=%d rate=%s confirmed=%d elapsed_s=%.2f\n", n, concurrency,
+              rate > 0 ? std::to_string(rate).c_str() : "max", confirmed, seconds);
   std::printf("saga_p50/raw_p50=%.1f\n", percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
