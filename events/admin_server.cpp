@@ -10,6 +10,8 @@
 
 #include <thread>
 
+#include "events/listen.hpp"
+
 namespace bazaar::events {
 namespace {
 
@@ -26,9 +28,8 @@ constexpr std::size_t kMaxRequestBytes = 8 * 1024;
 class AdminServer::Impl {
  public:
   Impl(const std::string& host, std::uint16_t port, ReadinessCheck ready, MetricsRenderer metrics)
-      : acceptor_(io_, tcp::endpoint(asio::ip::make_address(host), port)),
-        ready_(std::move(ready)),
-        metrics_(std::move(metrics)) {
+      : acceptor_(io_), ready_(std::move(ready)), metrics_(std::move(metrics)) {
+    listen(acceptor_, host, port);
     accept();
     thread_ = std::thread([this] { io_.run(); });
   }

@@ -27,7 +27,9 @@ struct PlatformConfig {
   int replication_factor = 1;
   int relay_batch = 500;
   int relay_poll_ms = 500;
+  int relay_lease_ms = 5'000;
   int retention_hours = 24 * 7;
+  int startup_wait_ms = 30'000;  ///< how long start-up waits for PostgreSQL and Kafka
   bool dev_mode = false;
 };
 

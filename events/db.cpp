@@ -148,6 +148,15 @@ std::string error_summary(const std::exception& error) {
 }
 
 FailureKind classify(const std::exception& error, const Database& db) {
+  return classify(error, db.connected());
+}
+
+bool connection_ok(soci::session& sql) {
+  PGconn* conn = native(sql);
+  return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+}
+
+FailureKind classify(const std::exception& error, bool connection_alive) {
   if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
     if (transient_sqlstate(pg->sqlstate())) return FailureKind::transient;
   }
@@ -162,7 +171,7 @@ FailureKind classify(const std::exception& error, const Database& db) {
     }
   }
   // Whatever the error says, a dead connection means the server went away mid-statement.
-  if (!db.connected()) return FailureKind::transient;
+  if (!connection_alive) return FailureKind::transient;
   return FailureKind::permanent;
 }
 

@@ -42,6 +42,12 @@ std::string error_summary(const std::exception& error);
 
 /// Classifies an exception thrown while working with `db`.
 FailureKind classify(const std::exception& error, const Database& db);
+/// Classifies an exception thrown on a connection that is (or is no longer) alive.
+FailureKind classify(const std::exception& error, bool connection_alive);
+
+/// Whether the libpq connection behind `sql` exists and is healthy, without a round trip
+/// (SOCI's is_connected() pings the server, and answers false for a session to reopen).
+bool connection_ok(soci::session& sql);
 
 /// A libpq key=value connection string for a `postgresql://user:password@host:port/db?k=v`
 /// URL (SOCI 4.0 takes no URLs), with `connect_timeout=5` unless the URL sets one. Throws

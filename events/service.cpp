@@ -6,13 +6,16 @@
 
 #include <boost/json/serialize.hpp>
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
 #include "events/admin_server.hpp"
+#include "events/backoff.hpp"
 #include "events/db.hpp"
 #include "events/log.hpp"
 #include "events/migrations.hpp"
 #include "events/outbox.hpp"
+#include "events/startup.hpp"
 
 namespace bazaar::events {
 namespace {
@@ -25,13 +28,22 @@ sigset_t stop_signals() {
   return set;
 }
 
+void require_folder(const std::filesystem::path& folder, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec)) {
+    throw StartupError(ExitCode::missing_file, std::string(what) + " " + folder.string() + " does not exist");
+  }
+}
+
 // Signals are blocked before any thread starts, so they all inherit the mask and only run()
 // receives them, synchronously, through sigtimedwait.
-const PlatformConfig& block_signals_then(const PlatformConfig& cfg) {
+const PlatformConfig& prepare(const PlatformConfig& cfg) {
   const sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   log::init(cfg.service, cfg.log_level);
   spdlog::info("starting with {}", boost::json::serialize(describe(cfg)));
+  require_folder(cfg.schemas_dir, "schema folder");
+  require_folder(cfg.migrations_dir, "migration folder");
   return cfg;
 }
 
@@ -47,12 +59,13 @@ void in_transaction(TaskContext& ctx,
 }
 
 Service::Service(PlatformConfig cfg)
-    : cfg_(block_signals_then(cfg)),
+    : cfg_(prepare(cfg)),
       ids_(clock_, system_random()),
       factory_(cfg_.service, clock_, ids_, system_random()),
       schemas_(cfg_.schemas_dir),
       metrics_(cfg_.service),
       producer_(cfg_.kafka_brokers, {{"client.id", cfg_.service}}) {
+  wait_for_dependencies();
   Database db(cfg_.db_url);
   const int platform = migrate(db, "platform", platform_migrations());
   const int own = migrate(db, cfg_.service, load_migrations(cfg_.migrations_dir));
@@ -61,6 +74,27 @@ Service::Service(PlatformConfig cfg)
 }
 
 Service::~Service() = default;
+
+void Service::wait_for_dependencies() {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{cfg_.startup_wait_ms};
+  Backoff backoff({.initial = std::chrono::milliseconds{100}, .max = std::chrono::seconds{2}});
+  bool logged = false;
+  auto wait = [&](const std::string& what, const std::function<bool()>& reachable, ExitCode code) {
+    while (!reachable()) {
+      if (std::chrono::steady_clock::now() >= until) {
+        throw StartupError(code, what + " still unreachable after " +
+                                     std::to_string(cfg_.startup_wait_ms) + " ms");
+      }
+      if (!logged) spdlog::warn("waiting up to {} ms for {}", cfg_.startup_wait_ms, what);
+      logged = true;
+      std::this_thread::sleep_for(backoff.next());
+    }
+  };
+  wait("PostgreSQL at " + redact_url(cfg_.db_url), [this] { return database_reachable(cfg_.db_url); },
+       ExitCode::database_unreachable);
+  wait("Kafka at " + cfg_.kafka_brokers, [this] { return producer_.broker_reachable(std::chrono::seconds{2}); },
+       ExitCode::broker_unreachable);
+}
 
 void Service::add_processor(std::string group, std::vector<std::string> topics, Handler& handler) {
   ProcessorSettings settings{
@@ -75,33 +109,73 @@ void Service::add_processor(std::string group, std::vector<std::string> topics, 
                                                     factory_, producer_, &metrics_));
 }
 
+bool Service::ready() const {
+  if (!db_up_.load() || !kafka_up_.load()) return false;
+  for (const auto& check : readiness_) {
+    if (!check.up.load()) return false;
+  }
+  return true;
+}
+
+void Service::add_readiness(std::string name, std::function<bool()> check) {
+  readiness_.emplace_back(std::move(name), std::move(check));
+}
+
+void Service::probe_dependencies() {
+  db_up_.store(database_reachable(cfg_.db_url));
+  kafka_up_.store(producer_.broker_reachable(std::chrono::seconds{2}));
+  for (auto& check : readiness_) {
+    bool up = false;
+    try {
+      up = check.probe();
+    } catch (const std::exception& e) {
+      spdlog::debug("readiness check {}: {}", check.name, error_summary(e));
+    }
+    check.up.store(up);
+  }
+}
+
 void Service::add_periodic(std::string name, std::chrono::milliseconds every,
                            std::function<void(TaskContext&)> task) {
   periodic_.push_back({std::move(name), every, std::move(task)});
 }
 
 int Service::run() {
+  // The admin server binds first: a taken port must end the process before any thread runs.
+  AdminServer admin(
+      cfg_.admin_host, cfg_.admin_port,
+      [this] {
+        ReadinessReport report{{"database", db_up_.load()}, {"kafka", kafka_up_.load()}};
+        for (const auto& check : readiness_) report.emplace_back(check.name, check.up.load());
+        return report;
+      },
+      [this] { return metrics_.render(); });
+  spdlog::info("admin server on http://{}:{}", cfg_.admin_host, admin.port());
+
   // Readiness is probed on its own thread and served from the last result, so a slow broker
   // or database never holds up /health/live or /metrics behind a blocked probe.
-  db_up_.store(database_reachable(cfg_.db_url));
-  kafka_up_.store(producer_.broker_reachable(std::chrono::seconds{2}));
-  std::thread prober([&] {
+  probe_dependencies();
+  // Whatever leaves this function, an exception included, stops and joins every thread first.
+  struct Threads {
+    std::atomic<bool>& stop;
+    std::vector<std::thread> all;
+    void join() {
+      stop.store(true);
+      for (auto& t : all) t.join();
+      all.clear();
+    }
+    ~Threads() { join(); }
+  } threads{stop_, {}};
+  threads.all.emplace_back([&] {
     while (!stop_.load()) {
       for (int i = 0; i < 20 && !stop_.load(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds{100});
       }
-      db_up_.store(database_reachable(cfg_.db_url));
-      kafka_up_.store(producer_.broker_reachable(std::chrono::seconds{2}));
+      probe_dependencies();
     }
   });
-  AdminServer admin(
-      cfg_.admin_host, cfg_.admin_port,
-      [&] { return ReadinessReport{{"database", db_up_.load()}, {"kafka", kafka_up_.load()}}; },
-      [this] { return metrics_.render(); });
-  spdlog::info("admin server on http://{}:{}", cfg_.admin_host, admin.port());
 
   std::atomic<int> failed{0};
-  std::vector<std::thread> threads;
   auto guarded = [this, &failed](const char* what, auto body) {
     return [this, &failed, what, body] {
       try {
@@ -119,15 +193,16 @@ int Service::run() {
         RelaySettings{.db_url = cfg_.db_url,
                       .batch = cfg_.relay_batch,
                       .poll = std::chrono::milliseconds{cfg_.relay_poll_ms},
-                      .retention = std::chrono::hours{cfg_.retention_hours}},
+                      .retention = std::chrono::hours{cfg_.retention_hours},
+                      .lease = std::chrono::milliseconds{cfg_.relay_lease_ms}},
         producer_, &metrics_);
-    threads.emplace_back(guarded("outbox relay", [&] { relay->run(stop_); }));
+    threads.all.emplace_back(guarded("outbox relay", [&] { relay->run(stop_); }));
   }
   for (auto& p : processors_) {
-    threads.emplace_back(guarded("processor", [&p, this] { p->run(stop_); }));
+    threads.all.emplace_back(guarded("processor", [&p, this] { p->run(stop_); }));
   }
   for (auto& p : periodic_) {
-    threads.emplace_back([this, &p] {
+    threads.all.emplace_back([this, &p] {
       Database db(cfg_.db_url);
       TaskContext ctx{db, schemas_, factory_, clock_};
       while (!stop_.load()) {
@@ -157,8 +232,7 @@ int Service::run() {
       stop_.store(true);
     }
   }
-  for (auto& t : threads) t.join();
-  prober.join();
+  threads.join();
   spdlog::info("{} stopped", cfg_.service);
   return failed.load();
 }

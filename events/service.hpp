@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +65,9 @@ class Service {
   /// reservation expiry, webhook delivery). A failing run is logged and retried next tick.
   void add_periodic(std::string name, std::chrono::milliseconds every,
                     std::function<void(TaskContext&)> task);
+  /// Adds a readiness check of the service's own (edge's connection pool), probed with the
+  /// database and the broker; /health/ready and ready() fail while it does.
+  void add_readiness(std::string name, std::function<bool()> check);
   /// Whether run() also relays the outbox (default true).
   void relay_outbox(bool enabled) { relay_enabled_ = enabled; }
 
@@ -71,9 +75,20 @@ class Service {
   int run();
   void stop() { stop_.store(true); }
   /// The last readiness probe: database and broker reachable (refreshed every 2 s by run()).
-  bool ready() const { return db_up_.load() && kafka_up_.load(); }
+  bool ready() const;
 
  private:
+  void probe_dependencies();
+  /// Waits up to the configured start-up wait for PostgreSQL, then Kafka; throws StartupError.
+  void wait_for_dependencies();
+
+  struct Readiness {
+    Readiness(std::string n, std::function<bool()> p) : name(std::move(n)), probe(std::move(p)) {}
+    std::string name;
+    std::function<bool()> probe;
+    std::atomic<bool> up{false};
+  };
+
   PlatformConfig cfg_;
   SystemClock clock_;
   UuidV7Generator ids_;
@@ -92,6 +107,7 @@ class Service {
   std::atomic<bool> stop_{false};
   std::atomic<bool> db_up_{false};
   std::atomic<bool> kafka_up_{false};
+  std::deque<Readiness> readiness_;  // a deque: atomics do not move
 };
 
 }  // namespace bazaar::events

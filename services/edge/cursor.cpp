@@ -94,6 +94,8 @@ std::optional<Cursor> decode_cursor(std::string_view text) {
   }
   const auto uuid = events::Uuid::parse(id->get_string());
   if (!uuid) return std::nullopt;
+  // The key is bound into SQL, and PostgreSQL text cannot hold NUL: a forged one is refused.
+  if (k->get_string().find('\0') != boost::json::string::npos) return std::nullopt;
   return Cursor{std::string(s->get_string()), std::string(k->get_string()), uuid->str()};
 }
 

@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include "events/db.hpp"
+#include "events/listen.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -102,6 +103,10 @@ struct ServerCore {
   HttpResponse call(const HttpRequest& request) const {
     try {
       return handler(request);
+    } catch (const DependencyUnavailable& e) {
+      HttpResponse r = problem(503, "Service Unavailable", std::string(e.what()) + "; try again later");
+      r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
+      return r;
     } catch (const std::exception& e) {
       spdlog::warn("handler for {} {} failed: {}", request.method, request.path,
                    events::error_summary(e));
@@ -626,17 +631,8 @@ class HttpServer::Impl {
         retry_timer_(acceptor_.get_executor()),
         work_(net::make_work_guard(core_.io)) {
     const auto& opts = core_.options;
-    try {
-      const tcp::endpoint endpoint(net::ip::make_address(opts.host), opts.port);
-      acceptor_.open(endpoint.protocol());
-      acceptor_.set_option(net::socket_base::reuse_address(true));
-      acceptor_.bind(endpoint);
-      acceptor_.listen(net::socket_base::max_listen_connections);
-      port_ = acceptor_.local_endpoint().port();
-    } catch (const std::exception& e) {
-      throw std::runtime_error("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
-                               ": " + e.what());
-    }
+    events::listen(acceptor_, opts.host, opts.port);
+    port_ = acceptor_.local_endpoint().port();
     accept();
     const int threads = std::max(1, opts.threads);
     threads_.reserve(static_cast<std::size_t>(threads));

@@ -1,7 +1,6 @@
 // bazaar-edge: the public HTTP/1.1 and WebSocket API. It talks to the other services only
 // through Kafka and answers reads from its own projections.
 #include <CLI/CLI.hpp>
-#include <iostream>
 #include <set>
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +10,7 @@
 #include "catalog_projection.hpp"
 #include "events/db.hpp"
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "http_server.hpp"
 #include "idempotency.hpp"
 #include "order_projection.hpp"
@@ -95,9 +95,11 @@ int main(int argc, char** argv) {
   http.read_timeout = std::chrono::milliseconds{read_ms};
   http.websocket_lifetime = jwt.access_ttl;
   http.idle_timeout = std::chrono::milliseconds{idle_ms};
-  try {
+  return bazaar::events::run_main("bazaar-edge", [&] {
     bazaar::events::Service service(cfg);
     edge::EdgeDb db(cfg.db_url, static_cast<std::size_t>(http.threads) + 2, service.schemas());
+    // Ready only while the pool itself answers: a pool that cannot reconnect must not pass.
+    service.add_readiness("database_pool", [&db] { return db.probe(); });
     edge::ApiContext api{db, service.schemas(), service.factory(), service.clock()};
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
@@ -143,8 +145,5 @@ int main(int argc, char** argv) {
     const int code = service.run();
     catalog.set_publisher(nullptr);
     return code;
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-edge: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,18 @@ namespace bazaar::edge {
 struct FieldError {
   std::string field;   ///< JSON pointer-ish name, e.g. "lines/0/quantity"
   std::string reason;  ///< what is wrong, in words
+};
+
+/// Thrown when a dependency (the database) cannot be reached: the server answers 503 with
+/// Retry-After instead of 500, since a later try can succeed.
+class DependencyUnavailable : public std::runtime_error {
+ public:
+  DependencyUnavailable(const std::string& what, int retry_after_s)
+      : std::runtime_error(what), retry_after_s_(retry_after_s) {}
+  int retry_after_s() const { return retry_after_s_; }
+
+ private:
+  int retry_after_s_;
 };
 
 /// An RFC 9457 `application/problem+json` response: type, title, status, detail, and the

@@ -12,8 +12,8 @@
 
 namespace bazaar::edge {
 
-/// The request body as a JSON object, or the 400 problem to answer (malformed JSON, not an
-/// object, wrong content type).
+/// The request body as a JSON object, or the problem to answer (malformed JSON, not an
+/// object, wrong content type: 400 or 415; a string with a control character: 422).
 struct JsonBody {
   boost::json::object object;
   std::optional<HttpResponse> error;

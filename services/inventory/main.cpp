@@ -1,9 +1,9 @@
 // bazaar-inventory: stock levels and reservations (with expiry) of every product.
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <iostream>
 
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "inventory_handler.hpp"
 #include "reservation_expiry.hpp"
 
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       ->envname("BAZAAR_INVENTORY_UNKNOWN_PRODUCT_GRACE_MS")
       ->check(CLI::Range(0, 3'600'000));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return bazaar::events::run_main("bazaar-inventory", [&] {
     bazaar::events::Service service(cfg);
     bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds},
                                                 std::chrono::milliseconds{grace_ms});
@@ -34,8 +34,5 @@ int main(int argc, char** argv) {
         "reservation expiry", std::chrono::seconds{1},
         [](bazaar::events::TaskContext& ctx) { bazaar::inventory::expire_reservations(ctx); });
     return service.run();
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-inventory: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

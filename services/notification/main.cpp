@@ -2,12 +2,12 @@
 // notification.events, the JSON log and, when configured, a webhook.
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <iostream>
 #include <memory>
 #include <stdexcept>
 
 #include "delivery_policy.hpp"
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "notification_handler.hpp"
 #include "webhook_client.hpp"
 #include "webhook_sender.hpp"
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       ->envname("BAZAAR_NOTIFICATION_WEBHOOK_MAX_ATTEMPTS")
       ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return bazaar::events::run_main("bazaar-notification", [&] {
     std::unique_ptr<notification::WebhookClient> client;
     if (!webhook_url.empty()) {
       auto url = notification::parse_webhook_url(webhook_url);
@@ -53,8 +53,5 @@ int main(int argc, char** argv) {
                            [&sender](bazaar::events::TaskContext& ctx) { sender->run_once(ctx); });
     }
     return service.run();
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-notification: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -1,9 +1,9 @@
 // bazaar-order: the order service, orchestrator of every order's saga.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
 #include "deadline_scanner.hpp"
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "order_handler.hpp"
 #include "saga_store.hpp"
 
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       ->envname("BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS")
       ->check(CLI::Range(0, 3'600'000));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return bazaar::events::run_main("bazaar-order", [&] {
     bazaar::events::Service service(cfg);
     const bazaar::order::SagaStore store(
         {std::chrono::milliseconds{stock_ms}, std::chrono::milliseconds{payment_ms},
@@ -50,8 +50,5 @@ int main(int argc, char** argv) {
                            bazaar::order::scan_deadlines(ctx, store);
                          });
     return service.run();
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-order: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -1,8 +1,8 @@
 // bazaar-payment: payments and refunds per order, against the sandbox payment provider.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "payment_handler.hpp"
 #include "sandbox_provider.hpp"
 
@@ -25,15 +25,12 @@ int main(int argc, char** argv) {
           },
           "ISO4217"));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return bazaar::events::run_main("bazaar-payment", [&] {
     bazaar::events::Service service(cfg);
     bazaar::events::UuidV7Generator payment_ids(service.clock(), bazaar::events::system_random());
     bazaar::payment::SandboxProvider provider;
     bazaar::payment::PaymentHandler handler(provider, payment_ids, default_currency);
     service.add_processor("payment", {"payment.commands"}, handler);
     return service.run();
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-payment: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

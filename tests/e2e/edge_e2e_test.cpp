@@ -4,11 +4,19 @@
 #include <jwt.h>
 #include <soci/soci.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
+#include "events/startup.hpp"
 #include "http_client.hpp"
 #include "system.hpp"
 
@@ -467,4 +475,92 @@ TEST_CASE("admins manage users and products and every write is visible at once")
   CHECK(api.http.send("DELETE", "/admin/users/" + rival_id, json::value(), admin).status == 204);
   const auto me = api.http.get("/users/me", admin);
   CHECK(api.http.send("DELETE", "/admin/users/" + std::string(me.json().at("id").as_string()), json::value(), admin).status == 409);
+}
+
+TEST_CASE("strings the database cannot hold are refused with 422 naming the field") {
+  Api api;
+  const auto nul_name = api.http.request(
+      "POST", "/auth/register",
+      R"({"email":"nul@bazaar.test","password":"correct horse 1","name":"Eve\u0000il"})",
+      {{"Content-Type", "application/json"}});
+  CHECK(nul_name.status == 422);
+  CHECK(nul_name.header("content-type") == "application/problem+json");
+  CHECK(nul_name.body.find(R"("field":"name")") != std::string::npos);
+
+  const auto [seller_id, seller] = api.user("seller");
+  const auto nul_product = api.http.request(
+      "POST", "/products",
+      R"({"name":"Tea\u0000pot","description":"d","price":1,"category":"kitchen","stock":1})",
+      {{"Authorization", "Bearer " + seller}, {"Content-Type", "application/json"}});
+  CHECK(nul_product.status == 422);
+  CHECK(nul_product.body.find(R"("field":"name")") != std::string::npos);
+  const std::string product = api.product(seller, 2, 1);
+  const auto nul_patch = api.http.request(
+      "PATCH", "/products/" + product, R"({"description":"line\nand a bell\u0007"})",
+      {{"Authorization", "Bearer " + seller}, {"Content-Type", "application/json"}});
+  CHECK(nul_patch.status == 422);
+  CHECK(nul_patch.body.find(R"("field":"description")") != std::string::npos);
+  // Free text keeps its new lines and tabs.
+  const auto multiline = api.http.request(
+      "PATCH", "/products/" + product, R"({"description":"line one\nline\ttwo"})",
+      {{"Authorization", "Bearer " + seller}, {"Content-Type", "application/json"}});
+  CHECK(multiline.status < 300);
+  CHECK(api.http.get("/products?q=%00").status == 400);
+}
+
+TEST_CASE("edge answers 503 with Retry-After while PostgreSQL is down and recovers by itself") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 3, 5);
+  REQUIRE(api.http.get("/products/" + product).status == 200);
+
+  auto infra = [](const std::string& command) {
+    const std::string line = std::string(BAZAAR_SOURCE_ROOT "/scripts/infra ") + command;
+    REQUIRE(std::system(line.c_str()) == 0);
+  };
+  infra("postgres-stop");
+  const auto read = api.http.get("/products/" + product);
+  const auto login = api.http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
+  const bool unready = tests::wait_until(15s, [&] { return api.http.get("/health/ready").status == 503; });
+  infra("postgres-start");
+  CHECK(read.status == 503);
+  CHECK(read.header("content-type") == "application/problem+json");
+  CHECK_FALSE(read.header("retry-after").empty());
+  CHECK(login.status == 503);
+  CHECK(unready);
+
+  // No restart of edge: its pooled connections reconnect on their own.
+  CHECK(tests::wait_until(60s, [&] { return api.http.get("/products/" + product).status == 200; }));
+  CHECK(tests::wait_until(30s, [&] { return api.http.get("/health/ready").status == 200; }));
+  CHECK(api.http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}}).status == 200);
+  const auto placed = api.order(buyer, product, 1, "tok_ok", 0);
+  CHECK(api.wait_order_status(buyer, std::string(placed.at("id").as_string())) == "CONFIRMED");
+}
+
+TEST_CASE("edge on a taken port says so and exits with that reason's code") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string log = tests::required_env("BAZAAR_RUN_DIR") + "/e2e-edge-taken-port.log";
+  tests::ChildProcess edge(std::string(BAZAAR_SERVICES_DIR) + "/edge/bazaar-edge", {},
+                           {{"BAZAAR_EDGE_PORT", std::to_string(ntohs(addr.sin_port))},
+                            {"BAZAAR_JWT_SECRET", kSecret},
+                            {"BAZAAR_ADMIN_EMAIL", kAdminEmail},
+                            {"BAZAAR_ADMIN_PASSWORD", kAdminPassword},
+                            {"BAZAAR_EDGE_ARGON2_MEMORY_KIB", "1024"},
+                            {"BAZAAR_EDGE_ARGON2_PASSES", "1"}},
+                           log);
+  const int code = edge.wait(60s);
+  ::close(fd);
+  CHECK(code == static_cast<int>(events::ExitCode::port_in_use));
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("is in use") != std::string::npos);
+  CHECK(text.find("terminate") == std::string::npos);
 }

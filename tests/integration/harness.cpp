@@ -56,7 +56,7 @@ std::unique_ptr<soci::session> clean_test_database() {
   events::Database db(required_env("BAZAAR_TEST_DB"));
   events::migrate(db, "platform", events::platform_migrations());
   events::migrate(db, "probe", events::load_migrations(BAZAAR_PROBE_MIGRATIONS_DIR));
-  db.exec_script("TRUNCATE outbox, inbox, probe_applied RESTART IDENTITY");
+  db.exec_script("TRUNCATE outbox, inbox, probe_applied, relay_lease RESTART IDENTITY");
   return connect_test_database();
 }
 
@@ -129,7 +129,11 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
                            const std::map<std::string, std::string>& extra_env,
                            const std::string& log_path) {
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  // getenv finds the first entry of a name: inherited ones that `extra_env` sets must go.
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    if (!extra_env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
   for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());

@@ -1,9 +1,9 @@
 // bazaar-probe: a minimal service on the events platform, for fault tests that need a real
 // process to kill. It relays its outbox and, given --topic, applies Probe events from it.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
 #include "events/service.hpp"
+#include "events/startup.hpp"
 #include "probe_handler.hpp"
 
 int main(int argc, char** argv) {
@@ -16,13 +16,10 @@ int main(int argc, char** argv) {
   app.add_option("--topic", topics, "Topics to consume Probe events from");
   app.add_option("--group", group, "Consumer group");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return bazaar::events::run_main("bazaar-probe", [&] {
     bazaar::events::Service service(cfg);
     bazaar::tests::ProbeHandler handler(group);
     if (!topics.empty()) service.add_processor(group, topics, handler);
     return service.run();
-  } catch (const std::exception& e) {
-    std::cerr << "bazaar-probe: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
