@@ -69,6 +69,17 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_received_at ON inbox (received_at);
 )sql";
 
+// One row: which relay may publish this database's outbox, and until when. The holder renews
+// it while it makes progress; a frozen or cut-off holder stops renewing and another instance
+// takes over once it expired (a session advisory lock would stay with a frozen process).
+constexpr const char* kRelayLease = R"sql(
+CREATE TABLE relay_lease (
+  id         smallint    PRIMARY KEY CHECK (id = 1),
+  holder     uuid        NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+)sql";
+
 }  // namespace
 
 std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
@@ -100,7 +111,8 @@ std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
 }
 
 const std::vector<Migration>& platform_migrations() {
-  static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema}};
+  static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema},
+                                           {2, "relay_lease", kRelayLease}};
   return kAll;
 }
 

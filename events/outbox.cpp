@@ -16,12 +16,19 @@
 #include "events/metrics.hpp"
 #include "events/producer.hpp"
 #include "events/schema_registry.hpp"
+#include "events/uuid.hpp"
 
 namespace bazaar::events {
 namespace {
 
-// The relay's lock key; one relay per database whatever the service.
-constexpr long long kRelayLock = 0x6261'7a61'6172'0002;
+// Takes the lease when it is free or expired, renews it when this relay holds it. The
+// database's clock decides expiry, so instances never compare their own clocks.
+constexpr const char* kTakeLease = R"sql(
+INSERT INTO relay_lease AS l (id, holder, expires_at)
+VALUES (1, CAST(:holder AS uuid), clock_timestamp() + :ms * interval '1 millisecond')
+ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
+RETURNING 1)sql";
 
 constexpr const char* kInsertOutbox = R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
@@ -80,21 +87,39 @@ OutboxRelay::OutboxRelay(RelaySettings settings, Producer& producer, Metrics* me
     : settings_(std::move(settings)),
       producer_(producer),
       metrics_(metrics),
-      db_(settings_.db_url) {}
+      db_(settings_.db_url) {
+  const SystemClock clock;
+  holder_ = UuidV7Generator(clock, system_random()).next().str();
+}
 
 bool OutboxRelay::acquire() {
-  if (locked_) return true;
+  // The holder renews a third of the way into its lease, so one slow pass cannot lose it.
+  const auto now = std::chrono::steady_clock::now();
+  if (locked_ && now - renewed_ < settings_.lease / 3) return true;
   soci::session& sql = db_.session();
-  long long key = kRelayLock;
+  const std::string& holder = holder_;
+  const long long ms = settings_.lease.count();
   int got = 0;
-  sql << "SELECT CASE WHEN pg_try_advisory_lock(:k) THEN 1 ELSE 0 END", soci::use(key),
-      soci::into(got);
-  if (got == 0) return false;
+  sql << kTakeLease, soci::use(holder, "holder"), soci::use(ms, "ms"), soci::into(got);
+  const bool held = sql.got_data();
+  if (!held) {
+    if (locked_) spdlog::warn("outbox relay lost its lease to another instance");
+    locked_ = false;
+    return false;
+  }
+  renewed_ = now;
+  if (locked_) return true;
   sql << "LISTEN bazaar_outbox";
   locked_ = true;
-  spdlog::info("outbox relay holds the lock of its database");
+  spdlog::info("outbox relay holds the lease of its database");
   purge();
   return true;
+}
+
+std::chrono::milliseconds OutboxRelay::wait_budget() const {
+  // Waiting for a NOTIFY must not outlast the time left to renew the lease.
+  return std::min(settings_.poll,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease / 3));
 }
 
 OutboxRelay::Pass OutboxRelay::publish_once() {
@@ -189,8 +214,8 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     try {
       const Pass pass = publish_once();
-      if (!locked_) {  // another instance relays; check again later
-        sleep_unless_stopped(stop, settings_.poll * 4);
+      if (!locked_) {  // another instance relays; check again within a lease
+        sleep_unless_stopped(stop, std::min(settings_.poll * 4, wait_budget()));
         continue;
       }
       if (pass.failed > 0) {
@@ -206,9 +231,9 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
         purge();
         next_purge = std::chrono::steady_clock::now() + kPurgeEvery;
       }
-      wait_for_notification(settings_.poll);
+      wait_for_notification(wait_budget());
     } catch (const std::exception& e) {
-      // The session is gone or unusable: its advisory lock went with it.
+      // The session is gone or unusable: take (or renew) the lease again once reconnected.
       const auto delay = backoff.next();
       spdlog::warn("outbox relay: {}; reconnecting in {} ms", error_summary(e), delay.count());
       db_.reset();

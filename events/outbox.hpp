@@ -41,11 +41,15 @@ struct RelaySettings {
   std::chrono::milliseconds poll{500};  ///< fallback when no NOTIFY arrives
   std::chrono::hours retention{24 * 7};
   std::chrono::milliseconds send_timeout{30'000};
+  /// How long the lease lasts without renewal: a holder that stops making progress (frozen,
+  /// cut off) loses it after this, and another instance takes over.
+  std::chrono::milliseconds lease{5'000};
 };
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
 /// reports. Woken by LISTEN/NOTIFY, with polling as the fallback. Only the holder of the
-/// database's relay advisory lock publishes, so several instances of a service can run.
+/// database's relay lease publishes, so several instances of a service can run; the holder
+/// renews the lease as it works, and loses it to another instance when it stops doing so.
 /// A crash between publishing and marking republishes those rows; the inbox of every
 /// consumer absorbs the copies.
 class OutboxRelay {
@@ -62,8 +66,8 @@ class OutboxRelay {
     bool more = false;  ///< the batch was full: go again at once
     std::string error;  ///< first delivery error, when `failed` > 0
   };
-  /// One pass over at most one batch. Takes the lock first; returns an empty pass when
-  /// another instance holds it.
+  /// One pass over at most one batch. Takes or renews the lease first; returns an empty pass
+  /// when another instance holds it.
   Pass publish_once();
   /// Deletes published outbox rows and inbox rows older than the retention.
   void purge();
@@ -71,13 +75,16 @@ class OutboxRelay {
 
  private:
   bool acquire();
+  std::chrono::milliseconds wait_budget() const;
   void wait_for_notification(std::chrono::milliseconds timeout);
 
   RelaySettings settings_;
   Producer& producer_;
   Metrics* metrics_;
   Database db_;
+  std::string holder_;  ///< this relay's id in the lease row
   bool locked_ = false;
+  std::chrono::steady_clock::time_point renewed_{};
 };
 
 }  // namespace bazaar::events

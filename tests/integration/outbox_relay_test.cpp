@@ -112,6 +112,60 @@ TEST_CASE("only one relay per database publishes at a time") {
   CHECK_FALSE(second.holds_lock());
 }
 
+TEST_CASE("a frozen relay holder loses its lease and another instance publishes the outbox") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.relayfreeze");
+  create_topic(topic, 3);
+  const std::string log_dir = required_env("BAZAAR_RUN_DIR");
+  const std::map<std::string, std::string> env{{"BAZAAR_PROBE_DB", p.db_url},
+                                               {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
+                                               {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
+                                               {"BAZAAR_RELAY_LEASE_MS", "1000"}};
+  auto holder_id = [&] {
+    std::string id;
+    soci::indicator ind = soci::i_null;
+    *sql << "SELECT holder::text FROM relay_lease WHERE expires_at > clock_timestamp()",
+        soci::into(id, ind);
+    return sql->got_data() && ind == soci::i_ok ? id : std::string{};
+  };
+  ChildProcess first(BAZAAR_PROBE_BINARY, {}, env, log_dir + "/probe-freeze-1.log");
+  std::string frozen_holder;
+  REQUIRE(wait_until(30s, [&] { return !(frozen_holder = holder_id()).empty(); }));
+  const std::uint16_t second_admin = free_port();
+  ChildProcess second(BAZAAR_PROBE_BINARY, {"--admin-port", std::to_string(second_admin)}, env,
+                      log_dir + "/probe-freeze-2.log");
+  REQUIRE(wait_until(30s, [&] { return http_get(second_admin, "/health/ready").first == 200; }));
+  CHECK(holder_id() == frozen_holder);  // the first one still holds it while it runs
+
+  first.signal(SIGSTOP);  // alive, connected, and doing nothing: its TCP session stays open
+  const auto ids = fill_outbox(p, *sql, topic, 4, 25, 10);
+  CHECK(wait_until(30s, [&] {
+    return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0;
+  }));
+  const std::string taker = holder_id();
+  CHECK_FALSE(taker.empty());
+  CHECK(taker != frozen_holder);
+
+  // Thawed, the old holder finds the lease gone and leaves publishing to the new one.
+  first.signal(SIGCONT);
+  const auto more = fill_outbox(p, *sql, topic, 4, 1, 4, 25);
+  CHECK(wait_until(30s, [&] {
+    return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0;
+  }));
+  CHECK(holder_id() == taker);
+  const auto records = read_topic(topic, ids.size() + more.size(), 30s);
+  std::set<std::string> seen;
+  for (const auto& r : records) seen.insert(r.header("ce_id"));
+  std::set<std::string> expected = ids;
+  expected.insert(more.begin(), more.end());
+  CHECK(seen == expected);
+  first.signal(SIGTERM);
+  second.signal(SIGTERM);
+  CHECK(first.wait(20s) == 0);
+  CHECK(second.wait(20s) == 0);
+}
+
 TEST_CASE("a relay killed mid-batch loses nothing and the inbox absorbs its copies") {
   Platform p;
   auto sql = clean_test_database();
@@ -216,5 +270,6 @@ TEST_CASE("migrations apply once however often a service starts") {
   events::Database db(required_env("BAZAAR_TEST_DB"));
   CHECK(events::migrate(db, "platform", events::platform_migrations()) == 0);
   CHECK(events::migrate(db, "probe", events::load_migrations(BAZAAR_PROBE_MIGRATIONS_DIR)) == 0);
-  CHECK(count(*sql, "SELECT count(*) FROM schema_migrations WHERE component = 'platform'") == 1);
+  CHECK(count(*sql, "SELECT count(*) FROM schema_migrations WHERE component = 'platform'") ==
+        static_cast<long long>(events::platform_migrations().size()));
 }
