@@ -4,6 +4,8 @@
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -72,6 +74,35 @@ struct PartitionList {
   ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
 };
 
+std::size_t record_size(const OutgoingRecord& r) {
+  std::size_t n = r.key.size() + r.value.size();
+  for (const auto& [name, value] : r.headers) n += name.size() + value.size();
+  return n;
+}
+
+// Replaces the payload of a dead letter by a reference to the original record, and keeps only
+// the headers that fit: the dead-letter ones first, then the original ones that are small.
+void shrink_dead_letter(OutgoingRecord& record, const RdKafka::Message& m) {
+  constexpr std::size_t kMaxKeptHeader = 1024;
+  const std::size_t original = m.len();
+  record.value = boost::json::serialize(boost::json::object{
+      {"dlq_payload_omitted", true},
+      {"topic", m.topic_name()},
+      {"partition", m.partition()},
+      {"offset", m.offset()},
+      {"size", original}});
+  Headers kept;
+  for (auto& [name, value] : record.headers) {
+    if (name.starts_with("dlq_") || name.size() + value.size() <= kMaxKeptHeader) {
+      kept.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  kept.emplace_back("dlq_payload_omitted", "true");
+  kept.emplace_back("dlq_payload_bytes", std::to_string(original));
+  record.headers = std::move(kept);
+  if (record.key.size() > kMaxKeptHeader) record.key.resize(kMaxKeptHeader);
+}
+
 }  // namespace
 
 void retry_while_recent(const HandlerContext& ctx, std::chrono::milliseconds grace,
@@ -112,14 +143,20 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
     PartitionKey key;
     Envelope event;
     std::optional<Outcome> outcome;  ///< empty while it still needs the database
+    /// Why it must be dead-lettered; it is, in partition order, once every record before it
+    /// is done, so a record behind one being retried is never dead-lettered twice.
+    std::optional<Error> poison;
   };
 
   void connect();
-  std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event);
+  std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event,
+                                  std::optional<Error>& poison);
   Outcome apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event,
                    std::vector<std::function<void()>>& on_commit);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
-  Outcome apply_one(RdKafka::Message& m, const Envelope& event);
+  /// Applies one record in its own transaction: sets its outcome, or its poison when it can
+  /// never be applied.
+  void apply_one(Entry& e);
   void handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
   Outcome dead_letter(RdKafka::Message& m, const Error& why);
   void pause(const PartitionKey& key, std::int64_t offset);
@@ -240,10 +277,17 @@ Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why) {
   record.headers.emplace_back("dlq_original_offset", std::to_string(m.offset()));
   record.headers.emplace_back("dlq_consumer_group", settings_.group);
   record.headers.emplace_back("dlq_failed_at", format_rfc3339(std::chrono::system_clock::now()));
-  const auto reports = dlq_.send({record}, std::chrono::seconds{15});
-  if (!reports.front().delivered) {
+  // A record that cannot fit the dead-letter topic as it is would be retried forever and
+  // block its partition: its payload is replaced by where it still is, and its size.
+  if (record_size(record) > settings_.dlq_max_bytes) shrink_dead_letter(record, m);
+  auto report = dlq_.send({record}, std::chrono::seconds{15}).front();
+  if (!report.delivered && report.too_large && !record.value.empty()) {
+    shrink_dead_letter(record, m);  // a topic limit below ours
+    report = dlq_.send({record}, std::chrono::seconds{15}).front();
+  }
+  if (!report.delivered) {
     // Moving on without a copy in the DLQ would lose the record: retry it instead.
-    spdlog::warn("dead-letter publish to {} failed: {}", dlq_topic_, reports.front().error);
+    spdlog::warn("dead-letter publish to {} failed: {}", dlq_topic_, report.error);
     return Outcome::transient;
   }
   // The payload may hold personal data: log where it was, never what it said.
@@ -253,15 +297,16 @@ Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why) {
   return Outcome::dead_lettered;
 }
 
-std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& event) {
+std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& event,
+                                                 std::optional<Error>& poison) {
   auto decoded = decode(headers_of(m), payload_of(m));
-  if (!decoded) return dead_letter(m, decoded.error());
+  if (!decoded) {
+    poison = decoded.error();
+    return std::nullopt;
+  }
   event = std::move(decoded).value();
   if (!handler_.wants(event.type)) return Outcome::ignored;
-  if (auto valid = schemas_.validate(event.type, event.data); !valid) {
-    log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
-    return dead_letter(m, valid.error());
-  }
+  if (auto valid = schemas_.validate(event.type, event.data); !valid) poison = valid.error();
   return std::nullopt;
 }
 
@@ -297,32 +342,34 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   }
 }
 
-Outcome Processor::Impl::apply_one(RdKafka::Message& m, const Envelope& event) {
+void Processor::Impl::apply_one(Entry& e) {
+  RdKafka::Message& m = *e.message;
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
     std::vector<std::function<void()>> on_commit;
-    const Outcome outcome = apply_in(sql, m, event, on_commit);
+    const Outcome outcome = apply_in(sql, m, e.event, on_commit);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
       tx.commit();
       run_effects(on_commit);
     }
-    return outcome;
-  } catch (const PermanentError& e) {
-    return dead_letter(m, Error{"rejected", e.what()});
-  } catch (const TransientError& e) {
-    spdlog::warn("{}/{}@{}: retrying: {}", m.topic_name(), m.partition(), m.offset(), e.what());
-    return Outcome::transient;
-  } catch (const std::exception& e) {
-    if (classify(e, db_) == FailureKind::transient) {
+    e.outcome = outcome;
+  } catch (const PermanentError& error) {
+    e.poison = Error{"rejected", error.what()};
+  } catch (const TransientError& error) {
+    spdlog::warn("{}/{}@{}: retrying: {}", m.topic_name(), m.partition(), m.offset(), error.what());
+    e.outcome = Outcome::transient;
+  } catch (const std::exception& error) {
+    if (classify(error, db_) == FailureKind::transient) {
       spdlog::warn("{}/{}@{}: transient failure: {}", m.topic_name(), m.partition(), m.offset(),
-                   error_summary(e));
+                   error_summary(error));
       if (!db_.connected()) db_.reset();
-      return Outcome::transient;
+      e.outcome = Outcome::transient;
+      return;
     }
-    return dead_letter(m, Error{"handler_error", error_summary(e)});
+    e.poison = Error{"handler_error", error_summary(error)};
   }
 }
 
@@ -410,15 +457,15 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
       if (m->offset() != r->second) continue;  // stale copy from before the rewind
       rewound_to_.erase(r);
     }
-    Entry e{m.get(), key, {}, std::nullopt};
-    e.outcome = precheck(*m, e.event);
+    Entry e{m.get(), key, {}, std::nullopt, std::nullopt};
+    e.outcome = precheck(*m, e.event, e.poison);
     entries.push_back(std::move(e));
   }
 
   // The fast path: every record that needs the database in one transaction, one commit.
   std::vector<Entry*> needing;
   for (auto& e : entries) {
-    if (!e.outcome) needing.push_back(&e);
+    if (!e.outcome && !e.poison) needing.push_back(&e);
   }
   if (!needing.empty()) {
     auto outcomes = handler_.batchable() || needing.size() == 1
@@ -429,8 +476,8 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     } else {
       for (Entry* e : needing) {
         if (stopped.contains(e->key)) continue;
-        e->outcome = apply_one(*e->message, e->event);
-        if (*e->outcome == Outcome::transient) stopped.insert(e->key);
+        apply_one(*e);
+        if (e->outcome == Outcome::transient) stopped.insert(e->key);
       }
     }
   }
@@ -438,8 +485,12 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
   // Each partition commits up to its first record that is not done, and pauses there.
   std::map<PartitionKey, std::int64_t> done;
   std::set<PartitionKey> halted;
-  for (const auto& e : entries) {
+  for (auto& e : entries) {
     if (halted.contains(e.key)) continue;
+    if (e.poison && !e.outcome) {
+      log::ScopedContext context(e.event.correlation_id, trace_id_of(e.event.traceparent));
+      e.outcome = dead_letter(*e.message, *e.poison);
+    }
     if (!e.outcome || *e.outcome == Outcome::transient) {
       if (e.outcome) pause(e.key, e.message->offset());
       else if (auto p = paused_.find(e.key); p == paused_.end()) pause(e.key, e.message->offset());

@@ -88,6 +88,9 @@ struct ProcessorSettings {
   int max_batch = 500;
   int dlq_partitions = 6;
   int replication_factor = 1;
+  /// Largest dead-letter record (key, value and headers) sent as it is; a larger one is
+  /// dead-lettered with its payload replaced by a reference to where it still is.
+  std::size_t dlq_max_bytes = 1'000'000;
   KafkaProperties overrides{};
 };
 

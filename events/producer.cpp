@@ -6,6 +6,13 @@
 #include <stdexcept>
 
 namespace bazaar::events {
+namespace {
+
+bool size_error(RdKafka::ErrorCode code) {
+  return code == RdKafka::ERR_MSG_SIZE_TOO_LARGE || code == RdKafka::ERR_RECORD_LIST_TOO_LARGE;
+}
+
+}  // namespace
 
 // Collects delivery reports of the batch being sent; the opaque of each record is its index.
 class Producer::Reports final : public RdKafka::DeliveryReportCb {
@@ -32,6 +39,7 @@ class Producer::Reports final : public RdKafka::DeliveryReportCb {
       report.offset = message.offset();
     } else {
       report.error = message.errstr();
+      report.too_large = size_error(message.err());
     }
     --pending;
   }
@@ -105,6 +113,7 @@ std::vector<DeliveryReport> Producer::send(const std::vector<OutgoingRecord>& re
         continue;
       }
       out[i].error = RdKafka::err2str(code);
+      out[i].too_large = size_error(code);
       break;
     }
   }

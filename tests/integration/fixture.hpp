@@ -33,15 +33,19 @@ struct Platform {
 /// A Processor applying Probe events on its own thread until destroyed.
 class RunningProcessor {
  public:
-  RunningProcessor(Platform& p, const std::string& group, const std::vector<std::string>& topics)
+  /// `dlq_max_bytes` and `dlq_producer` stand in for a smaller dead-letter limit.
+  RunningProcessor(Platform& p, const std::string& group, const std::vector<std::string>& topics,
+                   std::size_t dlq_max_bytes = 1'000'000, events::Producer* dlq_producer = nullptr)
       : handler_(group),
         processor_(events::ProcessorSettings{.brokers = p.brokers,
                                              .group = group,
                                              .topics = topics,
                                              .db_url = p.db_url,
                                              .backoff = {.initial = std::chrono::milliseconds{50},
-                                                         .max = std::chrono::milliseconds{1000}}},
-                   handler_, p.schemas, p.factory, p.producer, &p.metrics),
+                                                         .max = std::chrono::milliseconds{1000}},
+                                             .dlq_max_bytes = dlq_max_bytes},
+                   handler_, p.schemas, p.factory,
+                   dlq_producer != nullptr ? *dlq_producer : p.producer, &p.metrics),
         thread_([this] { processor_.run(stop_); }) {}
   ~RunningProcessor() {
     stop_.store(true);

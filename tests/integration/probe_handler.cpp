@@ -18,6 +18,14 @@ void ProbeHandler::apply(events::HandlerContext& ctx) {
   if (const auto* fail = data.if_contains("fail"); fail != nullptr && *fail == "permanent") {
     throw events::PermanentError("probe asked to fail permanently");
   }
+  if (const auto* fail = data.if_contains("fail"); fail != nullptr && *fail == "transient_briefly") {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto first = first_seen_.try_emplace(ctx.event.id, now).first->second;
+    if (now - first < std::chrono::milliseconds{500}) {
+      throw events::TransientError("probe asked to fail for a while");
+    }
+  }
   std::string consumer = consumer_;
   std::string id = ctx.event.id;
   std::string key(data.at("key").as_string());

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
+#include <chrono>
+#include <map>
 #include <string>
 
 #include "events/processor.hpp"
@@ -8,7 +11,8 @@
 namespace bazaar::tests {
 
 /// The test service's decision: record each Probe event in `probe_applied`; a Probe with
-/// `"fail":"permanent"` can never be applied.
+/// `"fail":"permanent"` can never be applied; one with `"fail":"transient_briefly"` fails
+/// transiently for half a second after this handler first sees it.
 class ProbeHandler final : public events::Handler {
  public:
   explicit ProbeHandler(std::string consumer) : consumer_(std::move(consumer)) {}
@@ -22,6 +26,8 @@ class ProbeHandler final : public events::Handler {
  private:
   std::string consumer_;
   std::atomic<int> effects_{0};
+  std::mutex mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point> first_seen_;
 };
 
 }  // namespace bazaar::tests

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <soci/soci.h>
 
+#include <boost/json/parse.hpp>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -111,6 +112,68 @@ TEST_CASE("poison messages go to the dead-letter topic with their reason while t
   REQUIRE(schema_case != dead.end());
   CHECK(schema_case->value == R"({"key":"k","seq":-5})");
   CHECK(schema_case->header("dlq_error").find("/seq") != std::string::npos);
+}
+
+TEST_CASE("a record too large for the dead-letter topic goes there as a reference, once") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.huge");
+  const std::string group = unique_name("itest-huge");
+  create_topic(topic, 1);  // one partition: what follows the huge record must still come
+
+  // 50 kB breaks the Probe schema (note: at most 200 characters) and the dead-letter limit.
+  auto huge_event = probe_event(p.factory, "k", 1);
+  huge_event.data.as_object()["note"] = std::string(50'000, 'x');
+  const auto huge = record_of(topic, huge_event);
+  auto invalid = record_of(topic, probe_event(p.factory, "k", 2));
+  invalid.value = R"({"key":"k","seq":-1})";
+  const auto good = record_of(topic, probe_event(p.factory, "k", 3));
+  send_all(p, {huge, invalid, good});
+
+  events::Producer small_producer{p.brokers, {{"message.max.bytes", "20000"}}};
+  bool own_limit = true;
+  SUBCASE("our own limit is below the record") { own_limit = true; }
+  SUBCASE("only the producer refuses it, as a topic's limit would") { own_limit = false; }
+  {
+    RunningProcessor consumer(p, group, {topic}, own_limit ? 20'000 : 1'000'000,
+                              own_limit ? nullptr : &small_producer);
+    REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == 1; }));
+  }
+  const auto dead = read_topic("dlq." + group, 2, 30s);
+  REQUIRE(dead.size() == 2);  // each once, however often the partition was retried
+  const auto& reference = dead.at(0);
+  CHECK(reference.header("dlq_original_offset") == "0");
+  CHECK(reference.header("dlq_reason") == "schema_violation");
+  CHECK(reference.header("dlq_payload_omitted") == "true");
+  CHECK(reference.header("dlq_payload_bytes") == std::to_string(huge.value.size()));
+  CHECK(reference.header("ce_id") == huge_event.id);  // the original headers travel on
+  CHECK(reference.key == "k");
+  const auto ref = boost::json::parse(reference.value).as_object();
+  CHECK(ref.at("topic").as_string() == topic);
+  CHECK(ref.at("offset").as_int64() == 0);
+  CHECK(ref.at("size").to_number<std::size_t>() == huge.value.size());
+  CHECK(dead.at(1).header("dlq_original_offset") == "1");
+  CHECK(dead.at(1).value == invalid.value);
+}
+
+TEST_CASE("a record behind one that is retried is dead-lettered once") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.behind");
+  const std::string group = unique_name("itest-behind");
+  create_topic(topic, 1);
+  auto invalid = record_of(topic, probe_event(p.factory, "k", 2));
+  invalid.value = R"({"key":"k","seq":-1})";
+  send_all(p, {record_of(topic, probe_event(p.factory, "k", 1, "transient_briefly")), invalid,
+               record_of(topic, probe_event(p.factory, "k", 3))});
+  {
+    RunningProcessor consumer(p, group, {topic});
+    REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == 2; }));
+  }
+  CHECK(counter_value(p.metrics.messages, {{"topic", topic}, {"outcome", "retried"}}) >= 1);
+  const auto dead = read_topic("dlq." + group, 1, 30s);
+  CHECK(dead.size() == 1);
+  CHECK(counter_value(p.metrics.dead_letters, {{"topic", topic}}) == 1);
 }
 
 TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried and nothing is skipped") {
