@@ -105,12 +105,6 @@ void shrink_dead_letter(OutgoingRecord& record, const RdKafka::Message& m) {
 
 }  // namespace
 
-void retry_while_recent(const HandlerContext& ctx, std::chrono::milliseconds grace,
-                        const std::string& why) {
-  const auto sent = parse_rfc3339(ctx.event.time).value_or(ctx.clock.now());
-  if (ctx.clock.now() - sent < grace) throw TransientError(why + "; retrying");
-}
-
 class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::OffsetCommitCb {
  public:
   Impl(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,

@@ -6,16 +6,12 @@
 #include <chrono>
 
 #include "commands.hpp"
-#include "events/outbox.hpp"
 #include "product_policy.hpp"
 
 namespace bazaar::catalog {
 namespace {
 
-constexpr const char* kProductCreated = "bazaar.catalog.ProductCreated.v1";
-constexpr const char* kProductUpdated = "bazaar.catalog.ProductUpdated.v1";
-constexpr const char* kProductDeleted = "bazaar.catalog.ProductDeleted.v1";
-constexpr const char* kProductCommandRejected = "bazaar.catalog.ProductCommandRejected.v1";
+using contracts::topic::kCatalogEvents;
 
 // Locks the row so that two commands for one product (possible during a rebalance) apply
 // one after the other.
@@ -49,14 +45,13 @@ std::string from_epoch_ms(long long ms) {
 }
 
 std::optional<Product> load_for_update(soci::session& sql, const std::string& product_id) {
-  std::string id = product_id;
   Product p;
   std::string status;
   long long price = 0;
   long long created_ms = 0;
   long long updated_ms = 0;
-  sql << kSelectProduct, soci::use(id), soci::into(p.seller_id), soci::into(p.name),
-      soci::into(p.description), soci::into(price), soci::into(p.currency),
+  sql << kSelectProduct, soci::use(product_id, "product_id"), soci::into(p.seller_id),
+      soci::into(p.name), soci::into(p.description), soci::into(price), soci::into(p.currency),
       soci::into(p.category), soci::into(status), soci::into(created_ms), soci::into(updated_ms);
   if (!sql.got_data()) return std::nullopt;
   const auto parsed = parse_status(status);
@@ -74,45 +69,23 @@ std::optional<ProductOwnership> ownership(const std::optional<Product>& p) {
   return ownership_of(*p);
 }
 
-// A command that passed its schema but cannot be decoded is a contract bug: retrying
-// cannot help, so it goes to the dead-letter topic.
-template <typename T>
-T decoded_or_dead_letter(events::Result<T> r, const std::string& type) {
-  if (!r) throw events::PermanentError(type + ": " + r.error().message);
-  return std::move(r).value();
-}
-
-void emit(events::HandlerContext& ctx, const char* type, const std::string& product_id,
-          boost::json::object payload) {
-  ctx.outbox.add(CatalogHandler::kTopic,
-                 ctx.factory.make(type, product_id, std::move(payload), &ctx.event));
-}
-
 void reject(events::HandlerContext& ctx, const std::string& product_id, const Rejection& why,
             const std::string& actor_id) {
   spdlog::info("{} for product {} rejected: {}", ctx.event.type, product_id, to_string(why.reason));
-  emit(ctx, kProductCommandRejected, product_id,
-       rejected_payload(product_id, ctx.event.type, why, actor_id));
+  ctx.emit(kCatalogEvents, product_id, rejected_payload(product_id, ctx.event.type, why, actor_id));
 }
 
 }  // namespace
 
-bool CatalogHandler::wants(const std::string& type) const {
-  return type == kCreateProduct || type == kUpdateProduct || type == kDeleteProduct;
+CatalogHandler::CatalogHandler() {
+  on(&CatalogHandler::create);
+  on(&CatalogHandler::update);
+  on(&CatalogHandler::remove);
 }
 
-void CatalogHandler::apply(events::HandlerContext& ctx) {
-  if (ctx.event.type == kCreateProduct) {
-    create(ctx);
-  } else if (ctx.event.type == kUpdateProduct) {
-    update(ctx);
-  } else {
-    remove(ctx);
-  }
-}
-
-void CatalogHandler::create(events::HandlerContext& ctx) {
-  auto cmd = decoded_or_dead_letter(parse_create(ctx.event.data.as_object()), ctx.event.type);
+void CatalogHandler::create(events::HandlerContext& ctx,
+                            const contracts::catalog::CreateProductV1& payload) {
+  auto cmd = command_of(payload);
   Product& p = cmd.product;
   const auto existing = load_for_update(ctx.sql, p.product_id);
   if (auto why = decide_create(cmd.actor, p.seller_id, ownership(existing))) {
@@ -121,11 +94,13 @@ void CatalogHandler::create(events::HandlerContext& ctx) {
   }
   p.created_at = events::format_rfc3339(ctx.clock.now());
   p.updated_at = p.created_at;
-  long long price = p.price;
+  const long long price = p.price;
   soci::statement insert =
-      (ctx.sql.prepare << kInsertProduct, soci::use(p.product_id), soci::use(p.seller_id),
-       soci::use(p.name), soci::use(p.description), soci::use(price), soci::use(p.currency),
-       soci::use(p.category), soci::use(p.created_at), soci::use(p.updated_at));
+      (ctx.sql.prepare << kInsertProduct, soci::use(p.product_id, "product_id"),
+       soci::use(p.seller_id, "seller_id"), soci::use(p.name, "name"),
+       soci::use(p.description, "description"), soci::use(price, "price"),
+       soci::use(p.currency, "currency"), soci::use(p.category, "category"),
+       soci::use(p.created_at, "created_at"), soci::use(p.updated_at, "updated_at"));
   insert.execute(true);
   if (insert.get_affected_rows() == 0) {
     // Another instance inserted it between our lookup and insert.
@@ -133,12 +108,12 @@ void CatalogHandler::create(events::HandlerContext& ctx) {
            cmd.actor.id);
     return;
   }
-  emit(ctx, kProductCreated, p.product_id, created_payload(p, cmd.initial_stock));
+  ctx.emit(kCatalogEvents, p.product_id, created_payload(p, cmd.initial_stock));
 }
 
-void CatalogHandler::update(events::HandlerContext& ctx) {
-  const auto cmd =
-      decoded_or_dead_letter(parse_update(ctx.event.data.as_object()), ctx.event.type);
+void CatalogHandler::update(events::HandlerContext& ctx,
+                            const contracts::catalog::UpdateProductV1& payload) {
+  const auto cmd = command_of(payload);
   auto existing = load_for_update(ctx.sql, cmd.product_id);
   if (auto why = decide_update(cmd.actor, ownership(existing))) {
     reject(ctx, cmd.product_id, *why, cmd.actor.id);
@@ -147,15 +122,16 @@ void CatalogHandler::update(events::HandlerContext& ctx) {
   Product& p = *existing;
   apply_changes(p, cmd);
   p.updated_at = events::format_rfc3339(ctx.clock.now());
-  long long price = p.price;
-  ctx.sql << kSetProductFields, soci::use(p.name), soci::use(p.description), soci::use(price),
-      soci::use(p.category), soci::use(p.updated_at), soci::use(p.product_id);
-  emit(ctx, kProductUpdated, p.product_id, updated_payload(p));
+  const long long price = p.price;
+  ctx.sql << kSetProductFields, soci::use(p.name, "name"), soci::use(p.description, "description"),
+      soci::use(price, "price"), soci::use(p.category, "category"),
+      soci::use(p.updated_at, "updated_at"), soci::use(p.product_id, "product_id");
+  ctx.emit(kCatalogEvents, p.product_id, updated_payload(p));
 }
 
-void CatalogHandler::remove(events::HandlerContext& ctx) {
-  const auto cmd =
-      decoded_or_dead_letter(parse_delete(ctx.event.data.as_object()), ctx.event.type);
+void CatalogHandler::remove(events::HandlerContext& ctx,
+                            const contracts::catalog::DeleteProductV1& payload) {
+  const auto cmd = command_of(payload);
   auto existing = load_for_update(ctx.sql, cmd.product_id);
   if (auto why = decide_delete(cmd.actor, ownership(existing))) {
     reject(ctx, cmd.product_id, *why, cmd.actor.id);
@@ -164,8 +140,9 @@ void CatalogHandler::remove(events::HandlerContext& ctx) {
   Product& p = *existing;
   p.status = ProductStatus::deleted;
   p.updated_at = events::format_rfc3339(ctx.clock.now());
-  ctx.sql << kMarkProductDeleted, soci::use(p.updated_at), soci::use(p.product_id);
-  emit(ctx, kProductDeleted, p.product_id, deleted_payload(p, p.updated_at));
+  ctx.sql << kMarkProductDeleted, soci::use(p.updated_at, "updated_at"),
+      soci::use(p.product_id, "product_id");
+  ctx.emit(kCatalogEvents, p.product_id, deleted_payload(p, p.updated_at));
 }
 
 }  // namespace bazaar::catalog

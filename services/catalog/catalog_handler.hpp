@@ -3,25 +3,22 @@
 #include <optional>
 #include <string>
 
-#include "events/processor.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
 #include "product.hpp"
 
 namespace bazaar::catalog {
 
 /// Applies catalog commands: decides with the product policy, changes `products`, and emits
 /// the outcome (ProductCreated/Updated/Deleted or ProductCommandRejected) on catalog.events.
-class CatalogHandler final : public events::Handler {
+class CatalogHandler final : public events::DispatchHandler<CatalogHandler> {
  public:
-  bool wants(const std::string& type) const override;
-  void apply(events::HandlerContext& ctx) override;
-
-  /// The topic every outcome goes to.
-  static constexpr const char* kTopic = "catalog.events";
+  CatalogHandler();
 
  private:
-  void create(events::HandlerContext& ctx);
-  void update(events::HandlerContext& ctx);
-  void remove(events::HandlerContext& ctx);
+  void create(events::HandlerContext& ctx, const contracts::catalog::CreateProductV1& payload);
+  void update(events::HandlerContext& ctx, const contracts::catalog::UpdateProductV1& payload);
+  void remove(events::HandlerContext& ctx, const contracts::catalog::DeleteProductV1& payload);
 };
 
 }  // namespace bazaar::catalog

@@ -1,20 +1,14 @@
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "events/result.hpp"
+#include "contracts/contracts.hpp"
 #include "product.hpp"
 #include "product_policy.hpp"
 
 namespace bazaar::catalog {
-
-/// The ce_types of the commands the catalog applies.
-inline constexpr const char* kCreateProduct = "bazaar.catalog.CreateProduct.v1";
-inline constexpr const char* kUpdateProduct = "bazaar.catalog.UpdateProduct.v1";
-inline constexpr const char* kDeleteProduct = "bazaar.catalog.DeleteProduct.v1";
 
 /// CreateProduct: the product to list (without timestamps) and its initial stock.
 struct CreateProductCommand {
@@ -39,13 +33,13 @@ struct DeleteProductCommand {
   Actor actor;
 };
 
-/// Decodes a CreateProduct payload that passed its schema. Without actor fields the seller
-/// is the actor, as a seller listing for itself.
-events::Result<CreateProductCommand> parse_create(const boost::json::object& payload);
-/// Decodes an UpdateProduct payload that passed its schema.
-events::Result<UpdateProductCommand> parse_update(const boost::json::object& payload);
-/// Decodes a DeleteProduct payload that passed its schema.
-events::Result<DeleteProductCommand> parse_delete(const boost::json::object& payload);
+/// The command of a CreateProduct payload. Without actor fields the seller is the actor, as a
+/// seller listing for itself. An unknown role is a PermanentError.
+CreateProductCommand command_of(const contracts::catalog::CreateProductV1& payload);
+/// The command of an UpdateProduct payload.
+UpdateProductCommand command_of(const contracts::catalog::UpdateProductV1& payload);
+/// The command of a DeleteProduct payload.
+DeleteProductCommand command_of(const contracts::catalog::DeleteProductV1& payload);
 
 /// `p` with the command's fields applied; id, seller, currency and times are left alone.
 void apply_changes(Product& p, const UpdateProductCommand& cmd);

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "events/errors.hpp"
 #include "events/schema_registry.hpp"
 #include "product.hpp"
 
@@ -21,10 +22,12 @@ boost::json::object create_payload() {
       .as_object();
 }
 
+using contracts::catalog::CreateProductV1;
+using contracts::catalog::DeleteProductV1;
+using contracts::catalog::UpdateProductV1;
+
 Product sample_product() {
-  auto cmd = parse_create(create_payload());
-  REQUIRE(cmd.ok());
-  Product p = cmd.value().product;
+  Product p = command_of(CreateProductV1::from(create_payload())).product;
   p.created_at = "2026-11-23T10:00:00.000Z";
   p.updated_at = p.created_at;
   return p;
@@ -35,22 +38,22 @@ const events::SchemaRegistry& schemas() {
   return registry;
 }
 
-void check_valid(const char* type, const boost::json::object& payload) {
-  const auto valid = schemas().validate(type, payload);
+template <typename Payload>
+void check_valid(const Payload& payload) {
+  const auto valid = schemas().validate(Payload::kType, payload.to_json());
   CHECK_MESSAGE(valid.ok(), (valid.ok() ? std::string{} : valid.error().message));
 }
 
 }  // namespace
 
 TEST_CASE("create without actor fields acts as the seller") {
-  const auto cmd = parse_create(create_payload());
-  REQUIRE(cmd.ok());
-  CHECK(cmd.value().actor.id == kSeller);
-  CHECK(cmd.value().actor.role == Role::seller);
-  CHECK(cmd.value().product.product_id == kProduct);
-  CHECK(cmd.value().product.price == 1250);
-  CHECK(cmd.value().product.description.empty());
-  CHECK(cmd.value().initial_stock == 7);
+  const auto cmd = command_of(CreateProductV1::from(create_payload()));
+  CHECK(cmd.actor.id == kSeller);
+  CHECK(cmd.actor.role == Role::seller);
+  CHECK(cmd.product.product_id == kProduct);
+  CHECK(cmd.product.price == 1250);
+  CHECK(cmd.product.description.empty());
+  CHECK(cmd.initial_stock == 7);
 }
 
 TEST_CASE("create with actor fields keeps them") {
@@ -58,30 +61,26 @@ TEST_CASE("create with actor fields keeps them") {
   payload["actor_id"] = kAdmin;
   payload["actor_role"] = "admin";
   payload["description"] = "Blue";
-  const auto cmd = parse_create(payload);
-  REQUIRE(cmd.ok());
-  CHECK(cmd.value().actor.id == kAdmin);
-  CHECK(cmd.value().actor.role == Role::admin);
-  CHECK(cmd.value().product.description == "Blue");
+  const auto cmd = command_of(CreateProductV1::from(payload));
+  CHECK(cmd.actor.id == kAdmin);
+  CHECK(cmd.actor.role == Role::admin);
+  CHECK(cmd.product.description == "Blue");
 }
 
-TEST_CASE("create without a required field is an error value") {
+TEST_CASE("create without a required field is a permanent error naming it") {
   auto payload = create_payload();
   payload.erase("price");
-  const auto cmd = parse_create(payload);
-  REQUIRE_FALSE(cmd.ok());
-  CHECK(cmd.error().code == "invalid");
+  CHECK_THROWS_WITH_AS(CreateProductV1::from(payload), "payload field price must be a 64-bit integer",
+                       events::PermanentError);
 }
 
 TEST_CASE("update applies only the fields it carries") {
-  const auto cmd = parse_update(boost::json::parse(R"({
+  const auto cmd = command_of(UpdateProductV1::from(boost::json::parse(R"({
     "product_id":"0190f5c2-7a1b-7c3d-8e4f-123456789abc","price":990,
-    "actor_id":"0190f5c2-7a1b-7c3d-8e4f-000000000001","actor_role":"seller"})")
-                                    .as_object());
-  REQUIRE(cmd.ok());
-  CHECK(cmd.value().actor.role == Role::seller);
+    "actor_id":"0190f5c2-7a1b-7c3d-8e4f-000000000001","actor_role":"seller"})")));
+  CHECK(cmd.actor.role == Role::seller);
   Product p = sample_product();
-  apply_changes(p, cmd.value());
+  apply_changes(p, cmd);
   CHECK(p.price == 990);
   CHECK(p.name == "Tea pot");
   CHECK(p.category == "kitchen");
@@ -89,27 +88,26 @@ TEST_CASE("update applies only the fields it carries") {
 }
 
 TEST_CASE("update and delete need their actor") {
-  CHECK_FALSE(parse_update(boost::json::parse(R"({"product_id":"x"})").as_object()).ok());
-  CHECK_FALSE(parse_delete(boost::json::parse(R"({"product_id":"x","actor_id":"y"})").as_object())
-                  .ok());
-  const auto del = parse_delete(boost::json::parse(R"({"product_id":"p","actor_id":"a",
-    "actor_role":"admin"})")
-                                    .as_object());
-  REQUIRE(del.ok());
-  CHECK(del.value().actor.role == Role::admin);
+  CHECK_THROWS_AS(UpdateProductV1::from(boost::json::parse(R"({"product_id":"x"})")),
+                  events::PermanentError);
+  CHECK_THROWS_AS(DeleteProductV1::from(boost::json::parse(R"({"product_id":"x","actor_id":"y"})")),
+                  events::PermanentError);
+  const auto del = command_of(DeleteProductV1::from(boost::json::parse(R"({"product_id":"p","actor_id":"a",
+    "actor_role":"admin"})")));
+  CHECK(del.actor.role == Role::admin);
 }
 
 TEST_CASE("emitted payloads satisfy their schemas") {
   const Product p = sample_product();
-  check_valid("bazaar.catalog.ProductCreated.v1", created_payload(p, 7));
-  check_valid("bazaar.catalog.ProductUpdated.v1", updated_payload(p));
-  check_valid("bazaar.catalog.ProductDeleted.v1", deleted_payload(p, "2026-11-23T11:00:00.000Z"));
+  check_valid(created_payload(p, 7));
+  check_valid(updated_payload(p));
+  check_valid(deleted_payload(p, "2026-11-23T11:00:00.000Z"));
   const Rejection why{Refusal::forbidden, "no"};
-  const auto rejected = rejected_payload(kProduct, kCreateProduct, why, kSeller);
-  check_valid("bazaar.catalog.ProductCommandRejected.v1", rejected);
+  const auto rejected = rejected_payload(kProduct, CreateProductV1::kType, why, kSeller).to_json();
+  CHECK(schemas().validate(contracts::catalog::ProductCommandRejectedV1::kType, rejected).ok());
   CHECK(rejected.at("reason").as_string() == "forbidden");
-  CHECK(rejected.at("command").as_string() == kCreateProduct);
-  CHECK_FALSE(rejected_payload(kProduct, kCreateProduct, why, "").contains("actor_id"));
+  CHECK(rejected.at("command").as_string() == CreateProductV1::kType);
+  CHECK_FALSE(rejected_payload(kProduct, CreateProductV1::kType, why, "").to_json().contains("actor_id"));
 }
 
 TEST_CASE("product status has stored names") {

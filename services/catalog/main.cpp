@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "catalog_handler.hpp"
+#include "contracts/contracts.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   return bazaar::events::run_main("bazaar-catalog", [&] {
     bazaar::events::Service service(cfg);
     bazaar::catalog::CatalogHandler handler;
-    service.add_processor("catalog", {"catalog.commands"}, handler);
+    service.add_processor("catalog", {bazaar::contracts::topic::kCatalogCommands}, handler);
     return service.run();
   });
 }

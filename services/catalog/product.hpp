@@ -1,11 +1,11 @@
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "contracts/contracts.hpp"
 #include "product_policy.hpp"
 
 namespace bazaar::catalog {
@@ -36,13 +36,16 @@ struct Product {
 ProductOwnership ownership_of(const Product& p);
 
 /// ProductCreated: the new product and the stock inventory starts it with.
-boost::json::object created_payload(const Product& p, std::int64_t initial_stock);
+contracts::catalog::ProductCreatedV1 created_payload(const Product& p, std::int64_t initial_stock);
 /// ProductUpdated: the whole new state of the product.
-boost::json::object updated_payload(const Product& p);
+contracts::catalog::ProductUpdatedV1 updated_payload(const Product& p);
 /// ProductDeleted.
-boost::json::object deleted_payload(const Product& p, const std::string& deleted_at);
+contracts::catalog::ProductDeletedV1 deleted_payload(const Product& p,
+                                                     const std::string& deleted_at);
 /// ProductCommandRejected for `command` (a ce_type); `actor_id` is left out when empty.
-boost::json::object rejected_payload(std::string_view product_id, std::string_view command,
-                                     const Rejection& rejection, std::string_view actor_id);
+contracts::catalog::ProductCommandRejectedV1 rejected_payload(std::string_view product_id,
+                                                              std::string_view command,
+                                                              const Rejection& rejection,
+                                                              std::string_view actor_id);
 
 }  // namespace bazaar::catalog

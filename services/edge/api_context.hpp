@@ -4,6 +4,7 @@
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/schema_registry.hpp"
+#include "order_waiters.hpp"
 
 namespace bazaar::edge {
 
@@ -14,6 +15,7 @@ struct ApiContext {
   const events::SchemaRegistry& schemas;
   const events::EnvelopeFactory& factory;
   const events::Clock& clock;
+  OrderWaiters& waiters;  ///< requests waiting for an order's outcome (Prefer: wait)
 };
 
 }  // namespace bazaar::edge

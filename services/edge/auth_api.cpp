@@ -26,7 +26,6 @@ constexpr std::chrono::hours kRefreshTtl{24 * 30};
 constexpr std::size_t kRefreshBytes = 32;
 // Generous bounds on what a client may send before any work is done with it.
 constexpr std::size_t kMaxSecretBytes = 1024;
-constexpr const char* kUserRegistered = "bazaar.identity.UserRegistered.v1";
 
 struct AuthDeps {
   AuthDeps(ApiContext& a, const TokenService& t, const PasswordParams& p)
@@ -161,9 +160,7 @@ HttpResponse do_register(const AuthDeps& d, const RequestContext& c) {
   d.api.db.transact([&](soci::session& sql, events::OutboxWriter& out) {
     inserted = identity::insert_user(sql, user);
     if (!inserted) return;  // lost a race for the email: nothing written
-    identity::emit(
-        out, d.api.factory, kUserRegistered, user.id,
-        {{"user_id", user.id}, {"email", user.email}, {"name", user.name}, {"role", user.role}});
+    identity::emit_registered(out, d.api.factory, user);
   });
   if (!inserted) return problem(409, "Conflict", "an account with this email exists");
   const boost::json::object answer{
@@ -272,9 +269,10 @@ HttpResponse do_otp_request(const AuthDeps& d, const RequestContext& c) {
       const auto expires = now + kOtpTtl;
       const std::string code = generate_otp_code();
       if (!identity::store_otp(sql, user->id, hash_otp_code(user->id, code), expires, now)) return;
-      identity::emit_one_time_code(
-          out, d.api.factory, user->id,
-          {{"user_id", user->id}, {"code", code}, {"expires_at", events::format_rfc3339(expires)}});
+      identity::emit_one_time_code(out, d.api.factory,
+                                   {.user_id = user->id,
+                                    .code = code,
+                                    .expires_at = events::format_rfc3339(expires)});
     });
   }
   // The same answer whether or not the account exists.
@@ -437,9 +435,7 @@ void ensure_first_admin(ApiContext& api, const std::string& email, const std::st
   // A second instance starting at the same moment loses the insert and emits nothing.
   api.db.transact([&](soci::session& sql, events::OutboxWriter& out) {
     if (!identity::insert_user(sql, user)) return;
-    identity::emit(
-        out, api.factory, kUserRegistered, user.id,
-        {{"user_id", user.id}, {"email", user.email}, {"name", user.name}, {"role", user.role}});
+    identity::emit_registered(out, api.factory, user);
   });
 }
 

@@ -5,21 +5,9 @@
 #include <boost/json/serialize.hpp>
 
 #include "events/envelope.hpp"
-#include "events/json_fields.hpp"
 
 namespace bazaar::edge {
 namespace {
-
-using events::required_int;
-using events::required_string;
-using events::string_or_empty;
-
-constexpr const char* kProductCreated = "bazaar.catalog.ProductCreated.v1";
-constexpr const char* kProductUpdated = "bazaar.catalog.ProductUpdated.v1";
-constexpr const char* kProductDeleted = "bazaar.catalog.ProductDeleted.v1";
-constexpr const char* kProductCommandRejected = "bazaar.catalog.ProductCommandRejected.v1";
-constexpr const char* kStockLevelChanged = "bazaar.inventory.StockLevelChanged.v1";
-constexpr const char* kNotificationCreated = "bazaar.notification.NotificationCreated.v1";
 
 // The API usually inserted the row already (read-your-writes); the event then confirms the
 // catalog's fields but keeps the row's status, stock and created_at: a later delete, stock
@@ -57,164 +45,81 @@ constexpr const char* kSetStock = R"sql(
 UPDATE products_view SET stock = :available, updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid) AND status = 'active')sql";
 
-constexpr const char* kInsertNotification = R"sql(
-INSERT INTO notifications_view (notification_id, recipient_id, kind, order_id, title, body,
-                                created_at)
-VALUES (CAST(:notification_id AS uuid), CAST(:recipient_id AS uuid), :kind,
-        CAST(:order_id AS uuid), :title, :body, CAST(:created_at AS timestamptz))
-ON CONFLICT (notification_id) DO NOTHING)sql";
 
-// Event times as clients see them everywhere: RFC 3339 UTC with milliseconds.
+}  // namespace
+
 std::string normalised_time(const std::string& text) {
   const auto t = events::parse_rfc3339(text);
   if (!t) throw events::PermanentError("not an RFC 3339 time: " + text);
   return events::format_rfc3339(*t);
 }
 
-}  // namespace
-
 std::vector<std::string> CatalogProjection::topics() {
-  return {"catalog.events", "inventory.events", "notification.events"};
+  return {contracts::topic::kCatalogEvents, contracts::topic::kInventoryEvents};
 }
 
-CatalogProjection::CatalogProjection(WebSocketPublisher* publisher) : publisher_(publisher) {}
-
-void CatalogProjection::set_publisher(WebSocketPublisher* publisher) {
-  publisher_.store(publisher, std::memory_order_release);
+CatalogProjection::CatalogProjection(const LivePush& live) : live_(live) {
+  on(&CatalogProjection::product_created);
+  on(&CatalogProjection::product_updated);
+  on(&CatalogProjection::product_deleted);
+  on(&CatalogProjection::command_rejected);
+  on(&CatalogProjection::stock_changed);
 }
 
-bool CatalogProjection::wants(const std::string& type) const {
-  return type == kProductCreated || type == kProductUpdated || type == kProductDeleted ||
-         type == kProductCommandRejected || type == kStockLevelChanged ||
-         type == kNotificationCreated;
-}
-
-void CatalogProjection::apply(events::HandlerContext& ctx) {
-  const std::string& type = ctx.event.type;
-  if (!ctx.event.data.is_object()) throw events::PermanentError(type + " payload is not an object");
-  if (type == kProductCreated) return product_created(ctx);
-  if (type == kProductUpdated) return product_updated(ctx);
-  if (type == kProductDeleted) return product_deleted(ctx);
-  if (type == kProductCommandRejected) return command_rejected(ctx);
-  if (type == kStockLevelChanged) return stock_changed(ctx);
-  if (type == kNotificationCreated) return notification_created(ctx);
-}
-
-void CatalogProjection::product_created(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string product_id = required_string(data, "product_id");
-  std::string stock_product_id = product_id;
-  std::string seller_id = required_string(data, "seller_id");
-  std::string name = required_string(data, "name");
-  std::string description = string_or_empty(data, "description");
-  long long price = required_int(data, "price");
-  std::string currency = required_string(data, "currency");
-  std::string category = required_string(data, "category");
-  long long initial_stock = required_int(data, "initial_stock");
-  std::string created_at = normalised_time(required_string(data, "created_at"));
-  ctx.sql << kUpsertCreated, soci::use(product_id, "product_id"), soci::use(seller_id, "seller_id"),
-      soci::use(name, "name"), soci::use(description, "description"), soci::use(price, "price"),
-      soci::use(currency, "currency"), soci::use(category, "category"),
-      soci::use(stock_product_id, "stock_product_id"), soci::use(initial_stock, "initial_stock"),
+void CatalogProjection::product_created(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductCreatedV1& e) {
+  const std::string created_at = normalised_time(e.created_at);
+  ctx.sql << kUpsertCreated, soci::use(e.product_id, "product_id"),
+      soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
+      soci::use(e.description, "description"), soci::use(e.price, "price"),
+      soci::use(e.currency, "currency"), soci::use(e.category, "category"),
+      soci::use(e.product_id, "stock_product_id"), soci::use(e.initial_stock, "initial_stock"),
       soci::use(created_at, "created_at");
 }
 
-void CatalogProjection::product_updated(events::HandlerContext& ctx) {
+void CatalogProjection::product_updated(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductUpdatedV1& e) {
   // ProductUpdated carries the whole new state; it follows its ProductCreated on the same
   // partition, so the row exists unless the view was truncated without a replay.
-  const auto& data = ctx.event.data.as_object();
-  std::string product_id = required_string(data, "product_id");
-  std::string seller_id = required_string(data, "seller_id");
-  std::string name = required_string(data, "name");
-  std::string description = string_or_empty(data, "description");
-  long long price = required_int(data, "price");
-  std::string currency = required_string(data, "currency");
-  std::string category = required_string(data, "category");
-  ctx.sql << kUpdateFields, soci::use(seller_id, "seller_id"), soci::use(name, "name"),
-      soci::use(description, "description"), soci::use(price, "price"),
-      soci::use(currency, "currency"), soci::use(category, "category"),
-      soci::use(product_id, "product_id");
+  ctx.sql << kUpdateFields, soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
+      soci::use(e.description, "description"), soci::use(e.price, "price"),
+      soci::use(e.currency, "currency"), soci::use(e.category, "category"),
+      soci::use(e.product_id, "product_id");
 }
 
-void CatalogProjection::product_deleted(events::HandlerContext& ctx) {
-  std::string product_id = required_string(ctx.event.data.as_object(), "product_id");
-  ctx.sql << kMarkDeleted, soci::use(product_id, "product_id");
+void CatalogProjection::product_deleted(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductDeletedV1& e) {
+  ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
 }
 
-void CatalogProjection::command_rejected(events::HandlerContext& ctx) {
+void CatalogProjection::command_rejected(events::HandlerContext& ctx,
+                                         const contracts::catalog::ProductCommandRejectedV1& e) {
   // The API showed a new product before the catalog accepted it; a refused creation takes
   // it off the listing again. ("already_exists" means the product is there after all.)
-  const auto& data = ctx.event.data.as_object();
-  if (string_or_empty(data, "command") != "bazaar.catalog.CreateProduct.v1" ||
-      string_or_empty(data, "reason") == "already_exists") {
+  if (e.command != contracts::catalog::CreateProductV1::kType || e.reason == "already_exists") {
     return;
   }
-  std::string product_id = required_string(data, "product_id");
-  ctx.sql << kMarkDeleted, soci::use(product_id, "product_id");
+  ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
 }
 
-void CatalogProjection::stock_changed(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string product_id = required_string(data, "product_id");
-  std::string view_product_id = product_id;
-  long long available = required_int(data, "available");
-  long long view_available = available;
-  ctx.sql << kRememberStock, soci::use(product_id, "product_id"), soci::use(available, "available");
-  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(view_available, "available"),
-                         soci::use(view_product_id, "product_id"));
+void CatalogProjection::stock_changed(events::HandlerContext& ctx,
+                                      const contracts::inventory::StockLevelChangedV1& e) {
+  ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
+      soci::use(e.available, "available");
+  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
+                         soci::use(e.product_id, "product_id"));
   set.execute(true);
   // Only listed products are worth telling every session about.
   if (set.get_affected_rows() == 0) return;
   // Pushed once the transaction committed: a rolled-back try pushes nothing.
-  ctx.after_commit([this, message = stock_message(product_id, available)] {
-    if (auto* out = publisher_.load(std::memory_order_acquire)) out->broadcast(message);
-  });
-}
-
-void CatalogProjection::notification_created(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string notification_id = required_string(data, "notification_id");
-  std::string recipient_id = required_string(data, "recipient_id");
-  std::string kind = required_string(data, "kind");
-  std::string order_id = string_or_empty(data, "order_id");
-  soci::indicator order_ind = order_id.empty() ? soci::i_null : soci::i_ok;
-  std::string title = required_string(data, "title");
-  std::string body = required_string(data, "body");
-  std::string created_at = normalised_time(required_string(data, "created_at"));
-  soci::statement insert =
-      (ctx.sql.prepare << kInsertNotification, soci::use(notification_id, "notification_id"),
-       soci::use(recipient_id, "recipient_id"), soci::use(kind, "kind"),
-       soci::use(order_id, order_ind, "order_id"), soci::use(title, "title"),
-       soci::use(body, "body"), soci::use(created_at, "created_at"));
-  insert.execute(true);
-  // The same notification under another event id: stored once, pushed once.
-  if (insert.get_affected_rows() == 0) return;
-  ctx.after_commit([this, recipient_id,
-                    message = notification_message(notification_json(
-                        notification_id, kind, order_id, title, body, created_at))] {
-    if (auto* out = publisher_.load(std::memory_order_acquire)) out->send_to_user(recipient_id, message);
+  ctx.after_commit([this, message = stock_message(e.product_id, e.available)] {
+    live_.broadcast(message);
   });
 }
 
 std::string stock_message(const std::string& product_id, std::int64_t stock) {
   return boost::json::serialize(
       boost::json::object{{"type", "stock"}, {"product_id", product_id}, {"stock", stock}});
-}
-
-boost::json::object notification_json(const std::string& id, const std::string& kind,
-                                      const std::string& order_id, const std::string& title,
-                                      const std::string& body, const std::string& created_at) {
-  boost::json::object o{{"id", id}, {"kind", kind}};
-  if (!order_id.empty()) o["order_id"] = order_id;
-  o["title"] = title;
-  o["body"] = body;
-  o["created_at"] = created_at;
-  return o;
-}
-
-std::string notification_message(boost::json::object notification) {
-  return boost::json::serialize(
-      boost::json::object{{"type", "notification"}, {"notification", std::move(notification)}});
 }
 
 }  // namespace bazaar::edge

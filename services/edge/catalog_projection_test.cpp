@@ -4,19 +4,24 @@
 
 #include <boost/json/parse.hpp>
 
+#include "notification_projection.hpp"
+
 using namespace bazaar::edge;
 
-TEST_CASE("the projection follows its three topics and the catalog side event types") {
-  CatalogProjection projection;
+TEST_CASE("the projections follow their topics and event types") {
+  const LivePush live;
+  const CatalogProjection catalog(live);
   CHECK(CatalogProjection::topics() ==
-        std::vector<std::string>{"catalog.events", "inventory.events", "notification.events"});
-  CHECK(projection.wants("bazaar.catalog.ProductCreated.v1"));
-  CHECK(projection.wants("bazaar.catalog.ProductUpdated.v1"));
-  CHECK(projection.wants("bazaar.catalog.ProductDeleted.v1"));
-  CHECK(projection.wants("bazaar.inventory.StockLevelChanged.v1"));
-  CHECK(projection.wants("bazaar.notification.NotificationCreated.v1"));
-  CHECK_FALSE(projection.wants("bazaar.inventory.StockReserved.v1"));
-  CHECK_FALSE(projection.wants("bazaar.catalog.CreateProduct.v1"));
+        std::vector<std::string>{"catalog.events", "inventory.events"});
+  CHECK(catalog.wants("bazaar.catalog.ProductCreated.v1"));
+  CHECK(catalog.wants("bazaar.catalog.ProductUpdated.v1"));
+  CHECK(catalog.wants("bazaar.catalog.ProductDeleted.v1"));
+  CHECK(catalog.wants("bazaar.inventory.StockLevelChanged.v1"));
+  CHECK_FALSE(catalog.wants("bazaar.inventory.StockReserved.v1"));
+  CHECK_FALSE(catalog.wants("bazaar.catalog.CreateProduct.v1"));
+  const NotificationProjection notifications(live);
+  CHECK(notifications.wants("bazaar.notification.NotificationCreated.v1"));
+  CHECK_FALSE(notifications.wants("bazaar.catalog.ProductCreated.v1"));
 }
 
 TEST_CASE("a stock change message") {

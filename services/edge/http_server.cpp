@@ -31,6 +31,8 @@
 
 #include "problem.hpp"
 #include "url_codec.hpp"
+#include "ws_registry.hpp"
+#include "ws_session.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -42,10 +44,6 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
-// A client that leaves this many frames unread is gone or hostile: drop it rather than grow.
-constexpr std::size_t kMaxQueuedFrames = 1000;
-// Clients have nothing to say on /ws; a small limit keeps a hostile one from filling memory.
-constexpr std::size_t kMaxClientFrameBytes = 64 * 1024;
 // After rejecting a request the client may still be sending its body; reading it for a while
 // before closing lets the client see the answer instead of a connection reset.
 constexpr auto kLingerTime = std::chrono::seconds{1};
@@ -59,36 +57,6 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{100};
 std::string to_string(beast::string_view s) {
   return std::string(s.data(), s.size());
 }
-
-class WsSession;
-
-// The open WebSocket sessions by id; the publisher side of the hub.
-class WsRegistry final : public WebSocketPublisher {
- public:
-  /// Registers an open session; 0 once the server is shutting down.
-  std::uint64_t add(std::string user_id, std::weak_ptr<WsSession> session);
-  void remove(std::uint64_t id);
-  void send_to_user(const std::string& user_id, const std::string& text) override;
-  void broadcast(const std::string& text) override;
-  std::size_t sessions() const override;
-  /// Refuses new sessions and sends a close frame to every open one.
-  void close_all();
-  /// Waits until every session has gone, at most `limit`.
-  void wait_empty(SteadyClock::duration limit);
-
- private:
-  struct Entry {
-    std::string user_id;
-    std::weak_ptr<WsSession> session;
-  };
-  std::vector<std::shared_ptr<WsSession>> live(const std::string* user_id) const;
-
-  mutable std::mutex mutex_;
-  std::condition_variable emptied_;
-  std::unordered_map<std::uint64_t, Entry> entries_;
-  std::uint64_t next_id_ = 1;
-  bool closed_ = false;
-};
 
 // What every connection needs of the server. Member order matters for shutdown: queued worker
 // tasks hold sessions whose sockets need the io_context, and sessions dying with the
@@ -123,185 +91,6 @@ struct ServerCore {
   net::thread_pool workers;
   std::atomic<bool> stopping{false};
 };
-
-// One WebSocket connection: pushes queued text frames one at a time and discards what the
-// client sends. Every member is touched on the connection's strand only.
-class WsSession : public std::enable_shared_from_this<WsSession> {
- public:
-  WsSession(tcp::socket socket, WsRegistry& registry, std::string user_id,
-            std::chrono::milliseconds lifetime)
-      : ws_(std::move(socket)),
-        lifetime_timer_(ws_.get_executor()),
-        registry_(registry),
-        user_id_(std::move(user_id)),
-        lifetime_(lifetime) {}
-
-  void run(http::request<http::string_body> upgrade) {
-    upgrade_ = std::move(upgrade);
-    // From here on the websocket timeout option owns deadlines (handshake, idle pings).
-    beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "bazaar"); }));
-    ws_.read_message_max(kMaxClientFrameBytes);
-    ws_.async_accept(upgrade_,
-                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
-  }
-
-  void send(std::shared_ptr<const std::string> text) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
-      if (!self->open_ || self->closing_) return;
-      if (self->queue_.size() >= kMaxQueuedFrames) {
-        spdlog::warn("websocket of user {} dropped: {} frames unread", self->user_id_,
-                     self->queue_.size());
-        self->finish({});
-        beast::get_lowest_layer(self->ws_).close();
-        return;
-      }
-      self->queue_.push_back(std::move(text));
-      if (self->queue_.size() == 1) self->write();
-    });
-  }
-
-  void close() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
-      if (!self->open_ || self->closing_) return;
-      self->closing_ = true;
-      // The pending read ends with `closed` once the client answers, which finishes us.
-      self->ws_.async_close(websocket::close_code::going_away, [self](beast::error_code ec) {
-        if (ec) self->finish(ec);
-      });
-    });
-  }
-
- private:
-  void on_accept(beast::error_code ec) {
-    if (ec) {
-      spdlog::debug("websocket handshake failed: {}", ec.message());
-      return;
-    }
-    id_ = registry_.add(user_id_, weak_from_this());
-    if (id_ == 0) {
-      closing_ = true;
-      ws_.async_close(websocket::close_code::going_away,
-                      [self = shared_from_this()](beast::error_code) {});
-      return;
-    }
-    open_ = true;
-    spdlog::debug("websocket opened for user {}", user_id_);
-    lifetime_timer_.expires_after(lifetime_);
-    lifetime_timer_.async_wait([self = shared_from_this()](beast::error_code waited) {
-      if (!waited) self->close();
-    });
-    read();
-  }
-
-  void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) {
-        self->finish(ec);
-        return;
-      }
-      self->buffer_.consume(self->buffer_.size());
-      self->read();
-    });
-  }
-
-  void write() {
-    ws_.text(true);
-    ws_.async_write(net::buffer(*queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      // On error the frame stays queued: the buffer must outlive the write,
-                      // and a finished session sends nothing more anyway.
-                      if (ec) {
-                        self->finish(ec);
-                        return;
-                      }
-                      self->queue_.pop_front();
-                      if (!self->queue_.empty() && self->open_) self->write();
-                    });
-  }
-
-  void finish(beast::error_code ec) {
-    if (!open_) return;
-    open_ = false;
-    lifetime_timer_.cancel();
-    registry_.remove(id_);
-    if (ec && ec != websocket::error::closed && ec != net::error::operation_aborted) {
-      spdlog::debug("websocket of user {} ended: {}", user_id_, ec.message());
-    } else {
-      spdlog::debug("websocket of user {} closed", user_id_);
-    }
-  }
-
-  websocket::stream<beast::tcp_stream> ws_;
-  net::steady_timer lifetime_timer_;
-  http::request<http::string_body> upgrade_;
-  beast::flat_buffer buffer_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  WsRegistry& registry_;
-  std::string user_id_;
-  std::chrono::milliseconds lifetime_;
-  std::uint64_t id_ = 0;
-  bool open_ = false;
-  bool closing_ = false;
-};
-
-std::uint64_t WsRegistry::add(std::string user_id, std::weak_ptr<WsSession> session) {
-  const std::lock_guard lock(mutex_);
-  if (closed_) return 0;
-  const auto id = next_id_++;
-  entries_.emplace(id, Entry{std::move(user_id), std::move(session)});
-  return id;
-}
-
-void WsRegistry::remove(std::uint64_t id) {
-  const std::lock_guard lock(mutex_);
-  entries_.erase(id);
-  if (entries_.empty()) emptied_.notify_all();
-}
-
-std::vector<std::shared_ptr<WsSession>> WsRegistry::live(const std::string* user_id) const {
-  std::vector<std::shared_ptr<WsSession>> found;
-  const std::lock_guard lock(mutex_);
-  for (const auto& [id, entry] : entries_) {
-    if (user_id != nullptr && entry.user_id != *user_id) continue;
-    if (auto session = entry.session.lock()) found.push_back(std::move(session));
-  }
-  return found;
-}
-
-void WsRegistry::send_to_user(const std::string& user_id, const std::string& text) {
-  const auto sessions = live(&user_id);
-  if (sessions.empty()) return;
-  const auto frame = std::make_shared<const std::string>(text);
-  for (const auto& session : sessions) session->send(frame);
-}
-
-void WsRegistry::broadcast(const std::string& text) {
-  const auto sessions = live(nullptr);
-  if (sessions.empty()) return;
-  const auto frame = std::make_shared<const std::string>(text);
-  for (const auto& session : sessions) session->send(frame);
-}
-
-std::size_t WsRegistry::sessions() const {
-  const std::lock_guard lock(mutex_);
-  return entries_.size();
-}
-
-void WsRegistry::close_all() {
-  {
-    const std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
-  for (const auto& session : live(nullptr)) session->close();
-}
-
-void WsRegistry::wait_empty(SteadyClock::duration limit) {
-  std::unique_lock lock(mutex_);
-  emptied_.wait_for(lock, limit, [this] { return entries_.empty(); });
-}
 
 // One HTTP connection: reads requests under the size and time limits, hands each to a worker
 // and writes the answer, until the client or a limit closes it. Every member is touched on
@@ -504,10 +293,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     spdlog::debug("{} {} 101 {} ms", method_, path_, elapsed_ms());
-    auto session =
-        std::make_shared<WsSession>(stream_.release_socket(), core_.registry, principal->user_id,
-                                    core_.options.websocket_lifetime);
-    session->run(parser_->release());
+    start_websocket(stream_.release_socket(), parser_->release(), core_.registry,
+                    principal->user_id, core_.options.websocket_lifetime);
   }
 
   // Answers a request that never reaches the handler, then closes the connection.

@@ -327,14 +327,16 @@ void mark_otp_used(soci::session& sql, const std::string& user_id, events::Clock
   sql << kMarkOtpUsed, soci::use(stamp), soci::use(user);
 }
 
-void emit(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
-          const std::string& type, const std::string& user_id, boost::json::object data) {
-  out.add(kIdentityTopic, factory.make(type, user_id, std::move(data)));
+void emit_registered(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
+                     const User& user) {
+  emit(out, factory,
+       contracts::identity::UserRegisteredV1{
+           .user_id = user.id, .email = user.email, .name = user.name, .role = user.role});
 }
 
 void emit_one_time_code(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
-                        const std::string& user_id, boost::json::object data) {
-  out.add(kOtpTopic, factory.make("bazaar.identity.OtpRequested.v1", user_id, std::move(data)));
+                        const contracts::identity::OtpRequestedV1& request) {
+  events::emit(out, factory, contracts::topic::kIdentityOtp, request.user_id, request);
 }
 
 }  // namespace bazaar::edge::identity

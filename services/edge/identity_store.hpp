@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "contracts/contracts.hpp"
 #include "events/clock.hpp"
+#include "events/handler.hpp"
 #include "otp.hpp"
 
 namespace soci {
@@ -20,11 +22,6 @@ class OutboxWriter;
 
 namespace bazaar::edge::identity {
 
-/// The topic identity events go to, keyed by user_id.
-inline constexpr const char* kIdentityTopic = "identity.events";
-/// One-time codes travel on a topic of their own: it carries secrets, so unlike the public
-/// *.events topics only the notification service may read it, and it keeps them briefly.
-inline constexpr const char* kOtpTopic = "identity.otp";
 
 /// A row of `users`; times are RFC 3339.
 struct User {
@@ -98,11 +95,18 @@ std::optional<OtpState> otp_for_update(soci::session& sql, const std::string& us
 void count_otp_attempt(soci::session& sql, const std::string& user_id);
 void mark_otp_used(soci::session& sql, const std::string& user_id, events::Clock::time_point now);
 
-/// Adds an identity event about `user_id` to the outbox of the open transaction.
-void emit(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
-          const std::string& type, const std::string& user_id, boost::json::object data);
-/// Writes an OtpRequested for the notification service to the outbox, on kOtpTopic.
+/// Adds an identity event (UserRegistered, UserRoleChanged, UserDisabled) to the outbox of the
+/// open transaction, keyed by its user.
+template <typename Payload>
+void emit(events::OutboxWriter& out, const events::EnvelopeFactory& factory, const Payload& e) {
+  events::emit(out, factory, contracts::topic::kIdentityEvents, e.user_id, e);
+}
+/// Announces a new user on identity.events.
+void emit_registered(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
+                     const User& user);
+/// Writes an OtpRequested for the notification service to the outbox, on identity.otp: codes
+/// travel on their own short-lived topic.
 void emit_one_time_code(events::OutboxWriter& out, const events::EnvelopeFactory& factory,
-                        const std::string& user_id, boost::json::object data);
+                        const contracts::identity::OtpRequestedV1& request);
 
 }  // namespace bazaar::edge::identity

@@ -8,6 +8,7 @@
 #include "api.hpp"
 #include "auth_api.hpp"
 #include "catalog_projection.hpp"
+#include "notification_projection.hpp"
 #include "events/db.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
@@ -100,7 +101,10 @@ int main(int argc, char** argv) {
     edge::EdgeDb db(cfg.db_url, static_cast<std::size_t>(http.threads) + 2, service.schemas());
     // Ready only while the pool itself answers: a pool that cannot reconnect must not pass.
     service.add_readiness("database_pool", [&db] { return db.probe(); });
-    edge::ApiContext api{db, service.schemas(), service.factory(), service.clock()};
+    // Waiting requests may take half the request threads: the rest keep answering.
+    edge::OrderWaiters waiters(service.clock(),
+                               std::max<std::size_t>(1, static_cast<std::size_t>(http.threads) / 2));
+    edge::ApiContext api{db, service.schemas(), service.factory(), service.clock(), waiters};
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);
@@ -111,10 +115,14 @@ int main(int argc, char** argv) {
     edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}},
                        [&service] { return service.ready(); });
 
-    edge::CatalogProjection catalog;
-    edge::OrderProjection orders;
+    edge::LivePush live;
+    edge::CatalogProjection catalog(live);
+    edge::NotificationProjection notifications(live);
+    edge::OrderProjection orders(waiters);
     service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(), catalog);
-    service.add_processor(edge::kOrderProjectionGroup, {"order.events", "payment.events"}, orders);
+    service.add_processor(edge::NotificationProjection::kGroup,
+                          {bazaar::contracts::topic::kNotificationEvents}, notifications);
+    service.add_processor(edge::kOrderProjectionGroup, edge::OrderProjection::topics(), orders);
     service.add_periodic("idempotency key purge", std::chrono::hours{1},
                          [](bazaar::events::TaskContext& ctx) {
                            edge::purge_idempotency_keys(ctx.db.session(), std::chrono::hours{24});
@@ -140,10 +148,10 @@ int main(int argc, char** argv) {
           return answer;
         },
         hub);
-    catalog.set_publisher(&server.publisher());
+    live.set(&server.publisher());
     spdlog::info("public API on http://{}:{}", http.host, server.port());
     const int code = service.run();
-    catalog.set_publisher(nullptr);
+    live.set(nullptr);
     return code;
   });
 }

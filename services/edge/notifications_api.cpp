@@ -8,7 +8,7 @@
 #include <chrono>
 #include <tuple>
 
-#include "catalog_projection.hpp"
+#include "notification_projection.hpp"
 #include "cursor.hpp"
 #include "events/envelope.hpp"
 #include "problem.hpp"

@@ -53,7 +53,8 @@ TEST_CASE("openapi.yaml documents exactly the routes the router serves") {
   const events::SchemaRegistry schemas(root + "/schemas");
   // Connections open on first use: building the routes touches no database.
   EdgeDb db("postgresql://nobody@127.0.0.1:1/none", 1, schemas);
-  ApiContext api{db, schemas, factory, clock};
+  OrderWaiters waiters(clock, 1);
+  ApiContext api{db, schemas, factory, clock, waiters};
   const TokenService tokens({.secret = std::string(40, 's')}, clock);
   Router router([](const HttpRequest&) { return std::optional<Principal>{}; });
   ApiSettings settings{PasswordParams::for_tests(),

@@ -3,27 +3,19 @@
 #include <soci/soci.h>
 
 #include <boost/json/array.hpp>
-#include <set>
 
 #include "events/envelope.hpp"
-#include "events/json_fields.hpp"
+#include "events/fields.hpp"
 #include "order_view.hpp"
 
 namespace bazaar::edge {
 namespace {
 
-using events::required_int;
-using events::required_string;
-using events::string_or_empty;
-
-constexpr const char* kOrderPlaced = "bazaar.order.OrderPlaced.v1";
-constexpr const char* kStatusChanged = "bazaar.order.OrderStatusChanged.v1";
-constexpr const char* kConfirmed = "bazaar.order.OrderConfirmed.v1";
-constexpr const char* kRejected = "bazaar.order.OrderRejected.v1";
-constexpr const char* kCancelled = "bazaar.order.OrderCancelled.v1";
-constexpr const char* kCharged = "bazaar.payment.PaymentCharged.v1";
-constexpr const char* kDeclined = "bazaar.payment.PaymentDeclined.v1";
-constexpr const char* kRefunded = "bazaar.payment.PaymentRefunded.v1";
+namespace ord = contracts::order;
+constexpr std::string_view kStatusChanged = ord::OrderStatusChangedV1::kType;
+constexpr std::string_view kConfirmed = ord::OrderConfirmedV1::kType;
+constexpr std::string_view kRejected = ord::OrderRejectedV1::kType;
+constexpr std::string_view kCancelled = ord::OrderCancelledV1::kType;
 
 // An order the edge did not post (placed straight on order.commands) gets its row here.
 constexpr const char* kEnsureOrder = R"sql(
@@ -105,43 +97,37 @@ SET refunded = GREATEST(payments_view.refunded, EXCLUDED.refunded), status = 'RE
     payment_id = COALESCE(payments_view.payment_id, EXCLUDED.payment_id),
     updated_at = EXCLUDED.updated_at)sql";
 
-const std::set<std::string, std::less<>> kStatusEvents{kStatusChanged, kConfirmed, kRejected,
-                                                       kCancelled};
-
 // The event's own time: replays and rebuilds keep the saga's real timeline.
 std::string event_time(const events::HandlerContext& ctx) {
   const auto t = events::parse_rfc3339(ctx.event.time);
   return events::format_rfc3339(t.value_or(ctx.clock.now()));
 }
 
-void ensure_order(soci::session& sql, const boost::json::object& data, const std::string& at) {
-  std::string id = required_string(data, "order_id");
-  std::string buyer = required_string(data, "buyer_id");
-  std::string currency = string_or_empty(data, "currency");
-  if (currency.empty()) currency = "EUR";
-  std::string created = at;
-  std::string updated = at;
+void ensure_order(soci::session& sql, const events::Fields& data, const std::string& at) {
+  const std::string id = data.string("order_id");
+  const std::string buyer = data.string("buyer_id");
+  const std::string currency = data.optional_string("currency").value_or("EUR");
   soci::statement insert = (sql.prepare << kEnsureOrder, soci::use(id, "id"),
                             soci::use(buyer, "buyer"), soci::use(currency, "currency"),
-                            soci::use(created, "created"), soci::use(updated, "updated"));
+                            soci::use(at, "created"), soci::use(at, "updated"));
   insert.execute(true);
   if (insert.get_affected_rows() == 1) sql << kPlacedStep, soci::use(id, "id");
 }
 
 // Captured prices (OrderPlaced, OrderConfirmed) replace the preview of the posting.
-void set_prices(soci::session& sql, const boost::json::object& data, const std::string& at) {
-  std::string id = required_string(data, "order_id");
-  long long total = required_int(data, "total");
-  std::string currency = required_string(data, "currency");
-  std::string stamp = at;
+void set_prices(soci::session& sql, const events::Fields& data, const std::string& at) {
+  const std::string id = data.string("order_id");
+  const long long total = data.int64("total");
+  const std::string currency = data.string("currency");
   sql << kSetPrices, soci::use(total, "total"), soci::use(currency, "currency"),
-      soci::use(stamp, "at"), soci::use(id, "id");
+      soci::use(at, "at"), soci::use(id, "id");
+  const auto& lines = data.array("lines");
   int no = 0;
-  for (const auto& value : data.at("lines").as_array()) {
-    const auto& line = value.as_object();
-    std::string product = required_string(line, "product_id");
-    long long quantity = required_int(line, "quantity");
-    long long price = required_int(line, "unit_price");
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto line = events::Fields::item(lines, i, data.path_of("lines"));
+    const std::string product = line.string("product_id");
+    const long long quantity = line.int64("quantity");
+    const long long price = line.int64("unit_price");
     sql << kUpsertLine, soci::use(id, "id"), soci::use(no, "no"), soci::use(product, "product"),
         soci::use(quantity, "quantity"), soci::use(price, "price");
     ++no;
@@ -152,55 +138,54 @@ void set_prices(soci::session& sql, const boost::json::object& data, const std::
 void insert_step(soci::session& sql, const std::string& order_id, const std::string& at,
                  const std::string& status, const std::string& previous,
                  const std::string& reason) {
-  std::string id = order_id;
-  std::string same_id = order_id;
-  std::string stamp = at;
-  std::string to = status;
-  std::string from = previous;
-  std::string why = reason;
-  sql << kInsertStep, soci::use(id, "id"), soci::use(stamp, "at"), soci::use(to, "status"),
-      soci::use(from, "previous"), soci::use(why, "reason"), soci::use(same_id, "same_id");
+  sql << kInsertStep, soci::use(order_id, "id"), soci::use(at, "at"), soci::use(status, "status"),
+      soci::use(previous, "previous"), soci::use(reason, "reason"),
+      soci::use(order_id, "same_id");
 }
 
 }  // namespace
 
-bool OrderProjection::wants(const std::string& type) const {
-  return type == kOrderPlaced || kStatusEvents.contains(type) || type == kCharged ||
-         type == kDeclined || type == kRefunded;
+OrderProjection::OrderProjection(OrderWaiters& waiters) : waiters_(waiters) {
+  on(ord::OrderPlacedV1::kType, &OrderProjection::placed);
+  for (const auto type : {kStatusChanged, kConfirmed, kRejected, kCancelled}) {
+    on(std::string(type), &OrderProjection::status);
+  }
+  on(&OrderProjection::charged);
+  on(&OrderProjection::declined);
+  on(&OrderProjection::refunded);
 }
 
-void OrderProjection::apply(events::HandlerContext& ctx) {
+std::vector<std::string> OrderProjection::topics() {
+  return {contracts::topic::kOrderEvents, contracts::topic::kPaymentEvents};
+}
+
+void OrderProjection::placed(events::HandlerContext& ctx) {
+  const auto data = events::Fields::of(ctx.event.data);
   const std::string at = event_time(ctx);
-  if (ctx.event.type == kOrderPlaced) return placed(ctx, at);
-  if (kStatusEvents.contains(ctx.event.type)) return status(ctx, at);
-  payment(ctx, at);
-}
-
-void OrderProjection::placed(events::HandlerContext& ctx, const std::string& at) {
-  const auto& data = ctx.event.data.as_object();
   ensure_order(ctx.sql, data, at);
   set_prices(ctx.sql, data, at);
 }
 
-void OrderProjection::status(events::HandlerContext& ctx, const std::string& at) {
-  const auto& data = ctx.event.data.as_object();
+void OrderProjection::status(events::HandlerContext& ctx) {
+  const auto data = events::Fields::of(ctx.event.data);
+  const std::string at = event_time(ctx);
   const std::string& type = ctx.event.type;
   ensure_order(ctx.sql, data, at);
 
-  std::string id = required_string(data, "order_id");
+  const std::string id = data.string("order_id");
   std::string from;
   std::string current_reason;
   ctx.sql << kLockOrder, soci::use(id, "id"), soci::into(from), soci::into(current_reason);
 
-  std::string to = type == kStatusChanged ? required_string(data, "status")
-                   : type == kConfirmed   ? "CONFIRMED"
-                   : type == kRejected    ? "REJECTED"
-                                          : "CANCELLED";
-  std::string reason = string_or_empty(data, "reason");
+  const std::string to = type == kStatusChanged ? data.string("status")
+                         : type == kConfirmed   ? "CONFIRMED"
+                         : type == kRejected    ? "REJECTED"
+                                                : "CANCELLED";
+  std::string reason = data.optional_string("reason").value_or("");
 
   // A status change is history even when it arrives late; the step table keeps each edge once.
   if (type == kStatusChanged) {
-    insert_step(ctx.sql, id, at, to, required_string(data, "previous_status"), reason);
+    insert_step(ctx.sql, id, at, to, data.string("previous_status"), reason);
   } else if (from != to && may_move(from, to)) {
     // An outcome with no status change before it (an order the order service could not price).
     insert_step(ctx.sql, id, at, to, from, reason);
@@ -208,50 +193,48 @@ void OrderProjection::status(events::HandlerContext& ctx, const std::string& at)
   if (!may_move(from, to)) return;
 
   if (from == to && reason.empty()) reason = current_reason;
-  int outcome = is_outcome(to) ? 1 : 0;
-  std::string stamp = at;
-  std::string settled = at;
+  const int outcome = is_outcome(to) ? 1 : 0;
   ctx.sql << kSetStatus, soci::use(to, "status"), soci::use(reason, "reason"),
-      soci::use(stamp, "at"), soci::use(outcome, "outcome"), soci::use(settled, "settled"),
+      soci::use(at, "at"), soci::use(outcome, "outcome"), soci::use(at, "settled"),
       soci::use(id, "id");
+  if (is_settled(to)) ctx.after_commit([this, id] { waiters_.settled(id); });
 
   if (type == kConfirmed) {
     set_prices(ctx.sql, data, at);
   } else if (type == kRejected || type == kCancelled) {
     // An order rejected before it was priced (unknown product) carries no total: it is 0.
-    if (type == kRejected || data.contains("total")) {
-      long long total = data.contains("total") ? required_int(data, "total") : 0;
-      ctx.sql << kSetTotal, soci::use(total, "total"), soci::use(id, "id");
+    const auto total = data.optional_int64("total");
+    if (type == kRejected || total) {
+      const long long value = total.value_or(0);
+      ctx.sql << kSetTotal, soci::use(value, "total"), soci::use(id, "id");
     }
   }
 }
 
-void OrderProjection::payment(events::HandlerContext& ctx, const std::string& at) {
-  const auto& data = ctx.event.data.as_object();
-  std::string id = required_string(data, "order_id");
-  std::string stamp = at;
-  if (ctx.event.type == kCharged) {
-    long long amount = required_int(data, "amount");
-    std::string currency = required_string(data, "currency");
-    std::string payment_id = required_string(data, "payment_id");
-    ctx.sql << kUpsertCharged, soci::use(id, "id"), soci::use(amount, "amount"),
-        soci::use(currency, "currency"), soci::use(payment_id, "payment"), soci::use(stamp, "at");
-  } else if (ctx.event.type == kDeclined) {
-    std::string order_id = id;
-    std::string reason = string_or_empty(data, "reason");
-    ctx.sql << kUpsertDeclined, soci::use(id, "id"), soci::use(order_id, "order_id"),
-        soci::use(reason, "reason"), soci::use(stamp, "at");
-  } else {
-    long long amount = required_int(data, "amount");
-    // Nothing refunded (nothing was charged): no payment to show.
-    if (amount <= 0) return;
-    long long charged = amount;  // the row exists unless the charge event was lost
-    std::string currency = required_string(data, "currency");
-    std::string payment_id = string_or_empty(data, "payment_id");
-    ctx.sql << kUpsertRefunded, soci::use(id, "id"), soci::use(charged, "charged"),
-        soci::use(amount, "amount"), soci::use(currency, "currency"),
-        soci::use(payment_id, "payment"), soci::use(stamp, "at");
-  }
+void OrderProjection::charged(events::HandlerContext& ctx,
+                              const contracts::payment::PaymentChargedV1& e) {
+  const std::string at = event_time(ctx);
+  ctx.sql << kUpsertCharged, soci::use(e.order_id, "id"), soci::use(e.amount, "amount"),
+      soci::use(e.currency, "currency"), soci::use(e.payment_id, "payment"), soci::use(at, "at");
+}
+
+void OrderProjection::declined(events::HandlerContext& ctx,
+                               const contracts::payment::PaymentDeclinedV1& e) {
+  const std::string at = event_time(ctx);
+  ctx.sql << kUpsertDeclined, soci::use(e.order_id, "id"), soci::use(e.order_id, "order_id"),
+      soci::use(e.reason, "reason"), soci::use(at, "at");
+}
+
+void OrderProjection::refunded(events::HandlerContext& ctx,
+                               const contracts::payment::PaymentRefundedV1& e) {
+  // Nothing refunded (nothing was charged): no payment to show.
+  if (e.amount <= 0) return;
+  const std::string at = event_time(ctx);
+  const std::string payment_id = e.payment_id.value_or("");
+  // The charged amount is the refund's unless the charge event was lost: the row then exists.
+  ctx.sql << kUpsertRefunded, soci::use(e.order_id, "id"), soci::use(e.amount, "charged"),
+      soci::use(e.amount, "amount"), soci::use(e.currency, "currency"),
+      soci::use(payment_id, "payment"), soci::use(at, "at");
 }
 
 }  // namespace bazaar::edge

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
-#include "events/processor.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
+#include "order_waiters.hpp"
 
 namespace bazaar::edge {
 
@@ -13,15 +16,22 @@ inline constexpr const char* kOrderProjectionGroup = "edge-orders";
 /// payment.events. The edge wrote each order's row when it was posted; events fill in the
 /// captured prices, the saga's progress and the payment. A status never moves back: a late
 /// or replayed event naming an earlier status leaves the view as it is (order_view's may_move).
-class OrderProjection final : public events::Handler {
+class OrderProjection final : public events::DispatchHandler<OrderProjection> {
  public:
-  bool wants(const std::string& type) const override;
-  void apply(events::HandlerContext& ctx) override;
+  /// `waiters` are woken once an order's settled status committed.
+  explicit OrderProjection(OrderWaiters& waiters);
+  /// The topics of kOrderProjectionGroup.
+  static std::vector<std::string> topics();
 
  private:
-  void placed(events::HandlerContext& ctx, const std::string& at);
-  void status(events::HandlerContext& ctx, const std::string& at);
-  void payment(events::HandlerContext& ctx, const std::string& at);
+  void placed(events::HandlerContext& ctx);
+  /// OrderStatusChanged and the outcomes (OrderConfirmed, OrderRejected, OrderCancelled).
+  void status(events::HandlerContext& ctx);
+  void charged(events::HandlerContext& ctx, const contracts::payment::PaymentChargedV1& e);
+  void declined(events::HandlerContext& ctx, const contracts::payment::PaymentDeclinedV1& e);
+  void refunded(events::HandlerContext& ctx, const contracts::payment::PaymentRefundedV1& e);
+
+  OrderWaiters& waiters_;
 };
 
 }  // namespace bazaar::edge

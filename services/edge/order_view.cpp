@@ -11,6 +11,7 @@
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
 #include "money.hpp"
+#include "order_status.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -52,43 +53,6 @@ constexpr const char* kListLines = R"sql(
 SELECT order_id::text, product_id::text, quantity, unit_price
 FROM order_lines_view WHERE order_id = ANY(CAST(:ids AS uuid[])) ORDER BY order_id, line_no)sql";
 
-// The saga's transitions (services/order/saga.cpp), plus PLACED -> REJECTED for an order the
-// order service could not price. The graph has no cycle, so "reachable" is a total answer to
-// "is this later?".
-struct Edge {
-  std::string_view from;
-  std::string_view to;
-};
-constexpr std::array<Edge, 14> kEdges{{
-    {"PLACED", "AWAITING_STOCK"},
-    {"PLACED", "REJECTED"},
-    {"AWAITING_STOCK", "AWAITING_PAYMENT"},
-    {"AWAITING_STOCK", "REJECTED"},
-    {"AWAITING_STOCK", "COMPENSATING"},
-    {"AWAITING_STOCK", "CANCELLED"},
-    {"AWAITING_PAYMENT", "CONFIRMED"},
-    {"AWAITING_PAYMENT", "COMPENSATING"},
-    {"AWAITING_PAYMENT", "CANCELLED"},
-    {"COMPENSATING", "CANCELLED"},
-    {"CONFIRMED", "SHIPPED"},
-    {"CONFIRMED", "COMPENSATING"},
-    {"CONFIRMED", "CANCELLED"},
-    {"SHIPPED", "DELIVERED"},
-}};
-
-constexpr std::array<std::string_view, 9> kStatuses{
-    "PLACED",  "AWAITING_STOCK", "AWAITING_PAYMENT", "COMPENSATING", "CONFIRMED",
-    "SHIPPED", "DELIVERED",      "REJECTED",         "CANCELLED"};
-
-bool reachable(std::string_view from, std::string_view to, int depth) {
-  if (depth > static_cast<int>(kStatuses.size())) return false;
-  for (const auto& e : kEdges) {
-    if (e.from != from) continue;
-    if (e.to == to || reachable(e.to, to, depth + 1)) return true;
-  }
-  return false;
-}
-
 boost::json::array lines_json(const std::vector<OrderLine>& lines) {
   boost::json::array out;
   for (const auto& l : lines) {
@@ -115,25 +79,26 @@ OrderView order_from_row(const soci::row& r, std::size_t first) {
 }  // namespace
 
 bool is_known_status(std::string_view status) {
-  for (auto s : kStatuses) {
-    if (s == status) return true;
-  }
-  return false;
+  return order::status_from_string(status).has_value();
 }
 
 bool may_move(std::string_view from, std::string_view to) {
-  if (!is_known_status(to)) return false;
+  const auto target = order::status_from_string(to);
+  if (!target) return false;
+  const auto current = order::status_from_string(from);
   // A status the edge does not know cannot be ordered: the saga's word wins.
-  if (!is_known_status(from)) return true;
-  return from == to || reachable(from, to, 0);
+  if (!current) return true;
+  return order::may_follow(*current, *target);
 }
 
 bool is_settled(std::string_view status) {
-  return is_outcome(status) || status == "SHIPPED" || status == "DELIVERED";
+  const auto s = order::status_from_string(status);
+  return s && order::is_settled(*s);
 }
 
 bool is_outcome(std::string_view status) {
-  return status == "CONFIRMED" || status == "REJECTED" || status == "CANCELLED";
+  const auto s = order::status_from_string(status);
+  return s && order::is_outcome(*s);
 }
 
 std::string format_time_us(std::int64_t us) {

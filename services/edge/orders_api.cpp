@@ -1,7 +1,5 @@
 #include "orders_api.hpp"
 
-#include <atomic>
-
 #include <soci/soci.h>
 
 #include <boost/json/array.hpp>
@@ -11,10 +9,12 @@
 #include <limits>
 #include <memory>
 #include <set>
-#include <thread>
 
+#include "contracts/contracts.hpp"
 #include "cursor.hpp"
-#include "events/outbox.hpp"
+#include "events/handler.hpp"
+#include "order_status.hpp"
+#include "pricing.hpp"
 #include "idempotency.hpp"
 #include "money.hpp"
 #include "order_view.hpp"
@@ -46,11 +46,9 @@ constexpr const char* kPayment = R"sql(
 SELECT status, amount, refunded, currency, COALESCE(payment_id::text, '')
 FROM payments_view WHERE order_id = CAST(:id AS uuid))sql";
 
-constexpr const char* kOrderCommands = "order.commands";
 constexpr const char* kListSort = "orders:newest";
 constexpr std::int64_t kMaxLines = 100;
 constexpr std::int64_t kMaxQuantity = 1'000'000;
-constexpr auto kPollEvery = std::chrono::milliseconds{50};
 
 HttpResponse order_answer(int status, const OrderView& order) {
   return json_response(status, to_json_text(boost::json::value(to_json(order, true))));
@@ -72,35 +70,20 @@ std::optional<OrderView> visible_order(soci::session& sql, const std::string& id
   return order;
 }
 
-// Polls the view until the saga settles or `seconds` pass. Holding a request thread is the
-// price of Prefer: wait; the server has several, and the wait is capped at 30 s.
-// Long polls hold a request thread each: at most this many at once, so waiting clients can
-// never occupy every thread; beyond it a request answers at once, as if it had not asked.
-constexpr int kMaxWaiters = 6;
-std::atomic<int> g_waiters{0};
-
-struct WaiterSlot {
-  bool taken = g_waiters.fetch_add(1) < kMaxWaiters;
-  ~WaiterSlot() { g_waiters.fetch_sub(1); }
-};
-
 // The order once it settled, or its latest state when `seconds` pass first (settled false).
+// Holding a request thread is the price of Prefer: wait; the order projection wakes the
+// waiter, and when every waiting slot is taken the request answers at once.
 std::optional<OrderView> wait_for_outcome(ApiContext& api, const std::string& id, int seconds,
                                           bool& settled) {
-  settled = false;
-  const WaiterSlot slot;
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::seconds{slot.taken ? seconds : 0};
-  for (;;) {
-    std::optional<OrderView> order;
-    api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
-    if (order && is_settled(order->status)) {
-      settled = true;
-      return order;
-    }
-    if (!order || std::chrono::steady_clock::now() >= until) return order;
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  OrderWaiters::Waiter waiter(api.waiters, id);  // before the read: no outcome slips between
+  std::optional<OrderView> order;
+  api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
+  settled = order && is_settled(order->status);
+  if (!order || settled || !waiter.admitted()) return order;
+  if (!waiter.wait_until(api.clock.now() + std::chrono::seconds{seconds})) return order;
+  api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
+  settled = order && is_settled(order->status);
+  return order;
 }
 
 void add_preference_applied(HttpResponse& r, int seconds) {
@@ -137,12 +120,16 @@ HttpResponse run_keyed(
   return answer;
 }
 
-void send_command(ApiContext& api, events::OutboxWriter& out, const std::string& type,
-                  const std::string& order_id, boost::json::object payload) {
-  events::Envelope e = api.factory.make(type, order_id, std::move(payload));
+template <typename Command>
+void send_command(ApiContext& api, events::OutboxWriter& out, const Command& command) {
   // The order id correlates every event of its saga, the command that starts it included.
-  e.correlation_id = order_id;
-  out.add(kOrderCommands, e);
+  events::emit(out, api.factory, contracts::topic::kOrderCommands, command.order_id, command,
+               nullptr, command.order_id);
+}
+
+// The order's status under the shared rules; an unknown name (a newer saga) is none.
+std::optional<order::Status> status_of(const OrderView& view) {
+  return order::status_from_string(view.status);
 }
 
 std::int64_t micros_of(events::Clock::time_point t) {
@@ -220,34 +207,33 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         // order, and OrderPlaced brings them to the view.
         OrderView view;
         std::vector<FieldError> errors;
+        std::vector<order::RequestedLine> requested;
+        std::map<std::string, order::KnownProduct> known;
         for (std::size_t i = 0; i < wanted.lines.size(); ++i) {
           const PlaceLine& line = wanted.lines[i];
-          std::string product = line.product_id;
           long long price = 0;
-          std::string currency;
+          order::KnownProduct product;
           std::string status;
-          sql << kProduct, soci::use(product, "id"), soci::into(price), soci::into(currency),
-              soci::into(status);
-          const std::string field = "lines/" + std::to_string(i) + "/product_id";
+          sql << kProduct, soci::use(line.product_id, "id"), soci::into(price),
+              soci::into(product.currency), soci::into(status);
           if (!sql.got_data() || status != "active") {
-            errors.push_back({field, "is not a product on sale"});
+            errors.push_back({"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
             continue;
           }
-          if (view.currency.empty()) view.currency = currency;
-          if (currency != view.currency) {
-            errors.push_back(
-                {field, "is priced in " + currency + ", the order in " + view.currency});
-            continue;
-          }
-          std::int64_t line_total = 0;
-          if (__builtin_mul_overflow(static_cast<std::int64_t>(price), line.quantity,
-                                     &line_total) ||
-              __builtin_add_overflow(view.total, line_total, &view.total)) {
-            errors.push_back({"lines", "the total is too large"});
-            break;
-          }
-          view.lines.push_back({line.product_id, line.quantity, price});
+          product.price = price;
+          known[line.product_id] = product;
+          requested.push_back({line.product_id, line.quantity});
         }
+        // The order service's own pricing rules, so that edge refuses what it would reject.
+        const order::Pricing pricing = order::price_order(requested, known);
+        if (errors.empty() && !pricing.rejection.empty()) {
+          errors.push_back({"lines", pricing.rejection == "mixed_currency"
+                                         ? "must all be priced in one currency"
+                                         : "cannot be priced: " + pricing.rejection});
+        }
+        for (const auto& l : pricing.lines) view.lines.push_back({l.product_id, l.quantity, l.unit_price});
+        view.total = pricing.total;
+        view.currency = pricing.currency;
         if (!errors.empty()) {
           std::string detail;
           for (const auto& e : errors)
@@ -264,34 +250,28 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         view.created_us = view.updated_us = micros_of(now);
         view.steps = std::vector<OrderStep>{{"PLACED", "PLACED", "", view.created_us}};
 
-        std::string id = order_id;
-        std::string buyer_id = buyer.user_id;
-        long long total = view.total;
-        std::string currency = view.currency;
-        std::string token = payment_token;
-        std::string created = events::format_rfc3339(now);
-        std::string updated = created;
-        sql << kInsertOrder, soci::use(id, "id"), soci::use(buyer_id, "buyer"),
-            soci::use(total, "total"), soci::use(currency, "currency"), soci::use(token, "token"),
-            soci::use(created, "created"), soci::use(updated, "updated");
-        boost::json::array command_lines;
+        const long long total = view.total;
+        const std::string created = events::format_rfc3339(now);
+        sql << kInsertOrder, soci::use(order_id, "id"), soci::use(buyer.user_id, "buyer"),
+            soci::use(total, "total"), soci::use(view.currency, "currency"),
+            soci::use(payment_token, "token"), soci::use(created, "created"),
+            soci::use(created, "updated");
+        contracts::order::PlaceOrderV1 command{.order_id = order_id,
+                                               .buyer_id = buyer.user_id,
+                                               .lines = {},
+                                               .payment_token = payment_token};
         int no = 0;
         for (const auto& l : view.lines) {
-          std::string product = l.product_id;
-          long long quantity = l.quantity;
-          long long price = l.unit_price;
-          sql << kInsertLine, soci::use(id, "id"), soci::use(no, "no"),
-              soci::use(product, "product"), soci::use(quantity, "quantity"),
+          const long long quantity = l.quantity;
+          const long long price = l.unit_price;
+          sql << kInsertLine, soci::use(order_id, "id"), soci::use(no, "no"),
+              soci::use(l.product_id, "product"), soci::use(quantity, "quantity"),
               soci::use(price, "price");
-          command_lines.push_back({{"product_id", l.product_id}, {"quantity", l.quantity}});
+          command.lines.push_back({l.product_id, l.quantity});
           ++no;
         }
-        sql << kInsertPlacedStep, soci::use(id, "id"), soci::use(created, "at");
-        send_command(api_, out, "bazaar.order.PlaceOrder.v1", order_id,
-                     {{"order_id", order_id},
-                      {"buyer_id", buyer.user_id},
-                      {"lines", std::move(command_lines)},
-                      {"payment_token", payment_token}});
+        sql << kInsertPlacedStep, soci::use(order_id, "id"), soci::use(created, "at");
+        send_command(api_, out, command);
         if (after) after(sql);
         return order_answer(202, view);
       },
@@ -425,15 +405,15 @@ void register_order_routes(Router& router, ApiContext& api) {
             [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
               auto order = visible_order(sql, id, who, true);
               if (!order) return not_found();
-              static const std::set<std::string, std::less<>> kFinal{
-                  "REJECTED", "CANCELLED", "SHIPPED", "DELIVERED", "COMPENSATING"};
-              if (kFinal.contains(order->status)) {
+              if (const auto status = status_of(*order); status && !order::may_cancel(*status)) {
                 return problem(409, "Conflict",
                                "an order that is " + order->status + " cannot be cancelled");
               }
-              send_command(
-                  api, out, "bazaar.order.CancelOrder.v1", order->id,
-                  {{"order_id", order->id}, {"actor_id", who.user_id}, {"actor_role", who.role}});
+              send_command(api, out,
+                           contracts::order::CancelOrderV1{.order_id = order->id,
+                                                           .actor_id = who.user_id,
+                                                           .actor_role = who.role,
+                                                           .reason = std::nullopt});
               return order_answer(202, *order);
             },
             replayed);
@@ -444,9 +424,9 @@ void register_order_routes(Router& router, ApiContext& api) {
     if (parsed.error) return *parsed.error;
     FieldCheck check(parsed.object);
     const std::string status = check.required_string("status", 1, 20);
-    if (check.ok() && status != "SHIPPED" && status != "DELIVERED") {
-      check.fail("status", "must be SHIPPED or DELIVERED");
-    }
+    const auto target = order::status_from_string(status);
+    const auto needed = target ? order::advances_from(*target) : std::nullopt;
+    if (check.ok() && !needed) check.fail("status", "must be SHIPPED or DELIVERED");
     if (!check.ok()) return check.problem();
     const std::string id = ctx.params.at("id");
     const Principal& who = *ctx.principal;
@@ -457,15 +437,15 @@ void register_order_routes(Router& router, ApiContext& api) {
         answer = not_found();
         return;
       }
-      const std::string needed = status == "SHIPPED" ? "CONFIRMED" : "SHIPPED";
-      if (order->status != needed) {
-        answer = problem(
-            409, "Conflict",
-            "only a " + needed + " order can become " + status + "; this one is " + order->status);
+      if (status_of(*order) != needed) {
+        answer = problem(409, "Conflict",
+                         "only a " + std::string(order::to_string(*needed)) + " order can become " +
+                             status + "; this one is " + order->status);
         return;
       }
-      send_command(api, out, "bazaar.order.AdvanceOrderStatus.v1", order->id,
-                   {{"order_id", order->id}, {"status", status}, {"actor_id", who.user_id}});
+      send_command(api, out,
+                   contracts::order::AdvanceOrderStatusV1{
+                       .order_id = order->id, .status = status, .actor_id = who.user_id});
       answer = order_answer(202, *order);
     });
     return answer;

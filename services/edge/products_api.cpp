@@ -7,7 +7,8 @@
 #include <chrono>
 #include <memory>
 
-#include "events/outbox.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
 #include "events/uuid.hpp"
 #include "money.hpp"
 #include "problem.hpp"
@@ -17,12 +18,9 @@
 namespace bazaar::edge {
 namespace {
 
-constexpr const char* kCatalogCommands = "catalog.commands";
-constexpr const char* kInventoryCommands = "inventory.commands";
-constexpr const char* kCreateProduct = "bazaar.catalog.CreateProduct.v1";
-constexpr const char* kUpdateProduct = "bazaar.catalog.UpdateProduct.v1";
-constexpr const char* kDeleteProduct = "bazaar.catalog.DeleteProduct.v1";
-constexpr const char* kAdjustStock = "bazaar.inventory.AdjustStock.v1";
+namespace cat = contracts::catalog;
+using contracts::topic::kCatalogCommands;
+using contracts::topic::kInventoryCommands;
 
 // The schema's bound on initial and adjusted stock.
 constexpr std::int64_t kMaxStock = 100'000'000;
@@ -145,17 +143,12 @@ HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
   return json_answer(200, boost::json::object{{"items", std::move(items)}, {"next_cursor", next}});
 }
 
-void add_command(ApiContext& api, events::OutboxWriter& outbox, const char* topic, const char* type,
-                 const std::string& product_id, boost::json::object payload) {
-  events::Envelope e = api.factory.make(type, product_id, std::move(payload));
-  e.correlation_id = product_id;
-  outbox.add(topic, e);
-}
-
-boost::json::object actor_fields(const Principal& who, boost::json::object payload) {
-  payload["actor_id"] = who.user_id;
-  payload["actor_role"] = who.role;
-  return payload;
+// A command about one product, keyed and correlated by its id.
+template <typename Command>
+void add_command(ApiContext& api, events::OutboxWriter& outbox, const char* topic,
+                 const Command& command) {
+  events::emit(outbox, api.factory, topic, command.product_id, command, nullptr,
+               command.product_id);
 }
 
 bool is_currency(const std::string& c) {
@@ -234,15 +227,17 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
         soci::use(price_value, "price"), soci::use(row.currency, "currency"),
         soci::use(row.category, "category"), soci::use(stock_value, "stock"),
         soci::use(created_at, "created_at"), soci::use(updated_at, "updated_at");
-    add_command(api, outbox, kCatalogCommands, kCreateProduct, row.id,
-                actor_fields(who, {{"product_id", row.id},
-                                   {"seller_id", row.seller_id},
-                                   {"name", row.name},
-                                   {"description", row.description},
-                                   {"price", row.price},
-                                   {"currency", row.currency},
-                                   {"category", row.category},
-                                   {"initial_stock", row.stock}}));
+    add_command(api, outbox, kCatalogCommands,
+                cat::CreateProductV1{.product_id = row.id,
+                                     .seller_id = row.seller_id,
+                                     .name = row.name,
+                                     .description = row.description,
+                                     .price = row.price,
+                                     .currency = row.currency,
+                                     .category = row.category,
+                                     .initial_stock = row.stock,
+                                     .actor_id = who.user_id,
+                                     .actor_role = who.role});
   });
   if (refused) return *refused;
   HttpResponse r = json_answer(202, product_to_json(row));
@@ -284,31 +279,23 @@ HttpResponse update_product(ApiContext& api, const RequestContext& c) {
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     refused = writable(sql, *id, who, row);
     if (refused) return;
-    boost::json::object changes{{"product_id", *id}};
     // The command carries only what changed; the view row gets the merged state.
-    if (name) {
-      changes["name"] = *name;
-      row->name = *name;
-    }
-    if (description) {
-      changes["description"] = *description;
-      row->description = *description;
-    }
-    if (price) {
-      changes["price"] = *price;
-      row->price = *price;
-    }
-    if (category) {
-      changes["category"] = *category;
-      row->category = *category;
-    }
-    long long price_value = row->price;
-    std::string product_id = *id;
+    const cat::UpdateProductV1 changes{.product_id = *id,
+                                       .name = name,
+                                       .description = description,
+                                       .price = price,
+                                       .category = category,
+                                       .actor_id = who.user_id,
+                                       .actor_role = who.role};
+    row->name = name.value_or(row->name);
+    row->description = description.value_or(row->description);
+    row->price = price.value_or(row->price);
+    row->category = category.value_or(row->category);
+    const long long price_value = row->price;
     sql << kUpdateProductRow, soci::use(row->name, "name"),
         soci::use(row->description, "description"), soci::use(price_value, "price"),
-        soci::use(row->category, "category"), soci::use(product_id, "product_id");
-    add_command(api, outbox, kCatalogCommands, kUpdateProduct, *id,
-                actor_fields(who, std::move(changes)));
+        soci::use(row->category, "category"), soci::use(*id, "product_id");
+    add_command(api, outbox, kCatalogCommands, changes);
   });
   if (refused) return *refused;
   return json_answer(202, product_to_json(*row));
@@ -329,11 +316,13 @@ HttpResponse set_stock(ApiContext& api, const RequestContext& c) {
     std::optional<ProductRow> row;
     refused = writable(sql, *id, who, row);
     if (refused) return;
-    long long stock_value = stock;
-    std::string product_id = *id;
-    sql << kSetStock, soci::use(stock_value, "stock"), soci::use(product_id, "product_id");
-    add_command(api, outbox, kInventoryCommands, kAdjustStock, *id,
-                actor_fields(who, {{"product_id", *id}, {"available", stock}}));
+    sql << kSetStock, soci::use(stock, "stock"), soci::use(*id, "product_id");
+    add_command(api, outbox, kInventoryCommands,
+                contracts::inventory::AdjustStockV1{.product_id = *id,
+                                                    .available = stock,
+                                                    .delta = std::nullopt,
+                                                    .actor_id = who.user_id,
+                                                    .actor_role = who.role});
   });
   if (refused) return *refused;
   return json_answer(202, boost::json::object{{"product_id", *id}, {"stock", stock}});
@@ -348,10 +337,10 @@ HttpResponse delete_product(ApiContext& api, const RequestContext& c) {
     std::optional<ProductRow> row;
     refused = writable(sql, *id, who, row);
     if (refused) return;
-    std::string product_id = *id;
-    sql << kMarkDeleted, soci::use(product_id, "product_id");
-    add_command(api, outbox, kCatalogCommands, kDeleteProduct, *id,
-                actor_fields(who, {{"product_id", *id}}));
+    sql << kMarkDeleted, soci::use(*id, "product_id");
+    add_command(api, outbox, kCatalogCommands,
+                cat::DeleteProductV1{
+                    .product_id = *id, .actor_id = who.user_id, .actor_role = who.role});
   });
   if (refused) return *refused;
   return json_answer(202, boost::json::object{{"id", *id}, {"status", "deleted"}});

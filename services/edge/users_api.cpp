@@ -14,8 +14,6 @@
 namespace bazaar::edge {
 namespace {
 
-constexpr const char* kUserRoleChanged = "bazaar.identity.UserRoleChanged.v1";
-constexpr const char* kUserDisabled = "bazaar.identity.UserDisabled.v1";
 constexpr const char* kUsersSort = "users";
 constexpr std::size_t kMaxSecretBytes = 1024;
 
@@ -182,13 +180,14 @@ HttpResponse admin_patch(const UserDeps& d, const RequestContext& c) {
     user->updated_at = events::format_rfc3339(now);
     identity::update_user(sql, *user);
     if (user->role != previous_role) {
-      identity::emit(
-          out, d.api.factory, kUserRoleChanged, user->id,
-          {{"user_id", user->id}, {"role", user->role}, {"previous_role", previous_role}});
+      identity::emit(out, d.api.factory,
+                     contracts::identity::UserRoleChangedV1{
+                         .user_id = user->id, .role = user->role, .previous_role = previous_role});
     }
     if (user->disabled != was_disabled) {
-      identity::emit(out, d.api.factory, kUserDisabled, user->id,
-                     {{"user_id", user->id}, {"disabled", user->disabled}});
+      identity::emit(out, d.api.factory,
+                     contracts::identity::UserDisabledV1{.user_id = user->id,
+                                                         .disabled = user->disabled});
       if (user->disabled) identity::revoke_user_families(sql, user->id, now);
     }
   });
@@ -210,7 +209,8 @@ HttpResponse admin_delete(const UserDeps& d, const RequestContext& c) {
     const auto now = d.api.clock.now();
     identity::soft_delete_user(sql, *id, now);
     identity::revoke_user_families(sql, *id, now);
-    identity::emit(out, d.api.factory, kUserDisabled, *id, {{"user_id", *id}, {"disabled", true}});
+    identity::emit(out, d.api.factory,
+                   contracts::identity::UserDisabledV1{.user_id = *id, .disabled = true});
   });
   if (!found) return not_found();
   return no_content();

@@ -3,13 +3,14 @@
 #include <chrono>
 #include <string>
 
-#include "events/processor.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
 
 namespace bazaar::inventory {
 
 /// Applies inventory commands and the catalog events that create and delete stock: each
 /// decision and its SQL in the processor's transaction, each outcome an event.
-class InventoryHandler final : public events::Handler {
+class InventoryHandler final : public events::DispatchHandler<InventoryHandler> {
  public:
   /// `reservation_ttl`: how long a reservation holds stock before it expires.
   /// `unknown_product_grace`: how long a reservation naming a product with no stock row yet is
@@ -17,20 +18,27 @@ class InventoryHandler final : public events::Handler {
   /// reservation can overtake the ProductCreated that creates the stock.
   InventoryHandler(std::chrono::seconds reservation_ttl,
                    std::chrono::milliseconds unknown_product_grace)
-      : ttl_(reservation_ttl), unknown_product_grace_(unknown_product_grace) {}
+      : ttl_(reservation_ttl), unknown_product_grace_(unknown_product_grace) {
+    on(&InventoryHandler::product_created);
+    on(&InventoryHandler::product_deleted);
+    on(&InventoryHandler::reserve);
+    on(&InventoryHandler::release);
+    on(&InventoryHandler::commit);
+    on(&InventoryHandler::adjust);
+  }
 
-  bool wants(const std::string& type) const override;
   /// Stock rows are shared across orders and locked in sorted order per record.
   bool batchable() const override { return false; }
-  void apply(events::HandlerContext& ctx) override;
 
  private:
-  void product_created(events::HandlerContext& ctx);
-  void product_deleted(events::HandlerContext& ctx);
-  void reserve(events::HandlerContext& ctx);
-  void release(events::HandlerContext& ctx);
-  void commit(events::HandlerContext& ctx);
-  void adjust(events::HandlerContext& ctx);
+  void product_created(events::HandlerContext& ctx,
+                       const contracts::catalog::ProductCreatedV1& event);
+  void product_deleted(events::HandlerContext& ctx,
+                       const contracts::catalog::ProductDeletedV1& event);
+  void reserve(events::HandlerContext& ctx, const contracts::inventory::ReserveStockV1& cmd);
+  void release(events::HandlerContext& ctx, const contracts::inventory::ReleaseStockV1& cmd);
+  void commit(events::HandlerContext& ctx, const contracts::inventory::CommitReservationV1& cmd);
+  void adjust(events::HandlerContext& ctx, const contracts::inventory::AdjustStockV1& cmd);
 
   std::chrono::seconds ttl_;
   std::chrono::milliseconds unknown_product_grace_;

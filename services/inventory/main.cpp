@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 
+#include "contracts/contracts.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "inventory_handler.hpp"
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
     bazaar::events::Service service(cfg);
     bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds},
                                                 std::chrono::milliseconds{grace_ms});
-    service.add_processor("inventory", {"inventory.commands", "catalog.events"}, handler);
+    namespace topic = bazaar::contracts::topic;
+    service.add_processor("inventory", {topic::kInventoryCommands, topic::kCatalogEvents}, handler);
     service.add_periodic(
         "reservation expiry", std::chrono::seconds{1},
         [](bazaar::events::TaskContext& ctx) { bazaar::inventory::expire_reservations(ctx); });

@@ -26,10 +26,9 @@ void give_back(soci::session& sql, const Emitter& out, const std::string& order_
     changed.emplace_back(line.product_id, level);
   }
   set_reservation_status(sql, order_id, status, reason);
-  out.emit(type::kStockReleased, order_id, stock_released(order_id, reason, true), order_id);
+  out.emit(order_id, stock_released(order_id, reason, true), order_id);
   for (const auto& [product_id, level] : changed) {
-    out.emit(type::kStockLevelChanged, product_id, stock_level_changed(product_id, level),
-             order_id);
+    out.emit(product_id, stock_level_changed(product_id, level), order_id);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "delivery_policy.hpp"
+#include "contracts/contracts.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "notification_handler.hpp"
@@ -45,7 +46,9 @@ int main(int argc, char** argv) {
     }
     bazaar::events::Service service(cfg);
     notification::NotificationHandler handler(service.clock(), client != nullptr);
-    service.add_processor("notification", {"identity.events", "identity.otp", "order.events"}, handler);
+    namespace topic = bazaar::contracts::topic;
+    service.add_processor("notification",
+                          {topic::kIdentityEvents, topic::kIdentityOtp, topic::kOrderEvents}, handler);
     std::unique_ptr<notification::WebhookSender> sender;
     if (client) {
       sender = std::make_unique<notification::WebhookSender>(*client, policy);

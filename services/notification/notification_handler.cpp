@@ -6,18 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <vector>
 
-#include "events/json_fields.hpp"
-#include "events/outbox.hpp"
 #include "notification_rules.hpp"
 
 namespace bazaar::notification {
 namespace {
-
-constexpr const char* kUserRegistered = "bazaar.identity.UserRegistered.v1";
-constexpr const char* kUserRoleChanged = "bazaar.identity.UserRoleChanged.v1";
-constexpr const char* kUserDisabled = "bazaar.identity.UserDisabled.v1";
-constexpr const char* kNotificationCreated = "bazaar.notification.NotificationCreated.v1";
-constexpr const char* kOtpRequested = "bazaar.identity.OtpRequested.v1";
 
 constexpr const char* kUserRole = "SELECT COALESCE(role, 'buyer') FROM users WHERE user_id = CAST(:id AS uuid)";
 
@@ -64,50 +56,43 @@ std::vector<std::string> admin_ids(soci::session& sql) {
 }  // namespace
 
 NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhook)
-    : ids_(clock, events::system_random()), webhook_(webhook) {}
-
-bool NotificationHandler::wants(const std::string& type) const {
-  return type == kUserRegistered || type == kUserRoleChanged || type == kUserDisabled ||
-         type == kOtpRequested || notifies(type);
+    : ids_(clock, events::system_random()), webhook_(webhook) {
+  on(&NotificationHandler::registered);
+  on(&NotificationHandler::role_changed);
+  on(&NotificationHandler::disabled);
+  on(&NotificationHandler::one_time_code);
+  for (const auto type : notified_types()) on(std::string(type), &NotificationHandler::notify);
 }
 
-void NotificationHandler::apply(events::HandlerContext& ctx) {
-  if (ctx.event.type == kOtpRequested) {
-    one_time_code(ctx);
-  } else if (notifies(ctx.event.type)) {
-    notify(ctx);
-  } else {
-    project_user(ctx);
-  }
+// Only the role is kept: the projection needs no name or email.
+void NotificationHandler::registered(events::HandlerContext& ctx,
+                                     const contracts::identity::UserRegisteredV1& e) {
+  ctx.sql << kUpsertRole, soci::use(e.user_id, "user_id"), soci::use(e.role, "role");
 }
 
-void NotificationHandler::project_user(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string user_id = events::required_string(data, "user_id");
-  if (ctx.event.type == kUserDisabled) {
-    // The event means "disabled" unless it says otherwise (re-enabled).
-    const auto* flag = data.if_contains("disabled");
-    int disabled = flag == nullptr || !flag->is_bool() || flag->get_bool() ? 1 : 0;
-    ctx.sql << kUpsertDisabled, soci::use(user_id), soci::use(disabled);
-    return;
-  }
-  // Only the role is kept: the projection needs no name or email.
-  std::string role = events::required_string(data, "role");
-  ctx.sql << kUpsertRole, soci::use(user_id), soci::use(role);
+void NotificationHandler::role_changed(events::HandlerContext& ctx,
+                                       const contracts::identity::UserRoleChangedV1& e) {
+  ctx.sql << kUpsertRole, soci::use(e.user_id, "user_id"), soci::use(e.role, "role");
 }
 
-void NotificationHandler::one_time_code(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string user_id = events::required_string(data, "user_id");
+void NotificationHandler::disabled(events::HandlerContext& ctx,
+                                   const contracts::identity::UserDisabledV1& e) {
+  // The event means "disabled" unless it says otherwise (re-enabled).
+  const int disabled = e.disabled.value_or(true) ? 1 : 0;
+  ctx.sql << kUpsertDisabled, soci::use(e.user_id, "user_id"), soci::use(disabled, "disabled");
+}
+
+void NotificationHandler::one_time_code(events::HandlerContext& ctx,
+                                        const contracts::identity::OtpRequestedV1& e) {
   std::string role = "buyer";
   soci::indicator found = soci::i_null;
-  ctx.sql << kUserRole, soci::use(user_id), soci::into(role, found);
+  ctx.sql << kUserRole, soci::use(e.user_id, "id"), soci::into(role, found);
   if (found != soci::i_ok) role = "buyer";
-  const Notification n{user_id, role, "otp", "", "Your sign-in code",
+  const Notification n{e.user_id, role, "otp", "", "Your sign-in code",
                        "A one-time sign-in code was requested for your account."};
   // The code travels only to the delivery sink (the webhook standing in for a chat bot):
   // never into notification.events, the notifications table or a log line.
-  create(ctx, n, events::required_string(data, "code"));
+  create(ctx, n, e.code);
 }
 
 void NotificationHandler::notify(events::HandlerContext& ctx) {
@@ -118,42 +103,33 @@ void NotificationHandler::notify(events::HandlerContext& ctx) {
 
 void NotificationHandler::create(events::HandlerContext& ctx, const Notification& n,
                                  const std::string& secret_code) {
-  std::string source_event_id = ctx.event.id;
-  std::string source_type = ctx.event.type;
-  {
-    std::string notification_id = ids_.next().str();
-    std::string created_at = events::format_rfc3339(ctx.clock.now());
-    std::string recipient_id = n.recipient_id;
-    std::string recipient_role = n.recipient_role;
-    std::string kind = n.kind;
-    std::string order_id = n.order_id;
-    std::string title = n.title;
-    std::string body = n.body;
-    soci::statement insert =
-        (ctx.sql.prepare << kInsertNotification, soci::use(notification_id),
-         soci::use(source_event_id), soci::use(source_type), soci::use(recipient_id),
-         soci::use(recipient_role), soci::use(kind), soci::use(order_id), soci::use(title),
-         soci::use(body), soci::use(created_at));
-    insert.execute(true);
-    if (insert.get_affected_rows() == 0) return;  // created before from this event
+  const std::string notification_id = ids_.next().str();
+  const std::string created_at = events::format_rfc3339(ctx.clock.now());
+  soci::statement insert =
+      (ctx.sql.prepare << kInsertNotification, soci::use(notification_id, "notification_id"),
+       soci::use(ctx.event.id, "source_event_id"), soci::use(ctx.event.type, "source_type"),
+       soci::use(n.recipient_id, "recipient_id"), soci::use(n.recipient_role, "recipient_role"),
+       soci::use(n.kind, "kind"), soci::use(n.order_id, "order_id"), soci::use(n.title, "title"),
+       soci::use(n.body, "body"), soci::use(created_at, "created_at"));
+  insert.execute(true);
+  if (insert.get_affected_rows() == 0) return;  // created before from this event
 
-    auto payload = created_payload(notification_id, n, created_at);
-    if (webhook_) {
-      auto delivered = payload;
-      if (!secret_code.empty()) delivered["code"] = secret_code;
-      std::string payload_text = boost::json::serialize(delivered);
-      ctx.sql << kInsertDelivery, soci::use(notification_id), soci::use(created_at),
-          soci::use(payload_text), soci::use(created_at), soci::use(created_at);
-    }
-    ctx.outbox.add(kTopic, ctx.factory.make(kNotificationCreated, n.recipient_id,
-                                            std::move(payload), &ctx.event));
-    // The log sink: ids and kind only, never the text (it may grow personal details), and
-    // only for a notification that was committed.
-    ctx.after_commit([notification_id, recipient = n.recipient_id, kind = n.kind] {
-      spdlog::info("notification created notification_id={} recipient_id={} kind={}",
-                   notification_id, recipient, kind);
-    });
+  const auto payload = created_payload(notification_id, n, created_at);
+  if (webhook_) {
+    auto delivered = payload.to_json();
+    if (!secret_code.empty()) delivered["code"] = secret_code;
+    const std::string payload_text = boost::json::serialize(delivered);
+    ctx.sql << kInsertDelivery, soci::use(notification_id, "notification_id"),
+        soci::use(created_at, "next_attempt_at"), soci::use(payload_text, "payload"),
+        soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
   }
+  ctx.emit(contracts::topic::kNotificationEvents, n.recipient_id, payload);
+  // The log sink: ids and kind only, never the text (it may grow personal details), and
+  // only for a notification that was committed.
+  ctx.after_commit([notification_id, recipient = n.recipient_id, kind = n.kind] {
+    spdlog::info("notification created notification_id={} recipient_id={} kind={}",
+                 notification_id, recipient, kind);
+  });
 }
 
 }  // namespace bazaar::notification

@@ -1,19 +1,25 @@
 #include "notification_rules.hpp"
 
-#include "events/json_fields.hpp"
-
 #include <algorithm>
 #include <boost/json/value.hpp>
+
+#include "contracts/contracts.hpp"
+#include "events/fields.hpp"
 
 namespace bazaar::notification {
 namespace {
 
-constexpr std::string_view kOrderPlaced = "bazaar.order.OrderPlaced.v1";
-constexpr std::string_view kOrderConfirmed = "bazaar.order.OrderConfirmed.v1";
-constexpr std::string_view kOrderCancelled = "bazaar.order.OrderCancelled.v1";
-constexpr std::string_view kOrderRejected = "bazaar.order.OrderRejected.v1";
-constexpr std::string_view kOrderStatusChanged = "bazaar.order.OrderStatusChanged.v1";
+namespace ord = contracts::order;
+constexpr std::string_view kOrderPlaced = ord::OrderPlacedV1::kType;
+constexpr std::string_view kOrderConfirmed = ord::OrderConfirmedV1::kType;
+constexpr std::string_view kOrderCancelled = ord::OrderCancelledV1::kType;
+constexpr std::string_view kOrderRejected = ord::OrderRejectedV1::kType;
+constexpr std::string_view kOrderStatusChanged = ord::OrderStatusChangedV1::kType;
 
+// A field a rule reads; absent reads as empty (the rule then makes no notification).
+std::string text(const boost::json::object& payload, std::string_view key) {
+  return events::Fields(payload).optional_string(key).value_or("");
+}
 
 // Each distinct id once, in order of first appearance, so a repeated admin or seller gets
 // one notification.
@@ -32,7 +38,7 @@ std::vector<std::string> sellers_of(const boost::json::object& payload) {
   const auto* lines = payload.if_contains("lines");
   if (lines == nullptr || !lines->is_array()) return sellers;
   for (const auto& line : lines->get_array()) {
-    if (line.is_object()) sellers.push_back(events::string_or_empty(line.get_object(), "seller_id"));
+    if (line.is_object()) sellers.push_back(text(line.get_object(), "seller_id"));
   }
   return distinct(std::move(sellers));
 }
@@ -47,10 +53,15 @@ void to_admins(std::vector<Notification>& out, const std::vector<std::string>& a
 
 }  // namespace
 
+const std::vector<std::string_view>& notified_types() {
+  static const std::vector<std::string_view> kTypes{kOrderPlaced, kOrderConfirmed, kOrderCancelled,
+                                                    kOrderRejected, kOrderStatusChanged};
+  return kTypes;
+}
+
 bool notifies(std::string_view event_type) {
-  return event_type == kOrderPlaced || event_type == kOrderConfirmed ||
-         event_type == kOrderCancelled || event_type == kOrderRejected ||
-         event_type == kOrderStatusChanged;
+  const auto& types = notified_types();
+  return std::find(types.begin(), types.end(), event_type) != types.end();
 }
 
 bool cancellation_is_failure(std::string_view reason) {
@@ -61,9 +72,9 @@ std::vector<Notification> notifications_for(std::string_view event_type,
                                             const boost::json::object& payload,
                                             const std::vector<std::string>& admin_ids) {
   std::vector<Notification> out;
-  const std::string order_id = events::string_or_empty(payload, "order_id");
+  const std::string order_id = text(payload, "order_id");
   if (order_id.empty() || !notifies(event_type)) return out;
-  const std::string buyer_id = events::string_or_empty(payload, "buyer_id");
+  const std::string buyer_id = text(payload, "buyer_id");
   const std::string order = "Order " + order_id;
 
   if (event_type == kOrderPlaced) {
@@ -79,7 +90,7 @@ std::vector<Notification> notifications_for(std::string_view event_type,
                      order + " includes items you sell; prepare them for shipping."});
     }
   } else if (event_type == kOrderCancelled) {
-    const std::string reason = events::string_or_empty(payload, "reason");
+    const std::string reason = text(payload, "reason");
     if (!buyer_id.empty()) {
       out.push_back({buyer_id, "buyer", "order_cancelled", order_id, order + " cancelled",
                      "Your order " + order_id + " was cancelled (" + reason + ")."});
@@ -90,9 +101,9 @@ std::vector<Notification> notifications_for(std::string_view event_type,
     }
   } else if (event_type == kOrderRejected) {
     to_admins(out, admin_ids, order_id, "order_failed", order + " failed",
-              order + " was rejected: " + events::string_or_empty(payload, "reason") + ".");
+              order + " was rejected: " + text(payload, "reason") + ".");
   } else if (event_type == kOrderStatusChanged && !buyer_id.empty()) {
-    const std::string status = events::string_or_empty(payload, "status");
+    const std::string status = text(payload, "status");
     if (status == "SHIPPED") {
       out.push_back({buyer_id, "buyer", "order_shipped", order_id, order + " shipped",
                      "Your order " + order_id + " is on its way."});
@@ -104,18 +115,18 @@ std::vector<Notification> notifications_for(std::string_view event_type,
   return out;
 }
 
-boost::json::object created_payload(const std::string& notification_id, const Notification& n,
-                                    const std::string& created_at) {
-  boost::json::object out{
-      {"notification_id", notification_id},
-      {"recipient_id", n.recipient_id},
-      {"recipient_role", n.recipient_role},
-      {"kind", n.kind},
-      {"title", n.title},
-      {"body", n.body},
-      {"created_at", created_at},
-  };
-  if (!n.order_id.empty()) out["order_id"] = n.order_id;
+contracts::notification::NotificationCreatedV1 created_payload(const std::string& notification_id,
+                                                               const Notification& n,
+                                                               const std::string& created_at) {
+  contracts::notification::NotificationCreatedV1 out{.notification_id = notification_id,
+                                                     .recipient_id = n.recipient_id,
+                                                     .recipient_role = n.recipient_role,
+                                                     .kind = n.kind,
+                                                     .order_id = std::nullopt,
+                                                     .title = n.title,
+                                                     .body = n.body,
+                                                     .created_at = created_at};
+  if (!n.order_id.empty()) out.order_id = n.order_id;
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "contracts/contracts.hpp"
+
 namespace bazaar::notification {
 
 /// One notification to create: who gets it, in which role, what kind, and its text. The text
@@ -20,7 +22,9 @@ struct Notification {
   bool operator==(const Notification&) const = default;
 };
 
-/// True for the event types that can lead to notifications.
+/// The event types that can lead to notifications.
+const std::vector<std::string_view>& notified_types();
+/// True for one of notified_types().
 bool notifies(std::string_view event_type);
 
 /// Whether an OrderCancelled `reason` means the order failed (admins are told) rather than
@@ -34,7 +38,8 @@ std::vector<Notification> notifications_for(std::string_view event_type,
                                             const std::vector<std::string>& admin_ids);
 
 /// The NotificationCreated payload of `n`, also the body POSTed to the webhook.
-boost::json::object created_payload(const std::string& notification_id, const Notification& n,
-                                    const std::string& created_at);
+contracts::notification::NotificationCreatedV1 created_payload(const std::string& notification_id,
+                                                               const Notification& n,
+                                                               const std::string& created_at);
 
 }  // namespace bazaar::notification

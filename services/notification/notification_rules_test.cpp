@@ -135,7 +135,8 @@ TEST_CASE("the created payload satisfies its schema") {
   REQUIRE_FALSE(notes.empty());
   for (const auto& n : notes) {
     const auto payload =
-        created_payload("0190f5c2-7a1b-7c3d-8e4f-0000000000ff", n, "2026-11-23T10:00:00.000Z");
+        created_payload("0190f5c2-7a1b-7c3d-8e4f-0000000000ff", n, "2026-11-23T10:00:00.000Z")
+            .to_json();
     const auto valid = schemas.validate("bazaar.notification.NotificationCreated.v1", payload);
     CHECK_MESSAGE(valid.ok(), (valid.ok() ? std::string{} : valid.error().message));
     CHECK(payload.at("order_id").as_string() == kOrder);

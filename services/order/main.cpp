@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "deadline_scanner.hpp"
+#include "contracts/contracts.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "order_handler.hpp"
@@ -42,8 +43,9 @@ int main(int argc, char** argv) {
          std::chrono::milliseconds{compensation_ms}},
         service.factory(), service.clock());
     bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms});
+    namespace topic = bazaar::contracts::topic;
     service.add_processor(
-        "order", {"order.commands", "inventory.events", "payment.events", "catalog.events"},
+        "order", {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents, topic::kCatalogEvents},
         handler);
     service.add_periodic("deadline scanner", std::chrono::milliseconds{scan_ms},
                          [&store](bazaar::events::TaskContext& ctx) {

@@ -5,15 +5,10 @@
 
 #include <map>
 
-#include "events/json_fields.hpp"
-#include "events/outbox.hpp"
+#include "events/fields.hpp"
 
 namespace bazaar::order {
 namespace {
-
-using events::required_int;
-using events::required_string;
-using events::string_or_empty;
 
 constexpr const char* kUpsertPrice = R"sql(
 INSERT INTO catalog_prices (product_id, seller_id, price, currency, deleted, updated_at)
@@ -30,62 +25,68 @@ constexpr const char* kLookupPrice = R"sql(
 SELECT price, currency, seller_id::text, deleted::int FROM catalog_prices
 WHERE product_id = CAST(:id AS uuid))sql";
 
-// Replies and commands that drive a saga, by type.
-const std::map<std::string, Input, std::less<>> kInputs{
-    {"bazaar.inventory.StockReserved.v1", Input::kStockReserved},
-    {"bazaar.inventory.StockRejected.v1", Input::kStockRejected},
-    {"bazaar.inventory.ReservationCommitted.v1", Input::kReservationCommitted},
-    {"bazaar.inventory.ReservationCommitFailed.v1", Input::kReservationCommitFailed},
-    {"bazaar.inventory.StockReleased.v1", Input::kStockReleased},
-    {"bazaar.payment.PaymentCharged.v1", Input::kPaymentCharged},
-    {"bazaar.payment.PaymentDeclined.v1", Input::kPaymentDeclined},
-    {"bazaar.payment.PaymentRefunded.v1", Input::kPaymentRefunded},
-    {"bazaar.order.CancelOrder.v1", Input::kCancel},
+namespace inv = contracts::inventory;
+namespace pay = contracts::payment;
+
+// Replies that drive a saga, by type; each carries the order id and maybe a reason.
+const std::map<std::string, Input, std::less<>> kReplies{
+    {inv::StockReservedV1::kType, Input::kStockReserved},
+    {inv::StockRejectedV1::kType, Input::kStockRejected},
+    {inv::ReservationCommittedV1::kType, Input::kReservationCommitted},
+    {inv::ReservationCommitFailedV1::kType, Input::kReservationCommitFailed},
+    {inv::StockReleasedV1::kType, Input::kStockReleased},
+    {pay::PaymentChargedV1::kType, Input::kPaymentCharged},
+    {pay::PaymentDeclinedV1::kType, Input::kPaymentDeclined},
+    {pay::PaymentRefundedV1::kType, Input::kPaymentRefunded},
 };
 
-constexpr const char* kPlaceOrder = "bazaar.order.PlaceOrder.v1";
-constexpr const char* kAdvance = "bazaar.order.AdvanceOrderStatus.v1";
+void upsert_price(soci::session& sql, const std::string& product_id, const std::string& seller_id,
+                  std::int64_t price, const std::string& currency) {
+  sql << kUpsertPrice, soci::use(product_id, "id"), soci::use(seller_id, "seller"),
+      soci::use(price, "price"), soci::use(currency, "currency");
+}
 
 }  // namespace
 
-bool OrderHandler::wants(const std::string& type) const {
-  return kInputs.contains(type) || type == kPlaceOrder || type == kAdvance ||
-         type == "bazaar.catalog.ProductCreated.v1" || type == "bazaar.catalog.ProductUpdated.v1" ||
-         type == "bazaar.catalog.ProductDeleted.v1";
+OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace)
+    : store_(store), unknown_product_grace_(unknown_product_grace) {
+  on(&OrderHandler::place);
+  on(&OrderHandler::cancel);
+  on(&OrderHandler::advance_status);
+  on(&OrderHandler::price_listed);
+  on(&OrderHandler::price_changed);
+  on(&OrderHandler::price_removed);
+  for (const auto& [type, input] : kReplies) on(type, &OrderHandler::reply);
 }
 
-void OrderHandler::apply(events::HandlerContext& ctx) {
-  const std::string& type = ctx.event.type;
-  const auto& data = ctx.event.data.as_object();
-  if (type.rfind("bazaar.catalog.", 0) == 0) return project_price(ctx);
-  if (type == kPlaceOrder) return place(ctx);
-  if (type == kAdvance) {
-    const std::string status = string_or_empty(data, "status");
-    return advance(ctx, status == "SHIPPED" ? Input::kShip : Input::kDeliver, {});
-  }
-  const Input input = kInputs.find(type)->second;
-  std::string reason = string_or_empty(data, "reason");
-  if (input == Input::kCancel) {
-    // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
-    const std::string role = string_or_empty(data, "actor_role");
-    auto order = store_.load_for_update(ctx.sql, required_string(data, "order_id"));
-    const bool allowed =
-        role == "admin" ||
-        (role == "buyer" && order && order->buyer_id == string_or_empty(data, "actor_id"));
-    if (order && !allowed) {
-      Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
-                       .rejected = true, .note = "forbidden: not allowed to cancel this order"};
-      store_.apply(ctx.sql, ctx.outbox, *order, refused, type, &ctx.event);
-      return;
-    }
-    // The saga's own reasons ("refunded", "cancelled") tell the story.
-    reason.clear();
-  }
-  advance(ctx, input, reason);
+void OrderHandler::reply(events::HandlerContext& ctx) {
+  const auto fields = events::Fields::of(ctx.event.data);
+  advance(ctx, fields.string("order_id"), kReplies.find(ctx.event.type)->second,
+          fields.optional_string("reason").value_or(""));
 }
 
-void OrderHandler::advance(events::HandlerContext& ctx, Input input, const std::string& reason) {
-  const std::string order_id = required_string(ctx.event.data.as_object(), "order_id");
+void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {
+  // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
+  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
+  const bool allowed =
+      cmd.actor_role == "admin" || (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
+  if (order && !allowed) {
+    Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
+                     .rejected = true, .note = "forbidden: not allowed to cancel this order"};
+    store_.apply(ctx.sql, ctx.outbox, *order, refused, ctx.event.type, &ctx.event);
+    return;
+  }
+  // The saga's own reasons ("refunded", "cancelled") tell the story.
+  advance(ctx, cmd.order_id, Input::kCancel, {});
+}
+
+void OrderHandler::advance_status(events::HandlerContext& ctx,
+                                  const contracts::order::AdvanceOrderStatusV1& cmd) {
+  advance(ctx, cmd.order_id, cmd.status == "SHIPPED" ? Input::kShip : Input::kDeliver, {});
+}
+
+void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
+                           const std::string& reason) {
   const auto order = store_.load_for_update(ctx.sql, order_id);
   if (!order) {
     const Decision d = decide(std::nullopt, input, reason);
@@ -97,12 +98,11 @@ void OrderHandler::advance(events::HandlerContext& ctx, Input input, const std::
   store_.apply(ctx.sql, ctx.outbox, *order, d, ctx.event.type, &ctx.event);
 }
 
-void OrderHandler::place(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
+void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd) {
   OrderRecord order;
-  order.order_id = required_string(data, "order_id");
-  order.buyer_id = required_string(data, "buyer_id");
-  order.payment_token = required_string(data, "payment_token");
+  order.order_id = cmd.order_id;
+  order.buyer_id = cmd.buyer_id;
+  order.payment_token = cmd.payment_token;
   if (store_.load_for_update(ctx.sql, order.order_id)) {
     // The same order placed again under another event id: the first placement stands.
     spdlog::info("order {} placed again; ignored", order.order_id);
@@ -110,21 +110,18 @@ void OrderHandler::place(events::HandlerContext& ctx) {
   }
   std::vector<RequestedLine> requested;
   std::map<std::string, KnownProduct> known;
-  for (const auto& line : data.at("lines").as_array()) {
-    const auto& l = line.as_object();
-    RequestedLine r{required_string(l, "product_id"), required_int(l, "quantity")};
-    std::string id = r.product_id;
+  for (const auto& line : cmd.lines) {
     long long price = 0;
     int deleted = 0;
     KnownProduct p;
-    ctx.sql << kLookupPrice, soci::use(id), soci::into(price), soci::into(p.currency),
-        soci::into(p.seller_id), soci::into(deleted);
+    ctx.sql << kLookupPrice, soci::use(line.product_id, "id"), soci::into(price),
+        soci::into(p.currency), soci::into(p.seller_id), soci::into(deleted);
     if (ctx.sql.got_data()) {
       p.price = price;
       p.deleted = deleted != 0;
-      known[r.product_id] = p;
+      known[line.product_id] = p;
     }
-    requested.push_back(std::move(r));
+    requested.push_back({line.product_id, line.quantity});
   }
   const Pricing pricing = price_order(requested, known);
   order.lines = pricing.lines;
@@ -147,17 +144,19 @@ void OrderHandler::place(events::HandlerContext& ctx) {
                &ctx.event);
 }
 
-void OrderHandler::project_price(events::HandlerContext& ctx) {
-  const auto& data = ctx.event.data.as_object();
-  std::string id = required_string(data, "product_id");
-  if (ctx.event.type == "bazaar.catalog.ProductDeleted.v1") {
-    ctx.sql << kDeletePrice, soci::use(id);
-    return;
-  }
-  std::string seller = required_string(data, "seller_id");
-  long long price = required_int(data, "price");
-  std::string currency = required_string(data, "currency");
-  ctx.sql << kUpsertPrice, soci::use(id), soci::use(seller), soci::use(price), soci::use(currency);
+void OrderHandler::price_listed(events::HandlerContext& ctx,
+                                const contracts::catalog::ProductCreatedV1& e) {
+  upsert_price(ctx.sql, e.product_id, e.seller_id, e.price, e.currency);
+}
+
+void OrderHandler::price_changed(events::HandlerContext& ctx,
+                                 const contracts::catalog::ProductUpdatedV1& e) {
+  upsert_price(ctx.sql, e.product_id, e.seller_id, e.price, e.currency);
+}
+
+void OrderHandler::price_removed(events::HandlerContext& ctx,
+                                 const contracts::catalog::ProductDeletedV1& e) {
+  ctx.sql << kDeletePrice, soci::use(e.product_id, "id");
 }
 
 }  // namespace bazaar::order

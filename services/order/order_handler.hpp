@@ -1,28 +1,35 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
-#include "events/processor.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
 #include "saga_store.hpp"
 
 namespace bazaar::order {
 
 /// Applies order commands, saga replies and catalog prices: one transaction each, through
 /// the saga's pure decision and the store.
-class OrderHandler final : public events::Handler {
+class OrderHandler final : public events::DispatchHandler<OrderHandler> {
  public:
   /// `unknown_product_grace`: how long an order for a product not yet in the price projection
   /// is retried before it is rejected; PlaceOrder and catalog.events travel on different
   /// topics, so an order may overtake the event that lists its product.
-  OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace)
-      : store_(store), unknown_product_grace_(unknown_product_grace) {}
-  bool wants(const std::string& type) const override;
-  void apply(events::HandlerContext& ctx) override;
+  OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace);
 
  private:
-  void place(events::HandlerContext& ctx);
-  void project_price(events::HandlerContext& ctx);
-  void advance(events::HandlerContext& ctx, Input input, const std::string& reason);
+  void place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd);
+  void cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd);
+  void advance_status(events::HandlerContext& ctx,
+                      const contracts::order::AdvanceOrderStatusV1& cmd);
+  void price_listed(events::HandlerContext& ctx, const contracts::catalog::ProductCreatedV1& e);
+  void price_changed(events::HandlerContext& ctx, const contracts::catalog::ProductUpdatedV1& e);
+  void price_removed(events::HandlerContext& ctx, const contracts::catalog::ProductDeletedV1& e);
+  /// A saga reply (StockReserved, PaymentCharged, ...): its order id and optional reason.
+  void reply(events::HandlerContext& ctx);
+  void advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
+               const std::string& reason);
 
   const SagaStore& store_;
   std::chrono::milliseconds unknown_product_grace_;

@@ -1,22 +1,10 @@
 #include "saga.hpp"
 
-#include <array>
 #include <utility>
 
 namespace bazaar::order {
 namespace {
 
-constexpr std::array<std::pair<Status, std::string_view>, 9> kNames{{
-    {Status::kPlaced, "PLACED"},
-    {Status::kAwaitingStock, "AWAITING_STOCK"},
-    {Status::kAwaitingPayment, "AWAITING_PAYMENT"},
-    {Status::kCompensating, "COMPENSATING"},
-    {Status::kConfirmed, "CONFIRMED"},
-    {Status::kShipped, "SHIPPED"},
-    {Status::kDelivered, "DELIVERED"},
-    {Status::kRejected, "REJECTED"},
-    {Status::kCancelled, "CANCELLED"},
-}};
 
 Decision keep(const Saga& s, std::string note) {
   return Decision{.saga = s, .commands = {}, .deadline = Deadline::kNone, .rejected = false,
@@ -234,23 +222,8 @@ Decision from_outcome(Saga s, Input input, std::string_view reason) {
 
 }  // namespace
 
-std::string_view to_string(Status s) {
-  for (const auto& [status, name] : kNames) {
-    if (status == s) return name;
-  }
-  return "UNKNOWN";
-}
 
-std::optional<Status> status_from_string(std::string_view s) {
-  for (const auto& [status, name] : kNames) {
-    if (name == s) return status;
-  }
-  return std::nullopt;
-}
 
-bool is_terminal(Status s) {
-  return s == Status::kRejected || s == Status::kCancelled || s == Status::kDelivered;
-}
 
 Decision decide(const std::optional<Saga>& saga, Input input, std::string_view reason) {
   if (!saga) {

@@ -5,26 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include "order_status.hpp"
+
 namespace bazaar::order {
-
-/// The states of an order's saga (DESIGN.md, "The order saga").
-enum class Status {
-  kPlaced,
-  kAwaitingStock,
-  kAwaitingPayment,
-  kCompensating,
-  kConfirmed,
-  kShipped,
-  kDelivered,
-  kRejected,
-  kCancelled,
-};
-
-std::string_view to_string(Status s);
-std::optional<Status> status_from_string(std::string_view s);
-/// REJECTED, CANCELLED and DELIVERED end the saga; CONFIRMED and SHIPPED are outcomes that
-/// may still move (cancel, ship, deliver).
-bool is_terminal(Status s);
 
 /// What the saga remembers besides its status: which effects may exist and which
 /// compensations are still unanswered.

@@ -7,8 +7,9 @@
 
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
-#include "pricing.hpp"
+#include "order_record.hpp"
 #include "saga.hpp"
+#include "saga_messages.hpp"
 
 namespace soci {
 class session;
@@ -26,20 +27,9 @@ struct Timeouts {
   std::chrono::milliseconds compensation{10'000};
 };
 
-/// One order as stored: its captured prices and its saga.
-struct OrderRecord {
-  std::string order_id;
-  std::string buyer_id;
-  std::string payment_token;
-  std::string currency;
-  std::int64_t total = 0;
-  std::vector<PricedLine> lines;
-  Saga saga;
-};
-
 /// The order database's side of the saga: loads an order under a row lock, and applies a
-/// Decision as one unit: the row, the step log, the deadline, the commands and the events,
-/// all in the caller's transaction.
+/// Decision as one unit: the row, the step log, the deadline, and the messages the decision
+/// sends (saga_messages.hpp) in the outbox, all in the caller's transaction.
 class SagaStore {
  public:
   SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory, const events::Clock& clock);
@@ -60,11 +50,8 @@ class SagaStore {
   std::vector<std::string> due_orders(soci::session& sql, int limit) const;
 
  private:
-  void send(events::OutboxWriter& out, const std::string& topic, const std::string& type,
-            const std::string& order_id, boost::json::object payload,
+  void send(events::OutboxWriter& out, const std::string& order_id, const Message& m,
             const events::Envelope* cause) const;
-  void send_command(events::OutboxWriter& out, Command c, const OrderRecord& order,
-                    const std::string& reason, const events::Envelope* cause) const;
   void log_step(soci::session& sql, const std::string& order_id, const std::string& trigger,
                 Status from, Status to, const std::vector<Command>& commands,
                 const std::string& note) const;
@@ -73,8 +60,5 @@ class SagaStore {
   const events::EnvelopeFactory& factory_;
   const events::Clock& clock_;
 };
-
-/// The Kafka topic of every event this service produces.
-inline constexpr const char* kOrderEvents = "order.events";
 
 }  // namespace bazaar::order

@@ -1,6 +1,7 @@
 // bazaar-payment: payments and refunds per order, against the sandbox payment provider.
 #include <CLI/CLI.hpp>
 
+#include "contracts/contracts.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "payment_handler.hpp"
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
     bazaar::events::UuidV7Generator payment_ids(service.clock(), bazaar::events::system_random());
     bazaar::payment::SandboxProvider provider;
     bazaar::payment::PaymentHandler handler(provider, payment_ids, default_currency);
-    service.add_processor("payment", {"payment.commands"}, handler);
+    service.add_processor("payment", {bazaar::contracts::topic::kPaymentCommands}, handler);
     return service.run();
   });
 }

@@ -3,7 +3,8 @@
 #include <string>
 #include <utility>
 
-#include "events/processor.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
 #include "events/uuid.hpp"
 #include "payment_provider.hpp"
 
@@ -11,20 +12,20 @@ namespace bazaar::payment {
 
 /// Applies ChargePayment and RefundPayment: idempotent per order, each outcome an event on
 /// payment.events keyed by the order id.
-class PaymentHandler final : public events::Handler {
+class PaymentHandler final : public events::DispatchHandler<PaymentHandler> {
  public:
   /// `ids` makes payment ids; `default_currency` is reported by a refund of an order that
   /// was never asked to be charged (PaymentRefunded requires a currency).
   PaymentHandler(PaymentProvider& provider, events::UuidV7Generator& ids,
                  std::string default_currency)
-      : provider_(provider), ids_(ids), default_currency_(std::move(default_currency)) {}
-
-  bool wants(const std::string& type) const override;
-  void apply(events::HandlerContext& ctx) override;
+      : provider_(provider), ids_(ids), default_currency_(std::move(default_currency)) {
+    on(&PaymentHandler::charge);
+    on(&PaymentHandler::refund);
+  }
 
  private:
-  void charge(events::HandlerContext& ctx);
-  void refund(events::HandlerContext& ctx);
+  void charge(events::HandlerContext& ctx, const contracts::payment::ChargePaymentV1& cmd);
+  void refund(events::HandlerContext& ctx, const contracts::payment::RefundPaymentV1& cmd);
 
   PaymentProvider& provider_;
   events::UuidV7Generator& ids_;

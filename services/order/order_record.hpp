@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pricing.hpp"
+#include "saga.hpp"
+
+namespace bazaar::order {
+
+/// One order as stored: its captured prices and its saga.
+struct OrderRecord {
+  std::string order_id;
+  std::string buyer_id;
+  std::string payment_token;
+  std::string currency;
+  std::int64_t total = 0;
+  std::vector<PricedLine> lines;
+  Saga saga;
+};
+
+}  // namespace bazaar::order
