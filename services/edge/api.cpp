@@ -1,12 +1,12 @@
 #include "api.hpp"
 
-#include "admin_api.hpp"
-#include "auth_api.hpp"
-#include "cart_api.hpp"
-#include "notifications_api.hpp"
-#include "orders_api.hpp"
-#include "products_api.hpp"
-#include "users_api.hpp"
+#include "admin/admin_api.hpp"
+#include "auth/auth_api.hpp"
+#include "cart/cart_api.hpp"
+#include "notifications/notifications_api.hpp"
+#include "orders/orders_api.hpp"
+#include "catalog/products_api.hpp"
+#include "auth/users_api.hpp"
 
 namespace bazaar::edge {
 

@@ -4,9 +4,9 @@
 
 #include "api_context.hpp"
 #include "docs_api.hpp"
-#include "jwt.hpp"
-#include "passwords.hpp"
-#include "router.hpp"
+#include "auth/jwt.hpp"
+#include "auth/passwords.hpp"
+#include "http/router.hpp"
 
 namespace bazaar::edge {
 

@@ -4,7 +4,7 @@
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/schema_registry.hpp"
-#include "order_waiters.hpp"
+#include "orders/order_waiters.hpp"
 
 namespace bazaar::edge {
 

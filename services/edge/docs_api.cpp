@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "problem.hpp"
+#include "http/problem.hpp"
 
 namespace bazaar::edge {
 namespace {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <functional>
 
-#include "router.hpp"
+#include "http/router.hpp"
 
 namespace bazaar::edge {
 

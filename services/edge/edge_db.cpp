@@ -6,7 +6,7 @@
 
 #include "events/db.hpp"
 #include "events/outbox.hpp"
-#include "problem.hpp"
+#include "http/problem.hpp"
 
 namespace bazaar::edge {
 namespace {

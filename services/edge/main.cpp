@@ -6,15 +6,15 @@
 #include <spdlog/spdlog.h>
 
 #include "api.hpp"
-#include "auth_api.hpp"
-#include "catalog_projection.hpp"
-#include "notification_projection.hpp"
+#include "auth/auth_api.hpp"
+#include "catalog/catalog_projection.hpp"
+#include "notifications/notification_projection.hpp"
 #include "events/db.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
-#include "http_server.hpp"
-#include "idempotency.hpp"
-#include "order_projection.hpp"
+#include "http/http_server.hpp"
+#include "orders/idempotency.hpp"
+#include "orders/order_projection.hpp"
 
 namespace {
 

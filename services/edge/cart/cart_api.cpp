@@ -1,0 +1,197 @@
+#include "cart/cart_api.hpp"
+
+#include <soci/soci.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+
+#include "events/envelope.hpp"
+#include "events/uuid.hpp"
+#include "catalog/money.hpp"
+#include "orders/orders_api.hpp"
+#include "http/problem.hpp"
+#include "http/request_body.hpp"
+
+namespace bazaar::edge {
+namespace {
+
+constexpr const char* kCartItems = R"sql(
+SELECT c.product_id::text, p.name, p.price, c.quantity, p.currency
+FROM cart_items c JOIN products_view p ON p.product_id = c.product_id
+WHERE c.buyer_id = CAST(:buyer AS uuid) AND p.status = 'active'
+ORDER BY c.added_at, c.product_id)sql";
+
+constexpr const char* kProduct = R"sql(
+SELECT stock FROM products_view WHERE product_id = CAST(:id AS uuid) AND status = 'active')sql";
+
+constexpr const char* kEnsureCart = R"sql(
+INSERT INTO carts (buyer_id, created_at, updated_at)
+VALUES (CAST(:buyer AS uuid), CAST(:created AS timestamptz), CAST(:updated AS timestamptz))
+ON CONFLICT (buyer_id) DO UPDATE SET updated_at = EXCLUDED.updated_at)sql";
+
+// Setting a quantity replaces it; the item keeps its place in the cart.
+constexpr const char* kSetItem = R"sql(
+INSERT INTO cart_items (buyer_id, product_id, quantity, added_at)
+VALUES (CAST(:buyer AS uuid), CAST(:product AS uuid), :quantity, CAST(:at AS timestamptz))
+ON CONFLICT (buyer_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity)sql";
+
+constexpr const char* kRemoveItem = R"sql(
+DELETE FROM cart_items WHERE buyer_id = CAST(:buyer AS uuid) AND product_id = CAST(:product AS uuid))sql";
+
+constexpr const char* kEmptyCart = "DELETE FROM cart_items WHERE buyer_id = CAST(:buyer AS uuid)";
+constexpr const char* kDeleteCart = "DELETE FROM carts WHERE buyer_id = CAST(:buyer AS uuid)";
+
+// Checkout locks the cart row: two checkouts of one cart cannot both order it.
+constexpr const char* kLockCart =
+    "SELECT 1 FROM carts WHERE buyer_id = CAST(:buyer AS uuid) FOR UPDATE";
+
+constexpr std::int64_t kMaxCartQuantity = 1000;
+constexpr const char* kDefaultCurrency = "EUR";
+
+struct CartItem {
+  std::string product_id;
+  std::string name;
+  std::int64_t unit_price = 0;
+  std::int64_t quantity = 0;
+  std::string currency;
+};
+
+std::vector<CartItem> load_items(soci::session& sql, const std::string& buyer_id) {
+  std::string buyer = buyer_id;
+  std::vector<CartItem> items;
+  soci::rowset<soci::row> rows = (sql.prepare << kCartItems, soci::use(buyer, "buyer"));
+  for (const auto& r : rows) {
+    items.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<long long>(2),
+                     r.get<long long>(3), r.get<std::string>(4)});
+  }
+  return items;
+}
+
+HttpResponse cart_answer(const std::vector<CartItem>& items) {
+  boost::json::array list;
+  std::int64_t total = 0;
+  for (const auto& i : items) {
+    // Quantities are at most 1000 and prices far below 2^53 / 1000: no overflow.
+    const std::int64_t line_total = i.unit_price * i.quantity;
+    total += line_total;
+    list.push_back(boost::json::object{{"product_id", i.product_id},
+                                       {"name", i.name},
+                                       {"unit_price", from_minor(i.unit_price)},
+                                       {"quantity", i.quantity},
+                                       {"line_total", from_minor(line_total)}});
+  }
+  boost::json::object body{{"items", std::move(list)},
+                           {"total", from_minor(total)},
+                           {"currency", items.empty() ? kDefaultCurrency : items.front().currency}};
+  return json_response(200, to_json_text(boost::json::value(std::move(body))));
+}
+
+HttpResponse no_product() {
+  return problem(404, "Not Found", "no such product");
+}
+
+}  // namespace
+
+void register_cart_routes(Router& router, ApiContext& api) {
+  auto placement = std::make_shared<OrderPlacement>(api);
+
+  router.add("GET", "/cart", Access::kBuyer, [&api](const RequestContext& ctx) {
+    std::vector<CartItem> items;
+    api.db.read([&](soci::session& sql) { items = load_items(sql, ctx.principal->user_id); });
+    return cart_answer(items);
+  });
+
+  router.add("PUT", "/cart/items/{product_id}", Access::kBuyer, [&api](const RequestContext& ctx) {
+    const auto product_id = events::Uuid::parse(ctx.params.at("product_id"));
+    if (!product_id) return no_product();
+    const JsonBody parsed = parse_json_body(ctx.request);
+    if (parsed.error) return *parsed.error;
+    FieldCheck check(parsed.object);
+    const std::int64_t wanted = check.required_int("quantity", 1, kMaxCartQuantity);
+    if (!check.ok()) return check.problem();
+
+    HttpResponse answer;
+    api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
+      std::string product = product_id->str();
+      long long stock = 0;
+      sql << kProduct, soci::use(product, "id"), soci::into(stock);
+      if (!sql.got_data()) {
+        answer = no_product();
+        return;
+      }
+      if (wanted > stock) {
+        answer = problem(422, "Unprocessable Content",
+                         "quantity is more than the " + std::to_string(stock) + " in stock",
+                         {{"quantity", "is more than the " + std::to_string(stock) + " in stock"}});
+        return;
+      }
+      std::string buyer = ctx.principal->user_id;
+      std::string created = events::format_rfc3339(api.clock.now());
+      std::string updated = created;
+      std::string added = created;
+      long long quantity = wanted;
+      sql << kEnsureCart, soci::use(buyer, "buyer"), soci::use(created, "created"),
+          soci::use(updated, "updated");
+      sql << kSetItem, soci::use(buyer, "buyer"), soci::use(product, "product"),
+          soci::use(quantity, "quantity"), soci::use(added, "at");
+      answer = cart_answer(load_items(sql, buyer));
+    });
+    return answer;
+  });
+
+  router.add("DELETE", "/cart/items/{product_id}", Access::kBuyer,
+             [&api](const RequestContext& ctx) {
+               const auto product_id = events::Uuid::parse(ctx.params.at("product_id"));
+               if (!product_id) return no_product();
+               HttpResponse answer;
+               api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
+                 std::string buyer = ctx.principal->user_id;
+                 std::string product = product_id->str();
+                 sql << kRemoveItem, soci::use(buyer, "buyer"), soci::use(product, "product");
+                 answer = cart_answer(load_items(sql, buyer));
+               });
+               return answer;
+             });
+
+  router.add("DELETE", "/cart", Access::kBuyer, [&api](const RequestContext& ctx) {
+    api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
+      std::string buyer = ctx.principal->user_id;
+      sql << kDeleteCart, soci::use(buyer, "buyer");
+    });
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+  });
+
+  router.add("POST", "/cart/checkout", Access::kBuyer, [placement](const RequestContext& ctx) {
+    const JsonBody parsed = parse_json_body(ctx.request);
+    if (parsed.error) return *parsed.error;
+    FieldCheck check(parsed.object);
+    const std::string token = check.required_string("payment_token", 1, 200);
+    if (!check.ok()) return check.problem();
+    const std::string buyer_id = ctx.principal->user_id;
+    return placement->place(
+        ctx, parsed.object, token,
+        [&buyer_id](soci::session& sql) {
+          std::string buyer = buyer_id;
+          int locked = 0;
+          sql << kLockCart, soci::use(buyer, "buyer"), soci::into(locked);
+          PlaceLines out;
+          for (const auto& item : load_items(sql, buyer)) {
+            out.lines.push_back({item.product_id, item.quantity});
+          }
+          if (out.lines.empty()) {
+            out.problem = problem(409, "Conflict", "the cart is empty");
+          }
+          return out;
+        },
+        [&buyer_id](soci::session& sql) {
+          std::string buyer = buyer_id;
+          sql << kEmptyCart, soci::use(buyer, "buyer");
+        });
+  });
+}
+
+}  // namespace bazaar::edge

@@ -1,0 +1,125 @@
+#include "catalog/catalog_projection.hpp"
+
+#include <soci/soci.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "events/envelope.hpp"
+
+namespace bazaar::edge {
+namespace {
+
+// The API usually inserted the row already (read-your-writes); the event then confirms the
+// catalog's fields but keeps the row's status, stock and created_at: a later delete, stock
+// change or the API's own timestamp must not be undone by a late ProductCreated. Without a
+// row (a rebuild), stock is inventory's last word if one came first, else initial_stock.
+constexpr const char* kUpsertCreated = R"sql(
+INSERT INTO products_view (product_id, seller_id, name, description, price, currency, category,
+                           stock, status, created_at, updated_at)
+VALUES (CAST(:product_id AS uuid), CAST(:seller_id AS uuid), :name, :description, :price,
+        :currency, :category,
+        COALESCE((SELECT available FROM product_stock_view
+                  WHERE product_id = CAST(:stock_product_id AS uuid)), :initial_stock),
+        'active', CAST(:created_at AS timestamptz), now())
+ON CONFLICT (product_id) DO UPDATE
+SET seller_id = EXCLUDED.seller_id, name = EXCLUDED.name, description = EXCLUDED.description,
+    price = EXCLUDED.price, currency = EXCLUDED.currency, category = EXCLUDED.category,
+    updated_at = now())sql";
+
+constexpr const char* kUpdateFields = R"sql(
+UPDATE products_view
+SET seller_id = CAST(:seller_id AS uuid), name = :name, description = :description,
+    price = :price, currency = :currency, category = :category, updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid))sql";
+
+constexpr const char* kMarkDeleted = R"sql(
+UPDATE products_view SET status = 'deleted', updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid))sql";
+
+constexpr const char* kRememberStock = R"sql(
+INSERT INTO product_stock_view (product_id, available, updated_at)
+VALUES (CAST(:product_id AS uuid), :available, now())
+ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, updated_at = now())sql";
+
+constexpr const char* kSetStock = R"sql(
+UPDATE products_view SET stock = :available, updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid) AND status = 'active')sql";
+
+
+}  // namespace
+
+std::string normalised_time(const std::string& text) {
+  const auto t = events::parse_rfc3339(text);
+  if (!t) throw events::PermanentError("not an RFC 3339 time: " + text);
+  return events::format_rfc3339(*t);
+}
+
+std::vector<std::string> CatalogProjection::topics() {
+  return {contracts::topic::kCatalogEvents, contracts::topic::kInventoryEvents};
+}
+
+CatalogProjection::CatalogProjection(const LivePush& live) : live_(live) {
+  on(&CatalogProjection::product_created);
+  on(&CatalogProjection::product_updated);
+  on(&CatalogProjection::product_deleted);
+  on(&CatalogProjection::command_rejected);
+  on(&CatalogProjection::stock_changed);
+}
+
+void CatalogProjection::product_created(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductCreatedV1& e) {
+  const std::string created_at = normalised_time(e.created_at);
+  ctx.sql << kUpsertCreated, soci::use(e.product_id, "product_id"),
+      soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
+      soci::use(e.description, "description"), soci::use(e.price, "price"),
+      soci::use(e.currency, "currency"), soci::use(e.category, "category"),
+      soci::use(e.product_id, "stock_product_id"), soci::use(e.initial_stock, "initial_stock"),
+      soci::use(created_at, "created_at");
+}
+
+void CatalogProjection::product_updated(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductUpdatedV1& e) {
+  // ProductUpdated carries the whole new state; it follows its ProductCreated on the same
+  // partition, so the row exists unless the view was truncated without a replay.
+  ctx.sql << kUpdateFields, soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
+      soci::use(e.description, "description"), soci::use(e.price, "price"),
+      soci::use(e.currency, "currency"), soci::use(e.category, "category"),
+      soci::use(e.product_id, "product_id");
+}
+
+void CatalogProjection::product_deleted(events::HandlerContext& ctx,
+                                        const contracts::catalog::ProductDeletedV1& e) {
+  ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
+}
+
+void CatalogProjection::command_rejected(events::HandlerContext& ctx,
+                                         const contracts::catalog::ProductCommandRejectedV1& e) {
+  // The API showed a new product before the catalog accepted it; a refused creation takes
+  // it off the listing again. ("already_exists" means the product is there after all.)
+  if (e.command != contracts::catalog::CreateProductV1::kType || e.reason == "already_exists") {
+    return;
+  }
+  ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
+}
+
+void CatalogProjection::stock_changed(events::HandlerContext& ctx,
+                                      const contracts::inventory::StockLevelChangedV1& e) {
+  ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
+      soci::use(e.available, "available");
+  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
+                         soci::use(e.product_id, "product_id"));
+  set.execute(true);
+  // Only listed products are worth telling every session about.
+  if (set.get_affected_rows() == 0) return;
+  // Pushed once the transaction committed: a rolled-back try pushes nothing.
+  ctx.after_commit([this, message = stock_message(e.product_id, e.available)] {
+    live_.broadcast(message);
+  });
+}
+
+std::string stock_message(const std::string& product_id, std::int64_t stock) {
+  return boost::json::serialize(
+      boost::json::object{{"type", "stock"}, {"product_id", product_id}, {"stock", stock}});
+}
+
+}  // namespace bazaar::edge

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
+#include "http/live_push.hpp"
+
+namespace bazaar::edge {
+
+/// The edge's catalog read models: products_view and product_stock_view from catalog.events
+/// and inventory.events. Stock changes of listed products are pushed to every open session.
+class CatalogProjection final : public events::DispatchHandler<CatalogProjection> {
+ public:
+  static constexpr const char* kGroup = "edge-catalog";
+  /// The topics of kGroup.
+  static std::vector<std::string> topics();
+
+  explicit CatalogProjection(const LivePush& live);
+
+ private:
+  void product_created(events::HandlerContext& ctx, const contracts::catalog::ProductCreatedV1& e);
+  void product_updated(events::HandlerContext& ctx, const contracts::catalog::ProductUpdatedV1& e);
+  void product_deleted(events::HandlerContext& ctx, const contracts::catalog::ProductDeletedV1& e);
+  void command_rejected(events::HandlerContext& ctx,
+                        const contracts::catalog::ProductCommandRejectedV1& e);
+  void stock_changed(events::HandlerContext& ctx,
+                     const contracts::inventory::StockLevelChangedV1& e);
+
+  const LivePush& live_;
+};
+
+/// The live message of a stock change: {"type":"stock","product_id","stock"}.
+std::string stock_message(const std::string& product_id, std::int64_t stock);
+
+/// Event times as clients see them everywhere: RFC 3339 UTC with milliseconds.
+std::string normalised_time(const std::string& text);
+
+}  // namespace bazaar::edge

@@ -1,0 +1,114 @@
+#include "http/cursor.hpp"
+
+#include <array>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdint>
+
+#include "events/uuid.hpp"
+
+namespace bazaar::edge {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::size_t kMaxCursorChars = 2048;
+
+int sextet(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+std::string base64url(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]))
+                                << 8 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(kAlphabet[(n >> 6) & 63]);
+    out.push_back(kAlphabet[n & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    if (rest == 2) out.push_back(kAlphabet[(n >> 6) & 63]);
+  }
+  return out;
+}
+
+std::optional<std::string> unbase64url(std::string_view text) {
+  // A length of 1 mod 4 cannot come from any byte string.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = sextet(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Leftover bits must be zero, or two texts would decode to one cursor.
+  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::string encode_cursor(const Cursor& cursor) {
+  const boost::json::object o{{"s", cursor.sort}, {"k", cursor.key}, {"id", cursor.id}};
+  return base64url(boost::json::serialize(o));
+}
+
+std::optional<Cursor> decode_cursor(std::string_view text) {
+  if (text.empty() || text.size() > kMaxCursorChars) return std::nullopt;
+  const auto bytes = unbase64url(text);
+  if (!bytes) return std::nullopt;
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(*bytes, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  const auto* s = o.if_contains("s");
+  const auto* k = o.if_contains("k");
+  const auto* id = o.if_contains("id");
+  if (s == nullptr || k == nullptr || id == nullptr || !s->is_string() || !k->is_string() ||
+      !id->is_string()) {
+    return std::nullopt;
+  }
+  const auto uuid = events::Uuid::parse(id->get_string());
+  if (!uuid) return std::nullopt;
+  // The key is bound into SQL, and PostgreSQL text cannot hold NUL: a forged one is refused.
+  if (k->get_string().find('\0') != boost::json::string::npos) return std::nullopt;
+  return Cursor{std::string(s->get_string()), std::string(k->get_string()), uuid->str()};
+}
+
+std::optional<std::int64_t> parse_limit(const std::optional<std::string>& text) {
+  if (!text) return kDefaultPageSize;
+  if (text->empty() || text->size() > 3) return std::nullopt;
+  std::int64_t n = 0;
+  for (const char c : *text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > kMaxPageSize) return std::nullopt;
+  return n;
+}
+
+}  // namespace bazaar::edge

@@ -1,0 +1,21 @@
+#pragma once
+
+// Internal to the HTTP transport (http_server.cpp): Beast types in the interface.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <string>
+
+#include "http/ws_registry.hpp"
+
+namespace bazaar::edge {
+
+/// Completes the WebSocket handshake of `upgrade` on `socket` and runs the session: it joins
+/// `registry` under `user_id`, pushes what is published to it, discards what the client
+/// sends, and closes after `lifetime` (the access token's).
+void start_websocket(boost::asio::ip::tcp::socket socket,
+                     boost::beast::http::request<boost::beast::http::string_body> upgrade,
+                     WsRegistry& registry, std::string user_id, std::chrono::milliseconds lifetime);
+
+}  // namespace bazaar::edge

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
+#include "orders/order_waiters.hpp"
+
+namespace bazaar::edge {
+
+/// The consumer group of the order projection.
+inline constexpr const char* kOrderProjectionGroup = "edge-orders";
+
+/// Keeps orders_view, its lines and steps, and payments_view up to date from order.events and
+/// payment.events. The edge wrote each order's row when it was posted; events fill in the
+/// captured prices, the saga's progress and the payment. A status never moves back: a late
+/// or replayed event naming an earlier status leaves the view as it is (order_view's may_move).
+class OrderProjection final : public events::DispatchHandler<OrderProjection> {
+ public:
+  /// `waiters` are woken once an order's settled status committed.
+  explicit OrderProjection(OrderWaiters& waiters);
+  /// The topics of kOrderProjectionGroup.
+  static std::vector<std::string> topics();
+
+ private:
+  void placed(events::HandlerContext& ctx);
+  /// OrderStatusChanged and the outcomes (OrderConfirmed, OrderRejected, OrderCancelled).
+  void status(events::HandlerContext& ctx);
+  void charged(events::HandlerContext& ctx, const contracts::payment::PaymentChargedV1& e);
+  void declined(events::HandlerContext& ctx, const contracts::payment::PaymentDeclinedV1& e);
+  void refunded(events::HandlerContext& ctx, const contracts::payment::PaymentRefundedV1& e);
+
+  OrderWaiters& waiters_;
+};
+
+}  // namespace bazaar::edge
