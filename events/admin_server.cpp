@@ -1,13 +1,13 @@
 #include "events/admin_server.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
-
 #include <thread>
 
 #include "events/listen.hpp"
@@ -122,8 +122,10 @@ class AdminServer::Impl {
                                                    const std::string& title,
                                                    const std::string& detail) {
     res.set(http::field::content_type, "application/problem+json");
-    res.body() = boost::json::serialize(boost::json::object{
-        {"type", "about:blank"}, {"title", title}, {"status", res.result_int()}, {"detail", detail}});
+    res.body() = boost::json::serialize(boost::json::object{{"type", "about:blank"},
+                                                            {"title", title},
+                                                            {"status", res.result_int()},
+                                                            {"detail", detail}});
     return res;
   }
 
@@ -140,6 +142,8 @@ AdminServer::AdminServer(const std::string& host, std::uint16_t port, ReadinessC
 
 AdminServer::~AdminServer() = default;
 
-std::uint16_t AdminServer::port() const { return impl_->port(); }
+std::uint16_t AdminServer::port() const {
+  return impl_->port();
+}
 
 }  // namespace bazaar::events

@@ -7,8 +7,9 @@ using bazaar::events::BackoffPolicy;
 using std::chrono::milliseconds;
 
 TEST_CASE("backoff doubles from the initial delay up to the cap") {
-  Backoff b({.initial = milliseconds{100}, .max = milliseconds{1000}, .multiplier = 2.0, .jitter = 0.2});
-  const milliseconds expected[] = {milliseconds{100}, milliseconds{200}, milliseconds{400},
+  Backoff b(
+      {.initial = milliseconds{100}, .max = milliseconds{1000}, .multiplier = 2.0, .jitter = 0.2});
+  const milliseconds expected[] = {milliseconds{100}, milliseconds{200},  milliseconds{400},
                                    milliseconds{800}, milliseconds{1000}, milliseconds{1000}};
   for (const auto e : expected) CHECK(b.next() == e);
   CHECK(b.attempts() == 6);

@@ -75,21 +75,25 @@ void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
   app.add_option("--relay-batch", cfg.relay_batch, "Outbox rows published per relay pass")
       ->envname("BAZAAR_RELAY_BATCH")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--relay-poll-ms", cfg.relay_poll_ms, "Outbox polling fallback when no NOTIFY comes")
+  app.add_option("--relay-poll-ms", cfg.relay_poll_ms,
+                 "Outbox polling fallback when no NOTIFY comes")
       ->envname("BAZAAR_RELAY_POLL_MS")
       ->check(CLI::Range(10, 600000));
   app.add_option("--relay-lease-ms", cfg.relay_lease_ms,
                  "A relay that stops renewing its lease for this long loses it to another instance")
       ->envname("BAZAAR_RELAY_LEASE_MS")
       ->check(CLI::Range(300, 600'000));
-  app.add_option("--retention-hours", cfg.retention_hours, "How long published outbox and inbox rows stay")
+  app.add_option("--retention-hours", cfg.retention_hours,
+                 "How long published outbox and inbox rows stay")
       ->envname("BAZAAR_RETENTION_HOURS")
       ->check(CLI::Range(1, 24 * 365));
   app.add_option("--startup-wait-ms", cfg.startup_wait_ms,
                  "How long start-up waits for PostgreSQL and Kafka before giving up")
       ->envname("BAZAAR_STARTUP_WAIT_MS")
       ->check(CLI::Range(0, 3'600'000));
-  app.add_flag("--dev", cfg.dev_mode, "Development mode, as scripts/run starts it (only logged: no service has defaults for secrets)")
+  app.add_flag("--dev", cfg.dev_mode,
+               "Development mode, as scripts/run starts it (only logged: no service has defaults "
+               "for secrets)")
       ->envname("BAZAAR_DEV_MODE");
 }
 

@@ -28,7 +28,7 @@ class Env {
   }
 
  private:
-  static constexpr const char* kNames[] = {"BAZAAR_KAFKA_BROKERS", "BAZAAR_ORDER_DB",
+  static constexpr const char* kNames[] = {"BAZAAR_KAFKA_BROKERS",    "BAZAAR_ORDER_DB",
                                            "BAZAAR_ORDER_ADMIN_PORT", "BAZAAR_LOG_LEVEL",
                                            "BAZAAR_TOPIC_PARTITIONS", "BAZAAR_DEV_MODE"};
   std::map<std::string, std::string> saved_;

@@ -1,5 +1,7 @@
 // The C++ generated from schemas/ agrees with the schemas: a struct per event type, each
 // sample decoded and encoded again unchanged, and an encoding its schema accepts.
+#include "contracts/contracts.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
@@ -8,7 +10,6 @@
 #include <set>
 #include <sstream>
 
-#include "contracts/contracts.hpp"
 #include "events/errors.hpp"
 #include "events/schema_registry.hpp"
 

@@ -82,7 +82,8 @@ std::string to_conninfo(const std::string& url) {
   if (!rest.empty()) {
     const auto colon = rest.rfind(':');
     params.emplace_back("host", std::string(rest.substr(0, colon)));
-    if (colon != std::string_view::npos) params.emplace_back("port", std::string(rest.substr(colon + 1)));
+    if (colon != std::string_view::npos)
+      params.emplace_back("port", std::string(rest.substr(colon + 1)));
   }
   if (!path.empty()) params.emplace_back("dbname", percent_decode(path));
   bool has_timeout = false;
@@ -113,13 +114,16 @@ soci::session& Database::session() {
   if (!session_) {
     auto s = std::make_unique<soci::session>(soci::postgresql, url_);
     // NOTICEs go to stderr by default; they are never errors for us.
-    PQsetNoticeProcessor(native(*s), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        native(*s), [](void*, const char*) {}, nullptr);
     session_ = std::move(s);
   }
   return *session_;
 }
 
-void Database::reset() { session_.reset(); }
+void Database::reset() {
+  session_.reset();
+}
 
 bool Database::connected() const {
   if (!session_) return false;

@@ -2,9 +2,9 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace bazaar::events {
 namespace {
@@ -30,7 +30,9 @@ bool is_hex(std::string_view s) {
   return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-Error undecodable(std::string message) { return Error{"undecodable", std::move(message)}; }
+Error undecodable(std::string message) {
+  return Error{"undecodable", std::move(message)};
+}
 
 }  // namespace
 
@@ -50,7 +52,9 @@ Headers to_headers(const Envelope& e) {
   return h;
 }
 
-std::string encode_payload(const Envelope& e) { return boost::json::serialize(e.data); }
+std::string encode_payload(const Envelope& e) {
+  return boost::json::serialize(e.data);
+}
 
 Result<Envelope> decode(const Headers& headers, std::string_view payload) {
   const auto* spec = find(headers, header::kSpecVersion);
@@ -61,9 +65,10 @@ Result<Envelope> decode(const Headers& headers, std::string_view payload) {
     return undecodable("unsupported content-type " + *ct);
   }
   Envelope e;
-  const std::pair<std::string_view, std::string*> required[] = {
-      {header::kId, &e.id}, {header::kSource, &e.source},
-      {header::kType, &e.type}, {header::kTime, &e.time}};
+  const std::pair<std::string_view, std::string*> required[] = {{header::kId, &e.id},
+                                                                {header::kSource, &e.source},
+                                                                {header::kType, &e.type},
+                                                                {header::kTime, &e.time}};
   for (const auto& [name, field] : required) {
     const auto* v = find(headers, name);
     if (v == nullptr || v->empty()) return undecodable("missing header " + std::string(name));
@@ -126,8 +131,8 @@ std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  if (i != t.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-      minute > 59 || second > 60) {
+  if (i != t.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
     return std::nullopt;
   }
   std::tm tm{};

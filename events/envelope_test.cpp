@@ -82,8 +82,7 @@ TEST_CASE_FIXTURE(Fixture, "an event caused by another carries its correlation a
 
   Envelope uncorrelated = cause;
   uncorrelated.correlation_id.clear();
-  const Envelope next =
-      factory.make("bazaar.x.Y.v1", "s", boost::json::object{}, &uncorrelated);
+  const Envelope next = factory.make("bazaar.x.Y.v1", "s", boost::json::object{}, &uncorrelated);
   CHECK(next.correlation_id == "order-7");  // falls back to the cause's subject
 }
 
@@ -135,7 +134,8 @@ TEST_CASE("RFC 3339 times are read back with their offset") {
   const auto t = Clock::time_point{std::chrono::milliseconds{1'767'323'045'678}};
   CHECK(parse_rfc3339(format_rfc3339(t)) == t);
   CHECK(parse_rfc3339("2026-01-02T04:04:05.678+01:00") == t);
-  CHECK(parse_rfc3339("2026-01-02T03:04:05Z") == Clock::time_point{std::chrono::seconds{1'767'323'045}});
+  CHECK(parse_rfc3339("2026-01-02T03:04:05Z") ==
+        Clock::time_point{std::chrono::seconds{1'767'323'045}});
   CHECK_FALSE(parse_rfc3339("2026-01-02 03:04:05Z").has_value());
   CHECK_FALSE(parse_rfc3339("2026-13-02T03:04:05Z").has_value());
   CHECK_FALSE(parse_rfc3339("2026-01-02T03:04:05").has_value());

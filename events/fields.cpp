@@ -116,7 +116,9 @@ const boost::json::object* Fields::optional_object(std::string_view key) const {
   return &v->get_object();
 }
 
-Fields Fields::nested(std::string_view key) const { return Fields(object(key), path_of(key)); }
+Fields Fields::nested(std::string_view key) const {
+  return Fields(object(key), path_of(key));
+}
 
 Fields Fields::item(const boost::json::array& items, std::size_t index, const std::string& path) {
   const std::string at = path + "/" + std::to_string(index);

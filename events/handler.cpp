@@ -5,8 +5,8 @@
 namespace bazaar::events {
 
 Envelope emit(OutboxWriter& outbox, const EnvelopeFactory& factory, std::string_view topic,
-              std::string key, std::string type, boost::json::object payload,
-              const Envelope* cause, std::string correlation) {
+              std::string key, std::string type, boost::json::object payload, const Envelope* cause,
+              std::string correlation) {
   Envelope e = factory.make(std::move(type), std::move(key), std::move(payload), cause);
   if (!correlation.empty()) e.correlation_id = std::move(correlation);
   outbox.add(std::string(topic), e);

@@ -56,8 +56,8 @@ struct HandlerContext {
   /// Writes an event caused by this one to this transaction's outbox, keyed by `key`.
   Envelope emit(std::string_view topic, std::string key, std::string type,
                 boost::json::object payload) const {
-    return events::emit(outbox, factory, topic, std::move(key), std::move(type),
-                        std::move(payload), &event);
+    return events::emit(outbox, factory, topic, std::move(key), std::move(type), std::move(payload),
+                        &event);
   }
   template <typename Payload>
   Envelope emit(std::string_view topic, std::string key, const Payload& payload) const {

@@ -20,7 +20,8 @@ class LogBridge final : public RdKafka::EventCb {
         break;
       case RdKafka::Event::EVENT_LOG:
         // CONFWARN only repeats that gapless delivery is marked experimental.
-        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && event.fac() != "CONFWARN") {
+        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING &&
+            event.fac() != "CONFWARN") {
           spdlog::warn("kafka {}: {}", event.fac(), event.str());
         } else {
           spdlog::debug("kafka {}: {}", event.fac(), event.str());
@@ -80,8 +81,8 @@ Result<void> ensure_topics(const std::string& brokers, const std::vector<TopicSp
 
   std::vector<rd_kafka_NewTopic_t*> specs;
   for (const auto& t : topics) {
-    specs.push_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, err,
-                                          sizeof err));
+    specs.push_back(
+        rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, err, sizeof err));
     if (specs.back() == nullptr) {
       for (auto* s : specs) {
         if (s != nullptr) rd_kafka_NewTopic_destroy(s);
@@ -92,7 +93,8 @@ Result<void> ensure_topics(const std::string& brokers, const std::vector<TopicSp
       rd_kafka_NewTopic_set_config(specs.back(), key.c_str(), value.c_str());
     }
   }
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(timeout.count()), err,
                                               sizeof err);
   rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), err,
@@ -136,8 +138,8 @@ Result<std::vector<TopicSpec>> parse_topic_list(const std::string& text, int def
     ++number;
     if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
     std::istringstream fields(line);
-    TopicSpec spec{.name = {}, .partitions = default_partitions,
-                   .replication_factor = replication_factor};
+    TopicSpec spec{
+        .name = {}, .partitions = default_partitions, .replication_factor = replication_factor};
     if (!(fields >> spec.name)) continue;
     std::string partitions;
     if (fields >> partitions && partitions.find('=') == std::string::npos) {

@@ -7,8 +7,7 @@ namespace bazaar::events {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-void listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
-            std::uint16_t port) {
+void listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, std::uint16_t port) {
   const std::string where = host + ":" + std::to_string(port);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);

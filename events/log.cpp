@@ -1,10 +1,11 @@
 #include "events/log.hpp"
 
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "events/envelope.hpp"
 
@@ -32,9 +33,9 @@ class JsonFormatter final : public spdlog::formatter {
   explicit JsonFormatter(std::string service) : service_(std::move(service)) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     const auto level = spdlog::level::to_string_view(msg.level);
-    const std::string text = render(service_, std::string_view(level.data(), level.size()),
-                                    std::string_view(msg.payload.data(), msg.payload.size()),
-                                    msg.time);
+    const std::string text =
+        render(service_, std::string_view(level.data(), level.size()),
+               std::string_view(msg.payload.data(), msg.payload.size()), msg.time);
     dest.append(text.data(), text.data() + text.size());
     dest.push_back('\n');
   }
@@ -49,8 +50,8 @@ class JsonFormatter final : public spdlog::formatter {
 }  // namespace
 
 void init(const std::string& service, const std::string& level) {
-  auto logger = std::make_shared<spdlog::logger>(
-      service, std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>(service, std::make_shared<spdlog::sinks::stdout_sink_mt>());
   logger->set_formatter(std::make_unique<JsonFormatter>(service));
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::trace);

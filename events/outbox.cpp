@@ -57,7 +57,8 @@ PGconn* native(soci::session& s) {
 void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
   const auto until = std::chrono::steady_clock::now() + d;
   while (!stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(d, std::chrono::milliseconds{50}));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::milliseconds>(d, std::chrono::milliseconds{50}));
   }
 }
 
@@ -130,8 +131,8 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
   std::vector<long long> seqs(n);
   std::vector<std::string> topics(n), keys(n), payloads(n), header_texts(n);
   int limit = settings_.batch;
-  sql << kSelectBatch, soci::into(seqs), soci::into(topics), soci::into(keys),
-      soci::into(payloads), soci::into(header_texts), soci::use(limit);
+  sql << kSelectBatch, soci::into(seqs), soci::into(topics), soci::into(keys), soci::into(payloads),
+      soci::into(header_texts), soci::use(limit);
   if (seqs.empty()) {
     if (metrics_ != nullptr) metrics_->outbox_backlog.Set(0);
     return pass;

@@ -27,11 +27,16 @@ enum class Outcome { processed, duplicate, ignored, dead_lettered, transient };
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::processed: return "processed";
-    case Outcome::duplicate: return "duplicate";
-    case Outcome::ignored: return "ignored";
-    case Outcome::dead_lettered: return "dead_lettered";
-    case Outcome::transient: return "retried";
+    case Outcome::processed:
+      return "processed";
+    case Outcome::duplicate:
+      return "duplicate";
+    case Outcome::ignored:
+      return "ignored";
+    case Outcome::dead_lettered:
+      return "dead_lettered";
+    case Outcome::transient:
+      return "retried";
   }
   return "unknown";
 }
@@ -85,12 +90,11 @@ std::size_t record_size(const OutgoingRecord& r) {
 void shrink_dead_letter(OutgoingRecord& record, const RdKafka::Message& m) {
   constexpr std::size_t kMaxKeptHeader = 1024;
   const std::size_t original = m.len();
-  record.value = boost::json::serialize(boost::json::object{
-      {"dlq_payload_omitted", true},
-      {"topic", m.topic_name()},
-      {"partition", m.partition()},
-      {"offset", m.offset()},
-      {"size", original}});
+  record.value = boost::json::serialize(boost::json::object{{"dlq_payload_omitted", true},
+                                                            {"topic", m.topic_name()},
+                                                            {"partition", m.partition()},
+                                                            {"offset", m.offset()},
+                                                            {"size", original}});
   Headers kept;
   for (auto& [name, value] : record.headers) {
     if (name.starts_with("dlq_") || name.size() + value.size() <= kMaxKeptHeader) {
@@ -222,8 +226,8 @@ void Processor::Impl::offset_commit_cb(RdKafka::ErrorCode err,
 }
 
 void Processor::Impl::connect() {
-  if (auto made = ensure_topics(settings_.brokers,
-                                {{dlq_topic_, settings_.dlq_partitions, settings_.replication_factor}});
+  if (auto made = ensure_topics(settings_.brokers, {{dlq_topic_, settings_.dlq_partitions,
+                                                     settings_.replication_factor}});
       !made) {
     throw std::runtime_error("cannot create " + dlq_topic_ + ": " + made.error().message);
   }
@@ -486,8 +490,10 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
       e.outcome = dead_letter(*e.message, *e.poison);
     }
     if (!e.outcome || *e.outcome == Outcome::transient) {
-      if (e.outcome) pause(e.key, e.message->offset());
-      else if (auto p = paused_.find(e.key); p == paused_.end()) pause(e.key, e.message->offset());
+      if (e.outcome)
+        pause(e.key, e.message->offset());
+      else if (auto p = paused_.find(e.key); p == paused_.end())
+        pause(e.key, e.message->offset());
       halted.insert(e.key);
       if (metrics_ != nullptr) {
         metrics_->messages.Add({{"topic", e.key.first}, {"outcome", "retried"}}).Increment();
@@ -517,7 +523,8 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
 
 void Processor::Impl::run(const std::atomic<bool>& stop) {
   connect();
-  spdlog::info("consumer group {} subscribed to {} topics", settings_.group, settings_.topics.size());
+  spdlog::info("consumer group {} subscribed to {} topics", settings_.group,
+               settings_.topics.size());
   while (!stop.load()) {
     resume_due();
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
@@ -542,6 +549,8 @@ Processor::Processor(ProcessorSettings settings, Handler& handler, const SchemaR
 
 Processor::~Processor() = default;
 
-void Processor::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+void Processor::run(const std::atomic<bool>& stop) {
+  impl_->run(stop);
+}
 
 }  // namespace bazaar::events

@@ -99,10 +99,10 @@ std::vector<DeliveryReport> Producer::send(const std::vector<OutgoingRecord>& re
     while (true) {
       RdKafka::Headers* headers = RdKafka::Headers::create();
       for (const auto& [name, value] : r.headers) headers->add(name, value);
-      const auto code = producer_->produce(
-          r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          const_cast<char*>(r.value.data()), r.value.size(), r.key.data(), r.key.size(), 0,
-          headers, reports_->opaque(i));
+      const auto code =
+          producer_->produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                             const_cast<char*>(r.value.data()), r.value.size(), r.key.data(),
+                             r.key.size(), 0, headers, reports_->opaque(i));
       if (code == RdKafka::ERR_NO_ERROR) {
         ++reports_->pending;
         break;

@@ -27,7 +27,7 @@ struct OutgoingRecord {
 /// What the broker said about one record.
 struct DeliveryReport {
   bool delivered = false;
-  std::string error;  ///< empty when delivered
+  std::string error;       ///< empty when delivered
   bool too_large = false;  ///< refused for its size: resending it as it is cannot succeed
   std::int32_t partition = -1;
   std::int64_t offset = -1;

@@ -1,7 +1,7 @@
 #include "events/schema_registry.hpp"
 
-#include <boost/json/parse.hpp>
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -68,8 +68,8 @@ Result<void> SchemaRegistry::validate(const std::string& type,
     }
     failures.emplace_back(pointer.empty() ? "/" : pointer, error.description);
   }
-  const bool any_nested = std::any_of(failures.begin(), failures.end(),
-                                      [](const auto& f) { return f.first != "/"; });
+  const bool any_nested =
+      std::any_of(failures.begin(), failures.end(), [](const auto& f) { return f.first != "/"; });
   std::string message;
   for (const auto& [pointer, description] : failures) {
     if (any_nested && pointer == "/" &&

@@ -30,13 +30,14 @@ TEST_CASE("schemas are keyed by their file name which is the event type") {
 }
 
 TEST_CASE("a payload that follows its schema is accepted even with unknown fields") {
-  const auto r = registry().validate(
-      "bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k","seq":3,"extra":true})"));
+  const auto r = registry().validate("bazaar.test.Probe.v1",
+                                     boost::json::parse(R"({"key":"k","seq":3,"extra":true})"));
   CHECK(r.ok());
 }
 
 TEST_CASE("a payload that breaks its schema is rejected naming each failing field") {
-  const auto missing = registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k"})"));
+  const auto missing =
+      registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":"k"})"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code == "schema_violation");
   CHECK(missing.error().message.find("seq") != std::string::npos);
@@ -47,7 +48,8 @@ TEST_CASE("a payload that breaks its schema is rejected naming each failing fiel
   CHECK(wrong.error().message.find("seq") != std::string::npos);
   CHECK(wrong.error().message.find("fail") != std::string::npos);
 
-  const auto type = registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":1,"seq":"1"})"));
+  const auto type =
+      registry().validate("bazaar.test.Probe.v1", boost::json::parse(R"({"key":1,"seq":"1"})"));
   CHECK_FALSE(type.ok());
 }
 

@@ -31,7 +31,8 @@ sigset_t stop_signals() {
 void require_folder(const std::filesystem::path& folder, const char* what) {
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec)) {
-    throw StartupError(ExitCode::missing_file, std::string(what) + " " + folder.string() + " does not exist");
+    throw StartupError(ExitCode::missing_file,
+                       std::string(what) + " " + folder.string() + " does not exist");
   }
 }
 
@@ -76,7 +77,8 @@ Service::Service(PlatformConfig cfg)
 Service::~Service() = default;
 
 void Service::wait_for_dependencies() {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{cfg_.startup_wait_ms};
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds{cfg_.startup_wait_ms};
   Backoff backoff({.initial = std::chrono::milliseconds{100}, .max = std::chrono::seconds{2}});
   bool logged = false;
   auto wait = [&](const std::string& what, const std::function<bool()>& reachable, ExitCode code) {
@@ -90,10 +92,13 @@ void Service::wait_for_dependencies() {
       std::this_thread::sleep_for(backoff.next());
     }
   };
-  wait("PostgreSQL at " + redact_url(cfg_.db_url), [this] { return database_reachable(cfg_.db_url); },
-       ExitCode::database_unreachable);
-  wait("Kafka at " + cfg_.kafka_brokers, [this] { return producer_.broker_reachable(std::chrono::seconds{2}); },
-       ExitCode::broker_unreachable);
+  wait(
+      "PostgreSQL at " + redact_url(cfg_.db_url),
+      [this] { return database_reachable(cfg_.db_url); }, ExitCode::database_unreachable);
+  wait(
+      "Kafka at " + cfg_.kafka_brokers,
+      [this] { return producer_.broker_reachable(std::chrono::seconds{2}); },
+      ExitCode::broker_unreachable);
 }
 
 void Service::add_processor(std::string group, std::vector<std::string> topics, Handler& handler) {
@@ -215,8 +220,8 @@ int Service::run() {
         }
         const auto until = std::chrono::steady_clock::now() + p.every;
         while (!stop_.load() && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-              p.every, std::chrono::milliseconds{50}));
+          std::this_thread::sleep_for(
+              std::min<std::chrono::milliseconds>(p.every, std::chrono::milliseconds{50}));
         }
       }
     });

@@ -23,7 +23,8 @@ TEST_CASE("a topic list with a bad partition count is rejected with its line") {
 }
 
 TEST_CASE("a topic list line may carry topic configs") {
-  const auto r = parse_topic_list("identity.otp 1 retention.ms=3600000 cleanup.policy=delete\nplain\nx retention.ms=5\n", 6, 1);
+  const auto r = parse_topic_list(
+      "identity.otp 1 retention.ms=3600000 cleanup.policy=delete\nplain\nx retention.ms=5\n", 6, 1);
   REQUIRE(r.ok());
   REQUIRE(r.value().size() == 3);
   CHECK(r.value()[0].partitions == 1);

@@ -80,15 +80,13 @@ Uuid UuidV7Generator::next() {
   }
   Uuid id;
   for (int i = 0; i < 6; ++i) {
-    id.bytes[static_cast<std::size_t>(i)] =
-        static_cast<std::uint8_t>(last_ms_ >> (40 - 8 * i));
+    id.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(last_ms_ >> (40 - 8 * i));
   }
   id.bytes[6] = static_cast<std::uint8_t>(0x70 | (last_a_ >> 8));
   id.bytes[7] = static_cast<std::uint8_t>(last_a_ & 0xff);
   id.bytes[8] = static_cast<std::uint8_t>(0x80 | (last_b_ >> 56));
   for (int i = 1; i < 8; ++i) {
-    id.bytes[static_cast<std::size_t>(8 + i)] =
-        static_cast<std::uint8_t>(last_b_ >> (56 - 8 * i));
+    id.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(last_b_ >> (56 - 8 * i));
   }
   return id;
 }

@@ -27,8 +27,8 @@ TEST_CASE("UUIDv7 carries version 7 and the RFC variant and the clock's millisec
   const Uuid id = gen.next();
   CHECK(id.version() == 7);
   CHECK((id.bytes[8] & 0xc0) == 0x80);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      clock.now().time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
   CHECK(embedded_ms(id) == static_cast<std::uint64_t>(ms));
 }
 

@@ -2,9 +2,9 @@
 // C++: a constant per topic and per event type, and a struct per event type with its JSON
 // conversions. Run by the build, so a schema change that breaks a handler breaks the build.
 //   bazaar-contracts-gen <schemas-dir> <out-dir>   writes <out-dir>/contracts.hpp and .cpp
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -39,9 +39,9 @@ struct Struct {
 };
 
 struct Event {
-  std::string type;    ///< bazaar.<domain>.<Name>.v<N>
-  std::string domain;  ///< <domain>
-  std::string name;    ///< <Name>V<N>
+  std::string type;             ///< bazaar.<domain>.<Name>.v<N>
+  std::string domain;           ///< <domain>
+  std::string name;             ///< <Name>V<N>
   std::vector<Struct> structs;  ///< nested ones first, the payload last
 };
 
@@ -169,12 +169,24 @@ std::vector<Topic> load_topics(const fs::path& file) {
 std::string cpp_type(const Field& f) {
   std::string t;
   switch (f.kind) {
-    case Kind::string: t = "std::string"; break;
-    case Kind::integer: t = "std::int64_t"; break;
-    case Kind::number: t = "double"; break;
-    case Kind::boolean: t = "bool"; break;
-    case Kind::object: t = f.nested; break;
-    case Kind::array: t = "std::vector<" + f.nested + ">"; break;
+    case Kind::string:
+      t = "std::string";
+      break;
+    case Kind::integer:
+      t = "std::int64_t";
+      break;
+    case Kind::number:
+      t = "double";
+      break;
+    case Kind::boolean:
+      t = "bool";
+      break;
+    case Kind::object:
+      t = f.nested;
+      break;
+    case Kind::array:
+      t = "std::vector<" + f.nested + ">";
+      break;
   }
   // An absent array is an empty one; every other optional field says it may be absent.
   if (!f.required && f.kind != Kind::array) t = "std::optional<" + t + ">";
@@ -183,11 +195,16 @@ std::string cpp_type(const Field& f) {
 
 std::string reader(Kind k) {
   switch (k) {
-    case Kind::string: return "string";
-    case Kind::integer: return "int64";
-    case Kind::number: return "number";
-    case Kind::boolean: return "boolean";
-    default: return "";
+    case Kind::string:
+      return "string";
+    case Kind::integer:
+      return "int64";
+    case Kind::number:
+      return "number";
+    case Kind::boolean:
+      return "boolean";
+    default:
+      return "";
   }
 }
 
@@ -254,10 +271,8 @@ void write_source(std::ostream& c, const std::vector<Event>& events) {
   for (const auto& e : events) {
     for (const auto& s : e.structs) {
       const bool payload = &s == &e.structs.back();
-      const std::string q =
-          e.domain + "::" + e.name + (payload ? std::string{} : "::" + s.name);
-      c << "\n" << q << " " << q << "::from(const events::Fields& f) {\n  " << s.name
-        << " out;\n";
+      const std::string q = e.domain + "::" + e.name + (payload ? std::string{} : "::" + s.name);
+      c << "\n" << q << " " << q << "::from(const events::Fields& f) {\n  " << s.name << " out;\n";
       for (const auto& f : s.fields) {
         const std::string key = "\"" + f.name + "\"";
         if (f.kind == Kind::object) {
@@ -268,8 +283,8 @@ void write_source(std::ostream& c, const std::vector<Event>& events) {
               << f.nested << "::from(f.nested(" << key << "));\n";
           }
         } else if (f.kind == Kind::array) {
-          c << "  if (const auto* array_value = " << (f.required ? "&f.array(" : "f.optional_array(")
-            << key << ")) {\n"
+          c << "  if (const auto* array_value = "
+            << (f.required ? "&f.array(" : "f.optional_array(") << key << ")) {\n"
             << "    for (std::size_t i = 0; i < array_value->size(); ++i) {\n"
             << "      out." << f.name << ".push_back(" << f.nested
             << "::from(events::Fields::item(*array_value, i, f.path_of(" << key << "))));\n"
@@ -285,11 +300,13 @@ void write_source(std::ostream& c, const std::vector<Event>& events) {
         const std::string key = "\"" + f.name + "\"";
         if (f.kind == Kind::array) {
           c << "  {\n    boost::json::array array_value;\n"
-            << "    for (const auto& item : " << f.name << ") array_value.push_back(item.to_json());\n";
+            << "    for (const auto& item : " << f.name
+            << ") array_value.push_back(item.to_json());\n";
           if (f.required) {
             c << "    out_json[" << key << "] = std::move(array_value);\n  }\n";
           } else {
-            c << "    if (!array_value.empty()) out_json[" << key << "] = std::move(array_value);\n  }\n";
+            c << "    if (!array_value.empty()) out_json[" << key
+              << "] = std::move(array_value);\n  }\n";
           }
         } else if (f.kind == Kind::object) {
           if (f.required) {

@@ -25,7 +25,8 @@ CreateProductCommand command_of(const contracts::catalog::CreateProductV1& paylo
   p.category = payload.category;
   cmd.initial_stock = payload.initial_stock;
   if (payload.actor_id || payload.actor_role) {
-    cmd.actor = Actor{payload.actor_id.value_or(p.seller_id), role_of(payload.actor_role.value_or("seller"))};
+    cmd.actor = Actor{payload.actor_id.value_or(p.seller_id),
+                      role_of(payload.actor_role.value_or("seller"))};
   } else {
     cmd.actor = Actor{p.seller_id, Role::seller};
   }

@@ -70,8 +70,8 @@ TEST_CASE("create with actor fields keeps them") {
 TEST_CASE("create without a required field is a permanent error naming it") {
   auto payload = create_payload();
   payload.erase("price");
-  CHECK_THROWS_WITH_AS(CreateProductV1::from(payload), "payload field price must be a 64-bit integer",
-                       events::PermanentError);
+  CHECK_THROWS_WITH_AS(CreateProductV1::from(payload),
+                       "payload field price must be a 64-bit integer", events::PermanentError);
 }
 
 TEST_CASE("update applies only the fields it carries") {
@@ -92,7 +92,8 @@ TEST_CASE("update and delete need their actor") {
                   events::PermanentError);
   CHECK_THROWS_AS(DeleteProductV1::from(boost::json::parse(R"({"product_id":"x","actor_id":"y"})")),
                   events::PermanentError);
-  const auto del = command_of(DeleteProductV1::from(boost::json::parse(R"({"product_id":"p","actor_id":"a",
+  const auto del =
+      command_of(DeleteProductV1::from(boost::json::parse(R"({"product_id":"p","actor_id":"a",
     "actor_role":"admin"})")));
   CHECK(del.actor.role == Role::admin);
 }
@@ -107,7 +108,8 @@ TEST_CASE("emitted payloads satisfy their schemas") {
   CHECK(schemas().validate(contracts::catalog::ProductCommandRejectedV1::kType, rejected).ok());
   CHECK(rejected.at("reason").as_string() == "forbidden");
   CHECK(rejected.at("command").as_string() == CreateProductV1::kType);
-  CHECK_FALSE(rejected_payload(kProduct, CreateProductV1::kType, why, "").to_json().contains("actor_id"));
+  CHECK_FALSE(
+      rejected_payload(kProduct, CreateProductV1::kType, why, "").to_json().contains("actor_id"));
 }
 
 TEST_CASE("product status has stored names") {

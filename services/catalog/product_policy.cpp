@@ -11,10 +11,14 @@ std::optional<Role> parse_role(std::string_view text) {
 
 std::string_view to_string(Refusal reason) {
   switch (reason) {
-    case Refusal::not_found: return "not_found";
-    case Refusal::forbidden: return "forbidden";
-    case Refusal::already_exists: return "already_exists";
-    case Refusal::invalid: return "invalid";
+    case Refusal::not_found:
+      return "not_found";
+    case Refusal::forbidden:
+      return "forbidden";
+    case Refusal::already_exists:
+      return "already_exists";
+    case Refusal::invalid:
+      return "invalid";
   }
   return "invalid";
 }

@@ -2,11 +2,11 @@
 
 #include "admin/admin_api.hpp"
 #include "auth/auth_api.hpp"
+#include "auth/users_api.hpp"
 #include "cart/cart_api.hpp"
+#include "catalog/products_api.hpp"
 #include "notifications/notifications_api.hpp"
 #include "orders/orders_api.hpp"
-#include "catalog/products_api.hpp"
-#include "auth/users_api.hpp"
 
 namespace bazaar::edge {
 

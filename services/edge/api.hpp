@@ -3,9 +3,9 @@
 #include <functional>
 
 #include "api_context.hpp"
-#include "docs_api.hpp"
 #include "auth/jwt.hpp"
 #include "auth/passwords.hpp"
+#include "docs_api.hpp"
 #include "http/router.hpp"
 
 namespace bazaar::edge {

@@ -64,19 +64,17 @@ void register_docs_routes(Router& router, const DocsSettings& settings,
     (*assets)[name] = content(type, read_file(settings.assets_dir / name));
   }
 
-  router.add("GET", "/health/live", Access::kAnyone, [](const RequestContext&) {
-    return json_response(200, R"({"status":"live"})");
-  });
-  router.add("GET", "/health/ready", Access::kAnyone, [ready = std::move(ready)](const RequestContext&) {
-    return ready() ? json_response(200, R"({"status":"ready"})")
-                   : json_response(503, R"({"status":"not_ready"})");
-  });
-  router.add("GET", "/openapi.yaml", Access::kAnyone, [openapi](const RequestContext&) {
-    return content("application/yaml", *openapi);
-  });
-  router.add("GET", "/docs", Access::kAnyone, [](const RequestContext&) {
-    return content("text/html; charset=utf-8", kDocsPage);
-  });
+  router.add("GET", "/health/live", Access::kAnyone,
+             [](const RequestContext&) { return json_response(200, R"({"status":"live"})"); });
+  router.add("GET", "/health/ready", Access::kAnyone,
+             [ready = std::move(ready)](const RequestContext&) {
+               return ready() ? json_response(200, R"({"status":"ready"})")
+                              : json_response(503, R"({"status":"not_ready"})");
+             });
+  router.add("GET", "/openapi.yaml", Access::kAnyone,
+             [openapi](const RequestContext&) { return content("application/yaml", *openapi); });
+  router.add("GET", "/docs", Access::kAnyone,
+             [](const RequestContext&) { return content("text/html; charset=utf-8", kDocsPage); });
   router.add("GET", "/docs/assets/{file}", Access::kAnyone, [assets](const RequestContext& c) {
     const auto it = assets->find(c.params.at("file"));
     if (it == assets->end()) return problem(404, "Not Found", "no such asset");

@@ -48,7 +48,9 @@ std::unique_ptr<soci::session> EdgeDb::lease() {
 }
 
 EdgeDb::Lease::Lease(EdgeDb& db) : owner(db), session(db.lease()) {}
-EdgeDb::Lease::~Lease() { owner.give_back(std::move(session)); }
+EdgeDb::Lease::~Lease() {
+  owner.give_back(std::move(session));
+}
 
 void EdgeDb::give_back(std::unique_ptr<soci::session> s) {
   {

@@ -1,18 +1,19 @@
 // bazaar-edge: the public HTTP/1.1 and WebSocket API. It talks to the other services only
 // through Kafka and answers reads from its own projections.
-#include <CLI/CLI.hpp>
-#include <set>
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <set>
 
 #include "api.hpp"
 #include "auth/auth_api.hpp"
 #include "catalog/catalog_projection.hpp"
-#include "notifications/notification_projection.hpp"
 #include "events/db.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "http/http_server.hpp"
+#include "notifications/notification_projection.hpp"
 #include "orders/idempotency.hpp"
 #include "orders/order_projection.hpp"
 
@@ -21,7 +22,8 @@ namespace {
 // Opens /ws for callers with a valid token (Authorization header or ?access_token=).
 class EdgeHub final : public bazaar::edge::WebSocketHub {
  public:
-  explicit EdgeHub(bazaar::edge::Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+  explicit EdgeHub(bazaar::edge::Authenticator authenticate)
+      : authenticate_(std::move(authenticate)) {}
   std::optional<bazaar::edge::Principal> authenticate(const bazaar::edge::HttpRequest& r) override {
     return authenticate_(r);
   }
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
       ->envname("BAZAAR_JWT_SECRET")
       ->required();
   app.add_option("--jwt-issuer", jwt.issuer, "iss of issued tokens")->envname("BAZAAR_JWT_ISSUER");
-  app.add_option("--jwt-audience", jwt.audience, "aud of issued tokens")->envname("BAZAAR_JWT_AUDIENCE");
+  app.add_option("--jwt-audience", jwt.audience, "aud of issued tokens")
+      ->envname("BAZAAR_JWT_AUDIENCE");
   app.add_option("--admin-email", admin_email, "The first admin, created at start-up if missing")
       ->envname("BAZAAR_ADMIN_EMAIL")
       ->required();
@@ -102,8 +105,8 @@ int main(int argc, char** argv) {
     // Ready only while the pool itself answers: a pool that cannot reconnect must not pass.
     service.add_readiness("database_pool", [&db] { return db.probe(); });
     // Waiting requests may take half the request threads: the rest keep answering.
-    edge::OrderWaiters waiters(service.clock(),
-                               std::max<std::size_t>(1, static_cast<std::size_t>(http.threads) / 2));
+    edge::OrderWaiters waiters(
+        service.clock(), std::max<std::size_t>(1, static_cast<std::size_t>(http.threads) / 2));
     edge::ApiContext api{db, service.schemas(), service.factory(), service.clock(), waiters};
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
@@ -119,7 +122,8 @@ int main(int argc, char** argv) {
     edge::CatalogProjection catalog(live);
     edge::NotificationProjection notifications(live);
     edge::OrderProjection orders(waiters);
-    service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(), catalog);
+    service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(),
+                          catalog);
     service.add_processor(edge::NotificationProjection::kGroup,
                           {bazaar::contracts::topic::kNotificationEvents}, notifications);
     service.add_processor(edge::kOrderProjectionGroup, edge::OrderProjection::topics(), orders);
@@ -135,16 +139,21 @@ int main(int argc, char** argv) {
                         .Help("Time to answer a public API request")
                         .Labels({{"service", "edge"}})
                         .Register(service.metrics().registry());
-    const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
+    const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.005, 0.01, 0.05, 0.1,
+                                                          0.5,   1,     5,    30};
     edge::HttpServer server(
         http,
         [&router, &latency, &buckets](const edge::HttpRequest& r) {
           const auto started = std::chrono::steady_clock::now();
           edge::HttpResponse answer = router.handle(r);
-          static const std::set<std::string> kMethods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+          static const std::set<std::string> kMethods{"GET",   "POST",   "PUT",
+                                                      "PATCH", "DELETE", "HEAD"};
           const std::string method = kMethods.contains(r.method) ? r.method : "OTHER";
-          latency.Add({{"method", method}, {"status", std::to_string(answer.status / 100) + "xx"}}, buckets)
-              .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          latency
+              .Add({{"method", method}, {"status", std::to_string(answer.status / 100) + "xx"}},
+                   buckets)
+              .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                           .count());
           return answer;
         },
         hub);

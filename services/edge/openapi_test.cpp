@@ -22,7 +22,8 @@ std::set<std::pair<std::string, std::string>> documented(const std::string& file
   std::set<std::pair<std::string, std::string>> out;
   bool in_paths = false;
   std::string path;
-  static const std::set<std::string> kMethods{"get", "put", "post", "delete", "patch", "head", "options"};
+  static const std::set<std::string> kMethods{"get",   "put",  "post",   "delete",
+                                              "patch", "head", "options"};
   while (std::getline(in, line)) {
     if (line == "paths:") {
       in_paths = true;
@@ -32,7 +33,8 @@ std::set<std::pair<std::string, std::string>> documented(const std::string& file
     if (!line.empty() && line[0] != ' ') break;  // the next top-level key
     if (line.rfind("  /", 0) == 0 && line.back() == ':') {
       path = line.substr(2, line.size() - 3);
-    } else if (line.size() > 5 && line.rfind("    ", 0) == 0 && line[4] != ' ' && line.back() == ':') {
+    } else if (line.size() > 5 && line.rfind("    ", 0) == 0 && line[4] != ' ' &&
+               line.back() == ':') {
       std::string method = line.substr(4, line.size() - 5);
       if (kMethods.contains(method)) {
         for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -63,14 +65,16 @@ TEST_CASE("openapi.yaml documents exactly the routes the router serves") {
 
   std::set<std::pair<std::string, std::string>> served;
   for (const auto& r : router.routes()) {
-    CHECK_MESSAGE(served.emplace(r.method, r.pattern).second, "route twice: " << r.method << " " << r.pattern);
+    CHECK_MESSAGE(served.emplace(r.method, r.pattern).second,
+                  "route twice: " << r.method << " " << r.pattern);
   }
   const auto doc = documented(root + "/schemas/openapi.yaml");
   for (const auto& [method, path] : served) {
     CHECK_MESSAGE(doc.contains({method, path}), "undocumented route: " << method << " " << path);
   }
   for (const auto& [method, path] : doc) {
-    CHECK_MESSAGE(served.contains({method, path}), "documented but not served: " << method << " " << path);
+    CHECK_MESSAGE(served.contains({method, path}),
+                  "documented but not served: " << method << " " << path);
   }
   CHECK(served.size() >= 30);
 }

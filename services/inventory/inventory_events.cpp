@@ -24,8 +24,8 @@ inv::StockReservedV1 stock_reserved(const std::string& order_id, const std::vect
 }
 
 inv::StockRejectedV1 stock_rejected(const std::string& order_id, const ReservationDecision& d) {
-  inv::StockRejectedV1 out{.order_id = order_id, .reason = std::string(to_string(d.reason)),
-                           .shortages = {}};
+  inv::StockRejectedV1 out{
+      .order_id = order_id, .reason = std::string(to_string(d.reason)), .shortages = {}};
   for (const auto& s : d.shortages) {
     out.shortages.push_back({s.product_id, s.requested, s.available});
   }

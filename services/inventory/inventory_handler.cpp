@@ -1,9 +1,8 @@
 #include "inventory_handler.hpp"
 
-#include <algorithm>
-
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -85,9 +84,8 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   for (const auto& line : merged) ids.push_back(line.product_id);
 
   const auto rows = lock_stock(ctx.sql, ids);
-  const bool some_not_created = std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
-    return !rows.contains(id);
-  });
+  const bool some_not_created = std::any_of(
+      ids.begin(), ids.end(), [&](const std::string& id) { return !rows.contains(id); });
   if (some_not_created) {
     events::retry_while_recent(ctx, unknown_product_grace_,
                                "reservation " + order_id + " names a product with no stock yet");

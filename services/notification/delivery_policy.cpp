@@ -6,14 +6,19 @@ namespace bazaar::notification {
 
 std::string_view to_string(DeliveryStatus status) {
   switch (status) {
-    case DeliveryStatus::pending: return "PENDING";
-    case DeliveryStatus::delivered: return "DELIVERED";
-    case DeliveryStatus::failed: return "FAILED";
+    case DeliveryStatus::pending:
+      return "PENDING";
+    case DeliveryStatus::delivered:
+      return "DELIVERED";
+    case DeliveryStatus::failed:
+      return "FAILED";
   }
   return "PENDING";
 }
 
-bool accepted(int http_status) { return http_status >= 200 && http_status <= 299; }
+bool accepted(int http_status) {
+  return http_status >= 200 && http_status <= 299;
+}
 
 DeliveryStep after_attempt(const DeliveryPolicy& policy, int attempts_before, bool succeeded,
                            const std::function<double()>& unit_random) {

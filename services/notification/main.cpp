@@ -5,8 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "delivery_policy.hpp"
 #include "contracts/contracts.hpp"
+#include "delivery_policy.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "notification_handler.hpp"
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
     notification::NotificationHandler handler(service.clock(), client != nullptr);
     namespace topic = bazaar::contracts::topic;
     service.add_processor("notification",
-                          {topic::kIdentityEvents, topic::kIdentityOtp, topic::kOrderEvents}, handler);
+                          {topic::kIdentityEvents, topic::kIdentityOtp, topic::kOrderEvents},
+                          handler);
     std::unique_ptr<notification::WebhookSender> sender;
     if (client) {
       sender = std::make_unique<notification::WebhookSender>(*client, policy);

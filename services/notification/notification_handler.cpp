@@ -11,7 +11,8 @@
 namespace bazaar::notification {
 namespace {
 
-constexpr const char* kUserRole = "SELECT COALESCE(role, 'buyer') FROM users WHERE user_id = CAST(:id AS uuid)";
+constexpr const char* kUserRole =
+    "SELECT COALESCE(role, 'buyer') FROM users WHERE user_id = CAST(:id AS uuid)";
 
 constexpr const char* kUpsertRole = R"sql(
 INSERT INTO users (user_id, role, updated_at)
@@ -44,7 +45,6 @@ INSERT INTO deliveries (notification_id, status, attempts, next_attempt_at, payl
 VALUES (CAST(:notification_id AS uuid), 'PENDING', 0, CAST(:next_attempt_at AS timestamptz),
         CAST(:payload AS jsonb), CAST(:created_at AS timestamptz),
         CAST(:updated_at AS timestamptz)))sql";
-
 
 std::vector<std::string> admin_ids(soci::session& sql) {
   std::vector<std::string> ids;
@@ -88,7 +88,11 @@ void NotificationHandler::one_time_code(events::HandlerContext& ctx,
   soci::indicator found = soci::i_null;
   ctx.sql << kUserRole, soci::use(e.user_id, "id"), soci::into(role, found);
   if (found != soci::i_ok) role = "buyer";
-  const Notification n{e.user_id, role, "otp", "", "Your sign-in code",
+  const Notification n{e.user_id,
+                       role,
+                       "otp",
+                       "",
+                       "Your sign-in code",
                        "A one-time sign-in code was requested for your account."};
   // The code travels only to the delivery sink (the webhook standing in for a chat bot):
   // never into notification.events, the notifications table or a log line.
@@ -96,8 +100,8 @@ void NotificationHandler::one_time_code(events::HandlerContext& ctx,
 }
 
 void NotificationHandler::notify(events::HandlerContext& ctx) {
-  const auto notes = notifications_for(ctx.event.type, ctx.event.data.as_object(),
-                                       admin_ids(ctx.sql));
+  const auto notes =
+      notifications_for(ctx.event.type, ctx.event.data.as_object(), admin_ids(ctx.sql));
   for (const auto& n : notes) create(ctx, n, {});
 }
 
@@ -127,8 +131,8 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
   // The log sink: ids and kind only, never the text (it may grow personal details), and
   // only for a notification that was committed.
   ctx.after_commit([notification_id, recipient = n.recipient_id, kind = n.kind] {
-    spdlog::info("notification created notification_id={} recipient_id={} kind={}",
-                 notification_id, recipient, kind);
+    spdlog::info("notification created notification_id={} recipient_id={} kind={}", notification_id,
+                 recipient, kind);
   });
 }
 

@@ -6,7 +6,9 @@
 namespace bazaar::notification {
 namespace {
 
-events::Error invalid(std::string why) { return {"invalid_url", "webhook URL: " + why}; }
+events::Error invalid(std::string why) {
+  return {"invalid_url", "webhook URL: " + why};
+}
 
 bool lower_equals(std::string_view text, std::string_view lower) {
   return text.size() == lower.size() &&

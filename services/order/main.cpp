@@ -1,8 +1,8 @@
 // bazaar-order: the order service, orchestrator of every order's saga.
 #include <CLI/CLI.hpp>
 
-#include "deadline_scanner.hpp"
 #include "contracts/contracts.hpp"
+#include "deadline_scanner.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
 #include "order_handler.hpp"
@@ -44,13 +44,13 @@ int main(int argc, char** argv) {
         service.factory(), service.clock());
     bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms});
     namespace topic = bazaar::contracts::topic;
-    service.add_processor(
-        "order", {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents, topic::kCatalogEvents},
-        handler);
-    service.add_periodic("deadline scanner", std::chrono::milliseconds{scan_ms},
-                         [&store](bazaar::events::TaskContext& ctx) {
-                           bazaar::order::scan_deadlines(ctx, store);
-                         });
+    service.add_processor("order",
+                          {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents,
+                           topic::kCatalogEvents},
+                          handler);
+    service.add_periodic(
+        "deadline scanner", std::chrono::milliseconds{scan_ms},
+        [&store](bazaar::events::TaskContext& ctx) { bazaar::order::scan_deadlines(ctx, store); });
     return service.run();
   });
 }

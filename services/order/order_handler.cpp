@@ -19,7 +19,8 @@ SET seller_id = EXCLUDED.seller_id, price = EXCLUDED.price, currency = EXCLUDED.
 WHERE NOT catalog_prices.deleted)sql";
 
 constexpr const char* kDeletePrice =
-    "UPDATE catalog_prices SET deleted = true, updated_at = now() WHERE product_id = CAST(:id AS uuid)";
+    "UPDATE catalog_prices SET deleted = true, updated_at = now() WHERE product_id = CAST(:id AS "
+    "uuid)";
 
 constexpr const char* kLookupPrice = R"sql(
 SELECT price, currency, seller_id::text, deleted::int FROM catalog_prices
@@ -68,11 +69,14 @@ void OrderHandler::reply(events::HandlerContext& ctx) {
 void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {
   // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
   auto order = store_.load_for_update(ctx.sql, cmd.order_id);
-  const bool allowed =
-      cmd.actor_role == "admin" || (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
+  const bool allowed = cmd.actor_role == "admin" ||
+                       (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
   if (order && !allowed) {
-    Decision refused{.saga = order->saga, .commands = {}, .deadline = Deadline::kNone,
-                     .rejected = true, .note = "forbidden: not allowed to cancel this order"};
+    Decision refused{.saga = order->saga,
+                     .commands = {},
+                     .deadline = Deadline::kNone,
+                     .rejected = true,
+                     .note = "forbidden: not allowed to cancel this order"};
     store_.apply(ctx.sql, ctx.outbox, *order, refused, ctx.event.type, &ctx.event);
     return;
   }

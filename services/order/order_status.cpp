@@ -69,7 +69,9 @@ bool is_outcome(Status s) {
   return s == Status::kConfirmed || s == Status::kRejected || s == Status::kCancelled;
 }
 
-bool is_settled(Status s) { return is_outcome(s) || s == Status::kShipped || is_terminal(s); }
+bool is_settled(Status s) {
+  return is_outcome(s) || s == Status::kShipped || is_terminal(s);
+}
 
 bool may_cancel(Status s) {
   return s == Status::kPlaced || s == Status::kAwaitingStock || s == Status::kAwaitingPayment ||
@@ -82,6 +84,8 @@ std::optional<Status> advances_from(Status target) {
   return std::nullopt;
 }
 
-bool may_follow(Status from, Status to) { return from == to || reachable(from, to, 0); }
+bool may_follow(Status from, Status to) {
+  return from == to || reachable(from, to, 0);
+}
 
 }  // namespace bazaar::order

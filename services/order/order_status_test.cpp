@@ -8,16 +8,22 @@ using namespace bazaar::order;
 
 namespace {
 
-constexpr Status kAll[] = {Status::kPlaced,    Status::kAwaitingStock, Status::kAwaitingPayment,
-                           Status::kCompensating, Status::kConfirmed, Status::kShipped,
-                           Status::kDelivered, Status::kRejected,      Status::kCancelled};
+constexpr Status kAll[] = {Status::kPlaced,       Status::kAwaitingStock, Status::kAwaitingPayment,
+                           Status::kCompensating, Status::kConfirmed,     Status::kShipped,
+                           Status::kDelivered,    Status::kRejected,      Status::kCancelled};
 
-constexpr Input kInputs[] = {Input::kPlace,           Input::kStockReserved,
-                             Input::kStockRejected,   Input::kPaymentCharged,
-                             Input::kPaymentDeclined, Input::kReservationCommitted,
-                             Input::kReservationCommitFailed, Input::kStockReleased,
-                             Input::kPaymentRefunded, Input::kDeadline,
-                             Input::kCancel,          Input::kShip,
+constexpr Input kInputs[] = {Input::kPlace,
+                             Input::kStockReserved,
+                             Input::kStockRejected,
+                             Input::kPaymentCharged,
+                             Input::kPaymentDeclined,
+                             Input::kReservationCommitted,
+                             Input::kReservationCommitFailed,
+                             Input::kStockReleased,
+                             Input::kPaymentRefunded,
+                             Input::kDeadline,
+                             Input::kCancel,
+                             Input::kShip,
                              Input::kDeliver};
 
 // A saga in `s` with the effects that state implies.

@@ -34,7 +34,8 @@ struct Pricing {
   std::vector<PricedLine> lines;
   std::int64_t total = 0;
   std::string currency;
-  std::string rejection;  ///< empty when priced: unknown_product, mixed_currency, invalid_quantity, total_too_large
+  std::string rejection;  ///< empty when priced: unknown_product, mixed_currency, invalid_quantity,
+                          ///< total_too_large
 };
 
 /// Prices an order from the projection, never from the command: every product must be known

@@ -11,7 +11,8 @@ const std::map<std::string, KnownProduct> kCatalog{
     {"pot", {.price = 2999, .currency = "EUR", .seller_id = "s2", .deleted = false}},
     {"gone", {.price = 100, .currency = "EUR", .seller_id = "s1", .deleted = true}},
     {"usd", {.price = 100, .currency = "USD", .seller_id = "s3", .deleted = false}},
-    {"gold", {.price = 4'000'000'000'000'000'000, .currency = "EUR", .seller_id = "s4", .deleted = false}},
+    {"gold",
+     {.price = 4'000'000'000'000'000'000, .currency = "EUR", .seller_id = "s4", .deleted = false}},
 };
 
 }  // namespace

@@ -5,9 +5,11 @@
 namespace bazaar::order {
 namespace {
 
-
 Decision keep(const Saga& s, std::string note) {
-  return Decision{.saga = s, .commands = {}, .deadline = Deadline::kNone, .rejected = false,
+  return Decision{.saga = s,
+                  .commands = {},
+                  .deadline = Deadline::kNone,
+                  .rejected = false,
                   .note = std::move(note)};
 }
 
@@ -20,7 +22,10 @@ Decision refuse(const Saga& s, std::string note) {
 // Sends every compensation that may be needed and waits for all of them to be answered.
 // `maybe_charged`: a charge may exist that we never heard of (a payment timeout).
 Decision compensate(Saga s, std::string reason, std::string note, bool maybe_charged) {
-  Decision d{.saga = {}, .commands = {}, .deadline = Deadline::kCompensation, .rejected = false,
+  Decision d{.saga = {},
+             .commands = {},
+             .deadline = Deadline::kCompensation,
+             .rejected = false,
              .note = std::move(note)};
   if (s.stock_held) {
     d.commands.push_back(Command::kReleaseStock);
@@ -189,7 +194,8 @@ Decision from_compensating(Saga s, Input input) {
 Decision from_outcome(Saga s, Input input, std::string_view reason) {
   switch (input) {
     case Input::kCancel:
-      if (s.status != Status::kConfirmed) return refuse(s, "only a confirmed order can be cancelled now");
+      if (s.status != Status::kConfirmed)
+        return refuse(s, "only a confirmed order can be cancelled now");
       {
         // The stock is sold and the money taken: restock and refund.
         Saga c = s;
@@ -213,7 +219,8 @@ Decision from_outcome(Saga s, Input input, std::string_view reason) {
       }
       return late_reply(s, input);
     case Input::kStockReserved:
-      if (s.status == Status::kRejected || s.status == Status::kCancelled) return late_reply(s, input);
+      if (s.status == Status::kRejected || s.status == Status::kCancelled)
+        return late_reply(s, input);
       return keep(s, "duplicate StockReserved ignored");
     default:
       return keep(s, "reply ignored in this state");
@@ -221,9 +228,6 @@ Decision from_outcome(Saga s, Input input, std::string_view reason) {
 }
 
 }  // namespace
-
-
-
 
 Decision decide(const std::optional<Saga>& saga, Input input, std::string_view reason) {
   if (!saga) {

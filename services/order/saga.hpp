@@ -22,7 +22,7 @@ struct Saga {
 
 /// Everything that can happen to a saga.
 enum class Input {
-  kPlace,                    ///< PlaceOrder accepted with captured prices
+  kPlace,  ///< PlaceOrder accepted with captured prices
   kStockReserved,
   kStockRejected,
   kPaymentCharged,
@@ -31,14 +31,20 @@ enum class Input {
   kReservationCommitFailed,
   kStockReleased,
   kPaymentRefunded,
-  kDeadline,                 ///< the current step's deadline passed
-  kCancel,                   ///< CancelOrder from the buyer or an admin
-  kShip,                     ///< AdvanceOrderStatus SHIPPED
-  kDeliver,                  ///< AdvanceOrderStatus DELIVERED
+  kDeadline,  ///< the current step's deadline passed
+  kCancel,    ///< CancelOrder from the buyer or an admin
+  kShip,      ///< AdvanceOrderStatus SHIPPED
+  kDeliver,   ///< AdvanceOrderStatus DELIVERED
 };
 
 /// Commands the saga sends to other services.
-enum class Command { kReserveStock, kChargePayment, kCommitReservation, kReleaseStock, kRefundPayment };
+enum class Command {
+  kReserveStock,
+  kChargePayment,
+  kCommitReservation,
+  kReleaseStock,
+  kRefundPayment
+};
 
 /// Which deadline to set after the transition.
 enum class Deadline { kNone, kStock, kPayment, kCompensation };

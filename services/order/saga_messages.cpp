@@ -64,11 +64,16 @@ Message command_message(Command c, const OrderRecord& order, const std::string& 
 
 const char* command_name(Command c) {
   switch (c) {
-    case Command::kReserveStock: return "ReserveStock";
-    case Command::kChargePayment: return "ChargePayment";
-    case Command::kCommitReservation: return "CommitReservation";
-    case Command::kReleaseStock: return "ReleaseStock";
-    case Command::kRefundPayment: return "RefundPayment";
+    case Command::kReserveStock:
+      return "ReserveStock";
+    case Command::kChargePayment:
+      return "ChargePayment";
+    case Command::kCommitReservation:
+      return "CommitReservation";
+    case Command::kReleaseStock:
+      return "ReleaseStock";
+    case Command::kRefundPayment:
+      return "RefundPayment";
   }
   return "Unknown";
 }

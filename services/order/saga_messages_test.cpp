@@ -22,8 +22,8 @@ OrderRecord sample(Status status) {
   o.payment_token = "tok_ok";
   o.currency = "EUR";
   o.total = 2500;
-  o.lines = {{"0190f5c2-7a1b-7c3d-8e4f-000000000101", 2, 1250,
-              "0190f5c2-7a1b-7c3d-8e4f-000000000201"}};
+  o.lines = {
+      {"0190f5c2-7a1b-7c3d-8e4f-000000000101", 2, 1250, "0190f5c2-7a1b-7c3d-8e4f-000000000201"}};
   o.saga.status = status;
   return o;
 }
@@ -46,10 +46,10 @@ TEST_CASE("every message of every step of the saga satisfies its schema") {
 
   for (const Status s : {Status::kPlaced, Status::kAwaitingStock, Status::kAwaitingPayment,
                          Status::kConfirmed, Status::kShipped, Status::kCompensating}) {
-    for (const Input input : {Input::kPlace, Input::kStockReserved, Input::kStockRejected,
-                              Input::kPaymentCharged, Input::kPaymentDeclined,
-                              Input::kReservationCommitted, Input::kDeadline, Input::kCancel,
-                              Input::kShip, Input::kDeliver}) {
+    for (const Input input :
+         {Input::kPlace, Input::kStockReserved, Input::kStockRejected, Input::kPaymentCharged,
+          Input::kPaymentDeclined, Input::kReservationCommitted, Input::kDeadline, Input::kCancel,
+          Input::kShip, Input::kDeliver}) {
       OrderRecord before = sample(s);
       before.saga.stock_held = s != Status::kPlaced;
       const Decision d = decide(before.saga, input, "reason");
@@ -68,7 +68,8 @@ TEST_CASE("commands go to their service's topic and events to order.events") {
   CHECK(std::string(sent[0].topic) == "inventory.commands");
   CHECK(sent[1].type == "bazaar.order.OrderStatusChanged.v1");
   CHECK(std::string(sent[1].topic) == "order.events");
-  const auto late = unknown_order_messages(placed.order_id, decide(std::nullopt, Input::kPaymentCharged));
+  const auto late =
+      unknown_order_messages(placed.order_id, decide(std::nullopt, Input::kPaymentCharged));
   REQUIRE_FALSE(late.empty());
   CHECK(late[0].type == "bazaar.payment.RefundPayment.v1");
   CHECK(late[0].payload.at("reason").as_string() == "unknown_order");

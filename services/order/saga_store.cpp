@@ -91,8 +91,7 @@ void SagaStore::insert(soci::session& sql, events::OutboxWriter& out, const Orde
   sql << kInsertOrder, soci::use(order.order_id, "id"), soci::use(order.buyer_id, "buyer"),
       soci::use(status, "status"), soci::use(order.saga.reason, "reason"),
       soci::use(total, "total"), soci::use(order.currency, "currency"),
-      soci::use(order.payment_token, "token"), soci::use(now, "created"),
-      soci::use(now, "updated");
+      soci::use(order.payment_token, "token"), soci::use(now, "created"), soci::use(now, "updated");
   int no = 0;
   for (const auto& l : order.lines) {
     const long long quantity = l.quantity;
@@ -172,8 +171,9 @@ void SagaStore::log_step(soci::session& sql, const std::string& order_id,
   const std::string now = events::format_rfc3339(clock_.now());
   const std::string f(to_string(from));
   const std::string t(to_string(to));
-  sql << kInsertStep, soci::use(order_id, "id"), soci::use(now, "now"), soci::use(trigger, "trigger"),
-      soci::use(f, "from"), soci::use(t, "to"), soci::use(sent, "commands"), soci::use(note, "note");
+  sql << kInsertStep, soci::use(order_id, "id"), soci::use(now, "now"),
+      soci::use(trigger, "trigger"), soci::use(f, "from"), soci::use(t, "to"),
+      soci::use(sent, "commands"), soci::use(note, "note");
 }
 
 }  // namespace bazaar::order

@@ -54,11 +54,12 @@ std::vector<double> raw_round_trips(int n) {
   const std::string topic = tests::unique_name("bench.raw");
   tests::create_topic(topic, 1);
   events::Producer producer(tests::required_env("BAZAAR_KAFKA_BROKERS"));
-  auto conf = events::make_kafka_conf({{"bootstrap.servers", tests::required_env("BAZAAR_KAFKA_BROKERS")},
-                                       {"group.id", tests::unique_name("bench-raw")},
-                                       {"auto.offset.reset", "earliest"},
-                                       {"enable.auto.commit", "false"},
-                                       {"fetch.wait.max.ms", "100"}});
+  auto conf =
+      events::make_kafka_conf({{"bootstrap.servers", tests::required_env("BAZAAR_KAFKA_BROKERS")},
+                               {"group.id", tests::unique_name("bench-raw")},
+                               {"auto.offset.reset", "earliest"},
+                               {"enable.auto.commit", "false"},
+                               {"fetch.wait.max.ms", "100"}});
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   consumer->subscribe({topic});
@@ -76,7 +77,9 @@ std::vector<double> raw_round_trips(int n) {
       std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
       if (m->err() == RdKafka::ERR_NO_ERROR) break;
     }
-    out.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    out.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   consumer->close();
   return out;
@@ -102,10 +105,12 @@ TEST_CASE("saga benchmark") {
     return s == "CONFIRMED" || s == "REJECTED" || s == "CANCELLED";
   };
   while (static_cast<int>(orders.size()) < n || !in_flight.empty()) {
-    while (static_cast<int>(orders.size()) < n && static_cast<int>(in_flight.size()) < concurrency) {
+    while (static_cast<int>(orders.size()) < n &&
+           static_cast<int>(in_flight.size()) < concurrency) {
       if (rate > 0) {
         // An open-loop schedule: order i leaves at i / rate seconds, late ones at once.
-        const auto due = started + std::chrono::microseconds{static_cast<long long>(orders.size()) * 1'000'000 / rate};
+        const auto due = started + std::chrono::microseconds{static_cast<long long>(orders.size()) *
+                                                             1'000'000 / rate};
         if (std::chrono::steady_clock::now() < due) break;
       }
       const auto now = Clock::now();
@@ -120,24 +125,28 @@ TEST_CASE("saga benchmark") {
       continue;
     }
     const bool pacing = rate > 0 && static_cast<int>(orders.size()) < n;
-    if (!tests::wait_until(pacing ? std::chrono::milliseconds{5} : std::chrono::milliseconds{120'000},
-                           [&] { return settled(in_flight.front()); }) &&
+    if (!tests::wait_until(
+            pacing ? std::chrono::milliseconds{5} : std::chrono::milliseconds{120'000},
+            [&] { return settled(in_flight.front()); }) &&
         !pacing) {
       FAIL("order " << in_flight.front() << " never settled");
     }
     while (!in_flight.empty() && settled(in_flight.front())) in_flight.pop_front();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::vector<double> latencies;
   int confirmed = 0;
   for (const auto& id : orders) {
     std::string status, updated;
     std::string oid = id;
-    system.db("order") << "SELECT status, updated_at::text FROM orders WHERE order_id = CAST(:id AS uuid)",
+    system.db("order")
+        << "SELECT status, updated_at::text FROM orders WHERE order_id = CAST(:id AS uuid)",
         soci::use(oid), soci::into(status), soci::into(updated);
     confirmed += status == "CONFIRMED";
-    latencies.push_back(std::chrono::duration<double, std::milli>(parse_time(updated) - sent_at[id]).count());
+    latencies.push_back(
+        std::chrono::duration<double, std::milli>(parse_time(updated) - sent_at[id]).count());
   }
   const int violations = shop.check_invariants(orders, {product}) + (n - confirmed);
   const auto raw = raw_round_trips(200);
@@ -149,7 +158,8 @@ TEST_CASE("saga benchmark") {
               percentile(raw, 0.99), raw.size());
   std::printf("orders=%d concurrency=%d rate=%s confirmed=%d elapsed_s=%.2f\n", n, concurrency,
               rate > 0 ? std::to_string(rate).c_str() : "max", confirmed, seconds);
-  std::printf("saga_p50/raw_p50=%.1f\n", percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
+  std::printf("saga_p50/raw_p50=%.1f\n",
+              percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
               percentile(latencies, 0.99), violations);

@@ -1,11 +1,10 @@
 // The public API end to end: every service a real process, the edge answering over real HTTP
 // and WebSocket, each seed workflow as a client would run it.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <jwt.h>
-#include <soci/soci.h>
-
-#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <soci/soci.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,7 +56,9 @@ struct Api {
   HttpClient http{port};
   Bus bus;
 
-  std::string unique_email(const std::string& who) { return who + "-" + bus.new_id() + "@bazaar.test"; }
+  std::string unique_email(const std::string& who) {
+    return who + "-" + bus.new_id() + "@bazaar.test";
+  }
 
   /// Registers and signs in; returns {user id, access token}.
   std::pair<std::string, std::string> user(const std::string& role) {
@@ -67,22 +68,28 @@ struct Api {
                                                               {"name", "Test " + role},
                                                               {"role", role}});
     REQUIRE_MESSAGE(reg.status == 201, reg.body);
-    const auto login = http.post("/auth/login", json::object{{"email", email}, {"password", "correct horse 1"}});
+    const auto login =
+        http.post("/auth/login", json::object{{"email", email}, {"password", "correct horse 1"}});
     REQUIRE_MESSAGE(login.status == 200, login.body);
     return {std::string(reg.json().at("id").as_string()),
             std::string(login.json().at("access_token").as_string())};
   }
 
   std::string admin_token() {
-    const auto login = http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
+    const auto login = http.post(
+        "/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
     REQUIRE_MESSAGE(login.status == 200, login.body);
     return std::string(login.json().at("access_token").as_string());
   }
 
   /// A product listed by `seller`, once its stock is visible.
   std::string product(const std::string& seller_token, double price, int stock) {
-    const auto r = http.post("/products", json::object{{"name", "Teapot"}, {"description", "Blue and round"},
-                                                       {"price", price}, {"category", "kitchen"}, {"stock", stock}},
+    const auto r = http.post("/products",
+                             json::object{{"name", "Teapot"},
+                                          {"description", "Blue and round"},
+                                          {"price", price},
+                                          {"category", "kitchen"},
+                                          {"stock", stock}},
                              seller_token);
     REQUIRE_MESSAGE(r.status == 202, r.body);
     const std::string id(r.json().at("id").as_string());
@@ -91,7 +98,8 @@ struct Api {
     REQUIRE(tests::wait_until(30s, [&] {
       long long n = 0;
       std::string pid = id;
-      system.db("order") << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS uuid)",
+      system.db("order")
+          << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS uuid)",
           soci::use(pid), soci::into(n);
       return n == 1;
     }));
@@ -100,10 +108,12 @@ struct Api {
 
   json::value order(const std::string& token, const std::string& product, int quantity,
                     const std::string& payment_token, int wait_s = 20) {
-    const auto r = http.post("/orders",
-                             json::object{{"lines", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
-                                          {"payment_token", payment_token}},
-                             token, {{"Prefer", "wait=" + std::to_string(wait_s)}});
+    const auto r = http.post(
+        "/orders",
+        json::object{
+            {"lines", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
+            {"payment_token", payment_token}},
+        token, {{"Prefer", "wait=" + std::to_string(wait_s)}});
     REQUIRE_MESSAGE((r.status == 200 || r.status == 202), r.body);
     return r.json();
   }
@@ -230,9 +240,11 @@ TEST_CASE("the role matrix holds on every kind of route") {
   for (const auto& c : cases) {
     CAPTURE(c.method);
     CAPTURE(c.path);
-    const json::value body = std::string(c.method) == "POST" && c.path == "/products" ? json::value(new_product)
-                             : std::string(c.method) == "GET" || std::string(c.method) == "DELETE" ? json::value()
-                                                                                               : json::value(json::object{});
+    const json::value body = std::string(c.method) == "POST" && c.path == "/products"
+                                 ? json::value(new_product)
+                             : std::string(c.method) == "GET" || std::string(c.method) == "DELETE"
+                                 ? json::value()
+                                 : json::value(json::object{});
     const auto r = api.http.send(c.method, c.path, body, c.token);
     CHECK(r.status == c.expected);
     if (r.status >= 400) CHECK(r.header("content-type") == "application/problem+json");
@@ -245,21 +257,26 @@ TEST_CASE("a cart becomes an order at checkout") {
   const auto [buyer_id, buyer] = api.user("buyer");
   const std::string tea = api.product(seller, 4.5, 10);
   const std::string pot = api.product(seller, 20, 10);
-  CHECK(api.http.send("PUT", "/cart/items/" + tea, json::object{{"quantity", 3}}, buyer).status == 200);
-  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 1}}, buyer).status == 200);
-  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 0}}, buyer).status == 422);
+  CHECK(api.http.send("PUT", "/cart/items/" + tea, json::object{{"quantity", 3}}, buyer).status ==
+        200);
+  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 1}}, buyer).status ==
+        200);
+  CHECK(api.http.send("PUT", "/cart/items/" + pot, json::object{{"quantity", 0}}, buyer).status ==
+        422);
   auto cart = api.http.get("/cart", buyer);
   REQUIRE(cart.status == 200);
   CHECK(cart.json().at("total").to_number<double>() == 33.5);
   CHECK(api.http.send("DELETE", "/cart/items/" + pot, json::value(), buyer).status == 200);
   cart = api.http.get("/cart", buyer);
   CHECK(cart.json().at("items").as_array().size() == 1);
-  const auto checkout = api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer);
+  const auto checkout =
+      api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer);
   REQUIRE_MESSAGE((checkout.status == 202 || checkout.status == 200), checkout.body);
   const std::string order_id(checkout.json().at("id").as_string());
   CHECK(api.wait_order_status(buyer, order_id) == "CONFIRMED");
   CHECK(api.http.get("/cart", buyer).json().at("items").as_array().empty());
-  CHECK(api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer).status == 409);
+  CHECK(api.http.post("/cart/checkout", json::object{{"payment_token", "tok_ok"}}, buyer).status ==
+        409);
 }
 
 TEST_CASE("a declined payment is visible to the buyer") {
@@ -293,7 +310,8 @@ TEST_CASE("a notification reaches the buyer over the WebSocket") {
     const std::string frame = ws.next(5s);
     confirmed = confirmed || (frame.find("order_confirmed") != std::string::npos &&
                               frame.find(order_id) != std::string::npos);
-    stock = stock || (frame.find("\"stock\"") != std::string::npos && frame.find(product) != std::string::npos);
+    stock = stock || (frame.find("\"stock\"") != std::string::npos &&
+                      frame.find(product) != std::string::npos);
   }
   CHECK(confirmed);
   CHECK(stock);
@@ -305,10 +323,13 @@ TEST_CASE("a notification reaches the buyer over the WebSocket") {
 TEST_CASE("a one-time code sent through the notification webhook signs the user in") {
   Api api;
   const std::string email = api.unique_email("otp");
-  const auto registered = api.http.post("/auth/register", json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "Otto"}});
+  const auto registered = api.http.post(
+      "/auth/register",
+      json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "Otto"}});
   REQUIRE(registered.status == 201);
   const std::string otto(registered.json().at("id").as_string());
-  CHECK(api.http.post("/auth/otp/request", json::object{{"email", "nobody-" + email}}).status == 202);
+  CHECK(api.http.post("/auth/otp/request", json::object{{"email", "nobody-" + email}}).status ==
+        202);
   CHECK(api.http.post("/auth/otp/request", json::object{{"email", email}}).status == 202);
   std::string code;
   REQUIRE(tests::wait_until(30s, [&] {
@@ -325,31 +346,43 @@ TEST_CASE("a one-time code sent through the notification webhook signs the user 
     }
     return !code.empty();
   }));
-  CHECK(api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", "000000" == code ? "111111" : "000000"}}).status == 401);
+  CHECK(api.http
+            .post("/auth/otp/verify",
+                  json::object{{"email", email}, {"code", "000000" == code ? "111111" : "000000"}})
+            .status == 401);
   const auto ok = api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", code}});
   REQUIRE_MESSAGE(ok.status == 200, ok.body);
   const std::string token(ok.json().at("access_token").as_string());
   CHECK(api.http.get("/users/me", token).json().at("email").as_string() == email);
-  CHECK(api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", code}}).status == 401);
+  CHECK(api.http.post("/auth/otp/verify", json::object{{"email", email}, {"code", code}}).status ==
+        401);
 
   // Guessing: five wrong codes lock the code, and asking again at once neither issues a new
   // one nor buys more guesses.
   const std::string victim = api.unique_email("victim");
-  REQUIRE(api.http.post("/auth/register", json::object{{"email", victim}, {"password", "correct horse 1"}, {"name", "V"}}).status == 201);
+  REQUIRE(api.http
+              .post("/auth/register",
+                    json::object{{"email", victim}, {"password", "correct horse 1"}, {"name", "V"}})
+              .status == 201);
   CHECK(api.http.post("/auth/otp/request", json::object{{"email", victim}}).status == 202);
   std::string victim_code;
   REQUIRE(tests::wait_until(30s, [&] {
     long long n = 0;
-    api.system.db("edge") << "SELECT count(*) FROM otp_codes o JOIN users u USING (user_id) WHERE u.email = :e",
+    api.system.db("edge")
+        << "SELECT count(*) FROM otp_codes o JOIN users u USING (user_id) WHERE u.email = :e",
         soci::use(victim), soci::into(n);
     return n == 1;
   }));
   for (int i = 0; i < 5; ++i) {
-    CHECK(api.http.post("/auth/otp/verify", json::object{{"email", victim}, {"code", "00000" + std::to_string(i)}}).status == 401);
+    CHECK(api.http
+              .post("/auth/otp/verify",
+                    json::object{{"email", victim}, {"code", "00000" + std::to_string(i)}})
+              .status == 401);
   }
   CHECK(api.http.post("/auth/otp/request", json::object{{"email", victim}}).status == 202);
   long long attempts = 0;
-  api.system.db("edge") << "SELECT o.attempts FROM otp_codes o JOIN users u USING (user_id) WHERE u.email = :e",
+  api.system.db("edge")
+      << "SELECT o.attempts FROM otp_codes o JOIN users u USING (user_id) WHERE u.email = :e",
       soci::use(victim), soci::into(attempts);
   CHECK(attempts >= 5);
 }
@@ -360,19 +393,29 @@ TEST_CASE("tokens are checked for signature algorithm expiry and audience") {
   CHECK(api.http.get("/users/me", buyer).status == 200);
   CHECK(api.http.get("/users/me", forge(kSecret, buyer_id, "bazaar-api", -60)).status == 401);
   CHECK(api.http.get("/users/me", forge(kSecret, buyer_id, "someone-else", 600)).status == 401);
-  CHECK(api.http.get("/users/me", forge("another-secret-of-more-than-32-bytes-xxxxxxxx", buyer_id, "bazaar-api", 600)).status == 401);
+  CHECK(api.http
+            .get("/users/me", forge("another-secret-of-more-than-32-bytes-xxxxxxxx", buyer_id,
+                                    "bazaar-api", 600))
+            .status == 401);
   std::string tampered = buyer;
   tampered[tampered.find('.') + 5] = tampered[tampered.find('.') + 5] == 'A' ? 'B' : 'A';
   CHECK(api.http.get("/users/me", tampered).status == 401);
-  const std::string none = base64url(R"({"alg":"none","typ":"JWT"})") + "." +
-                           base64url(R"({"sub":")" + buyer_id + R"(","role":"admin","iss":"bazaar","aud":"bazaar-api","exp":9999999999})") + ".";
+  const std::string none =
+      base64url(R"({"alg":"none","typ":"JWT"})") + "." +
+      base64url(R"({"sub":")" + buyer_id +
+                R"(","role":"admin","iss":"bazaar","aud":"bazaar-api","exp":9999999999})") +
+      ".";
   CHECK(api.http.get("/admin/users", none).status == 401);
 
   // Refresh tokens rotate, and a reused one revokes its family.
   const std::string email = api.unique_email("refresh");
-  REQUIRE(api.http.post("/auth/register", json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "R"}}).status == 201);
-  const auto form = api.http.request("POST", "/auth/token", "username=" + email + "&password=correct+horse+1",
-                                     {{"Content-Type", "application/x-www-form-urlencoded"}});
+  REQUIRE(api.http
+              .post("/auth/register",
+                    json::object{{"email", email}, {"password", "correct horse 1"}, {"name", "R"}})
+              .status == 201);
+  const auto form =
+      api.http.request("POST", "/auth/token", "username=" + email + "&password=correct+horse+1",
+                       {{"Content-Type", "application/x-www-form-urlencoded"}});
   REQUIRE_MESSAGE(form.status == 200, form.body);
   CHECK(form.json().at("token_type").as_string() == "bearer");
   const std::string first(form.json().at("refresh_token").as_string());
@@ -386,25 +429,33 @@ TEST_CASE("tokens are checked for signature algorithm expiry and audience") {
 TEST_CASE("bad requests get clear problems and nothing is half written") {
   Api api;
   const auto [buyer_id, buyer] = api.user("buyer");
-  const auto malformed = api.http.request("POST", "/orders", "{not json",
-                                          {{"Authorization", "Bearer " + buyer}, {"Content-Type", "application/json"}});
+  const auto malformed = api.http.request(
+      "POST", "/orders", "{not json",
+      {{"Authorization", "Bearer " + buyer}, {"Content-Type", "application/json"}});
   CHECK(malformed.status == 400);
   CHECK(malformed.header("content-type") == "application/problem+json");
-  const auto invalid = api.http.post("/orders", json::object{{"lines", json::array{json::object{{"product_id", "x"}, {"quantity", -1}}}}}, buyer);
+  const auto invalid = api.http.post(
+      "/orders",
+      json::object{{"lines", json::array{json::object{{"product_id", "x"}, {"quantity", -1}}}}},
+      buyer);
   CHECK(invalid.status == 422);
   CHECK(invalid.body.find("payment_token") != std::string::npos);
   CHECK(invalid.body.find("quantity") != std::string::npos);
-  const auto big = api.http.request("POST", "/auth/login", std::string(200'000, 'x'), {{"Content-Type", "application/json"}});
+  const auto big = api.http.request("POST", "/auth/login", std::string(200'000, 'x'),
+                                    {{"Content-Type", "application/json"}});
   CHECK(big.status == 413);
   // A client that sends half a request and stalls is cut off by the read timeout.
-  const std::string slow = api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"em", 5s);
+  const std::string slow =
+      api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"em", 5s);
   CHECK((slow.empty() || slow.find(" 408 ") != std::string::npos));
   CHECK(api.http.get("/nowhere").status == 404);
 
   // Idempotency-Key: the same request twice is one order.
   const auto [seller_id, seller] = api.user("seller");
   const std::string product = api.product(seller, 5, 5);
-  const json::object body{{"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}}, {"payment_token", "tok_ok"}};
+  const json::object body{
+      {"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
+      {"payment_token", "tok_ok"}};
   const auto first = api.http.post("/orders", body, buyer, {{"Idempotency-Key", "k-1"}});
   const auto again = api.http.post("/orders", body, buyer, {{"Idempotency-Key", "k-1"}});
   REQUIRE(first.status == 202);
@@ -420,7 +471,9 @@ TEST_CASE("bad requests get clear problems and nothing is half written") {
   // this address's allowance).
   HttpResult limited;
   for (int i = 0; i < 60 && limited.status != 429; ++i) {
-    limited = api.http.post("/auth/login", json::object{{"email", "guess@bazaar.test"}, {"password", "guess-" + std::to_string(i)}});
+    limited = api.http.post(
+        "/auth/login",
+        json::object{{"email", "guess@bazaar.test"}, {"password", "guess-" + std::to_string(i)}});
   }
   CHECK(limited.status == 429);
   CHECK_FALSE(limited.header("retry-after").empty());
@@ -447,34 +500,52 @@ TEST_CASE("admins manage users and products and every write is visible at once")
   const std::string product = api.product(seller, 15, 4);
 
   // Read-your-writes: the order is there the moment POST answers, before any saga step.
-  const auto posted = api.http.post("/orders", json::object{{"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
-                                                            {"payment_token", "tok_ok"}}, buyer);
+  const auto posted = api.http.post(
+      "/orders",
+      json::object{{"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
+                   {"payment_token", "tok_ok"}},
+      buyer);
   REQUIRE(posted.status == 202);
   const std::string order_id(posted.json().at("id").as_string());
   CHECK(posted.header("location") == "/orders/" + order_id);
   CHECK(api.http.get("/orders/" + order_id, buyer).status == 200);
   CHECK(api.wait_order_status(buyer, order_id) == "CONFIRMED");
-  CHECK(api.http.send("PATCH", "/orders/" + order_id + "/status", json::object{{"status", "DELIVERED"}}, admin).status == 409);
-  CHECK(api.http.send("PATCH", "/orders/" + order_id + "/status", json::object{{"status", "SHIPPED"}}, admin).status == 202);
+  CHECK(api.http
+            .send("PATCH", "/orders/" + order_id + "/status", json::object{{"status", "DELIVERED"}},
+                  admin)
+            .status == 409);
+  CHECK(api.http
+            .send("PATCH", "/orders/" + order_id + "/status", json::object{{"status", "SHIPPED"}},
+                  admin)
+            .status == 202);
 
   // Sellers change only their own products; admins delete.
-  CHECK(api.http.send("PATCH", "/products/" + product, json::object{{"price", 16}}, rival).status == 403);
-  CHECK(api.http.send("PATCH", "/products/" + product, json::object{{"price", 16}}, seller).status == 202);
+  CHECK(api.http.send("PATCH", "/products/" + product, json::object{{"price", 16}}, rival).status ==
+        403);
+  CHECK(
+      api.http.send("PATCH", "/products/" + product, json::object{{"price", 16}}, seller).status ==
+      202);
   CHECK(api.http.get("/products/" + product).json().at("price").to_number<double>() == 16.0);
-  CHECK(api.http.send("PUT", "/products/" + product + "/stock", json::object{{"stock", 9}}, rival).status == 403);
+  CHECK(api.http.send("PUT", "/products/" + product + "/stock", json::object{{"stock", 9}}, rival)
+            .status == 403);
   CHECK(api.http.send("DELETE", "/products/" + product, json::value(), admin).status == 202);
   CHECK(api.http.get("/products/" + product).status == 404);
 
   // Promotion takes effect at once; a disabled user is locked out at once.
-  const auto promoted = api.http.send("PATCH", "/admin/users/" + buyer_id, json::object{{"role", "seller"}}, admin);
+  const auto promoted =
+      api.http.send("PATCH", "/admin/users/" + buyer_id, json::object{{"role", "seller"}}, admin);
   REQUIRE(promoted.status == 200);
   CHECK(promoted.json().at("role").as_string() == "seller");
   CHECK(api.http.get("/sellers/me/products", buyer).status == 200);
-  CHECK(api.http.send("PATCH", "/admin/users/" + rival_id, json::object{{"disabled", true}}, admin).status == 200);
+  CHECK(api.http.send("PATCH", "/admin/users/" + rival_id, json::object{{"disabled", true}}, admin)
+            .status == 200);
   CHECK(api.http.get("/users/me", rival).status == 401);
   CHECK(api.http.send("DELETE", "/admin/users/" + rival_id, json::value(), admin).status == 204);
   const auto me = api.http.get("/users/me", admin);
-  CHECK(api.http.send("DELETE", "/admin/users/" + std::string(me.json().at("id").as_string()), json::value(), admin).status == 409);
+  CHECK(api.http
+            .send("DELETE", "/admin/users/" + std::string(me.json().at("id").as_string()),
+                  json::value(), admin)
+            .status == 409);
 }
 
 TEST_CASE("strings the database cannot hold are refused with 422 naming the field") {
@@ -521,8 +592,10 @@ TEST_CASE("edge answers 503 with Retry-After while PostgreSQL is down and recove
   };
   infra("postgres-stop");
   const auto read = api.http.get("/products/" + product);
-  const auto login = api.http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
-  const bool unready = tests::wait_until(15s, [&] { return api.http.get("/health/ready").status == 503; });
+  const auto login = api.http.post(
+      "/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
+  const bool unready =
+      tests::wait_until(15s, [&] { return api.http.get("/health/ready").status == 503; });
   infra("postgres-start");
   CHECK(read.status == 503);
   CHECK(read.header("content-type") == "application/problem+json");
@@ -533,7 +606,9 @@ TEST_CASE("edge answers 503 with Retry-After while PostgreSQL is down and recove
   // No restart of edge: its pooled connections reconnect on their own.
   CHECK(tests::wait_until(60s, [&] { return api.http.get("/products/" + product).status == 200; }));
   CHECK(tests::wait_until(30s, [&] { return api.http.get("/health/ready").status == 200; }));
-  CHECK(api.http.post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}}).status == 200);
+  CHECK(api.http
+            .post("/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}})
+            .status == 200);
   const auto placed = api.order(buyer, product, 1, "tok_ok", 0);
   CHECK(api.wait_order_status(buyer, std::string(placed.at("id").as_string())) == "CONFIRMED");
 }

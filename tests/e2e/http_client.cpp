@@ -88,9 +88,9 @@ std::string HttpResult::header(const std::string& name) const {
   return it == headers.end() ? std::string{} : it->second;
 }
 
-HttpResult HttpClient::request(const std::string& method, const std::string& target,
-                               const std::string& body,
-                               const std::vector<std::pair<std::string, std::string>>& headers) const {
+HttpResult HttpClient::request(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) const {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -134,11 +134,13 @@ WebSocketClient::WebSocketClient(std::uint16_t port, const std::string& target,
                                  const std::string& token) {
   fd_ = connect_loopback(port);
   if (fd_ < 0) return;
-  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+  const std::string req = "GET " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"
-                          "Authorization: Bearer " + token + "\r\n\r\n";
+                          "Authorization: Bearer " +
+                          token + "\r\n\r\n";
   write_all(fd_, req);
   // Read the handshake answer up to its blank line; frames may follow in the same read.
   char buf[4096];
@@ -178,7 +180,8 @@ std::string WebSocketClient::next(std::chrono::milliseconds timeout) {
         header = 4;
       } else if (len == 127 && buffer_.size() >= 10) {
         len = 0;
-        for (int i = 2; i < 10; ++i) len = len << 8 | static_cast<unsigned char>(buffer_[static_cast<std::size_t>(i)]);
+        for (int i = 2; i < 10; ++i)
+          len = len << 8 | static_cast<unsigned char>(buffer_[static_cast<std::size_t>(i)]);
         header = 10;
       }
       if ((len < 126 || header > 2) && buffer_.size() >= header + len) {

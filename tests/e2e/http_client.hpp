@@ -12,7 +12,7 @@ namespace bazaar::e2e {
 
 /// One HTTP exchange as a test sees it.
 struct HttpResult {
-  int status = 0;  ///< 0 when the server closed without answering
+  int status = 0;                              ///< 0 when the server closed without answering
   std::map<std::string, std::string> headers;  ///< names lower-cased
   std::string body;
   /// The body parsed as JSON (null when it is not JSON).

@@ -18,8 +18,9 @@ const std::set<std::string> kSettled{"CONFIRMED", "REJECTED", "CANCELLED"};
 // An admin known to the notification service, so admin notifications have a recipient.
 std::string register_admin(Bus& bus) {
   const std::string admin = bus.new_id();
-  bus.send("identity.events", "bazaar.identity.UserRegistered.v1", admin,
-           {{"user_id", admin}, {"email", "admin@bazaar.test"}, {"name", "Admin"}, {"role", "admin"}});
+  bus.send(
+      "identity.events", "bazaar.identity.UserRegistered.v1", admin,
+      {{"user_id", admin}, {"email", "admin@bazaar.test"}, {"name", "Admin"}, {"role", "admin"}});
   return admin;
 }
 
@@ -100,11 +101,14 @@ TEST_CASE("a declined payment cancels the order and restores the stock") {
   const std::string order = shop.place(bus.new_id(), product, 3, "tok_decline");
   REQUIRE(shop.wait_status(order, kSettled) == "CANCELLED");
   CHECK(shop.reason(order) == "payment_declined");
-  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{4, 0, 0, 4}; }));
+  CHECK(tests::wait_until(10s, [&] {
+    return shop.stock(product) == std::array<long long, 4>{4, 0, 0, 4};
+  }));
   shop.check_invariants({order}, {product});
 }
 
-TEST_CASE("a payment that never answers is cancelled by the deadline and a late charge is refunded") {
+TEST_CASE(
+    "a payment that never answers is cancelled by the deadline and a late charge is refunded") {
   System system({{"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "2000"}}}});
   Bus bus;
   Shop shop{system, bus};
@@ -112,11 +116,14 @@ TEST_CASE("a payment that never answers is cancelled by the deadline and a late 
   const std::string order = shop.place(bus.new_id(), product, 1, "tok_timeout");
   REQUIRE(shop.wait_status(order, kSettled) == "CANCELLED");
   CHECK(shop.reason(order) == "timeout");
-  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{3, 0, 0, 3}; }));
+  CHECK(tests::wait_until(10s, [&] {
+    return shop.stock(product) == std::array<long long, 4>{3, 0, 0, 3};
+  }));
 
   // The provider answers after all: the saga refunds the late charge.
-  bus.send("payment.events", "bazaar.payment.PaymentCharged.v1", order,
-           {{"order_id", order}, {"payment_id", bus.new_id()}, {"amount", 700}, {"currency", "EUR"}});
+  bus.send(
+      "payment.events", "bazaar.payment.PaymentCharged.v1", order,
+      {{"order_id", order}, {"payment_id", bus.new_id()}, {"amount", 700}, {"currency", "EUR"}});
   CHECK(tests::wait_until(30s, [&] {
     return steps(system, order, "bazaar.payment.PaymentCharged.v1", "RefundPayment") == 1;
   }));
@@ -159,7 +166,9 @@ TEST_CASE("cancelling a confirmed order refunds it and restocks") {
            {{"order_id", order}, {"actor_id", buyer}, {"actor_role", "buyer"}});
   REQUIRE(shop.wait_status(order, {"CANCELLED"}) == "CANCELLED");
   CHECK(shop.reason(order) == "refunded");
-  CHECK(tests::wait_until(10s, [&] { return shop.stock(product) == std::array<long long, 4>{6, 0, 0, 6}; }));
+  CHECK(tests::wait_until(10s, [&] {
+    return shop.stock(product) == std::array<long long, 4>{6, 0, 0, 6};
+  }));
   CHECK(shop.money(order) == std::pair<long long, long long>{1200, 1200});
   shop.check_invariants({order}, {product});
 }
@@ -204,7 +213,8 @@ TEST_CASE("every command delivered twice has no double effect") {
   CHECK(shop.stock(product) == std::array<long long, 4>{10, 0, 0, 10});
   CHECK(shop.money(order) == std::pair<long long, long long>{800, 800});
   // One notification each, although every command came twice.
-  CHECK(tests::wait_until(30s, [&] { return shop.notifications(order, "order_cancelled", buyer) == 1; }));
+  CHECK(tests::wait_until(
+      30s, [&] { return shop.notifications(order, "order_cancelled", buyer) == 1; }));
   CHECK(shop.notifications(order, "order_confirmed", buyer) == 1);
   CHECK(shop.notifications(order, "item_sold", seller) == 1);
   long long orders_rows = 0;
@@ -215,8 +225,9 @@ TEST_CASE("every command delivered twice has no double effect") {
 }
 
 TEST_CASE("services killed with SIGKILL mid-saga and restarted still complete every saga") {
-  System system({{"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "120000"},
-                            {"BAZAAR_ORDER_STOCK_TIMEOUT_MS", "120000"}}}});
+  System system({{"order",
+                  {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "120000"},
+                   {"BAZAAR_ORDER_STOCK_TIMEOUT_MS", "120000"}}}});
   Bus bus;
   Shop shop{system, bus};
   const std::string product = shop.list_product(bus.new_id(), 250, 100);
@@ -250,9 +261,15 @@ TEST_CASE("an order that overtakes the listing of its product still confirms") {
   // The order is on order.commands before the product reaches catalog.events.
   const std::string order = shop.place(bus.new_id(), product, 1, "tok_ok");
   bus.send("catalog.commands", "bazaar.catalog.CreateProduct.v1", product,
-           {{"product_id", product}, {"seller_id", seller}, {"name", "Kettle"},
-            {"description", "Boils water"}, {"price", 2500}, {"currency", "EUR"},
-            {"category", "kitchen"}, {"initial_stock", 3}, {"actor_id", seller},
+           {{"product_id", product},
+            {"seller_id", seller},
+            {"name", "Kettle"},
+            {"description", "Boils water"},
+            {"price", 2500},
+            {"currency", "EUR"},
+            {"category", "kitchen"},
+            {"initial_stock", 3},
+            {"actor_id", seller},
             {"actor_role", "seller"}});
   CHECK(shop.wait_status(order, kSettled) == "CONFIRMED");
   shop.check_invariants({order}, {product});
@@ -267,7 +284,9 @@ TEST_CASE("an expired reservation gives its stock back before the saga gives up"
   const std::string order = shop.place(bus.new_id(), product, 2, "tok_timeout");
   REQUIRE(shop.wait_status(order, {"AWAITING_PAYMENT"}) == "AWAITING_PAYMENT");
   // The reservation expires while the payment never answers: the stock comes back first.
-  CHECK(tests::wait_until(20s, [&] { return shop.stock(product) == std::array<long long, 4>{2, 0, 0, 2}; }));
+  CHECK(tests::wait_until(20s, [&] {
+    return shop.stock(product) == std::array<long long, 4>{2, 0, 0, 2};
+  }));
   CHECK(shop.wait_status(order, kSettled) == "CANCELLED");
   CHECK(shop.reason(order) == "timeout");
   shop.check_invariants({order}, {product});

@@ -52,13 +52,14 @@ void System::start(const std::string& service) {
   const std::uint16_t admin = tests::free_port();
   Env env{{events::env_prefix(service) + "ADMIN_PORT", std::to_string(admin)}};
   for (const auto& [k, v] : overrides_[service]) env[k] = v;
-  const std::string binary = std::string(BAZAAR_SERVICES_DIR) + "/" + service + "/bazaar-" + service;
+  const std::string binary =
+      std::string(BAZAAR_SERVICES_DIR) + "/" + service + "/bazaar-" + service;
   processes_[service] = std::make_unique<tests::ChildProcess>(
       binary, std::vector<std::string>{}, env, log_dir_ + "/e2e-" + service + ".log");
   const bool ready =
       tests::wait_until(60s, [&] { return tests::http_get(admin, "/health/ready").first == 200; });
-  REQUIRE_MESSAGE(ready, service << " did not become ready; see " << log_dir_ << "/e2e-" << service
-                                 << ".log");
+  REQUIRE_MESSAGE(
+      ready, service << " did not become ready; see " << log_dir_ << "/e2e-" << service << ".log");
 }
 
 void System::kill(const std::string& service) {
@@ -85,7 +86,9 @@ soci::session& System::db(const std::string& service) {
 
 Bus::Bus() = default;
 
-std::string Bus::new_id() { return ids_.next().str(); }
+std::string Bus::new_id() {
+  return ids_.next().str();
+}
 
 events::Envelope Bus::send(const std::string& topic, const std::string& type,
                            const std::string& key, boost::json::object payload, bool twice) {
@@ -142,7 +145,9 @@ void WebhookReceiver::serve() {
         for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         const auto cl = lower.find("content-length:");
         const std::size_t length =
-            cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15, lower.find("\r\n", cl) - cl - 15));
+            cl == std::string::npos
+                ? 0
+                : std::stoul(lower.substr(cl + 15, lower.find("\r\n", cl) - cl - 15));
         need = header_end + 4 + length;
       }
       if (need != std::string::npos && data.size() >= need) break;
@@ -156,8 +161,10 @@ void WebhookReceiver::serve() {
       std::lock_guard lock(mutex_);
       bodies_.push_back(data.substr(data.find("\r\n\r\n") + 4));
     }
-    const std::string response = fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                       : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    const std::string response =
+        fail
+            ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
     (void)::write(fd, response.data(), response.size());
     ::close(fd);
   }
@@ -178,15 +185,18 @@ std::string Shop::list_product(const std::string& seller, long long price, long 
             {"actor_id", seller},
             {"actor_role", "seller"}},
            twice);
-  REQUIRE_MESSAGE(tests::wait_until(30s, [&] {
-                    return scalar(system.db("order"),
-                                  "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:p AS uuid)",
-                                  product) == 1 &&
-                           scalar(system.db("inventory"),
-                                  "SELECT count(*) FROM stock WHERE product_id = CAST(:p AS uuid)",
-                                  product) == 1;
-                  }),
-                  "product " << product << " never reached the order service and inventory");
+  REQUIRE_MESSAGE(
+      tests::wait_until(
+          30s,
+          [&] {
+            return scalar(system.db("order"),
+                          "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:p AS uuid)",
+                          product) == 1 &&
+                   scalar(system.db("inventory"),
+                          "SELECT count(*) FROM stock WHERE product_id = CAST(:p AS uuid)",
+                          product) == 1;
+          }),
+      "product " << product << " never reached the order service and inventory");
   return product;
 }
 
@@ -233,17 +243,19 @@ std::string Shop::wait_status(const std::string& order_id, const std::set<std::s
 std::array<long long, 4> Shop::stock(const std::string& product) {
   std::array<long long, 4> v{-1, -1, -1, -1};
   std::string id = product;
-  system.db("inventory")
-      << "SELECT available, reserved, sold, on_hand FROM stock WHERE product_id = CAST(:id AS uuid)",
+  system.db("inventory") << "SELECT available, reserved, sold, on_hand FROM stock WHERE product_id "
+                            "= CAST(:id AS uuid)",
       soci::use(id), soci::into(v[0]), soci::into(v[1]), soci::into(v[2]), soci::into(v[3]);
   return v;
 }
 
 std::pair<long long, long long> Shop::money(const std::string& order_id) {
   return {scalar(system.db("payment"),
-                 "SELECT sum(charged_amount) FROM payments WHERE order_id = CAST(:id AS uuid)", order_id),
+                 "SELECT sum(charged_amount) FROM payments WHERE order_id = CAST(:id AS uuid)",
+                 order_id),
           scalar(system.db("payment"),
-                 "SELECT sum(refunded_amount) FROM payments WHERE order_id = CAST(:id AS uuid)", order_id)};
+                 "SELECT sum(refunded_amount) FROM payments WHERE order_id = CAST(:id AS uuid)",
+                 order_id)};
 }
 
 long long Shop::total(const std::string& order_id) {
@@ -305,7 +317,8 @@ int Shop::check_invariants(const std::vector<std::string>& orders,
     expect(tests::wait_until(30s,
                              [&] {
                                long long n = 0;
-                               system.db(s) << "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+                               system.db(s)
+                                   << "SELECT count(*) FROM outbox WHERE published_at IS NULL",
                                    soci::into(n);
                                return n == 0;
                              }),

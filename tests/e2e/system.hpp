@@ -59,8 +59,8 @@ class Bus {
   Bus();
   std::string new_id();
   /// Publishes one event; `twice` sends the very same record (same ce_id) a second time.
-  events::Envelope send(const std::string& topic, const std::string& type,
-                        const std::string& key, boost::json::object payload, bool twice = false);
+  events::Envelope send(const std::string& topic, const std::string& type, const std::string& key,
+                        boost::json::object payload, bool twice = false);
 
  private:
   events::SystemClock clock_;
@@ -121,7 +121,7 @@ struct Shop {
   /// products: no oversell, one outcome each, money balances, nothing left unpublished.
   /// Each broken one fails the test; returns how many were broken.
   int check_invariants(const std::vector<std::string>& orders,
-                        const std::vector<std::string>& products);
+                       const std::vector<std::string>& products);
 };
 
 }  // namespace bazaar::e2e

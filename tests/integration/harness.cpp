@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 
 #include <boost/json/object.hpp>
 #include <cstdlib>
-#include <fcntl.h>
 #include <random>
 #include <thread>
 
@@ -167,7 +167,9 @@ ChildProcess::~ChildProcess() {
   }
 }
 
-void ChildProcess::signal(int sig) { ::kill(pid_, sig); }
+void ChildProcess::signal(int sig) {
+  ::kill(pid_, sig);
+}
 
 int ChildProcess::wait(std::chrono::milliseconds timeout) {
   int status = 0;
@@ -201,7 +203,8 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path
     ::close(fd);
     return {0, {}};
   }
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   (void)::write(fd, request.data(), request.size());
   std::string response;
   char buf[4096];

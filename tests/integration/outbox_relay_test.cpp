@@ -50,7 +50,8 @@ void check_order_per_key(const std::vector<ConsumedRecord>& records) {
     const auto seq = boost::json::parse(r.value).at("seq").as_int64();
     auto [it, fresh] = last.try_emplace(r.key, seq);
     if (!fresh) {
-      REQUIRE_MESSAGE(seq > it->second, "key " << r.key << " went from " << it->second << " to " << seq);
+      REQUIRE_MESSAGE(seq > it->second,
+                      "key " << r.key << " went from " << it->second << " to " << seq);
       it->second = seq;
     }
   }
@@ -69,7 +70,8 @@ TEST_CASE("outbox rows are published exactly once and in order per key") {
   const auto ids = fill_outbox(p, *sql, topic, 12, 50, 7);
   REQUIRE(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 600);
 
-  events::OutboxRelay relay({.db_url = p.db_url, .batch = 64, .poll = 200ms}, p.producer, &p.metrics);
+  events::OutboxRelay relay({.db_url = p.db_url, .batch = 64, .poll = 200ms}, p.producer,
+                            &p.metrics);
   std::atomic<bool> stop{false};
   std::thread worker([&] { relay.run(stop); });
   const bool drained = wait_until(30s, [&] {
@@ -118,10 +120,11 @@ TEST_CASE("a frozen relay holder loses its lease and another instance publishes 
   const std::string topic = unique_name("itest.relayfreeze");
   create_topic(topic, 3);
   const std::string log_dir = required_env("BAZAAR_RUN_DIR");
-  const std::map<std::string, std::string> env{{"BAZAAR_PROBE_DB", p.db_url},
-                                               {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
-                                               {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
-                                               {"BAZAAR_RELAY_LEASE_MS", "1000"}};
+  const std::map<std::string, std::string> env{
+      {"BAZAAR_PROBE_DB", p.db_url},
+      {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
+      {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
+      {"BAZAAR_RELAY_LEASE_MS", "1000"}};
   auto holder_id = [&] {
     std::string id;
     soci::indicator ind = soci::i_null;
@@ -178,10 +181,11 @@ TEST_CASE("a relay killed mid-batch loses nothing and the inbox absorbs its copi
   const long long total = keys * per_key;
 
   const std::string log_dir = required_env("BAZAAR_RUN_DIR");
-  const std::map<std::string, std::string> env{{"BAZAAR_PROBE_DB", p.db_url},
-                                               {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
-                                               {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
-                                               {"BAZAAR_RELAY_BATCH", "50"}};
+  const std::map<std::string, std::string> env{
+      {"BAZAAR_PROBE_DB", p.db_url},
+      {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
+      {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
+      {"BAZAAR_RELAY_BATCH", "50"}};
   {
     ChildProcess relay(BAZAAR_PROBE_BINARY, {}, env, log_dir + "/probe-relay-1.log");
     const bool started = wait_until(30s, [&] {
@@ -232,9 +236,8 @@ TEST_CASE("a relay killed mid-batch loses nothing and the inbox absorbs its copi
   // A consumer with an inbox applies each event once, in order per key.
   {
     RunningProcessor consumer(p, group, {topic});
-    CHECK(wait_until(120s, [&] {
-      return count(*sql, "SELECT count(*) FROM probe_applied") >= total;
-    }));
+    CHECK(wait_until(120s,
+                     [&] { return count(*sql, "SELECT count(*) FROM probe_applied") >= total; }));
   }
   CHECK(count(*sql, "SELECT count(*) FROM probe_applied") == total);
   CHECK(count(*sql, "SELECT count(DISTINCT ce_id) FROM probe_applied") == total);

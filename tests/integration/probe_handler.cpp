@@ -18,7 +18,8 @@ void ProbeHandler::apply(events::HandlerContext& ctx) {
   if (const auto* fail = data.if_contains("fail"); fail != nullptr && *fail == "permanent") {
     throw events::PermanentError("probe asked to fail permanently");
   }
-  if (const auto* fail = data.if_contains("fail"); fail != nullptr && *fail == "transient_briefly") {
+  if (const auto* fail = data.if_contains("fail");
+      fail != nullptr && *fail == "transient_briefly") {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     const auto first = first_seen_.try_emplace(ctx.event.id, now).first->second;

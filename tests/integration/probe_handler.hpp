@@ -1,9 +1,9 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "events/processor.hpp"

@@ -61,7 +61,8 @@ TEST_CASE("a duplicate delivery changes nothing") {
   CHECK(count(*sql, "SELECT count(*) FROM probe_applied WHERE seq = 1") == 1);
 }
 
-TEST_CASE("poison messages go to the dead-letter topic with their reason while the partition moves on") {
+TEST_CASE(
+    "poison messages go to the dead-letter topic with their reason while the partition moves on") {
   Platform p;
   auto sql = clean_test_database();
   const std::string topic = unique_name("itest.poison");
@@ -132,8 +133,12 @@ TEST_CASE("a record too large for the dead-letter topic goes there as a referenc
 
   events::Producer small_producer{p.brokers, {{"message.max.bytes", "20000"}}};
   bool own_limit = true;
-  SUBCASE("our own limit is below the record") { own_limit = true; }
-  SUBCASE("only the producer refuses it, as a topic's limit would") { own_limit = false; }
+  SUBCASE("our own limit is below the record") {
+    own_limit = true;
+  }
+  SUBCASE("only the producer refuses it, as a topic's limit would") {
+    own_limit = false;
+  }
   {
     RunningProcessor consumer(p, group, {topic}, own_limit ? 20'000 : 1'000'000,
                               own_limit ? nullptr : &small_producer);
@@ -189,7 +194,8 @@ TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried and nothing is
     std::vector<events::OutgoingRecord> records;
     for (int seq = from; seq < to; ++seq) {
       for (int k = 0; k < keys; ++k) {
-        records.push_back(record_of(topic, probe_event(p.factory, "key-" + std::to_string(k), seq)));
+        records.push_back(
+            record_of(topic, probe_event(p.factory, "key-" + std::to_string(k), seq)));
       }
     }
     send_all(p, records);

@@ -1,5 +1,7 @@
 // A process that cannot start says why in one line and exits with the code of that reason,
 // never through std::terminate.
+#include "events/startup.hpp"
+
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <map>
 #include <sstream>
 
-#include "events/startup.hpp"
 #include "harness.hpp"
 
 using namespace bazaar;
@@ -57,10 +58,11 @@ struct Outcome {
 // Runs the probe service with `env` on top of a working configuration until it exits.
 Outcome start_probe(const std::string& name, std::map<std::string, std::string> env,
                     std::vector<std::string> args = {}) {
-  std::map<std::string, std::string> base{{"BAZAAR_PROBE_DB", required_env("BAZAAR_TEST_DB")},
-                                          {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
-                                          {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
-                                          {"BAZAAR_STARTUP_WAIT_MS", "500"}};
+  std::map<std::string, std::string> base{
+      {"BAZAAR_PROBE_DB", required_env("BAZAAR_TEST_DB")},
+      {"BAZAAR_SCHEMAS_DIR", BAZAAR_TEST_SCHEMAS_DIR},
+      {"BAZAAR_PROBE_MIGRATIONS_DIR", BAZAAR_PROBE_MIGRATIONS_DIR},
+      {"BAZAAR_STARTUP_WAIT_MS", "500"}};
   for (auto& [k, v] : env) base[k] = v;
   const std::string log = required_env("BAZAAR_RUN_DIR") + "/probe-startup-" + name + ".log";
   ChildProcess probe(BAZAAR_PROBE_BINARY, args, base, log);
@@ -80,15 +82,22 @@ TEST_CASE("a service that cannot start says why in one line and exits with that 
   const TakenPort taken;
   const std::string closed = std::to_string(free_port());  // nothing listens there
   const std::vector<Row> rows{
-      {"admin-port-taken", {{"BAZAAR_PROBE_ADMIN_PORT", std::to_string(taken.port())}},
-       events::ExitCode::port_in_use, "is in use"},
-      {"no-migrations", {{"BAZAAR_PROBE_MIGRATIONS_DIR", "/nonexistent/migrations"}},
-       events::ExitCode::missing_file, "migration folder /nonexistent/migrations does not exist"},
+      {"admin-port-taken",
+       {{"BAZAAR_PROBE_ADMIN_PORT", std::to_string(taken.port())}},
+       events::ExitCode::port_in_use,
+       "is in use"},
+      {"no-migrations",
+       {{"BAZAAR_PROBE_MIGRATIONS_DIR", "/nonexistent/migrations"}},
+       events::ExitCode::missing_file,
+       "migration folder /nonexistent/migrations does not exist"},
       {"database-down",
        {{"BAZAAR_PROBE_DB", "postgresql://nobody:secret@127.0.0.1:" + closed + "/none"}},
-       events::ExitCode::database_unreachable, "PostgreSQL at postgresql://nobody:***@"},
-      {"broker-down", {{"BAZAAR_KAFKA_BROKERS", "127.0.0.1:" + closed}},
-       events::ExitCode::broker_unreachable, "Kafka at 127.0.0.1:"},
+       events::ExitCode::database_unreachable,
+       "PostgreSQL at postgresql://nobody:***@"},
+      {"broker-down",
+       {{"BAZAAR_KAFKA_BROKERS", "127.0.0.1:" + closed}},
+       events::ExitCode::broker_unreachable,
+       "Kafka at 127.0.0.1:"},
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);

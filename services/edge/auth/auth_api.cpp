@@ -1,21 +1,19 @@
 #include "auth/auth_api.hpp"
 
-#include <algorithm>
-
-#include "http/rate_limiter.hpp"
-
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <memory>
 #include <stdexcept>
 
 #include "auth/auth_crypto.hpp"
-#include "events/outbox.hpp"
-#include "events/uuid.hpp"
 #include "auth/identity_store.hpp"
 #include "auth/otp.hpp"
+#include "events/outbox.hpp"
+#include "events/uuid.hpp"
+#include "http/rate_limiter.hpp"
 #include "http/request_body.hpp"
 #include "http/url_codec.hpp"
 
@@ -269,10 +267,9 @@ HttpResponse do_otp_request(const AuthDeps& d, const RequestContext& c) {
       const auto expires = now + kOtpTtl;
       const std::string code = generate_otp_code();
       if (!identity::store_otp(sql, user->id, hash_otp_code(user->id, code), expires, now)) return;
-      identity::emit_one_time_code(out, d.api.factory,
-                                   {.user_id = user->id,
-                                    .code = code,
-                                    .expires_at = events::format_rfc3339(expires)});
+      identity::emit_one_time_code(
+          out, d.api.factory,
+          {.user_id = user->id, .code = code, .expires_at = events::format_rfc3339(expires)});
     });
   }
   // The same answer whether or not the account exists.
@@ -384,7 +381,9 @@ RouteHandler limited(std::shared_ptr<RateLimiter> limiter, RouteHandler handler)
   return [limiter = std::move(limiter), handler = std::move(handler)](const RequestContext& c) {
     if (!limiter->allow(c.request.remote)) {
       HttpResponse r = problem(429, "Too Many Requests", "too many sign-in requests; slow down");
-      r.headers.emplace_back("Retry-After", std::to_string(std::max(1, limiter->retry_after_seconds(c.request.remote))));
+      r.headers.emplace_back(
+          "Retry-After",
+          std::to_string(std::max(1, limiter->retry_after_seconds(c.request.remote))));
       return r;
     }
     return handler(c);

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "auth/otp.hpp"
 #include "contracts/contracts.hpp"
 #include "events/clock.hpp"
 #include "events/handler.hpp"
-#include "auth/otp.hpp"
 
 namespace soci {
 class session;
@@ -21,7 +21,6 @@ class OutboxWriter;
 }  // namespace bazaar::events
 
 namespace bazaar::edge::identity {
-
 
 /// A row of `users`; times are RFC 3339.
 struct User {

@@ -1,11 +1,10 @@
 #include "auth/passwords.hpp"
 
-#include <condition_variable>
-#include <mutex>
-
 #include <argon2.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "auth/auth_crypto.hpp"

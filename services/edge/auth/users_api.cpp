@@ -6,9 +6,9 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 
-#include "http/cursor.hpp"
 #include "events/outbox.hpp"
 #include "events/uuid.hpp"
+#include "http/cursor.hpp"
 #include "http/request_body.hpp"
 
 namespace bazaar::edge {
@@ -185,9 +185,9 @@ HttpResponse admin_patch(const UserDeps& d, const RequestContext& c) {
                          .user_id = user->id, .role = user->role, .previous_role = previous_role});
     }
     if (user->disabled != was_disabled) {
-      identity::emit(out, d.api.factory,
-                     contracts::identity::UserDisabledV1{.user_id = user->id,
-                                                         .disabled = user->disabled});
+      identity::emit(
+          out, d.api.factory,
+          contracts::identity::UserDisabledV1{.user_id = user->id, .disabled = user->disabled});
       if (user->disabled) identity::revoke_user_families(sql, user->id, now);
     }
   });

@@ -6,12 +6,12 @@
 #include <boost/json/object.hpp>
 #include <memory>
 
+#include "catalog/money.hpp"
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
-#include "catalog/money.hpp"
-#include "orders/orders_api.hpp"
 #include "http/problem.hpp"
 #include "http/request_body.hpp"
+#include "orders/orders_api.hpp"
 
 namespace bazaar::edge {
 namespace {

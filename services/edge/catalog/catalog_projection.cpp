@@ -45,7 +45,6 @@ constexpr const char* kSetStock = R"sql(
 UPDATE products_view SET stock = :available, updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid) AND status = 'active')sql";
 
-
 }  // namespace
 
 std::string normalised_time(const std::string& text) {
@@ -112,9 +111,8 @@ void CatalogProjection::stock_changed(events::HandlerContext& ctx,
   // Only listed products are worth telling every session about.
   if (set.get_affected_rows() == 0) return;
   // Pushed once the transaction committed: a rolled-back try pushes nothing.
-  ctx.after_commit([this, message = stock_message(e.product_id, e.available)] {
-    live_.broadcast(message);
-  });
+  ctx.after_commit(
+      [this, message = stock_message(e.product_id, e.available)] { live_.broadcast(message); });
 }
 
 std::string stock_message(const std::string& product_id, std::int64_t stock) {

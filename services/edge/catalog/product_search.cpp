@@ -2,9 +2,9 @@
 
 #include <chrono>
 
+#include "catalog/money.hpp"
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
-#include "catalog/money.hpp"
 #include "http/problem.hpp"
 
 namespace bazaar::edge {

@@ -7,12 +7,12 @@
 #include <chrono>
 #include <memory>
 
+#include "catalog/money.hpp"
+#include "catalog/product_search.hpp"
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
 #include "events/uuid.hpp"
-#include "catalog/money.hpp"
 #include "http/problem.hpp"
-#include "catalog/product_search.hpp"
 #include "http/request_body.hpp"
 
 namespace bazaar::edge {
@@ -338,9 +338,9 @@ HttpResponse delete_product(ApiContext& api, const RequestContext& c) {
     refused = writable(sql, *id, who, row);
     if (refused) return;
     sql << kMarkDeleted, soci::use(*id, "product_id");
-    add_command(api, outbox, kCatalogCommands,
-                cat::DeleteProductV1{
-                    .product_id = *id, .actor_id = who.user_id, .actor_role = who.role});
+    add_command(
+        api, outbox, kCatalogCommands,
+        cat::DeleteProductV1{.product_id = *id, .actor_id = who.user_id, .actor_role = who.role});
   });
   if (refused) return *refused;
   return json_answer(202, boost::json::object{{"id", *id}, {"status", "deleted"}});

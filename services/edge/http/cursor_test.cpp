@@ -46,7 +46,8 @@ TEST_CASE("garbage is not a cursor") {
   CHECK_FALSE(decode_cursor(encode_cursor({"price", "1", "not-a-uuid"})));
   CHECK_FALSE(decode_cursor(std::string(5000, 'A')));
   // A forged key with NUL, which PostgreSQL text cannot hold.
-  CHECK_FALSE(decode_cursor(encode_cursor({"name", std::string("a\0b", 3), "0190a3c4-1b2c-7d3e-8f40-123456789abc"})));
+  CHECK_FALSE(decode_cursor(
+      encode_cursor({"name", std::string("a\0b", 3), "0190a3c4-1b2c-7d3e-8f40-123456789abc"})));
   // Non-zero leftover bits: another spelling of a valid cursor is refused.
   std::string text = encode_cursor({"price", "1", "0190a3c4-1b2c-7d3e-8f40-123456789abc"});
   if (text.size() % 4 != 0) {

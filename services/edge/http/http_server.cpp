@@ -1,8 +1,5 @@
 #include "http/http_server.hpp"
 
-#include "events/db.hpp"
-#include "events/listen.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -29,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "events/db.hpp"
+#include "events/listen.hpp"
 #include "http/problem.hpp"
 #include "http/url_codec.hpp"
 #include "http/ws_registry.hpp"
@@ -72,7 +71,8 @@ struct ServerCore {
     try {
       return handler(request);
     } catch (const DependencyUnavailable& e) {
-      HttpResponse r = problem(503, "Service Unavailable", std::string(e.what()) + "; try again later");
+      HttpResponse r =
+          problem(503, "Service Unavailable", std::string(e.what()) + "; try again later");
       r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
       return r;
     } catch (const std::exception& e) {

@@ -18,8 +18,8 @@ struct HttpServerOptions {
   std::uint16_t port = 8080;  ///< 0 picks a free port
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::milliseconds read_timeout{10'000};   ///< a whole request must arrive in this
-  std::chrono::milliseconds idle_timeout{60'000};   ///< keep-alive between requests
+  std::chrono::milliseconds read_timeout{10'000};  ///< a whole request must arrive in this
+  std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive between requests
   int threads = 4;  ///< request handlers may block (Prefer: wait), so more than one
   /// A WebSocket is closed after this long, so that it lives no longer than the access token
   /// that opened it (a disabled user's socket ends with it); clients reconnect with a new one.

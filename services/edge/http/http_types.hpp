@@ -12,9 +12,9 @@ namespace bazaar::edge {
 /// One HTTP request as the API sees it: no Beast types, so API code compiles fast and is
 /// testable without sockets.
 struct HttpRequest {
-  std::string method;  ///< "GET", "POST", ...
-  std::string target;  ///< path and query as received
-  std::string path;    ///< decoded path without the query
+  std::string method;                             ///< "GET", "POST", ...
+  std::string target;                             ///< path and query as received
+  std::string path;                               ///< decoded path without the query
   std::multimap<std::string, std::string> query;  ///< decoded query parameters
   std::map<std::string, std::string> headers;     ///< names lower-cased
   std::string body;

@@ -11,7 +11,9 @@ namespace bazaar::edge {
 /// committed. Holds no publisher until the server runs; set(nullptr) before it stops.
 class LivePush {
  public:
-  void set(WebSocketPublisher* publisher) { publisher_.store(publisher, std::memory_order_release); }
+  void set(WebSocketPublisher* publisher) {
+    publisher_.store(publisher, std::memory_order_release);
+  }
   void broadcast(const std::string& text) const {
     if (auto* out = publisher_.load(std::memory_order_acquire)) out->broadcast(text);
   }

@@ -15,7 +15,8 @@ HttpResponse problem(int status, std::string title, std::string detail,
   if (!errors.empty()) {
     boost::json::array list;
     for (auto& e : errors) {
-      list.push_back(boost::json::object{{"field", std::move(e.field)}, {"reason", std::move(e.reason)}});
+      list.push_back(
+          boost::json::object{{"field", std::move(e.field)}, {"reason", std::move(e.reason)}});
     }
     body["errors"] = std::move(list);
   }

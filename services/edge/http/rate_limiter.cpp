@@ -21,7 +21,8 @@ RateLimiter::Bucket& RateLimiter::refill(const std::string& key, events::Clock::
   }
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
   if (!fresh) {
-    const double idle = std::max(0.0, std::chrono::duration<double>(now - it->second.updated).count());
+    const double idle =
+        std::max(0.0, std::chrono::duration<double>(now - it->second.updated).count());
     it->second.tokens = std::min(burst_, it->second.tokens + idle * per_second_);
     it->second.updated = now;
   }

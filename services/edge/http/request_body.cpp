@@ -20,7 +20,8 @@ bool has_control_character(std::string_view s) {
 
 // The first string (member name or value) holding a control character, as a field path
 // ("lines/0/product_id"); empty when there is none.
-std::optional<std::string> control_character_at(const boost::json::value& v, const std::string& path) {
+std::optional<std::string> control_character_at(const boost::json::value& v,
+                                                const std::string& path) {
   if (v.is_string()) {
     if (has_control_character(v.get_string())) return path;
   } else if (v.is_array()) {
@@ -60,9 +61,9 @@ JsonBody parse_json_body(const HttpRequest& request) {
     return out;
   }
   if (auto field = control_character_at(v, "")) {
-    out.error = edge::problem(422, "Unprocessable Content",
-                              *field + " must not contain control characters",
-                              {{*field, "must not contain control characters"}});
+    out.error =
+        edge::problem(422, "Unprocessable Content", *field + " must not contain control characters",
+                      {{*field, "must not contain control characters"}});
     return out;
   }
   out.object = std::move(v.as_object());
@@ -81,7 +82,8 @@ std::string FieldCheck::required_string(std::string_view field, std::size_t min,
   }
   const auto& s = v->get_string();
   if (s.size() < min || s.size() > max) {
-    fail(std::string(field), "must be " + std::to_string(min) + " to " + std::to_string(max) + " characters");
+    fail(std::string(field),
+         "must be " + std::to_string(min) + " to " + std::to_string(max) + " characters");
     return {};
   }
   return std::string(s);
@@ -111,7 +113,8 @@ std::int64_t FieldCheck::required_int(std::string_view field, std::int64_t min, 
     return 0;
   }
   if (n < min || n > max) {
-    fail(std::string(field), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    fail(std::string(field),
+         "must be between " + std::to_string(min) + " and " + std::to_string(max));
     return 0;
   }
   return n;

@@ -30,7 +30,8 @@ class FieldCheck {
                                              std::size_t max = 5000);
   /// A required integer within [min, max].
   std::int64_t required_int(std::string_view field, std::int64_t min, std::int64_t max);
-  std::optional<std::int64_t> optional_int(std::string_view field, std::int64_t min, std::int64_t max);
+  std::optional<std::int64_t> optional_int(std::string_view field, std::int64_t min,
+                                           std::int64_t max);
   /// Records a problem found by the caller's own rule.
   void fail(std::string field, std::string reason);
   bool ok() const { return errors_.empty(); }

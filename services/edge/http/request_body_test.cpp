@@ -29,11 +29,11 @@ TEST_CASE("a string with NUL or another control character is refused, naming its
     const char* body;
     const char* field;
   };
-  for (const Row row : {Row{R"({"name":"a\u0000b"})", "name"},
-                        Row{R"({"name":"bell\u0007"})", "name"},
-                        Row{R"({"name":"del\u007f"})", "name"},
-                        Row{R"({"lines":[{"product_id":"x"},{"product_id":"\u0000"}]})", "lines/1/product_id"},
-                        Row{R"({"a\u0001":"b"})", "a\x01"}}) {
+  for (const Row row :
+       {Row{R"({"name":"a\u0000b"})", "name"}, Row{R"({"name":"bell\u0007"})", "name"},
+        Row{R"({"name":"del\u007f"})", "name"},
+        Row{R"({"lines":[{"product_id":"x"},{"product_id":"\u0000"}]})", "lines/1/product_id"},
+        Row{R"({"a\u0001":"b"})", "a\x01"}}) {
     CAPTURE(row.body);
     const auto parsed = parse(row.body);
     REQUIRE(parsed.error);

@@ -24,8 +24,8 @@ Router::Router(Authenticator authenticate) : authenticate_(std::move(authenticat
 
 void Router::add(std::string method, std::string pattern, Access access, RouteHandler handler) {
   auto segments = split_path(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), access, std::move(handler)});
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments), access,
+                          std::move(handler)});
 }
 
 bool Router::allows(Access access, const std::string& role) {
@@ -47,8 +47,8 @@ bool Router::allows(Access access, const std::string& role) {
   return false;
 }
 
-std::optional<std::map<std::string, std::string>> Router::match(const Route& r,
-                                                                const std::vector<std::string>& path) {
+std::optional<std::map<std::string, std::string>> Router::match(
+    const Route& r, const std::vector<std::string>& path) {
   if (r.segments.size() != path.size()) return std::nullopt;
   std::map<std::string, std::string> params;
   for (std::size_t i = 0; i < path.size(); ++i) {

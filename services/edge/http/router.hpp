@@ -57,8 +57,8 @@ class Router {
     Access access;
     RouteHandler handler;
   };
-  static std::optional<std::map<std::string, std::string>> match(const Route& r,
-                                                                 const std::vector<std::string>& path);
+  static std::optional<std::map<std::string, std::string>> match(
+      const Route& r, const std::vector<std::string>& path);
   Authenticator authenticate_;
   std::vector<Route> routes_;
 };

@@ -8,11 +8,11 @@
 #include <chrono>
 #include <tuple>
 
-#include "notifications/notification_projection.hpp"
-#include "http/cursor.hpp"
-#include "events/envelope.hpp"
-#include "http/problem.hpp"
 #include "catalog/product_search.hpp"
+#include "events/envelope.hpp"
+#include "http/cursor.hpp"
+#include "http/problem.hpp"
+#include "notifications/notification_projection.hpp"
 
 namespace bazaar::edge {
 namespace {

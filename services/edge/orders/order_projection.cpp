@@ -107,9 +107,9 @@ void ensure_order(soci::session& sql, const events::Fields& data, const std::str
   const std::string id = data.string("order_id");
   const std::string buyer = data.string("buyer_id");
   const std::string currency = data.optional_string("currency").value_or("EUR");
-  soci::statement insert = (sql.prepare << kEnsureOrder, soci::use(id, "id"),
-                            soci::use(buyer, "buyer"), soci::use(currency, "currency"),
-                            soci::use(at, "created"), soci::use(at, "updated"));
+  soci::statement insert =
+      (sql.prepare << kEnsureOrder, soci::use(id, "id"), soci::use(buyer, "buyer"),
+       soci::use(currency, "currency"), soci::use(at, "created"), soci::use(at, "updated"));
   insert.execute(true);
   if (insert.get_affected_rows() == 1) sql << kPlacedStep, soci::use(id, "id");
 }
@@ -139,8 +139,7 @@ void insert_step(soci::session& sql, const std::string& order_id, const std::str
                  const std::string& status, const std::string& previous,
                  const std::string& reason) {
   sql << kInsertStep, soci::use(order_id, "id"), soci::use(at, "at"), soci::use(status, "status"),
-      soci::use(previous, "previous"), soci::use(reason, "reason"),
-      soci::use(order_id, "same_id");
+      soci::use(previous, "previous"), soci::use(reason, "reason"), soci::use(order_id, "same_id");
 }
 
 }  // namespace
@@ -194,9 +193,8 @@ void OrderProjection::status(events::HandlerContext& ctx) {
 
   if (from == to && reason.empty()) reason = current_reason;
   const int outcome = is_outcome(to) ? 1 : 0;
-  ctx.sql << kSetStatus, soci::use(to, "status"), soci::use(reason, "reason"),
-      soci::use(at, "at"), soci::use(outcome, "outcome"), soci::use(at, "settled"),
-      soci::use(id, "id");
+  ctx.sql << kSetStatus, soci::use(to, "status"), soci::use(reason, "reason"), soci::use(at, "at"),
+      soci::use(outcome, "outcome"), soci::use(at, "settled"), soci::use(id, "id");
   if (is_settled(to)) ctx.after_commit([this, id] { waiters_.settled(id); });
 
   if (type == kConfirmed) {

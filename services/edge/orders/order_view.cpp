@@ -7,10 +7,10 @@
 #include <chrono>
 #include <utility>
 
+#include "catalog/money.hpp"
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
-#include "catalog/money.hpp"
 #include "order_status.hpp"
 
 namespace bazaar::edge {

@@ -10,17 +10,17 @@
 #include <memory>
 #include <set>
 
-#include "contracts/contracts.hpp"
-#include "http/cursor.hpp"
-#include "events/handler.hpp"
-#include "order_status.hpp"
-#include "pricing.hpp"
-#include "orders/idempotency.hpp"
 #include "catalog/money.hpp"
-#include "orders/order_view.hpp"
+#include "contracts/contracts.hpp"
+#include "events/handler.hpp"
+#include "http/cursor.hpp"
 #include "http/prefer.hpp"
 #include "http/problem.hpp"
 #include "http/request_body.hpp"
+#include "order_status.hpp"
+#include "orders/idempotency.hpp"
+#include "orders/order_view.hpp"
+#include "pricing.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -217,7 +217,8 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
           sql << kProduct, soci::use(line.product_id, "id"), soci::into(price),
               soci::into(product.currency), soci::into(status);
           if (!sql.got_data() || status != "active") {
-            errors.push_back({"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
+            errors.push_back(
+                {"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
             continue;
           }
           product.price = price;
@@ -231,7 +232,8 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
                                          ? "must all be priced in one currency"
                                          : "cannot be priced: " + pricing.rejection});
         }
-        for (const auto& l : pricing.lines) view.lines.push_back({l.product_id, l.quantity, l.unit_price});
+        for (const auto& l : pricing.lines)
+          view.lines.push_back({l.product_id, l.quantity, l.unit_price});
         view.total = pricing.total;
         view.currency = pricing.currency;
         if (!errors.empty()) {
