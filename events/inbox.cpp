@@ -15,14 +15,11 @@ RETURNING 1)sql";
 
 bool record_in_inbox(soci::session& sql, const std::string& consumer, const Envelope& e,
                      const std::string& topic, int partition, long long offset) {
-  std::string name = consumer;
-  std::string id = e.id;
-  std::string type = e.type;
-  std::string topic_name = topic;
   // A one-time query is one round trip; a prepared statement would cost three here.
   int inserted = 0;
-  sql << kInsertInbox, soci::use(name), soci::use(id), soci::use(type), soci::use(topic_name),
-      soci::use(partition), soci::use(offset), soci::into(inserted);
+  sql << kInsertInbox, soci::use(consumer, "consumer"), soci::use(e.id, "id"),
+      soci::use(e.type, "type"), soci::use(topic, "topic"), soci::use(partition, "partition"),
+      soci::use(offset, "offset"), soci::into(inserted);
   return sql.got_data();
 }
 

@@ -118,30 +118,27 @@ const std::vector<Migration>& platform_migrations() {
 
 int migrate(Database& db, const std::string& component, const std::vector<Migration>& migrations) {
   soci::session& sql = db.session();
-  long long lock = kMigrationLock;
-  sql << "SELECT pg_advisory_lock(:k)", soci::use(lock);
+  sql << "SELECT pg_advisory_lock(:k)", soci::use(kMigrationLock, "k");
   int applied = 0;
   try {
     db.exec_script(kCreateLedger);
     std::vector<int> done(1000);
-    std::string name = component;
-    sql << kAppliedVersions, soci::into(done), soci::use(name);
+    sql << kAppliedVersions, soci::into(done), soci::use(component, "component");
     const std::set<int> known(done.begin(), done.end());
     for (const auto& m : migrations) {
       if (known.contains(m.version)) continue;
       soci::transaction tx(sql);
       db.exec_script(m.sql);
-      int version = m.version;
-      std::string migration_name = m.name;
-      sql << kRecordVersion, soci::use(name), soci::use(version), soci::use(migration_name);
+      sql << kRecordVersion, soci::use(component, "component"), soci::use(m.version, "version"),
+          soci::use(m.name, "name");
       tx.commit();
       ++applied;
     }
   } catch (...) {
-    sql << "SELECT pg_advisory_unlock(:k)", soci::use(lock);
+    sql << "SELECT pg_advisory_unlock(:k)", soci::use(kMigrationLock, "k");
     throw;
   }
-  sql << "SELECT pg_advisory_unlock(:k)", soci::use(lock);
+  sql << "SELECT pg_advisory_unlock(:k)", soci::use(kMigrationLock, "k");
   return applied;
 }
 

@@ -73,14 +73,11 @@ void OutboxWriter::add(const std::string& topic, const Envelope& e) {
   }
   boost::json::object headers;
   for (const auto& [name, value] : to_headers(e)) headers[name] = value;
-  std::string id = e.id;
-  std::string topic_name = topic;
-  std::string key = e.subject;
-  std::string type = e.type;
-  std::string payload = encode_payload(e);
-  std::string header_text = boost::json::serialize(headers);
-  sql_ << kInsertOutbox, soci::use(id), soci::use(topic_name), soci::use(key), soci::use(type),
-      soci::use(payload), soci::use(header_text);
+  const std::string payload = encode_payload(e);
+  const std::string header_text = boost::json::serialize(headers);
+  sql_ << kInsertOutbox, soci::use(e.id, "id"), soci::use(topic, "topic"),
+      soci::use(e.subject, "key"), soci::use(e.type, "type"), soci::use(payload, "payload"),
+      soci::use(header_text, "headers");
   ++added_;
 }
 
@@ -130,9 +127,8 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
   const auto n = static_cast<std::size_t>(settings_.batch);
   std::vector<long long> seqs(n);
   std::vector<std::string> topics(n), keys(n), payloads(n), header_texts(n);
-  int limit = settings_.batch;
   sql << kSelectBatch, soci::into(seqs), soci::into(topics), soci::into(keys), soci::into(payloads),
-      soci::into(header_texts), soci::use(limit);
+      soci::into(header_texts), soci::use(settings_.batch, "n");
   if (seqs.empty()) {
     if (metrics_ != nullptr) metrics_->outbox_backlog.Set(0);
     return pass;
@@ -164,7 +160,7 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     }
   }
   confirmed += '}';
-  if (pass.published > 0) sql << kMarkPublished, soci::use(confirmed);
+  if (pass.published > 0) sql << kMarkPublished, soci::use(confirmed, "seqs");
   pass.more = pass.failed == 0 && seqs.size() == n;
   if (metrics_ != nullptr) {
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));
@@ -182,9 +178,9 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
 
 void OutboxRelay::purge() {
   soci::session& sql = db_.session();
-  int hours = static_cast<int>(settings_.retention.count());
-  sql << kPurgeOutbox, soci::use(hours);
-  sql << kPurgeInbox, soci::use(hours);
+  const int hours = static_cast<int>(settings_.retention.count());
+  sql << kPurgeOutbox, soci::use(hours, "h");
+  sql << kPurgeInbox, soci::use(hours, "h");
 }
 
 void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {

@@ -89,8 +89,8 @@ std::map<std::string, StockRow> lock_stock(soci::session& sql,
                                            const std::vector<std::string>& product_ids) {
   std::map<std::string, StockRow> out;
   if (product_ids.empty()) return out;
-  std::string ids = array_literal(product_ids);
-  soci::rowset<soci::row> rows = (sql.prepare << kLockStock, soci::use(ids));
+  const std::string ids = array_literal(product_ids);
+  soci::rowset<soci::row> rows = (sql.prepare << kLockStock, soci::use(ids, "ids"));
   for (const auto& r : rows) {
     StockRow row;
     row.seller_id = r.get<std::string>(1);
@@ -108,22 +108,18 @@ void save_stock(soci::session& sql, const std::string& product_id, const StockLe
   if (!is_consistent(level)) {
     throw std::logic_error("stock of " + product_id + " would not be conserved");
   }
-  long long on_hand = level.on_hand;
-  long long available = level.available;
-  long long reserved = level.reserved;
-  long long sold = level.sold;
-  std::string id = product_id;
-  sql << kSaveStock, soci::use(on_hand, "on_hand"), soci::use(available, "available"),
-      soci::use(reserved, "reserved"), soci::use(sold, "sold"), soci::use(id, "product_id");
+  sql << kSaveStock, soci::use(level.on_hand, "on_hand"), soci::use(level.available, "available"),
+      soci::use(level.reserved, "reserved"), soci::use(level.sold, "sold"),
+      soci::use(product_id, "product_id");
 }
 
 std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::string& order_id) {
-  std::string id = order_id;
   std::string status;
   long long expires_ms = 0;
   ReservationRow row;
-  sql << kLockReservation, soci::use(id), soci::into(status), soci::into(expires_ms),
-      soci::into(row.expires_at_text), soci::into(row.release_reason), soci::into(row.rejection);
+  sql << kLockReservation, soci::use(order_id, "order_id"), soci::into(status),
+      soci::into(expires_ms), soci::into(row.expires_at_text), soci::into(row.release_reason),
+      soci::into(row.rejection);
   if (!sql.got_data()) return std::nullopt;
   const auto parsed = parse_status(status);
   if (!parsed) throw std::logic_error("reservation " + order_id + " has status " + status);
@@ -136,12 +132,11 @@ std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::st
 
 void insert_active_reservation(soci::session& sql, const std::string& order_id,
                                const std::vector<Line>& lines, const std::string& expires_at) {
-  std::string id = order_id;
-  std::string expires = expires_at;
-  sql << kInsertActive, soci::use(id, "order_id"), soci::use(expires, "expires_at");
+  sql << kInsertActive, soci::use(order_id, "order_id"), soci::use(expires_at, "expires_at");
+  // Filled in for each line before the prepared statement runs again.
   std::string product_id;
   long long quantity = 0;
-  soci::statement insert = (sql.prepare << kInsertLine, soci::use(id, "order_id"),
+  soci::statement insert = (sql.prepare << kInsertLine, soci::use(order_id, "order_id"),
                             soci::use(product_id, "product_id"), soci::use(quantity, "quantity"));
   for (const auto& line : lines) {
     product_id = line.product_id;
@@ -152,35 +147,26 @@ void insert_active_reservation(soci::session& sql, const std::string& order_id,
 
 void insert_rejected_reservation(soci::session& sql, const std::string& order_id,
                                  const std::string& rejection_json) {
-  std::string id = order_id;
-  std::string rejection = rejection_json;
-  sql << kInsertRejected, soci::use(id, "order_id"), soci::use(rejection, "rejection");
+  sql << kInsertRejected, soci::use(order_id, "order_id"), soci::use(rejection_json, "rejection");
 }
 
 void insert_released_tombstone(soci::session& sql, const std::string& order_id,
                                const std::string& reason) {
-  std::string id = order_id;
-  std::string why = reason;
-  sql << kInsertTombstone, soci::use(id, "order_id"), soci::use(why, "reason");
+  sql << kInsertTombstone, soci::use(order_id, "order_id"), soci::use(reason, "reason");
 }
 
 void set_reservation_status(soci::session& sql, const std::string& order_id,
                             ReservationStatus status, const std::string& reason) {
-  std::string id = order_id;
-  std::string name(to_string(status));
-  std::string name2 = name;
-  std::string why = reason;
-  sql << kSetStatus, soci::use(name, "status"), soci::use(name2, "status2"),
-      soci::use(why, "reason"), soci::use(id, "order_id");
+  const std::string name(to_string(status));
+  sql << kSetStatus, soci::use(name, "status"), soci::use(name, "status2"),
+      soci::use(reason, "reason"), soci::use(order_id, "order_id");
 }
 
 std::vector<std::string> lock_expired_reservations(soci::session& sql, const std::string& now,
                                                    int limit) {
-  std::string at = now;
-  int n = limit;
   std::vector<std::string> out;
   soci::rowset<std::string> rows =
-      (sql.prepare << kLockExpired, soci::use(at, "now"), soci::use(n, "limit"));
+      (sql.prepare << kLockExpired, soci::use(now, "now"), soci::use(limit, "limit"));
   for (const auto& id : rows) out.push_back(id);
   return out;
 }
@@ -189,8 +175,8 @@ std::map<std::string, std::vector<Line>> reservation_lines(
     soci::session& sql, const std::vector<std::string>& order_ids) {
   std::map<std::string, std::vector<Line>> out;
   if (order_ids.empty()) return out;
-  std::string ids = array_literal(order_ids);
-  soci::rowset<soci::row> rows = (sql.prepare << kReservationLines, soci::use(ids));
+  const std::string ids = array_literal(order_ids);
+  soci::rowset<soci::row> rows = (sql.prepare << kReservationLines, soci::use(ids, "ids"));
   for (const auto& r : rows) {
     out[r.get<std::string>(0)].push_back(Line{r.get<std::string>(1), r.get<long long>(2)});
   }

@@ -51,17 +51,17 @@ WebhookSender::WebhookSender(const WebhookClient& client, DeliveryPolicy policy,
 
 std::vector<WebhookSender::Claimed> WebhookSender::claim(events::TaskContext& ctx) {
   const auto now_tp = ctx.clock.now();
-  std::string now = events::format_rfc3339(now_tp);
-  std::string lease_until = events::format_rfc3339(now_tp + lease_);
-  int batch = batch_;
+  const std::string now = events::format_rfc3339(now_tp);
+  const std::string lease_until = events::format_rfc3339(now_tp + lease_);
   const auto n = static_cast<std::size_t>(batch_);
   std::vector<std::string> ids(n);
   std::vector<int> attempts(n);
   std::vector<std::string> payloads(n);
   soci::session& sql = ctx.db.session();
   soci::transaction tx(sql);
-  sql << kClaimDue, soci::use(now), soci::use(batch), soci::use(lease_until), soci::into(ids),
-      soci::into(attempts), soci::into(payloads);
+  sql << kClaimDue, soci::use(now, "now"), soci::use(batch_, "batch"),
+      soci::use(lease_until, "lease_until"), soci::into(ids), soci::into(attempts),
+      soci::into(payloads);
   tx.commit();
   std::vector<Claimed> out;
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -77,35 +77,33 @@ void WebhookSender::record(events::TaskContext& ctx, const Claimed& row,
     return static_cast<double>(random_() >> 11) * 0x1.0p-53;
   });
   const auto now_tp = ctx.clock.now();
-  std::string status(to_string(step.status));
-  int attempts = step.attempts;
-  std::string next_attempt_at = events::format_rfc3339(now_tp + step.retry_in);
-  std::string last_error =
+  const std::string status(to_string(step.status));
+  const std::string next_attempt_at = events::format_rfc3339(now_tp + step.retry_in);
+  const std::string last_error =
       ok ? std::string{}
          : (outcome.error.empty() ? "HTTP " + std::to_string(outcome.status) : outcome.error);
-  std::string updated_at = events::format_rfc3339(now_tp);
-  std::string id = row.notification_id;
-  int attempts_before = row.attempts;
-  ctx.db.session() << kRecordAttempt, soci::use(status), soci::use(attempts),
-      soci::use(next_attempt_at), soci::use(last_error), soci::use(updated_at), soci::use(id),
-      soci::use(attempts_before);
+  const std::string updated_at = events::format_rfc3339(now_tp);
+  const std::string& id = row.notification_id;
+  ctx.db.session() << kRecordAttempt, soci::use(status, "status"),
+      soci::use(step.attempts, "attempts"), soci::use(next_attempt_at, "next_attempt_at"),
+      soci::use(last_error, "last_error"), soci::use(updated_at, "updated_at"),
+      soci::use(id, "notification_id"), soci::use(row.attempts, "attempts_before");
 
   if (step.status == DeliveryStatus::delivered) {
-    spdlog::info("webhook delivered notification_id={} attempts={}", id, attempts);
+    spdlog::info("webhook delivered notification_id={} attempts={}", id, step.attempts);
   } else if (step.status == DeliveryStatus::failed) {
     spdlog::error("webhook delivery failed for good notification_id={} attempts={}: {}", id,
-                  attempts, last_error);
+                  step.attempts, last_error);
   } else {
     spdlog::warn("webhook delivery notification_id={} attempt {} failed: {}; retry in {} ms", id,
-                 attempts, last_error, step.retry_in.count());
+                 step.attempts, last_error, step.retry_in.count());
   }
 }
 
 void WebhookSender::release(events::TaskContext& ctx, const Claimed& row) {
-  std::string now = events::format_rfc3339(ctx.clock.now());
-  std::string id = row.notification_id;
-  int attempts = row.attempts;
-  ctx.db.session() << kReleaseClaim, soci::use(now), soci::use(id), soci::use(attempts);
+  const std::string now = events::format_rfc3339(ctx.clock.now());
+  ctx.db.session() << kReleaseClaim, soci::use(now, "now"),
+      soci::use(row.notification_id, "notification_id"), soci::use(row.attempts, "attempts");
 }
 
 void WebhookSender::run_once(events::TaskContext& ctx) {

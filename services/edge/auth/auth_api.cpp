@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 #include <stdexcept>
+#include <variant>
 
 #include "auth/auth_crypto.hpp"
 #include "auth/identity_store.hpp"
@@ -204,13 +205,20 @@ HttpResponse do_token(const AuthDeps& d, const RequestContext& c) {
   return sign_in(d, *username, *password);
 }
 
-HttpResponse do_refresh(const AuthDeps& d, const RequestContext& c) {
+// The stored hash of the refresh token a request presents, or the problem to answer.
+std::variant<std::string, HttpResponse> presented_refresh_hash(const RequestContext& c) {
   auto body = parse_json_body(c.request);
   if (body.error) return *body.error;
   FieldCheck check(body.object);
   const std::string presented = check.required_string("refresh_token", 1, kMaxSecretBytes);
   if (!check.ok()) return check.problem();
-  const std::string hash = sha256_hex(presented);
+  return sha256_hex(presented);
+}
+
+HttpResponse do_refresh(const AuthDeps& d, const RequestContext& c) {
+  auto presented = presented_refresh_hash(c);
+  if (auto* refused = std::get_if<HttpResponse>(&presented)) return std::move(*refused);
+  const std::string hash = std::get<std::string>(std::move(presented));
   std::optional<TokenPair> pair;
   // The transaction commits in every case, so a detected reuse revokes for good.
   d.api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
@@ -235,12 +243,9 @@ HttpResponse do_refresh(const AuthDeps& d, const RequestContext& c) {
 }
 
 HttpResponse do_logout(const AuthDeps& d, const RequestContext& c) {
-  auto body = parse_json_body(c.request);
-  if (body.error) return *body.error;
-  FieldCheck check(body.object);
-  const std::string presented = check.required_string("refresh_token", 1, kMaxSecretBytes);
-  if (!check.ok()) return check.problem();
-  const std::string hash = sha256_hex(presented);
+  auto presented = presented_refresh_hash(c);
+  if (auto* refused = std::get_if<HttpResponse>(&presented)) return std::move(*refused);
+  const std::string hash = std::get<std::string>(std::move(presented));
   d.api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
     if (const auto token = identity::refresh_for_update(sql, hash)) {
       identity::revoke_family(sql, token->family_id, d.api.clock.now());

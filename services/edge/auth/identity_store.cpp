@@ -95,7 +95,8 @@ constexpr const char* kRevokeUserFamilies = R"sql(
 UPDATE refresh_families SET revoked_at = CAST(:now AS timestamptz)
 WHERE user_id = CAST(:user AS uuid) AND revoked_at IS NULL)sql";
 
-// A new request starts over: new code, new expiry, no attempts counted.
+// A new request starts over: new code, new expiry, no attempts counted. (No colon in the SQL
+// comments: SOCI takes every ':' outside quotes, comments included, for a placeholder.)
 constexpr const char* kStoreOtp = R"sql(
 INSERT INTO otp_codes (user_id, code_hash, expires_at, attempts, used_at, created_at)
 VALUES (CAST(:user AS uuid), :hash, CAST(:expires AS timestamptz), 0, NULL,
@@ -103,8 +104,8 @@ VALUES (CAST(:user AS uuid), :hash, CAST(:expires AS timestamptz), 0, NULL,
 ON CONFLICT (user_id) DO UPDATE
 SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, used_at = NULL,
     created_at = EXCLUDED.created_at,
-    -- A new code keeps the failed guesses of the last quarter hour: asking again must not
-    -- buy five more guesses.
+    -- A new code keeps the failed guesses of the last quarter hour, so asking again does
+    -- not buy five more guesses.
     attempts = CASE WHEN otp_codes.created_at > EXCLUDED.created_at - interval '15 minutes'
                     THEN otp_codes.attempts ELSE 0 END
 -- At most one code a minute per user.
@@ -126,12 +127,13 @@ events::Clock::time_point from_epoch_ms(long long ms) {
   return events::Clock::time_point{std::chrono::milliseconds{ms}};
 }
 
-std::optional<User> load_user(soci::session& sql, const char* query, const std::string& key) {
-  std::string k = key;
+// `key_name` is the placeholder of `query` that `key` fills.
+std::optional<User> load_user(soci::session& sql, const char* query, const char* key_name,
+                              const std::string& key) {
   User u;
   int disabled = 0;
   int deleted = 0;
-  sql << query, soci::use(k), soci::into(u.id), soci::into(u.email), soci::into(u.name),
+  sql << query, soci::use(key, key_name), soci::into(u.id), soci::into(u.email), soci::into(u.name),
       soci::into(u.role), soci::into(u.password_hash), soci::into(disabled), soci::into(deleted),
       soci::into(u.created_at), soci::into(u.updated_at);
   if (!sql.got_data()) return std::nullopt;
@@ -143,71 +145,59 @@ std::optional<User> load_user(soci::session& sql, const char* query, const std::
 }  // namespace
 
 std::optional<User> user_by_email(soci::session& sql, const std::string& email) {
-  return load_user(sql, kUserByEmail, email);
+  return load_user(sql, kUserByEmail, "email", email);
 }
 
 std::optional<User> user_by_id(soci::session& sql, const std::string& id, bool for_update) {
-  return load_user(sql, for_update ? kUserByIdForUpdate : kUserById, id);
+  return load_user(sql, for_update ? kUserByIdForUpdate : kUserById, "id", id);
 }
 
 std::optional<std::string> active_role(soci::session& sql, const std::string& id) {
-  std::string user = id;
   std::string role;
-  sql << kActiveRole, soci::use(user), soci::into(role);
+  sql << kActiveRole, soci::use(id, "id"), soci::into(role);
   if (!sql.got_data()) return std::nullopt;
   return role;
 }
 
 bool insert_user(soci::session& sql, const User& user) {
-  std::string id = user.id;
-  std::string email = user.email;
-  std::string name = user.name;
-  std::string role = user.role;
-  std::string hash = user.password_hash;
-  int disabled = user.disabled ? 1 : 0;
-  std::string created = user.created_at;
-  std::string updated = user.updated_at;
+  const int disabled = user.disabled ? 1 : 0;
   std::string inserted;
   soci::indicator ind = soci::i_null;
-  sql << kInsertUser, soci::use(id), soci::use(email), soci::use(name), soci::use(role),
-      soci::use(hash), soci::use(disabled), soci::use(created), soci::use(updated),
+  sql << kInsertUser, soci::use(user.id, "id"), soci::use(user.email, "email"),
+      soci::use(user.name, "name"), soci::use(user.role, "role"),
+      soci::use(user.password_hash, "hash"), soci::use(disabled, "disabled"),
+      soci::use(user.created_at, "created"), soci::use(user.updated_at, "updated"),
       soci::into(inserted, ind);
   return sql.got_data() && ind == soci::i_ok;
 }
 
 void update_user(soci::session& sql, const User& user) {
-  std::string email = user.email;
-  std::string name = user.name;
-  std::string role = user.role;
-  std::string hash = user.password_hash;
-  int disabled = user.disabled ? 1 : 0;
-  std::string updated = user.updated_at;
-  std::string id = user.id;
-  sql << kUpdateUser, soci::use(email), soci::use(name), soci::use(role), soci::use(hash),
-      soci::use(disabled), soci::use(updated), soci::use(id);
+  const int disabled = user.disabled ? 1 : 0;
+  sql << kUpdateUser, soci::use(user.email, "email"), soci::use(user.name, "name"),
+      soci::use(user.role, "role"), soci::use(user.password_hash, "hash"),
+      soci::use(disabled, "disabled"), soci::use(user.updated_at, "updated"),
+      soci::use(user.id, "id");
 }
 
 void soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now) {
-  std::string stamp = events::format_rfc3339(now);
-  std::string updated = stamp;
-  std::string user = id;
-  sql << kSoftDelete, soci::use(stamp), soci::use(updated), soci::use(user);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kSoftDelete, soci::use(stamp, "now"), soci::use(stamp, "updated"), soci::use(id, "id");
 }
 
 std::vector<User> list_users(soci::session& sql, const std::string& after, const std::string& role,
                              std::size_t limit) {
-  std::string from = after.empty() ? "00000000-0000-0000-0000-000000000000" : after;
-  int any_role = role.empty() ? 1 : 0;
-  std::string wanted = role;
-  long long n = static_cast<long long>(limit);
+  const std::string from = after.empty() ? "00000000-0000-0000-0000-000000000000" : after;
+  const int any_role = role.empty() ? 1 : 0;
+  const long long n = static_cast<long long>(limit);
   std::vector<User> out;
   if (limit == 0) return out;
   std::vector<std::string> ids(limit), emails(limit), names(limit), roles(limit), created(limit),
       updated(limit);
   std::vector<int> disabled(limit);
-  sql << kListUsers, soci::use(from), soci::use(any_role), soci::use(wanted), soci::use(n),
-      soci::into(ids), soci::into(emails), soci::into(names), soci::into(roles),
-      soci::into(disabled), soci::into(created), soci::into(updated);
+  sql << kListUsers, soci::use(from, "after"), soci::use(any_role, "any_role"),
+      soci::use(role, "role"), soci::use(n, "n"), soci::into(ids), soci::into(emails),
+      soci::into(names), soci::into(roles), soci::into(disabled), soci::into(created),
+      soci::into(updated);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     User u;
     u.id = std::move(ids[i]);
@@ -233,15 +223,14 @@ RefreshVerdict judge_refresh(const RefreshToken& token, events::Clock::time_poin
 }
 
 std::optional<RefreshToken> refresh_for_update(soci::session& sql, const std::string& token_hash) {
-  std::string hash = token_hash;
   RefreshToken t;
   int used = 0;
   int revoked = 0;
   long long expires_ms = 0;
   int active = 0;
-  sql << kRefreshForUpdate, soci::use(hash), soci::into(t.family_id), soci::into(t.user_id),
-      soci::into(used), soci::into(revoked), soci::into(expires_ms), soci::into(t.role),
-      soci::into(active);
+  sql << kRefreshForUpdate, soci::use(token_hash, "hash"), soci::into(t.family_id),
+      soci::into(t.user_id), soci::into(used), soci::into(revoked), soci::into(expires_ms),
+      soci::into(t.role), soci::into(active);
   if (!sql.got_data()) return std::nullopt;
   t.used = used != 0;
   t.family_revoked = revoked != 0;
@@ -252,63 +241,53 @@ std::optional<RefreshToken> refresh_for_update(soci::session& sql, const std::st
 
 void start_family(soci::session& sql, const std::string& family_id, const std::string& user_id,
                   events::Clock::time_point now) {
-  std::string family = family_id;
-  std::string user = user_id;
-  std::string stamp = events::format_rfc3339(now);
-  sql << kStartFamily, soci::use(family), soci::use(user), soci::use(stamp);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kStartFamily, soci::use(family_id, "family"), soci::use(user_id, "user"),
+      soci::use(stamp, "now");
 }
 
 void insert_refresh(soci::session& sql, const std::string& token_hash, const std::string& family_id,
                     const std::string& user_id, events::Clock::time_point now,
                     events::Clock::time_point expires_at) {
-  std::string hash = token_hash;
-  std::string family = family_id;
-  std::string user = user_id;
-  std::string stamp = events::format_rfc3339(now);
-  std::string expires = events::format_rfc3339(expires_at);
-  sql << kInsertRefresh, soci::use(hash), soci::use(family), soci::use(user), soci::use(stamp),
-      soci::use(expires);
+  const std::string stamp = events::format_rfc3339(now);
+  const std::string expires = events::format_rfc3339(expires_at);
+  sql << kInsertRefresh, soci::use(token_hash, "hash"), soci::use(family_id, "family"),
+      soci::use(user_id, "user"), soci::use(stamp, "now"), soci::use(expires, "expires");
 }
 
 void mark_refresh_used(soci::session& sql, const std::string& token_hash,
                        events::Clock::time_point now) {
-  std::string stamp = events::format_rfc3339(now);
-  std::string hash = token_hash;
-  sql << kMarkRefreshUsed, soci::use(stamp), soci::use(hash);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kMarkRefreshUsed, soci::use(stamp, "now"), soci::use(token_hash, "hash");
 }
 
 void revoke_family(soci::session& sql, const std::string& family_id,
                    events::Clock::time_point now) {
-  std::string stamp = events::format_rfc3339(now);
-  std::string family = family_id;
-  sql << kRevokeFamily, soci::use(stamp), soci::use(family);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kRevokeFamily, soci::use(stamp, "now"), soci::use(family_id, "family");
 }
 
 void revoke_user_families(soci::session& sql, const std::string& user_id,
                           events::Clock::time_point now) {
-  std::string stamp = events::format_rfc3339(now);
-  std::string user = user_id;
-  sql << kRevokeUserFamilies, soci::use(stamp), soci::use(user);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kRevokeUserFamilies, soci::use(stamp, "now"), soci::use(user_id, "user");
 }
 
 bool store_otp(soci::session& sql, const std::string& user_id, const std::string& code_hash,
                events::Clock::time_point expires_at, events::Clock::time_point now) {
-  std::string user = user_id;
-  std::string hash = code_hash;
-  std::string expires = events::format_rfc3339(expires_at);
-  std::string stamp = events::format_rfc3339(now);
+  const std::string expires = events::format_rfc3339(expires_at);
+  const std::string stamp = events::format_rfc3339(now);
   int stored = 0;
-  sql << kStoreOtp, soci::use(user), soci::use(hash), soci::use(expires), soci::use(stamp),
-      soci::into(stored);
+  sql << kStoreOtp, soci::use(user_id, "user"), soci::use(code_hash, "hash"),
+      soci::use(expires, "expires"), soci::use(stamp, "now"), soci::into(stored);
   return sql.got_data();
 }
 
 std::optional<OtpState> otp_for_update(soci::session& sql, const std::string& user_id) {
-  std::string user = user_id;
   OtpState s;
   long long expires_ms = 0;
   int used = 0;
-  sql << kOtpForUpdate, soci::use(user), soci::into(s.code_hash), soci::into(expires_ms),
+  sql << kOtpForUpdate, soci::use(user_id, "user"), soci::into(s.code_hash), soci::into(expires_ms),
       soci::into(s.attempts), soci::into(used);
   if (!sql.got_data()) return std::nullopt;
   s.expires_at = from_epoch_ms(expires_ms);
@@ -317,14 +296,12 @@ std::optional<OtpState> otp_for_update(soci::session& sql, const std::string& us
 }
 
 void count_otp_attempt(soci::session& sql, const std::string& user_id) {
-  std::string user = user_id;
-  sql << kCountOtpAttempt, soci::use(user);
+  sql << kCountOtpAttempt, soci::use(user_id, "user");
 }
 
 void mark_otp_used(soci::session& sql, const std::string& user_id, events::Clock::time_point now) {
-  std::string stamp = events::format_rfc3339(now);
-  std::string user = user_id;
-  sql << kMarkOtpUsed, soci::use(stamp), soci::use(user);
+  const std::string stamp = events::format_rfc3339(now);
+  sql << kMarkOtpUsed, soci::use(stamp, "now"), soci::use(user_id, "user");
 }
 
 void emit_registered(events::OutboxWriter& out, const events::EnvelopeFactory& factory,

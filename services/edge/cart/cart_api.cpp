@@ -11,7 +11,7 @@
 #include "events/uuid.hpp"
 #include "http/problem.hpp"
 #include "http/request_body.hpp"
-#include "orders/orders_api.hpp"
+#include "orders/order_placement.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -58,9 +58,8 @@ struct CartItem {
 };
 
 std::vector<CartItem> load_items(soci::session& sql, const std::string& buyer_id) {
-  std::string buyer = buyer_id;
   std::vector<CartItem> items;
-  soci::rowset<soci::row> rows = (sql.prepare << kCartItems, soci::use(buyer, "buyer"));
+  soci::rowset<soci::row> rows = (sql.prepare << kCartItems, soci::use(buyer_id, "buyer"));
   for (const auto& r : rows) {
     items.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<long long>(2),
                      r.get<long long>(3), r.get<std::string>(4)});
@@ -113,7 +112,7 @@ void register_cart_routes(Router& router, ApiContext& api) {
 
     HttpResponse answer;
     api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
-      std::string product = product_id->str();
+      const std::string product = product_id->str();
       long long stock = 0;
       sql << kProduct, soci::use(product, "id"), soci::into(stock);
       if (!sql.got_data()) {
@@ -126,16 +125,13 @@ void register_cart_routes(Router& router, ApiContext& api) {
                          {{"quantity", "is more than the " + std::to_string(stock) + " in stock"}});
         return;
       }
-      std::string buyer = ctx.principal->user_id;
-      std::string created = events::format_rfc3339(api.clock.now());
-      std::string updated = created;
-      std::string added = created;
-      long long quantity = wanted;
-      sql << kEnsureCart, soci::use(buyer, "buyer"), soci::use(created, "created"),
-          soci::use(updated, "updated");
-      sql << kSetItem, soci::use(buyer, "buyer"), soci::use(product, "product"),
-          soci::use(quantity, "quantity"), soci::use(added, "at");
-      answer = cart_answer(load_items(sql, buyer));
+      const std::string now = events::format_rfc3339(api.clock.now());
+      const long long quantity = wanted;
+      sql << kEnsureCart, soci::use(ctx.principal->user_id, "buyer"), soci::use(now, "created"),
+          soci::use(now, "updated");
+      sql << kSetItem, soci::use(ctx.principal->user_id, "buyer"), soci::use(product, "product"),
+          soci::use(quantity, "quantity"), soci::use(now, "at");
+      answer = cart_answer(load_items(sql, ctx.principal->user_id));
     });
     return answer;
   });
@@ -146,18 +142,17 @@ void register_cart_routes(Router& router, ApiContext& api) {
                if (!product_id) return no_product();
                HttpResponse answer;
                api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
-                 std::string buyer = ctx.principal->user_id;
-                 std::string product = product_id->str();
-                 sql << kRemoveItem, soci::use(buyer, "buyer"), soci::use(product, "product");
-                 answer = cart_answer(load_items(sql, buyer));
+                 const std::string product = product_id->str();
+                 sql << kRemoveItem, soci::use(ctx.principal->user_id, "buyer"),
+                     soci::use(product, "product");
+                 answer = cart_answer(load_items(sql, ctx.principal->user_id));
                });
                return answer;
              });
 
   router.add("DELETE", "/cart", Access::kBuyer, [&api](const RequestContext& ctx) {
     api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
-      std::string buyer = ctx.principal->user_id;
-      sql << kDeleteCart, soci::use(buyer, "buyer");
+      sql << kDeleteCart, soci::use(ctx.principal->user_id, "buyer");
     });
     HttpResponse r;
     r.status = 204;
@@ -175,11 +170,10 @@ void register_cart_routes(Router& router, ApiContext& api) {
     return placement->place(
         ctx, parsed.object, token,
         [&buyer_id](soci::session& sql) {
-          std::string buyer = buyer_id;
           int locked = 0;
-          sql << kLockCart, soci::use(buyer, "buyer"), soci::into(locked);
+          sql << kLockCart, soci::use(buyer_id, "buyer"), soci::into(locked);
           PlaceLines out;
-          for (const auto& item : load_items(sql, buyer)) {
+          for (const auto& item : load_items(sql, buyer_id)) {
             out.lines.push_back({item.product_id, item.quantity});
           }
           if (out.lines.empty()) {
@@ -187,10 +181,7 @@ void register_cart_routes(Router& router, ApiContext& api) {
           }
           return out;
         },
-        [&buyer_id](soci::session& sql) {
-          std::string buyer = buyer_id;
-          sql << kEmptyCart, soci::use(buyer, "buyer");
-        });
+        [&buyer_id](soci::session& sql) { sql << kEmptyCart, soci::use(buyer_id, "buyer"); });
   });
 }
 

@@ -80,15 +80,14 @@ std::optional<std::string> canonical_uuid(std::string_view text) {
 }
 
 std::optional<ProductRow> load(soci::session& sql, const std::string& product_id, bool for_update) {
-  std::string id = product_id;
   ProductRow r;
   long long price = 0;
   long long stock = 0;
   long long created_ms = 0;
-  sql << (for_update ? kSelectProductForUpdate : kSelectProduct), soci::use(id, "product_id"),
-      soci::into(r.id), soci::into(r.seller_id), soci::into(r.name), soci::into(r.description),
-      soci::into(price), soci::into(r.currency), soci::into(r.category), soci::into(stock),
-      soci::into(created_ms);
+  sql << (for_update ? kSelectProductForUpdate : kSelectProduct),
+      soci::use(product_id, "product_id"), soci::into(r.id), soci::into(r.seller_id),
+      soci::into(r.name), soci::into(r.description), soci::into(price), soci::into(r.currency),
+      soci::into(r.category), soci::into(stock), soci::into(created_ms);
   if (!sql.got_data()) return std::nullopt;
   r.price = price;
   r.stock = stock;
@@ -97,8 +96,6 @@ std::optional<ProductRow> load(soci::session& sql, const std::string& product_id
 }
 
 std::vector<ProductRow> run_listing(soci::session& sql, const BoundSql& query) {
-  // Bound by reference: the values must stay put until the statement is done.
-  std::vector<std::pair<std::string, std::string>> params = query.params;
   ProductRow r;
   long long price = 0;
   long long stock = 0;
@@ -114,7 +111,8 @@ std::vector<ProductRow> run_listing(soci::session& sql, const BoundSql& query) {
   st.exchange(soci::into(stock));
   st.exchange(soci::into(created_ms));
   st.exchange(soci::into(r.sort_key));
-  for (auto& [name, value] : params) st.exchange(soci::use(value, name));
+  // Bound by reference: `query` outlives the statement.
+  for (const auto& [name, value] : query.params) st.exchange(soci::use(value, name));
   st.alloc();
   st.prepare(query.text);
   st.define_and_bind();
@@ -202,17 +200,15 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
   const auto now = api.clock.now();
   row.created_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::string created_at =
+  const std::string created_at =
       events::format_rfc3339(events::Clock::time_point{std::chrono::milliseconds{row.created_ms}});
-  std::string updated_at = created_at;
   row.id = ids.next().str();
 
   std::optional<HttpResponse> refused;
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     if (other_seller) {
-      std::string user_id = *other_seller;
       std::string role;
-      sql << kSellerRole, soci::use(user_id, "user_id"), soci::into(role);
+      sql << kSellerRole, soci::use(*other_seller, "user_id"), soci::into(role);
       if (!sql.got_data() || (role != "seller" && role != "admin")) {
         refused = problem(422, "Unprocessable Content", "seller_id is not an enabled seller",
                           {{"seller_id", "is not an enabled seller"}});
@@ -220,13 +216,13 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
       }
       row.seller_id = *other_seller;
     }
-    long long price_value = row.price;
-    long long stock_value = row.stock;
+    const long long price_value = row.price;
+    const long long stock_value = row.stock;
     sql << kInsertProduct, soci::use(row.id, "product_id"), soci::use(row.seller_id, "seller_id"),
         soci::use(row.name, "name"), soci::use(row.description, "description"),
         soci::use(price_value, "price"), soci::use(row.currency, "currency"),
         soci::use(row.category, "category"), soci::use(stock_value, "stock"),
-        soci::use(created_at, "created_at"), soci::use(updated_at, "updated_at");
+        soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
     add_command(api, outbox, kCatalogCommands,
                 cat::CreateProductV1{.product_id = row.id,
                                      .seller_id = row.seller_id,

@@ -68,12 +68,10 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
                      {{"cursor", "is not a next_cursor of this listing"}});
     }
   }
-  std::string recipient_id = c.principal->user_id;
-  std::string row_limit = std::to_string(*limit + 1);
+  const std::string row_limit = std::to_string(*limit + 1);
   std::string after_seconds;
   std::string after_micros;
   if (after) std::tie(after_seconds, after_micros) = split_micros(after->key);
-  std::string after_id = after ? after->id : std::string{};
   std::vector<Row> rows;
   api.db.read([&](soci::session& sql) {
     rows.clear();
@@ -82,13 +80,14 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
         after
             ? (sql.prepare << kNextPage, soci::into(r.id), soci::into(r.kind),
                soci::into(r.order_id), soci::into(r.title), soci::into(r.body),
-               soci::into(r.created_ms), soci::into(r.key), soci::use(recipient_id, "recipient_id"),
+               soci::into(r.created_ms), soci::into(r.key),
+               soci::use(c.principal->user_id, "recipient_id"),
                soci::use(after_seconds, "after_seconds"), soci::use(after_micros, "after_micros"),
-               soci::use(after_id, "after_id"), soci::use(row_limit, "row_limit"))
+               soci::use(after->id, "after_id"), soci::use(row_limit, "row_limit"))
             : (sql.prepare << kFirstPage, soci::into(r.id), soci::into(r.kind),
                soci::into(r.order_id), soci::into(r.title), soci::into(r.body),
-               soci::into(r.created_ms), soci::into(r.key), soci::use(recipient_id, "recipient_id"),
-               soci::use(row_limit, "row_limit"));
+               soci::into(r.created_ms), soci::into(r.key),
+               soci::use(c.principal->user_id, "recipient_id"), soci::use(row_limit, "row_limit"));
     st.execute(false);
     while (st.fetch()) rows.push_back(r);
   });

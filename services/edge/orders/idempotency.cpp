@@ -73,14 +73,9 @@ std::string request_hash(std::string_view method, std::string_view path,
 }
 
 KeyClaim claim_key(soci::session& sql, const KeyedRequest& request) {
-  std::string user = request.user_id;
-  std::string key = request.key;
-  std::string method = request.method;
-  std::string path = request.path;
-  std::string hash = request.hash;
-  soci::statement claim =
-      (sql.prepare << kClaim, soci::use(user, "user"), soci::use(key, "key"),
-       soci::use(method, "method"), soci::use(path, "path"), soci::use(hash, "hash"));
+  soci::statement claim = (sql.prepare << kClaim, soci::use(request.user_id, "user"),
+                           soci::use(request.key, "key"), soci::use(request.method, "method"),
+                           soci::use(request.path, "path"), soci::use(request.hash, "hash"));
   claim.execute(true);
   if (claim.get_affected_rows() == 1) return KeyClaim{};
 
@@ -88,23 +83,19 @@ KeyClaim claim_key(soci::session& sql, const KeyedRequest& request) {
   std::string stored_path;
   std::string stored_hash;
   KeyClaim out;
-  sql << kStored, soci::use(user, "user"), soci::use(key, "key"), soci::into(stored_method),
-      soci::into(stored_path), soci::into(stored_hash), soci::into(out.status),
-      soci::into(out.body);
-  const bool same =
-      sql.got_data() && stored_method == method && stored_path == path && stored_hash == hash;
+  sql << kStored, soci::use(request.user_id, "user"), soci::use(request.key, "key"),
+      soci::into(stored_method), soci::into(stored_path), soci::into(stored_hash),
+      soci::into(out.status), soci::into(out.body);
+  const bool same = sql.got_data() && stored_method == request.method &&
+                    stored_path == request.path && stored_hash == request.hash;
   out.kind = same ? KeyClaim::Kind::kReplay : KeyClaim::Kind::kMismatch;
   return out;
 }
 
 void record_answer(soci::session& sql, const KeyedRequest& request, int status,
                    const std::string& body) {
-  std::string user = request.user_id;
-  std::string key = request.key;
-  int code = status;
-  std::string text = body;
-  sql << kRecord, soci::use(code, "status"), soci::use(text, "body"), soci::use(user, "user"),
-      soci::use(key, "key");
+  sql << kRecord, soci::use(status, "status"), soci::use(body, "body"),
+      soci::use(request.user_id, "user"), soci::use(request.key, "key");
 }
 
 HttpResponse claim_response(const KeyClaim& claim) {
@@ -122,7 +113,7 @@ HttpResponse claim_response(const KeyClaim& claim) {
 }
 
 void purge_idempotency_keys(soci::session& sql, std::chrono::hours retention) {
-  int hours = static_cast<int>(retention.count());
+  const int hours = static_cast<int>(retention.count());
   sql << kPurge, soci::use(hours, "h");
 }
 

@@ -132,13 +132,12 @@ boost::json::object to_json(const OrderView& order, bool with_token) {
 std::optional<OrderView> load_order(soci::session& sql, const std::string& order_id,
                                     bool with_steps) {
   if (!events::Uuid::parse(order_id)) return std::nullopt;
-  std::string id = order_id;
   OrderView o;
   o.id = order_id;
   long long total = 0;
   long long created = 0;
   long long updated = 0;
-  sql << kLoadOrder, soci::use(id, "id"), soci::into(o.buyer_id), soci::into(o.status),
+  sql << kLoadOrder, soci::use(order_id, "id"), soci::into(o.buyer_id), soci::into(o.status),
       soci::into(o.reason), soci::into(total), soci::into(o.currency), soci::into(o.payment_token),
       soci::into(created), soci::into(updated);
   if (!sql.got_data()) return std::nullopt;
@@ -146,14 +145,14 @@ std::optional<OrderView> load_order(soci::session& sql, const std::string& order
   o.created_us = created;
   o.updated_us = updated;
   {
-    soci::rowset<soci::row> rows = (sql.prepare << kLoadLines, soci::use(id, "id"));
+    soci::rowset<soci::row> rows = (sql.prepare << kLoadLines, soci::use(order_id, "id"));
     for (const auto& r : rows) {
       o.lines.push_back({r.get<std::string>(0), r.get<long long>(1), r.get<long long>(2)});
     }
   }
   if (with_steps) {
     std::vector<OrderStep> steps;
-    soci::rowset<soci::row> rows = (sql.prepare << kLoadSteps, soci::use(id, "id"));
+    soci::rowset<soci::row> rows = (sql.prepare << kLoadSteps, soci::use(order_id, "id"));
     for (const auto& r : rows) {
       steps.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2),
                        r.get<long long>(3)});
@@ -165,20 +164,18 @@ std::optional<OrderView> load_order(soci::session& sql, const std::string& order
 
 OrderPage list_orders(soci::session& sql, const OrderFilter& filter) {
   OrderPage page;
-  std::string buyer = filter.buyer_id;
-  std::string status = filter.status;
-  int first = filter.after_created_us ? 0 : 1;
-  long long after_us = filter.after_created_us.value_or(0);
-  std::string after_id = filter.after_created_us
-                             ? filter.after_id
-                             : std::string("00000000-0000-0000-0000-000000000000");
+  const int first = filter.after_created_us ? 0 : 1;
+  const long long after_us = filter.after_created_us.value_or(0);
+  const std::string after_id = filter.after_created_us
+                                   ? filter.after_id
+                                   : std::string("00000000-0000-0000-0000-000000000000");
   // One more than asked tells whether a next page exists.
-  int n = filter.limit + 1;
+  const int n = filter.limit + 1;
   {
     soci::rowset<soci::row> rows =
-        (sql.prepare << kListOrders, soci::use(buyer, "buyer"), soci::use(status, "status"),
-         soci::use(first, "first"), soci::use(after_us, "after_us"),
-         soci::use(after_id, "after_id"), soci::use(n, "n"));
+        (sql.prepare << kListOrders, soci::use(filter.buyer_id, "buyer"),
+         soci::use(filter.status, "status"), soci::use(first, "first"),
+         soci::use(after_us, "after_us"), soci::use(after_id, "after_id"), soci::use(n, "n"));
     for (const auto& r : rows) {
       OrderView o = order_from_row(r, 1);
       o.id = r.get<std::string>(0);

@@ -1,56 +1,9 @@
 #pragma once
 
-#include <boost/json/object.hpp>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "api_context.hpp"
-#include "events/uuid.hpp"
-#include "http/http_types.hpp"
 #include "http/router.hpp"
 
-namespace soci {
-class session;
-}
-
 namespace bazaar::edge {
-
-/// A line as the buyer asks for it.
-struct PlaceLine {
-  std::string product_id;
-  std::int64_t quantity = 0;
-};
-
-/// The lines of an order to place, or the problem to answer instead (an empty cart).
-struct PlaceLines {
-  std::vector<PlaceLine> lines;
-  std::optional<HttpResponse> problem;
-};
-
-/// Places orders the one way both POST /orders and POST /cart/checkout do: Idempotency-Key,
-/// products checked against products_view, the view rows and PlaceOrder in one transaction,
-/// 202 with Location, then Prefer: wait.
-class OrderPlacement {
- public:
-  explicit OrderPlacement(ApiContext& api);
-
-  /// Gets the lines inside the placement's transaction (a cart is read and locked there).
-  using LineSource = std::function<PlaceLines(soci::session&)>;
-  /// Runs in the same transaction once the order is written (the cart is emptied there).
-  using AfterPlaced = std::function<void(soci::session&)>;
-
-  /// Answers one placement request; `body` is its parsed JSON (fingerprinted for the key).
-  HttpResponse place(const RequestContext& ctx, const boost::json::object& body,
-                     const std::string& payment_token, const LineSource& lines,
-                     const AfterPlaced& after);
-
- private:
-  ApiContext& api_;
-  events::UuidV7Generator ids_;
-};
 
 /// POST /orders, GET /orders, GET /orders/{id}, POST /orders/{id}/cancel,
 /// PATCH /orders/{id}/status, GET /orders/{id}/payment.

@@ -1,0 +1,24 @@
+#include "orders/order_wait.hpp"
+
+#include <chrono>
+
+namespace bazaar::edge {
+
+std::optional<OrderView> wait_for_outcome(ApiContext& api, const std::string& id, int seconds,
+                                          bool& settled) {
+  OrderWaiters::Waiter waiter(api.waiters, id);  // before the read: no outcome slips between
+  std::optional<OrderView> order;
+  api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
+  settled = order && is_settled(order->status);
+  if (!order || settled || !waiter.admitted()) return order;
+  if (!waiter.wait_until(api.clock.now() + std::chrono::seconds{seconds})) return order;
+  api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
+  settled = order && is_settled(order->status);
+  return order;
+}
+
+void add_preference_applied(HttpResponse& r, int seconds) {
+  r.headers.emplace_back("Preference-Applied", "wait=" + std::to_string(seconds));
+}
+
+}  // namespace bazaar::edge
