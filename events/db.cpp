@@ -141,12 +141,20 @@ void Database::exec_script(const std::string& sql) {
   }
 }
 
+std::string first_line(const std::string& message) {
+  // PostgreSQL's DETAIL and CONTEXT lines quote the row and the values that failed (a
+  // constraint's "Failing row contains (...)"): personal data, never fit for a log or a header.
+  std::string out = message.substr(0, message.find('\n'));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+  return out;
+}
+
 std::string error_summary(const std::exception& error) {
   if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
-    return pg->get_error_message() + " (SQLSTATE " + pg->sqlstate() + ")";
+    return first_line(pg->get_error_message()) + " (SQLSTATE " + pg->sqlstate() + ")";
   }
   if (const auto* soci_error = dynamic_cast<const soci::soci_error*>(&error)) {
-    return soci_error->get_error_message();
+    return first_line(soci_error->get_error_message());
   }
   return error.what();
 }

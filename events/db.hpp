@@ -37,7 +37,8 @@ class Database {
 enum class FailureKind { transient, permanent };
 
 /// What went wrong, safe to log and to put in a dead-letter header: SOCI's own message adds
-/// the statement and its bound values (payment tokens, personal data), which this leaves out.
+/// the statement and its bound values (payment tokens, personal data), and PostgreSQL's DETAIL
+/// the failing row; this keeps the first line of the error and its SQLSTATE only.
 std::string error_summary(const std::exception& error);
 
 /// Classifies an exception thrown while working with `db`.
