@@ -72,6 +72,11 @@ struct AuditArgs {
   std::optional<std::string> since;          ///< only records from then on (default: everything)
   std::chrono::milliseconds settle{60'000};  ///< younger orders may still be open
 };
+/// This build's saga over each order's recorded inputs, diffed against what was recorded;
+/// kFound when some order would be treated differently.
+int saga_whatif(const Context& ctx, const std::optional<std::string>& order_id,
+                const std::optional<std::string>& since);
+
 /// Every consumer group (or one) with its members and its lag per topic.
 int lag(const Context& ctx, const std::optional<std::string>& group);
 /// Resets a read model's consumer group to the beginning of its topics (every topic it has

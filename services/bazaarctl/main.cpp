@@ -131,6 +131,19 @@ Examples:
   saga_show_cmd->footer(
       "Example: bazaarctl saga show 0190f5c2-7a1b-7c3d-8e4f-123456789abc -o json");
   saga_show_cmd->add_option("order", order_id, "The order id")->required();
+  std::string whatif_order, whatif_since;
+  auto* whatif_cmd = saga->add_subcommand(
+      "whatif", "Replay recorded inputs through this build's saga and diff what it would send");
+  whatif_cmd->footer(
+      R"(Each order's placement as recorded, then its commands and replies in time order and
+the deadlines the scanner took, through this build's pure decision function; what it
+would send for each input is compared with what the order service sent then. Exits 1
+when some order would be treated differently: run it before a deploy or a redrive.
+Examples:
+  bazaarctl saga whatif
+  bazaarctl saga whatif --order 0190f5c2-7a1b-7c3d-8e4f-123456789abc -o json)");
+  whatif_cmd->add_option("--order", whatif_order, "Only this order");
+  whatif_cmd->add_option("--since", whatif_since, "Only records from this time on");
 
   // audit
   AuditArgs audit_args;
@@ -211,6 +224,7 @@ Example:
       return replay(ctx, replay_args);
     }
     if (*saga_show_cmd) return saga_show(ctx, order_id);
+    if (*whatif_cmd) return saga_whatif(ctx, opt(whatif_order), opt(whatif_since));
     if (*lag_cmd) return lag(ctx, opt(lag_group));
     if (*rebuild_cmd) return projection_rebuild(ctx, rebuild_group, rebuild_topics);
     if (*audit_cmd) {

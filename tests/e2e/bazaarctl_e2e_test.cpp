@@ -203,6 +203,12 @@ TEST_CASE("audit passes on real sagas and names the record of a forged charge") 
   CHECK(clean.out.find("0 violated") != std::string::npos);
   CHECK(clean.out.find("VIOLATION") == std::string::npos);
 
+  // This build's saga over the recorded history decides as the running one did.
+  const Run whatif = bazaarctl({"saga", "whatif", "--since", since});
+  CHECK(whatif.code == 0);
+  CHECK(whatif.out.find("identical") != std::string::npos);
+  CHECK(whatif.out.find("4 orders") != std::string::npos);
+
   // A charge no order asked for: the confirmed order's money no longer balances.
   const auto forged = bus.send("payment.events", "bazaar.payment.PaymentCharged.v1", orders[0],
                                {{"order_id", orders[0]},

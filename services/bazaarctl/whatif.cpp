@@ -1,0 +1,199 @@
+#include "whatif.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "contracts/contracts.hpp"
+#include "events/errors.hpp"
+#include "events/fields.hpp"
+#include "order_record.hpp"
+#include "saga_messages.hpp"
+
+namespace bazaar::ctl {
+namespace {
+
+namespace inv = contracts::inventory;
+namespace pay = contracts::payment;
+namespace ord = contracts::order;
+using order::Input;
+
+const std::map<std::string, Input, std::less<>> kReplies{
+    {inv::StockReservedV1::kType, Input::kStockReserved},
+    {inv::StockRejectedV1::kType, Input::kStockRejected},
+    {inv::ReservationCommittedV1::kType, Input::kReservationCommitted},
+    {inv::ReservationCommitFailedV1::kType, Input::kReservationCommitFailed},
+    {inv::StockReleasedV1::kType, Input::kStockReleased},
+    {pay::PaymentChargedV1::kType, Input::kPaymentCharged},
+    {pay::PaymentDeclinedV1::kType, Input::kPaymentDeclined},
+    {pay::PaymentRefundedV1::kType, Input::kPaymentRefunded},
+};
+
+bool emitted_by_order_service(const Record& r) {
+  return r.event && r.event->source == "/bazaar/order";
+}
+
+std::int64_t at_ms(const Record& r) {
+  const auto t = events::parse_rfc3339(r.event->time);
+  return t ? std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count()
+           : r.timestamp_ms;
+}
+
+// Everything recorded about one order.
+struct History {
+  const Record* place = nullptr;      ///< PlaceOrder
+  const Record* placement = nullptr;  ///< OrderPlaced or OrderRejected as recorded
+  std::vector<const Record*> inputs;  ///< commands and replies, in time order
+  std::map<std::string, std::vector<const Record*>> outputs_by_cause;
+  std::vector<const Record*> deadline_outputs;  ///< emitted with no cause: the scanner's
+};
+
+// The types sent for one input, sorted: records of several topics are read in no common
+// order, so what counts is which messages were sent, not their interleaving across topics.
+std::vector<std::string> types_of(const std::vector<const Record*>& records) {
+  std::vector<std::string> out;
+  for (const auto* r : records) out.push_back(r->event->type);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> types_of(const std::vector<order::Message>& messages) {
+  std::vector<std::string> out;
+  for (const auto& m : messages) out.push_back(m.type);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+order::OrderRecord record_of(const History& h, const std::string& order_id) {
+  order::OrderRecord o;
+  o.order_id = order_id;
+  const auto place = events::Fields::of(h.place->event->data);
+  o.buyer_id = place.string("buyer_id");
+  o.payment_token = place.optional_string("payment_token").value_or("");
+  const auto placed = events::Fields::of(h.placement->event->data);
+  o.total = placed.optional_int64("total").value_or(0);
+  o.currency = placed.optional_string("currency").value_or("EUR");
+  if (const auto* lines = placed.optional_array("lines")) {
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const auto l = events::Fields::item(*lines, i, "lines");
+      o.lines.push_back({l.string("product_id"), l.int64("quantity"),
+                         l.optional_int64("unit_price").value_or(0),
+                         l.optional_string("seller_id").value_or("")});
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
+                     const std::optional<std::string>& only_order) {
+  std::map<std::string, History> orders;
+  std::set<std::string> seen;
+  for (const auto& r : records) {
+    if (!r.event || r.topic.starts_with("dlq.")) continue;
+    const std::string& type = r.event->type;
+    const std::string& id = r.event->correlation_id.empty() ? r.key : r.event->correlation_id;
+    if (only_order && id != *only_order) continue;
+    if (type == ord::PlaceOrderV1::kType) {
+      orders[id].place = &r;
+    } else if (emitted_by_order_service(r)) {
+      History& h = orders[id];
+      if ((type == ord::OrderPlacedV1::kType || type == ord::OrderRejectedV1::kType) &&
+          h.placement == nullptr && r.event->causation_id == (h.place ? h.place->event->id : "")) {
+        h.placement = &r;
+      }
+      if (r.event->causation_id.empty()) {
+        h.deadline_outputs.push_back(&r);
+      } else {
+        h.outputs_by_cause[r.event->causation_id].push_back(&r);
+      }
+    } else if (kReplies.contains(type) || type == ord::CancelOrderV1::kType ||
+               type == ord::AdvanceOrderStatusV1::kType) {
+      // A repeated delivery (or a redriven copy) was applied once: the inbox dropped the rest.
+      if (seen.insert(r.event->id).second) orders[id].inputs.push_back(&r);
+    }
+  }
+
+  WhatIfReport report;
+  for (auto& [order_id, h] : orders) {
+    if (h.place == nullptr || h.placement == nullptr) continue;  // not placed in this history
+    ++report.orders;
+    // A placement the order service rejected (unpriceable) ran no saga.
+    if (h.placement->event->type == ord::OrderRejectedV1::kType) continue;
+    std::stable_sort(h.inputs.begin(), h.inputs.end(),
+                     [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
+    // Deadline steps are inputs too: each group of uncaused outputs at one moment is one.
+    std::vector<std::pair<std::int64_t, std::vector<const Record*>>> deadlines;
+    for (const auto* r : h.deadline_outputs) {
+      if (deadlines.empty() || at_ms(*r) - deadlines.back().first > 50) {
+        deadlines.push_back({at_ms(*r), {}});
+      }
+      deadlines.back().second.push_back(r);
+    }
+
+    order::OrderRecord o = record_of(h, order_id);
+    auto step = [&](Input input, const std::string& reason, const std::string& name,
+                    const std::string& where, const std::vector<const Record*>& recorded,
+                    const std::string& trigger) {
+      ++report.inputs;
+      const order::Decision d = decide(o.saga, input, reason);
+      // The placement's own events are compared separately; here only what the step adds.
+      const auto would = order::decision_messages(o, d, trigger);
+      auto recorded_types = types_of(recorded);
+      recorded_types.erase(
+          std::remove_if(recorded_types.begin(), recorded_types.end(),
+                         [](const std::string& t) { return t == ord::OrderPlacedV1::kType; }),
+          recorded_types.end());
+      if (recorded_types != types_of(would)) {
+        report.diffs.push_back({order_id, name, where, recorded_types, types_of(would)});
+      }
+      o.saga = d.saga;
+    };
+    step(Input::kPlace, {}, ord::PlaceOrderV1::kType, h.place->where(),
+         h.outputs_by_cause[h.place->event->id], ord::PlaceOrderV1::kType);
+    std::size_t next_deadline = 0;
+    for (const auto* r : h.inputs) {
+      while (next_deadline < deadlines.size() && deadlines[next_deadline].first < at_ms(*r)) {
+        const auto& [when, outputs] = deadlines[next_deadline++];
+        step(Input::kDeadline, {}, "deadline", outputs.front()->where(), outputs, "deadline");
+      }
+      const auto fields = events::Fields::of(r->event->data);
+      const std::string& type = r->event->type;
+      const auto& recorded = h.outputs_by_cause[r->event->id];
+      if (type == ord::CancelOrderV1::kType) {
+        const std::string role = fields.optional_string("actor_role").value_or("");
+        const bool allowed = role == "admin" ||
+                             (role == "buyer" && fields.optional_string("actor_id") == o.buyer_id);
+        if (!allowed) {
+          order::Decision refused{.saga = o.saga,
+                                  .commands = {},
+                                  .deadline = order::Deadline::kNone,
+                                  .rejected = true,
+                                  .note = "forbidden"};
+          ++report.inputs;
+          const auto would = order::decision_messages(o, refused, type);
+          if (types_of(recorded) != types_of(would)) {
+            report.diffs.push_back(
+                {order_id, type, r->where(), types_of(recorded), types_of(would)});
+          }
+          continue;
+        }
+        step(Input::kCancel, {}, type, r->where(), recorded, type);
+      } else if (type == ord::AdvanceOrderStatusV1::kType) {
+        const bool ship = fields.optional_string("status") == "SHIPPED";
+        step(ship ? Input::kShip : Input::kDeliver, {}, type, r->where(), recorded, type);
+      } else {
+        step(kReplies.at(type), fields.optional_string("reason").value_or(""), type, r->where(),
+             recorded, type);
+      }
+    }
+    while (next_deadline < deadlines.size()) {
+      const auto& [when, outputs] = deadlines[next_deadline++];
+      step(Input::kDeadline, {}, "deadline", outputs.front()->where(), outputs, "deadline");
+    }
+  }
+  return report;
+}
+
+}  // namespace bazaar::ctl
