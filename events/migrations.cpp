@@ -80,6 +80,21 @@ CREATE TABLE relay_lease (
 );
 )sql";
 
+// Keys of a partition whose record was dead-lettered: later records of the key wait behind it
+// (parked in the dead-letter topic too) until a redrive of the key releases it. A table, so a
+// restart keeps the order.
+constexpr const char* kQuarantine = R"sql(
+CREATE TABLE quarantined_keys (
+  consumer        text        NOT NULL,
+  topic           text        NOT NULL,
+  kafka_partition integer     NOT NULL,
+  record_key      text        NOT NULL,
+  first_record    text        NOT NULL,
+  since           timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, topic, kafka_partition, record_key)
+);
+)sql";
+
 }  // namespace
 
 std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
@@ -112,7 +127,8 @@ std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
 
 const std::vector<Migration>& platform_migrations() {
   static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema},
-                                           {2, "relay_lease", kRelayLease}};
+                                           {2, "relay_lease", kRelayLease},
+                                           {3, "quarantined_keys", kQuarantine}};
   return kAll;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "events/db.hpp"
 #include "events/inbox.hpp"
@@ -22,6 +23,22 @@ namespace bazaar::events {
 namespace {
 
 using PartitionKey = std::pair<std::string, std::int32_t>;
+// One key of one partition, the unit of quarantine.
+using RecordKey = std::tuple<std::string, std::int32_t, std::string>;
+
+constexpr const char* kParked = "parked";
+
+constexpr const char* kLoadQuarantine = R"sql(
+SELECT topic, kafka_partition, record_key, first_record FROM quarantined_keys
+WHERE consumer = :consumer)sql";
+constexpr const char* kQuarantineKey = R"sql(
+INSERT INTO quarantined_keys (consumer, topic, kafka_partition, record_key, first_record)
+VALUES (:consumer, :topic, :partition, :key, :first)
+ON CONFLICT DO NOTHING)sql";
+constexpr const char* kReleaseKey = R"sql(
+DELETE FROM quarantined_keys
+WHERE consumer = :consumer AND topic = :topic AND kafka_partition = :partition
+  AND record_key = :key)sql";
 
 enum class Outcome { processed, duplicate, ignored, dead_lettered, transient };
 
@@ -67,6 +84,17 @@ Headers headers_of(RdKafka::Message& m) {
 std::string key_of(const RdKafka::Message& m) {
   const std::string* k = m.key();
   return k != nullptr ? *k : std::string{};
+}
+
+std::string header_value(RdKafka::Message& m, const std::string& name) {
+  const RdKafka::Headers* h = m.headers();
+  if (h == nullptr) return {};
+  for (const auto& header : h->get_all()) {
+    if (header.key() == name && header.value() != nullptr) {
+      return std::string(static_cast<const char*>(header.value()), header.value_size());
+    }
+  }
+  return {};
 }
 
 std::string_view payload_of(const RdKafka::Message& m) {
@@ -144,19 +172,27 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
     /// Why it must be dead-lettered; it is, in partition order, once every record before it
     /// is done, so a record behind one being retried is never dead-lettered twice.
     std::optional<Error> poison;
+    bool releases = false;  ///< a redriven record of a quarantined key: applying it frees the key
   };
 
   void connect();
+  void load_quarantine();
+  /// Reloads the quarantined keys when partitions came; false (after a pause) when it failed.
+  bool reload_parked();
+  RecordKey record_key(const Entry& e) const;
+  /// Marks quarantined keys and keys poisoned earlier in the batch: their records wait.
+  void park(std::vector<Entry>& entries);
+  /// Records the key of a record about to be dead-lettered; false when the database failed.
+  bool quarantine(const Entry& e);
   std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event,
                                   std::optional<Error>& poison);
-  Outcome apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event,
-                   std::vector<std::function<void()>>& on_commit);
+  Outcome apply_in(soci::session& sql, Entry& e, std::vector<std::function<void()>>& on_commit);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
   /// Applies one record in its own transaction: sets its outcome, or its poison when it can
   /// never be applied.
   void apply_one(Entry& e);
   void handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
-  Outcome dead_letter(RdKafka::Message& m, const Error& why);
+  Outcome dead_letter(RdKafka::Message& m, const Error& why, const Headers& extra = {});
   void pause(const PartitionKey& key, std::int64_t offset);
   void resume_due();
   void commit(const std::map<PartitionKey, std::int64_t>& offsets);
@@ -178,6 +214,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   // rewound record comes back.
   std::map<PartitionKey, std::int64_t> rewound_to_;
   std::map<PartitionKey, Backoff> backoffs_;
+  std::map<RecordKey, std::string> quarantined_;  // key -> where its first dead letter was
+  bool reload_quarantine_ = true;  // partitions came: another member may have parked keys
   std::chrono::steady_clock::time_point next_lag_update_{};
 };
 
@@ -188,6 +226,7 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
   // for a retry and handed back later would never be fetched again.
   consumer->resume(partitions);
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    reload_quarantine_ = true;
     for (auto* tp : partitions) owned_.insert({tp->topic(), tp->partition()});
     if (cooperative) {
       delete consumer->incremental_assign(partitions);
@@ -260,14 +299,89 @@ void Processor::Impl::connect() {
   }
 }
 
+void Processor::Impl::load_quarantine() {
+  if (!settings_.quarantine || !reload_quarantine_) return;
+  quarantined_.clear();
+  soci::session& sql = db_.session();
+  soci::rowset<soci::row> rows =
+      (sql.prepare << kLoadQuarantine, soci::use(settings_.group, "consumer"));
+  for (const auto& row : rows) {
+    quarantined_[{row.get<std::string>(0), row.get<int>(1), row.get<std::string>(2)}] =
+        row.get<std::string>(3);
+  }
+  reload_quarantine_ = false;
+  if (!quarantined_.empty()) {
+    spdlog::warn("{}: {} keys wait behind their dead letters until a redrive", settings_.group,
+                 quarantined_.size());
+  }
+}
+
+bool Processor::Impl::reload_parked() {
+  try {
+    load_quarantine();
+    return true;
+  } catch (const std::exception& e) {
+    // Applying records without knowing which keys wait could break their order: wait instead.
+    spdlog::warn("{}: cannot read the quarantined keys: {}", settings_.group, error_summary(e));
+    if (!db_.connected()) db_.reset();
+    return false;
+  }
+}
+
+RecordKey Processor::Impl::record_key(const Entry& e) const {
+  return {e.key.first, e.key.second, key_of(*e.message)};
+}
+
+void Processor::Impl::park(std::vector<Entry>& entries) {
+  if (!settings_.quarantine) return;
+  std::set<RecordKey> poisoned;  // keys whose record in this batch will be dead-lettered
+  for (auto& e : entries) {
+    const RecordKey rk = record_key(e);
+    if (std::get<2>(rk).empty() || e.outcome) continue;  // no key to keep in order, or done
+    if (const auto q = quarantined_.find(rk); q != quarantined_.end()) {
+      const bool redriven = !header_value(*e.message, "bazaar_redriven_from").empty();
+      if (redriven && !poisoned.contains(rk) && !e.poison) {
+        e.releases = true;
+      } else if (!e.poison) {
+        e.poison = Error{kParked, "waits behind the dead letter of its key (" + q->second + ")"};
+      }
+    } else if (poisoned.contains(rk) && !e.poison) {
+      e.poison = Error{kParked, "waits behind the dead letter of its key in this partition"};
+    }
+    if (e.poison) poisoned.insert(rk);
+  }
+}
+
+bool Processor::Impl::quarantine(const Entry& e) {
+  if (!settings_.quarantine) return true;
+  const RecordKey rk = record_key(e);
+  const auto& [topic, partition, key] = rk;
+  if (key.empty() || quarantined_.contains(rk)) return true;
+  const std::string first =
+      topic + "/" + std::to_string(partition) + "@" + std::to_string(e.message->offset());
+  try {
+    db_.session() << kQuarantineKey, soci::use(settings_.group, "consumer"),
+        soci::use(topic, "topic"), soci::use(partition, "partition"), soci::use(key, "key"),
+        soci::use(first, "first");
+  } catch (const std::exception& error) {
+    spdlog::warn("{}: cannot record the quarantine of a key: {}", settings_.group,
+                 error_summary(error));
+    if (!db_.connected()) db_.reset();
+    return false;
+  }
+  quarantined_[rk] = first;
+  return true;
+}
+
 Backoff& Processor::Impl::backoff_for(const PartitionKey& key) {
   auto it = backoffs_.find(key);
   if (it == backoffs_.end()) it = backoffs_.emplace(key, Backoff(settings_.backoff)).first;
   return it->second;
 }
 
-Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why) {
+Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why, const Headers& extra) {
   OutgoingRecord record{dlq_topic_, key_of(m), std::string(payload_of(m)), headers_of(m)};
+  for (const auto& header : extra) record.headers.push_back(header);
   record.headers.emplace_back("dlq_reason", why.code);
   record.headers.emplace_back("dlq_error", why.message);
   record.headers.emplace_back("dlq_original_topic", m.topic_name());
@@ -308,9 +422,22 @@ std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& 
   return std::nullopt;
 }
 
-Outcome Processor::Impl::apply_in(soci::session& sql, RdKafka::Message& m, const Envelope& event,
+Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
                                   std::vector<std::function<void()>>& on_commit) {
+  RdKafka::Message& m = *e.message;
+  const Envelope& event = e.event;
   log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
+  if (e.releases) {
+    // The key's wait ends with the effect of its redriven record, in one transaction.
+    const auto& [topic, partition, key] = record_key(e);
+    sql << kReleaseKey, soci::use(settings_.group, "consumer"), soci::use(topic, "topic"),
+        soci::use(partition, "partition"), soci::use(key, "key");
+    on_commit.push_back([this, rk = record_key(e)] {
+      quarantined_.erase(rk);
+      spdlog::info("{}: key {} of {}/{} released by a redrive", settings_.group, std::get<2>(rk),
+                   std::get<0>(rk), std::get<1>(rk));
+    });
+  }
   if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
     return Outcome::duplicate;
   }
@@ -326,7 +453,7 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
-    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e->message, e->event, on_commit));
+    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e, on_commit));
     tx.commit();
     run_effects(on_commit);
     return outcomes;
@@ -346,7 +473,7 @@ void Processor::Impl::apply_one(Entry& e) {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
     std::vector<std::function<void()>> on_commit;
-    const Outcome outcome = apply_in(sql, m, e.event, on_commit);
+    const Outcome outcome = apply_in(sql, e, on_commit);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
@@ -459,6 +586,7 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     e.outcome = precheck(*m, e.event, e.poison);
     entries.push_back(std::move(e));
   }
+  park(entries);
 
   // The fast path: every record that needs the database in one transaction, one commit.
   std::vector<Entry*> needing;
@@ -472,10 +600,16 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     if (outcomes) {
       for (std::size_t i = 0; i < needing.size(); ++i) needing[i]->outcome = (*outcomes)[i];
     } else {
+      std::set<RecordKey> poisoned;  // a handler refused a record of the key: the rest wait
       for (Entry* e : needing) {
         if (stopped.contains(e->key)) continue;
+        if (settings_.quarantine && poisoned.contains(record_key(*e))) {
+          e->poison = Error{kParked, "waits behind the dead letter of its key in this partition"};
+          continue;
+        }
         apply_one(*e);
         if (e->outcome == Outcome::transient) stopped.insert(e->key);
+        if (e->poison && !key_of(*e->message).empty()) poisoned.insert(record_key(*e));
       }
     }
   }
@@ -487,7 +621,13 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     if (halted.contains(e.key)) continue;
     if (e.poison && !e.outcome) {
       log::ScopedContext context(e.event.correlation_id, trace_id_of(e.event.traceparent));
-      e.outcome = dead_letter(*e.message, *e.poison);
+      if (e.poison->code == kParked) {
+        e.outcome = dead_letter(*e.message, *e.poison);
+      } else if (!quarantine(e)) {
+        e.outcome = Outcome::transient;  // the key's order must be kept: retry, never skip
+      } else {
+        e.outcome = dead_letter(*e.message, *e.poison);
+      }
     }
     if (!e.outcome || *e.outcome == Outcome::transient) {
       if (e.outcome)
@@ -532,6 +672,18 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
     while (static_cast<int>(batch.size()) < settings_.max_batch &&
            batch.back()->err() == RdKafka::ERR_NO_ERROR) {
       batch.emplace_back(consumer_->consume(0));
+    }
+    if (!reload_parked()) {
+      // Unknown which keys wait: nothing of this batch is applied; each partition retries it.
+      std::set<PartitionKey> seen;
+      for (const auto& m : batch) {
+        if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+        const PartitionKey key{m->topic_name(), m->partition()};
+        if (owned_.contains(key) && !paused_.contains(key) && seen.insert(key).second) {
+          pause(key, m->offset());
+        }
+      }
+      continue;
     }
     handle_batch(batch);
     update_lag();

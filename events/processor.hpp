@@ -32,6 +32,10 @@ struct ProcessorSettings {
   /// Largest dead-letter record (key, value and headers) sent as it is; a larger one is
   /// dead-lettered with its payload replaced by a reference to where it still is.
   std::size_t dlq_max_bytes = 1'000'000;
+  /// Per-key order matters (a saga): once a record is dead-lettered, later records of its key
+  /// in its partition are parked behind it (dead-lettered with reason `parked`) instead of
+  /// applied out of order, until a redriven record of the key releases it.
+  bool quarantine = false;
   KafkaProperties overrides{};
 };
 

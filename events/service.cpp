@@ -101,7 +101,8 @@ void Service::wait_for_dependencies() {
       ExitCode::broker_unreachable);
 }
 
-void Service::add_processor(std::string group, std::vector<std::string> topics, Handler& handler) {
+void Service::add_processor(std::string group, std::vector<std::string> topics, Handler& handler,
+                            bool quarantine) {
   ProcessorSettings settings{
       .brokers = cfg_.kafka_brokers,
       .group = std::move(group),
@@ -109,6 +110,7 @@ void Service::add_processor(std::string group, std::vector<std::string> topics, 
       .db_url = cfg_.db_url,
       .dlq_partitions = cfg_.topic_partitions,
       .replication_factor = cfg_.replication_factor,
+      .quarantine = quarantine,
   };
   processors_.push_back(std::make_unique<Processor>(std::move(settings), handler, schemas_,
                                                     factory_, producer_, &metrics_));

@@ -60,7 +60,9 @@ class Service {
   Producer& producer() { return producer_; }
 
   /// Runs `handler` for consumer group `group` on `topics`, on its own thread, once run() starts.
-  void add_processor(std::string group, std::vector<std::string> topics, Handler& handler);
+  /// `quarantine`: per-key order matters, so a dead-lettered key parks its later records.
+  void add_processor(std::string group, std::vector<std::string> topics, Handler& handler,
+                     bool quarantine = false);
   /// Runs `task` every `every` on its own thread once run() starts (deadline scanners,
   /// reservation expiry, webhook delivery). A failing run is logged and retried next tick.
   void add_periodic(std::string name, std::chrono::milliseconds every,

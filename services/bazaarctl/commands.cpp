@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "audit.hpp"
 #include "contracts/contracts.hpp"
@@ -254,9 +255,27 @@ int dlq_redrive(const Context& ctx, const DlqArgs& args) {
     }
     chosen.push_back(&d);
   }
+  // Records parked behind a chosen dead letter (same key, later in its partition) go with it:
+  // its redrive releases the key, and they follow in their original order.
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const DeadLetter* head = chosen[i];
+    if (head->reason == "parked") continue;
+    for (const auto& d : letters.value()) {
+      if (d.reason != "parked" || d.record.key != head->record.key ||
+          d.original_topic != head->original_topic ||
+          d.original_partition != head->original_partition ||
+          d.original_offset < head->original_offset ||
+          std::find(chosen.begin(), chosen.end(), &d) != chosen.end()) {
+        continue;
+      }
+      if (!args.force && redriven.value().contains(d.record.where())) continue;
+      chosen.push_back(&d);
+    }
+  }
+  // In their original order: per key, the order they were first sent in.
   std::stable_sort(chosen.begin(), chosen.end(), [](const DeadLetter* a, const DeadLetter* b) {
-    return std::pair(a->record.partition, a->record.offset) <
-           std::pair(b->record.partition, b->record.offset);
+    return std::tie(a->original_topic, a->original_partition, a->original_offset) <
+           std::tie(b->original_topic, b->original_partition, b->original_offset);
   });
   ctx.out << chosen.size() << " dead letters of " << *args.group << " to redrive";
   if (skipped > 0) ctx.out << " (" << skipped << " redriven before: --force sends them again)";

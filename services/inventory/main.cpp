@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
     bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds},
                                                 std::chrono::milliseconds{grace_ms});
     namespace topic = bazaar::contracts::topic;
-    service.add_processor("inventory", {topic::kInventoryCommands, topic::kCatalogEvents}, handler);
+    // Per-key order matters (a reservation's commands): a dead-lettered key parks the rest.
+    service.add_processor("inventory", {topic::kInventoryCommands, topic::kCatalogEvents}, handler,
+                          true);
     service.add_periodic(
         "reservation expiry", std::chrono::seconds{1},
         [](bazaar::events::TaskContext& ctx) { bazaar::inventory::expire_reservations(ctx); });

@@ -44,10 +44,11 @@ int main(int argc, char** argv) {
         service.factory(), service.clock());
     bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms});
     namespace topic = bazaar::contracts::topic;
+    // A saga is a sequence: a dead-lettered order parks its later records until a redrive.
     service.add_processor("order",
                           {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents,
                            topic::kCatalogEvents},
-                          handler);
+                          handler, true);
     service.add_periodic(
         "deadline scanner", std::chrono::milliseconds{scan_ms},
         [&store](bazaar::events::TaskContext& ctx) { bazaar::order::scan_deadlines(ctx, store); });

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -65,15 +66,25 @@ TEST_CASE("dead letters of a handler bug are grouped, and redriven once after th
   CHECK(list.out.find("Failing row") == std::string::npos);  // no row values in dead letters
   for (const auto& order : orders) CHECK(shop.status(order) == "AWAITING_PAYMENT");
 
+  // The first order's next reply on the same partition waits behind its dead letter instead
+  // of overtaking it (applied now, this decline would cancel a paid order).
+  bus.send("payment.events", "bazaar.payment.PaymentDeclined.v1", orders[0],
+           {{"order_id", orders[0]}, {"reason", "insufficient_funds"}});
+  REQUIRE(tests::wait_until(30s, [&] {
+    return bazaarctl({"dlq", "list", "--group", "order"}).out.find("parked  1 dead letters") !=
+           std::string::npos;
+  }));
+  CHECK(shop.status(orders[0]) == "AWAITING_PAYMENT");
+
   const Run dry = bazaarctl({"dlq", "redrive", "order", "--reason", "handler_error", "--dry-run"});
   CHECK(dry.code == 0);
-  CHECK(dry.out.find("3 dead letters of order to redrive") != std::string::npos);
+  CHECK(dry.out.find("4 dead letters of order to redrive") != std::string::npos);  // + parked
   CHECK(shop.status(orders[0]) == "AWAITING_PAYMENT");  // a dry run sends nothing
 
   fix.apply();
   const Run redrive = bazaarctl({"dlq", "redrive", "order", "--reason", "handler_error"});
   CHECK(redrive.code == 0);
-  CHECK(redrive.out.find("3 redriven") != std::string::npos);
+  CHECK(redrive.out.find("4 redriven") != std::string::npos);
   for (const auto& order : orders) CHECK(shop.wait_status(order, {"CONFIRMED"}) == "CONFIRMED");
 
   const Run again = bazaarctl({"dlq", "redrive", "order", "--reason", "handler_error"});
@@ -83,8 +94,9 @@ TEST_CASE("dead letters of a handler bug are grouped, and redriven once after th
   // Even forced, a repeat changes nothing: the inbox absorbs it.
   const Run forced = bazaarctl({"dlq", "redrive", "order", "--reason", "handler_error", "--force"});
   CHECK(forced.code == 0);
-  CHECK(bazaarctl({"dlq", "list", "--group", "order"}).out.find("(3 redriven)") !=
-        std::string::npos);
+  const Run after = bazaarctl({"dlq", "list", "--group", "order"});
+  CHECK(after.out.find("handler_error  3 dead letters (3 redriven)") != std::string::npos);
+  CHECK(after.out.find("parked  1 dead letters (1 redriven)") != std::string::npos);
   CHECK(shop.check_invariants(orders, {product}) == 0);
   for (const auto& order : orders) CHECK(shop.money(order).first == 500);
 }
@@ -271,4 +283,37 @@ TEST_CASE("projection rebuild refuses a live group and restores a truncated read
   CHECK(tests::wait_until(60s, listed));
   const Run unknown = bazaarctl({"projection", "rebuild", "no-such-group"});
   CHECK(unknown.code == 2);
+}
+
+TEST_CASE("tail prints a topic's events, filtered, as text or JSON lines") {
+  Bus bus;
+  const std::string topic = tests::unique_name("ctl.tail");
+  tests::create_topic(topic, 2);
+  const std::string wanted = bus.new_id();
+  for (int i = 0; i < 3; ++i) {
+    const std::string other = bus.new_id();
+    bus.send(topic, "bazaar.order.CancelOrder.v1", other,
+             {{"order_id", other}, {"actor_id", other}, {"actor_role", "admin"}});
+  }
+  bus.send(topic, "bazaar.order.CancelOrder.v1", wanted,
+           {{"order_id", wanted}, {"actor_id", wanted}, {"actor_role", "buyer"}});
+
+  const Run all = bazaarctl({"tail", topic, "--from-beginning"});
+  CHECK(all.code == 0);
+  std::size_t lines = 0;
+  for (auto at = all.out.find("CancelOrder"); at != std::string::npos;
+       at = all.out.find("CancelOrder", at + 1)) {
+    ++lines;
+  }
+  CHECK(lines == 4);
+  const Run one =
+      bazaarctl({"tail", topic, "--from-beginning", "--correlation", wanted, "-o", "json"});
+  CHECK(one.code == 0);
+  CHECK(one.out.find(R"("type":"bazaar.order.CancelOrder.v1")") != std::string::npos);
+  CHECK(one.out.find(R"("actor_role":"buyer")") != std::string::npos);
+  CHECK(one.out.find(R"("actor_role":"admin")") == std::string::npos);
+  CHECK(std::count(one.out.begin(), one.out.end(), '\n') == 1);
+  const Run none = bazaarctl({"tail", topic, "--since", "1s", "--type", "OrderPlaced"});
+  CHECK(none.code == 0);
+  CHECK(none.out.empty());
 }

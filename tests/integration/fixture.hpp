@@ -35,7 +35,8 @@ class RunningProcessor {
  public:
   /// `dlq_max_bytes` and `dlq_producer` stand in for a smaller dead-letter limit.
   RunningProcessor(Platform& p, const std::string& group, const std::vector<std::string>& topics,
-                   std::size_t dlq_max_bytes = 1'000'000, events::Producer* dlq_producer = nullptr)
+                   std::size_t dlq_max_bytes = 1'000'000, events::Producer* dlq_producer = nullptr,
+                   bool quarantine = false)
       : handler_(group),
         processor_(events::ProcessorSettings{.brokers = p.brokers,
                                              .group = group,
@@ -43,7 +44,8 @@ class RunningProcessor {
                                              .db_url = p.db_url,
                                              .backoff = {.initial = std::chrono::milliseconds{50},
                                                          .max = std::chrono::milliseconds{1000}},
-                                             .dlq_max_bytes = dlq_max_bytes},
+                                             .dlq_max_bytes = dlq_max_bytes,
+                                             .quarantine = quarantine},
                    handler_, p.schemas, p.factory,
                    dlq_producer != nullptr ? *dlq_producer : p.producer, &p.metrics),
         thread_([this] { processor_.run(stop_); }) {}

@@ -19,6 +19,10 @@ void ProbeHandler::apply(events::HandlerContext& ctx) {
     throw events::PermanentError("probe asked to fail permanently");
   }
   if (const auto* fail = data.if_contains("fail");
+      fail != nullptr && *fail == "bug" && bug_present) {
+    throw events::PermanentError("probe hit its bug");
+  }
+  if (const auto* fail = data.if_contains("fail");
       fail != nullptr && *fail == "transient_briefly") {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();

@@ -12,7 +12,8 @@ namespace bazaar::tests {
 
 /// The test service's decision: record each Probe event in `probe_applied`; a Probe with
 /// `"fail":"permanent"` can never be applied; one with `"fail":"transient_briefly"` fails
-/// transiently for half a second after this handler first sees it.
+/// transiently for half a second after this handler first sees it; one with `"fail":"bug"`
+/// can never be applied while `bug_present` holds (a handler bug, until it is fixed).
 class ProbeHandler final : public events::Handler {
  public:
   explicit ProbeHandler(std::string consumer) : consumer_(std::move(consumer)) {}
@@ -22,6 +23,7 @@ class ProbeHandler final : public events::Handler {
   void apply(events::HandlerContext& ctx) override;
 
   static constexpr const char* kType = "bazaar.test.Probe.v1";
+  static inline std::atomic<bool> bug_present{false};
 
  private:
   std::string consumer_;

@@ -181,6 +181,73 @@ TEST_CASE("a record behind one that is retried is dead-lettered once") {
   CHECK(counter_value(p.metrics.dead_letters, {{"topic", topic}}) == 1);
 }
 
+TEST_CASE("a dead-lettered key parks its later records until a redrive releases it") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.quarantine");
+  const std::string group = unique_name("itest-quarantine");
+  create_topic(topic, 1);  // one partition: B's records share it with A's
+  ProbeHandler::bug_present = true;
+  send_all(p, {record_of(topic, probe_event(p.factory, "A", 1, "bug")),
+               record_of(topic, probe_event(p.factory, "B", 1)),
+               record_of(topic, probe_event(p.factory, "A", 2)),
+               record_of(topic, probe_event(p.factory, "B", 2))});
+  auto dead = [&] { return counter_value(p.metrics.dead_letters, {{"topic", topic}}); };
+  auto applied_key = [&](const std::string& key) {
+    long long n = 0;
+    *sql << "SELECT count(*) FROM probe_applied WHERE key = :key", soci::use(key, "key"),
+        soci::into(n);
+    return n;
+  };
+  {
+    RunningProcessor consumer(p, group, {topic}, 1'000'000, nullptr, true);
+    REQUIRE(wait_until(30s, [&] { return applied_key("B") == 2 && dead() == 2; }));
+  }
+  CHECK(applied_key("A") == 0);  // A2 waits behind A1 instead of overtaking it
+  CHECK(count(*sql, "SELECT count(*) FROM quarantined_keys WHERE record_key = 'A'") == 1);
+
+  // A restart keeps the wait: a later record of A is parked too.
+  send_all(p, {record_of(topic, probe_event(p.factory, "A", 3))});
+  {
+    RunningProcessor consumer(p, group, {topic}, 1'000'000, nullptr, true);
+    REQUIRE(wait_until(30s, [&] { return dead() == 3; }));
+  }
+  CHECK(applied_key("A") == 0);
+  const auto letters = read_topic("dlq." + group, 3, 30s);
+  REQUIRE(letters.size() == 3);
+  std::map<std::int64_t, std::string> reason_by_offset;
+  for (const auto& d : letters)
+    reason_by_offset[std::stoll(d.header("dlq_original_offset"))] = d.header("dlq_reason");
+  CHECK(reason_by_offset ==
+        std::map<std::int64_t, std::string>{{0, "rejected"}, {2, "parked"}, {4, "parked"}});
+
+  // The fix, then a redrive of A's dead letters in their original order releases the key.
+  ProbeHandler::bug_present = false;
+  std::vector<events::OutgoingRecord> redrive;
+  for (const auto& [offset, reason] : reason_by_offset) {
+    const auto& d = *std::find_if(letters.begin(), letters.end(), [&](const ConsumedRecord& r) {
+      return r.header("dlq_original_offset") == std::to_string(offset);
+    });
+    events::OutgoingRecord r{topic, d.key, d.value, {}};
+    for (const auto& [name, value] : d.headers) {
+      if (!name.starts_with("dlq_")) r.headers.emplace_back(name, value);
+    }
+    r.headers.emplace_back("bazaar_redriven_from", "dlq." + group + "/0@" + std::to_string(offset));
+    redrive.push_back(std::move(r));
+  }
+  send_all(p, redrive);
+  {
+    RunningProcessor consumer(p, group, {topic}, 1'000'000, nullptr, true);
+    REQUIRE(wait_until(30s, [&] { return applied_key("A") == 3; }));
+  }
+  CHECK(count(*sql, "SELECT count(*) FROM quarantined_keys") == 0);
+  CHECK(count(*sql, R"sql(
+    SELECT count(*) FROM (
+      SELECT seq < lag(seq) OVER (PARTITION BY key ORDER BY applied_seq) AS backwards
+      FROM probe_applied) t WHERE backwards)sql") == 0);
+  CHECK(dead() == 3);  // nothing dead-lettered again
+}
+
 TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried and nothing is skipped") {
   Platform p;
   auto sql = clean_test_database();
