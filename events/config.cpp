@@ -98,14 +98,24 @@ void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
 }
 
 std::string redact_url(std::string_view url) {
-  const auto scheme = url.find("://");
-  const auto at = url.find('@');
-  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) {
-    return std::string(url);
+  std::string out(url);
+  // The userinfo ends at the last '@' before the path, as the URL parser reads it.
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const auto path = out.find_first_of("/?", scheme + 3);
+    const auto at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at != std::string::npos && at > scheme) {
+      const auto colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
   }
-  const auto colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+  // A password given as a query parameter is masked as well.
+  for (auto p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    const auto value = p + 9;
+    const auto end = out.find('&', value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+  }
+  return out;
 }
 
 boost::json::object describe(const PlatformConfig& cfg) {

@@ -118,6 +118,9 @@ TEST_CASE("the logged configuration never shows the database password") {
 
 TEST_CASE("redaction and prefixes") {
   CHECK(redact_url("postgresql://u:p@h/db") == "postgresql://u:***@h/db");
+  CHECK(redact_url("postgresql://u:p@ss@h/db") == "postgresql://u:***@h/db");
+  CHECK(redact_url("postgresql://h/db?user=u&password=s3cret&x=1") ==
+        "postgresql://h/db?user=u&password=***&x=1");
   CHECK(redact_url("postgresql://u@h/db") == "postgresql://u@h/db");
   CHECK(redact_url("postgresql://h:5432/db") == "postgresql://h:5432/db");
   CHECK(env_prefix("order") == "BAZAAR_ORDER_");

@@ -35,6 +35,10 @@ constexpr const char* kQuarantineKey = R"sql(
 INSERT INTO quarantined_keys (consumer, topic, kafka_partition, record_key, first_record)
 VALUES (:consumer, :topic, :partition, :key, :first)
 ON CONFLICT DO NOTHING)sql";
+constexpr const char* kMoveHead = R"sql(
+UPDATE quarantined_keys SET first_record = :first
+WHERE consumer = :consumer AND topic = :topic AND kafka_partition = :partition
+  AND record_key = :key)sql";
 constexpr const char* kReleaseKey = R"sql(
 DELETE FROM quarantined_keys
 WHERE consumer = :consumer AND topic = :topic AND kafka_partition = :partition
@@ -172,7 +176,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
     /// Why it must be dead-lettered; it is, in partition order, once every record before it
     /// is done, so a record behind one being retried is never dead-lettered twice.
     std::optional<Error> poison;
-    bool releases = false;  ///< a redriven record of a quarantined key: applying it frees the key
+    bool releases = false;       ///< the head of a quarantined key: applying it frees the key
+    bool redrives_head = false;  ///< a redriven copy of that head (it may fail again)
   };
 
   void connect();
@@ -335,13 +340,24 @@ RecordKey Processor::Impl::record_key(const Entry& e) const {
 void Processor::Impl::park(std::vector<Entry>& entries) {
   if (!settings_.quarantine) return;
   std::set<RecordKey> poisoned;  // keys whose record in this batch will be dead-lettered
+  std::set<RecordKey> released;  // keys whose head in this batch frees them
+  const std::string own_dlq = dlq_topic_ + "/";
   for (auto& e : entries) {
     const RecordKey rk = record_key(e);
     if (std::get<2>(rk).empty() || e.outcome) continue;  // no key to keep in order, or done
-    if (const auto q = quarantined_.find(rk); q != quarantined_.end()) {
-      const bool redriven = !header_value(*e.message, "bazaar_redriven_from").empty();
-      if (redriven && !poisoned.contains(rk) && !e.poison) {
-        e.releases = true;
+    if (const auto q = quarantined_.find(rk);
+        q != quarantined_.end() && !released.contains(rk) && !poisoned.contains(rk)) {
+      // Only the key's head frees it: its redriven copy from our own dead-letter topic, or the
+      // record itself retried (its dead letter was never sent). Anything else waits.
+      const std::string self = std::get<0>(rk) + "/" + std::to_string(std::get<1>(rk)) + "@" +
+                               std::to_string(e.message->offset());
+      e.redrives_head = header_value(*e.message, "bazaar_redriven_from").starts_with(own_dlq) &&
+                        header_value(*e.message, "bazaar_redriven_original") == q->second;
+      if (e.redrives_head || self == q->second) {
+        if (!e.poison) {
+          e.releases = true;
+          released.insert(rk);
+        }
       } else if (!e.poison) {
         e.poison = Error{kParked, "waits behind the dead letter of its key (" + q->second + ")"};
       }
@@ -356,13 +372,21 @@ bool Processor::Impl::quarantine(const Entry& e) {
   if (!settings_.quarantine) return true;
   const RecordKey rk = record_key(e);
   const auto& [topic, partition, key] = rk;
-  if (key.empty() || quarantined_.contains(rk)) return true;
+  if (key.empty()) return true;
   const std::string first =
       topic + "/" + std::to_string(partition) + "@" + std::to_string(e.message->offset());
+  const auto known = quarantined_.find(rk);
+  // A redriven head that failed again becomes the head: its next redrive must free the key.
+  if (known != quarantined_.end() && !e.redrives_head) return true;
   try {
-    db_.session() << kQuarantineKey, soci::use(settings_.group, "consumer"),
-        soci::use(topic, "topic"), soci::use(partition, "partition"), soci::use(key, "key"),
-        soci::use(first, "first");
+    if (known == quarantined_.end()) {
+      db_.session() << kQuarantineKey, soci::use(settings_.group, "consumer"),
+          soci::use(topic, "topic"), soci::use(partition, "partition"), soci::use(key, "key"),
+          soci::use(first, "first");
+    } else {
+      db_.session() << kMoveHead, soci::use(first, "first"), soci::use(settings_.group, "consumer"),
+          soci::use(topic, "topic"), soci::use(partition, "partition"), soci::use(key, "key");
+    }
   } catch (const std::exception& error) {
     spdlog::warn("{}: cannot record the quarantine of a key: {}", settings_.group,
                  error_summary(error));
@@ -680,7 +704,9 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
         if (m->err() != RdKafka::ERR_NO_ERROR) continue;
         const PartitionKey key{m->topic_name(), m->partition()};
         if (owned_.contains(key) && !paused_.contains(key) && seen.insert(key).second) {
-          pause(key, m->offset());
+          // After a rewind the first records polled may be stale copies past the rewind point.
+          const auto rewound = rewound_to_.find(key);
+          pause(key, rewound != rewound_to_.end() ? rewound->second : m->offset());
         }
       }
       continue;

@@ -162,6 +162,9 @@ int Service::run() {
   // Readiness is probed on its own thread and served from the last result, so a slow broker
   // or database never holds up /health/live or /metrics behind a blocked probe.
   probe_dependencies();
+  // Declared before the threads that use them: they must outlive the joins below.
+  std::atomic<int> failed{0};
+  std::unique_ptr<OutboxRelay> relay;
   // Whatever leaves this function, an exception included, stops and joins every thread first.
   struct Threads {
     std::atomic<bool>& stop;
@@ -182,7 +185,6 @@ int Service::run() {
     }
   });
 
-  std::atomic<int> failed{0};
   auto guarded = [this, &failed](const char* what, auto body) {
     return [this, &failed, what, body] {
       try {
@@ -194,7 +196,6 @@ int Service::run() {
       }
     };
   };
-  std::unique_ptr<OutboxRelay> relay;
   if (relay_enabled_) {
     relay = std::make_unique<OutboxRelay>(
         RelaySettings{.db_url = cfg_.db_url,

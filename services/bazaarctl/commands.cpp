@@ -255,6 +255,28 @@ int dlq_redrive(const Context& ctx, const DlqArgs& args) {
     }
     chosen.push_back(&d);
   }
+  // A parked record goes with the dead letter it waits behind (the latest one of its key
+  // before it), unless that one was redriven already: only its redrive releases the key.
+  auto same_key = [](const DeadLetter& a, const DeadLetter& b) {
+    return a.record.key == b.record.key && a.original_topic == b.original_topic &&
+           a.original_partition == b.original_partition;
+  };
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const DeadLetter* parked = chosen[i];
+    if (parked->reason != "parked") continue;
+    const DeadLetter* head = nullptr;
+    for (const auto& d : letters.value()) {
+      if (d.reason == "parked" || !same_key(d, *parked) ||
+          d.original_offset > parked->original_offset) {
+        continue;
+      }
+      if (head == nullptr || d.original_offset > head->original_offset) head = &d;
+    }
+    if (head != nullptr && !redriven.value().contains(head->record.where()) &&
+        std::find(chosen.begin(), chosen.end(), head) == chosen.end()) {
+      chosen.push_back(head);
+    }
+  }
   // Records parked behind a chosen dead letter (same key, later in its partition) go with it:
   // its redrive releases the key, and they follow in their original order.
   for (std::size_t i = 0; i < chosen.size(); ++i) {

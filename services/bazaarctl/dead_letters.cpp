@@ -11,6 +11,7 @@ namespace {
 
 constexpr const char* kRedrivenFrom = "bazaar_redriven_from";
 constexpr const char* kRedrivenAt = "bazaar_redriven_at";
+constexpr const char* kRedrivenOriginal = "bazaar_redriven_original";
 constexpr const char* kDeadLetterHeader = "bazaar_dead_letter";
 
 template <typename Int>
@@ -70,6 +71,10 @@ events::OutgoingRecord redrive_record(const DeadLetter& letter, const std::strin
     if (!name.starts_with("dlq_")) out.headers.emplace_back(name, header_value);
   }
   out.headers.emplace_back(kRedrivenFrom, letter.record.where());
+  // Where the record first was: the consumer releases a parked key only for its head.
+  out.headers.emplace_back(kRedrivenOriginal, letter.original_topic + "/" +
+                                                  std::to_string(letter.original_partition) + "@" +
+                                                  std::to_string(letter.original_offset));
   out.headers.emplace_back(kRedrivenAt, now);
   return out;
 }

@@ -181,8 +181,10 @@ events::Result<std::size_t> TopicReader::read(const ReadPlan& plan,
       }
       continue;
     }
-    quiet_since = std::chrono::steady_clock::now();
     const Key key{m->topic_name(), m->partition()};
+    // A partition that reached its end stays assigned: what it gets later is not in the read.
+    if (!plan.follow && !open.contains(key)) continue;
+    quiet_since = std::chrono::steady_clock::now();
     if (m->err() == RdKafka::ERR__PARTITION_EOF) {
       if (!plan.follow) open.erase(key);
       continue;

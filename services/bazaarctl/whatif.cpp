@@ -99,10 +99,6 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
       orders[id].place = &r;
     } else if (emitted_by_order_service(r)) {
       History& h = orders[id];
-      if ((type == ord::OrderPlacedV1::kType || type == ord::OrderRejectedV1::kType) &&
-          h.placement == nullptr && r.event->causation_id == (h.place ? h.place->event->id : "")) {
-        h.placement = &r;
-      }
       if (r.event->causation_id.empty()) {
         h.deadline_outputs.push_back(&r);
       } else {
@@ -117,13 +113,25 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
 
   WhatIfReport report;
   for (auto& [order_id, h] : orders) {
-    if (h.place == nullptr || h.placement == nullptr) continue;  // not placed in this history
+    if (h.place == nullptr) continue;  // not placed in this history
+    // The placement as recorded: what PlaceOrder caused (topics are read in no common order,
+    // so it is found only once everything was read).
+    for (const auto* r : h.outputs_by_cause[h.place->event->id]) {
+      if (r->event->type == ord::OrderPlacedV1::kType ||
+          r->event->type == ord::OrderRejectedV1::kType) {
+        h.placement = r;
+        break;
+      }
+    }
+    if (h.placement == nullptr) continue;
     ++report.orders;
     // A placement the order service rejected (unpriceable) ran no saga.
     if (h.placement->event->type == ord::OrderRejectedV1::kType) continue;
     std::stable_sort(h.inputs.begin(), h.inputs.end(),
                      [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
     // Deadline steps are inputs too: each group of uncaused outputs at one moment is one.
+    std::stable_sort(h.deadline_outputs.begin(), h.deadline_outputs.end(),
+                     [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
     std::vector<std::pair<std::int64_t, std::vector<const Record*>>> deadlines;
     for (const auto* r : h.deadline_outputs) {
       if (deadlines.empty() || at_ms(*r) - deadlines.back().first > 50) {

@@ -23,9 +23,9 @@ struct Run {
 
 // Runs bazaarctl with `args` against the test broker (or `brokers`) until it exits.
 Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers = {}) {
-  static int n = 0;
+  // Each test case runs in a process of its own: the name must not repeat across them.
   const std::string log =
-      tests::required_env("BAZAAR_RUN_DIR") + "/bazaarctl-" + std::to_string(++n) + ".log";
+      tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("bazaarctl") + ".log";
   std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"}};
   if (!brokers.empty()) env["BAZAAR_KAFKA_BROKERS"] = brokers;
   tests::ChildProcess p(std::string(BAZAAR_SERVICES_DIR) + "/bazaarctl/bazaarctl", args, env, log);

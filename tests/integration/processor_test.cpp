@@ -233,6 +233,7 @@ TEST_CASE("a dead-lettered key parks its later records until a redrive releases 
       if (!name.starts_with("dlq_")) r.headers.emplace_back(name, value);
     }
     r.headers.emplace_back("bazaar_redriven_from", "dlq." + group + "/0@" + std::to_string(offset));
+    r.headers.emplace_back("bazaar_redriven_original", topic + "/0@" + std::to_string(offset));
     redrive.push_back(std::move(r));
   }
   send_all(p, redrive);

@@ -265,12 +265,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (websocket::is_upgrade(req) && request.path == "/ws") {
       net::post(core_.workers, [self = shared_from_this(), strand, request = std::move(request)] {
         std::optional<Principal> principal;
+        std::optional<int> unavailable;  // Retry-After seconds when a dependency is down
         try {
           principal = self->core_.hub.authenticate(request);
+        } catch (const DependencyUnavailable& e) {
+          unavailable = e.retry_after_s();
         } catch (const std::exception& e) {
           spdlog::warn("websocket authentication failed: {}", events::error_summary(e));
         }
-        net::post(strand, [self, principal = std::move(principal)]() mutable {
+        net::post(strand, [self, principal = std::move(principal), unavailable]() mutable {
+          if (unavailable) {
+            auto busy =
+                problem(503, "Service Unavailable", "the database is unavailable; try again later");
+            busy.headers.emplace_back("Retry-After", std::to_string(*unavailable));
+            self->keep_alive_ = false;
+            self->respond(std::move(busy));
+            return;
+          }
           self->on_authenticated(std::move(principal));
         });
       });
