@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -152,6 +153,54 @@ int tail(const Context& ctx, const TailArgs& args) {
       },
       ctx.stop);
   if (!read) return fail(ctx, read.error());
+  return kOk;
+}
+
+int export_records(const Context& ctx, const ExportArgs& args) {
+  TopicReader reader(ctx.brokers, ctx.timeout);
+  auto topics = resolve_topics(reader, args.topic);
+  if (!topics) return fail(ctx, topics.error());
+  ReadPlan plan;
+  plan.topics = topics.value();
+  const auto now = std::chrono::system_clock::now();
+  if (args.since) {
+    const auto since = parse_time(*args.since, now);
+    if (!since) return fail(ctx, since.error());
+    plan.from = ReadPlan::From::time;
+    plan.since_ms = since.value();
+  }
+  if (args.until) {
+    const auto until = parse_time(*args.until, now);
+    if (!until) return fail(ctx, until.error());
+    plan.until_ms = until.value();
+  }
+  std::ofstream file;
+  if (args.out) {
+    file.open(*args.out, std::ios::out | std::ios::trunc);
+    if (!file) {
+      ctx.err << "bazaarctl: cannot write " << *args.out << "\n";
+      return kBadInput;
+    }
+  }
+  std::ostream& out = args.out ? file : ctx.out;
+  const bool csv = args.format == "csv";
+  if (csv) out << csv_header() << "\n";
+  std::size_t written = 0;
+  auto read = reader.read(plan, [&](const Record& r) {
+    if (!args.filter.matches(r)) return true;
+    out << (csv ? csv_row(r) : boost::json::serialize(record_json(r))) << "\n";
+    ++written;
+    return true;
+  });
+  if (!read) return fail(ctx, read.error());
+  out.flush();
+  if (args.out) {
+    if (!file) {
+      ctx.err << "bazaarctl: writing " << *args.out << " failed\n";
+      return kBadInput;
+    }
+    ctx.err << written << " records written to " << *args.out << "\n";
+  }
   return kOk;
 }
 

@@ -42,6 +42,17 @@ struct TailArgs {
 };
 int tail(const Context& ctx, const TailArgs& args);
 
+struct ExportArgs {
+  std::string topic;  ///< a topic or `all`
+  Filter filter;
+  std::optional<std::string> since;
+  std::optional<std::string> until;
+  std::string format = "jsonl";    ///< jsonl or csv
+  std::optional<std::string> out;  ///< a file; standard output when absent
+};
+/// A slice of a topic as JSON Lines or CSV, for analysts who want files.
+int export_records(const Context& ctx, const ExportArgs& args);
+
 struct DlqArgs {
   std::optional<std::string> group;
   std::vector<std::string> offsets;  ///< `P:O` or `O` of dead letters

@@ -75,6 +75,26 @@ int main(int argc, char** argv) {
       ->excludes(from_beginning);
   tail_cmd->add_flag("--follow,-f", tail_args.follow, "Keep printing new records (Ctrl-C stops)");
 
+  // export
+  ExportArgs export_args;
+  std::string export_type, export_since, export_until, export_out;
+  auto* export_cmd =
+      app.add_subcommand("export", "Write a slice of a topic to JSON Lines or CSV, for analysts");
+  export_cmd->footer(
+      R"(Columns of CSV: topic, partition, offset, timestamp, key, then the CloudEvents
+attributes id, type, source, subject, time, correlation_id, causation_id, then data (the
+payload as JSON text). JSON Lines: one object per record, as tail -o json prints it.
+Examples:
+  bazaarctl export order.events --since 1d --format csv --out orders.csv
+  bazaarctl export payment.events --since 2026-11-30T00:00:00Z --until 2026-12-01T00:00:00Z)");
+  export_cmd->add_option("topic", export_args.topic, "A topic, or all")->required();
+  export_cmd->add_option("--since", export_since, "From this time (default: the beginning)");
+  export_cmd->add_option("--until", export_until, "Before this time");
+  export_cmd->add_option("--type", export_type, "Only this ce_type (or its name)");
+  export_cmd->add_option("--format", export_args.format, "jsonl or csv")
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  export_cmd->add_option("--out", export_out, "A file to write (default: standard output)");
+
   // dlq
   auto* dlq = app.add_subcommand("dlq", "Dead letters: list their failure groups, show, redrive");
   dlq->require_subcommand(1);
@@ -208,6 +228,13 @@ Example:
       tail_args.filter.subject = opt(subject);
       tail_args.since = opt(since);
       return tail(ctx, tail_args);
+    }
+    if (*export_cmd) {
+      export_args.filter.type = opt(export_type);
+      export_args.since = opt(export_since);
+      export_args.until = opt(export_until);
+      export_args.out = opt(export_out);
+      return export_records(ctx, export_args);
     }
     dlq_args.group = opt(group);
     dlq_args.reason = opt(reason);

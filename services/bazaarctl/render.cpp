@@ -12,7 +12,41 @@ std::string time_of(const Record& r) {
       events::Clock::time_point{std::chrono::milliseconds{r.timestamp_ms}});
 }
 
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (const char c : value) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace
+
+std::string csv_header() {
+  return "topic,partition,offset,timestamp,key,id,type,source,subject,time,correlation_id,"
+         "causation_id,data";
+}
+
+std::string csv_row(const Record& r) {
+  std::string line = csv_field(r.topic) + "," + std::to_string(r.partition) + "," +
+                     std::to_string(r.offset) + "," + csv_field(time_of(r)) + "," +
+                     csv_field(r.key) + ",";
+  if (r.event) {
+    for (const std::string* v :
+         {&r.event->id, &r.event->type, &r.event->source, &r.event->subject, &r.event->time,
+          &r.event->correlation_id, &r.event->causation_id}) {
+      line += csv_field(*v) + ",";
+    }
+    line += csv_field(boost::json::serialize(r.event->data));
+  } else {
+    line += ",,,,,,," + csv_field(r.value);
+  }
+  return line;
+}
 
 std::string short_type(const std::string& ce_type) {
   const auto last = ce_type.rfind(".v");

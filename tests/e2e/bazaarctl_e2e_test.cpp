@@ -317,3 +317,32 @@ TEST_CASE("tail prints a topic's events, filtered, as text or JSON lines") {
   CHECK(none.code == 0);
   CHECK(none.out.empty());
 }
+
+TEST_CASE("export writes a slice as CSV or JSON Lines") {
+  Bus bus;
+  const std::string topic = tests::unique_name("ctl.export");
+  tests::create_topic(topic, 2);
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = bus.new_id();
+    bus.send(topic, "bazaar.order.CancelOrder.v1", id,
+             {{"order_id", id}, {"actor_id", id}, {"actor_role", "admin"}});
+  }
+  const std::string file =
+      tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("export") + ".csv";
+  const Run csv = bazaarctl({"export", topic, "--format", "csv", "--out", file});
+  CHECK(csv.code == 0);
+  CHECK(csv.out.find("3 records written to " + file) != std::string::npos);
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].starts_with("topic,partition,offset,timestamp,key,id,type"));
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    CHECK(lines[i].starts_with(topic + ","));
+    CHECK(lines[i].find(",bazaar.order.CancelOrder.v1,") != std::string::npos);
+  }
+  const Run jsonl = bazaarctl({"export", topic});
+  CHECK(jsonl.code == 0);
+  CHECK(std::count(jsonl.out.begin(), jsonl.out.end(), '\n') == 3);
+  CHECK(bazaarctl({"export", topic, "--format", "xml"}).code != 0);
+}
