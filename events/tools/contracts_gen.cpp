@@ -1,7 +1,8 @@
 // bazaar-contracts-gen: turns schemas/ (one JSON Schema per event type) and topics.tsv into
 // C++: a constant per topic and per event type, and a struct per event type with its JSON
 // conversions. Run by the build, so a schema change that breaks a handler breaks the build.
-//   bazaar-contracts-gen <schemas-dir> <out-dir>   writes <out-dir>/contracts.hpp and .cpp
+//   bazaar-contracts-gen <schemas-dir> <out-dir> <asyncapi.yaml>
+// writes <out-dir>/contracts.hpp and .cpp, and the AsyncAPI 3.0 document of the topics.
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -15,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "asyncapi_writer.hpp"
 
 namespace {
 
@@ -40,6 +43,8 @@ struct Struct {
 
 struct Event {
   std::string type;             ///< bazaar.<domain>.<Name>.v<N>
+  std::string topic;            ///< x-bazaar-topic: where it travels
+  json::object schema;          ///< the schema as written
   std::string domain;           ///< <domain>
   std::string name;             ///< <Name>V<N>
   std::vector<Struct> structs;  ///< nested ones first, the payload last
@@ -136,8 +141,13 @@ Event load_event(const fs::path& file) {
   if (parts.size() != 4 || parts[0] != "bazaar" || parts[3].size() < 2 || parts[3][0] != 'v') {
     throw std::runtime_error(file.string() + ": not named bazaar.<domain>.<Event>.v<N>.json");
   }
-  Event e{type, parts[1], parts[2] + "V" + parts[3].substr(1), {}};
   const json::value schema = json::parse(read(file));
+  const auto* topic = schema.as_object().if_contains("x-bazaar-topic");
+  if (topic == nullptr || !topic->is_string()) {
+    throw std::runtime_error(file.string() + ": names no topic (\"x-bazaar-topic\")");
+  }
+  Event e{type,     std::string(topic->get_string()),    schema.as_object(),
+          parts[1], parts[2] + "V" + parts[3].substr(1), {}};
   collect(schema.as_object(), e.name, type, e.structs);
   return e;
 }
@@ -145,6 +155,7 @@ Event load_event(const fs::path& file) {
 struct Topic {
   std::string name;
   std::string comment;
+  int partitions = 6;  ///< the count the line gives, else the default of scripts/infra
 };
 
 std::vector<Topic> load_topics(const fs::path& file) {
@@ -160,8 +171,14 @@ std::vector<Topic> load_topics(const fs::path& file) {
     std::stringstream words(line);
     std::string name;
     if (!(words >> name)) continue;
+    std::string second;
+    int partitions = 6;
+    if (words >> second && !second.empty() &&
+        std::all_of(second.begin(), second.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      partitions = std::stoi(second);
+    }
     while (!comment.empty() && comment.front() == ' ') comment.erase(0, 1);
-    out.push_back({name, comment});
+    out.push_back({name, comment, partitions});
   }
   return out;
 }
@@ -237,7 +254,8 @@ void write_header(std::ostream& h, const std::vector<Topic>& topics,
     h << "\n";
     if (!payload.description.empty()) h << "/// " << payload.description << "\n";
     h << "struct " << payload.name << " {\n"
-      << "  static constexpr const char* kType = \"" << e.type << "\";\n";
+      << "  static constexpr const char* kType = \"" << e.type << "\";\n"
+      << "  static constexpr const char* kTopic = \"" << e.topic << "\";\n";
     for (std::size_t i = 0; i + 1 < e.structs.size(); ++i) {
       const Struct& item = e.structs[i];
       h << "\n  struct " << item.name << " {\n";
@@ -348,8 +366,8 @@ void write_if_changed(const fs::path& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: bazaar-contracts-gen <schemas-dir> <out-dir>\n";
+  if (argc != 4) {
+    std::cerr << "usage: bazaar-contracts-gen <schemas-dir> <out-dir> <asyncapi.yaml>\n";
     return 2;
   }
   try {
@@ -375,6 +393,19 @@ int main(int argc, char** argv) {
     write_source(source, events);
     write_if_changed(out / "contracts.hpp", header.str());
     write_if_changed(out / "contracts.cpp", source.str());
+    std::vector<bazaar::tools::AsyncTopic> async_topics;
+    for (const auto& t : topics) async_topics.push_back({t.name, t.comment, t.partitions});
+    std::vector<bazaar::tools::AsyncMessage> async_messages;
+    for (const auto& e : events) {
+      bool known = false;
+      for (const auto& t : topics) known = known || t.name == e.topic;
+      if (!known) throw std::runtime_error(e.type + ": topic " + e.topic + " is not in topics.tsv");
+      std::optional<json::value> example;
+      const fs::path sample = schemas / "samples" / (e.type + ".json");
+      if (fs::exists(sample)) example = json::parse(read(sample));
+      async_messages.push_back({e.type, e.topic, e.schema, example});
+    }
+    write_if_changed(argv[3], bazaar::tools::asyncapi_yaml(async_topics, async_messages));
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "bazaar-contracts-gen: " << e.what() << "\n";
