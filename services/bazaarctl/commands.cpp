@@ -105,6 +105,24 @@ events::Result<std::set<std::string>> read_redriven(TopicReader& reader, const s
   return done;
 }
 
+// Starts `plan` at `since` and ends it before `until`, when given (15m, 2h, RFC 3339).
+events::Result<void> apply_window(ReadPlan& plan, const std::optional<std::string>& since,
+                                  const std::optional<std::string>& until) {
+  const auto now = std::chrono::system_clock::now();
+  if (since) {
+    const auto t = parse_time(*since, now);
+    if (!t) return t.error();
+    plan.from = ReadPlan::From::time;
+    plan.since_ms = t.value();
+  }
+  if (until) {
+    const auto t = parse_time(*until, now);
+    if (!t) return t.error();
+    plan.until_ms = t.value();
+  }
+  return {};
+}
+
 bool selected(const DeadLetter& d, const DlqArgs& args, const std::optional<std::int64_t>& since) {
   if (!args.offsets.empty()) {
     bool any = false;
@@ -162,17 +180,8 @@ int export_records(const Context& ctx, const ExportArgs& args) {
   if (!topics) return fail(ctx, topics.error());
   ReadPlan plan;
   plan.topics = topics.value();
-  const auto now = std::chrono::system_clock::now();
-  if (args.since) {
-    const auto since = parse_time(*args.since, now);
-    if (!since) return fail(ctx, since.error());
-    plan.from = ReadPlan::From::time;
-    plan.since_ms = since.value();
-  }
-  if (args.until) {
-    const auto until = parse_time(*args.until, now);
-    if (!until) return fail(ctx, until.error());
-    plan.until_ms = until.value();
+  if (auto window = apply_window(plan, args.since, args.until); !window) {
+    return fail(ctx, window.error());
   }
   std::ofstream file;
   if (args.out) {
@@ -414,7 +423,6 @@ int replay(const Context& ctx, const ReplayArgs& args) {
   }
   ReadPlan plan;
   plan.topics = {args.topic};
-  const auto now = std::chrono::system_clock::now();
   if (args.from_offset) {
     const auto at = parse_partition_offset(*args.from_offset);
     if (!at) return fail(ctx, at.error());
@@ -424,16 +432,10 @@ int replay(const Context& ctx, const ReplayArgs& args) {
     plan.from = ReadPlan::From::offset;
     plan.partition = *at.value().partition;
     plan.offset = at.value().offset;
-  } else {
-    const auto since = parse_time(*args.since, now);
-    if (!since) return fail(ctx, since.error());
-    plan.from = ReadPlan::From::time;
-    plan.since_ms = since.value();
   }
-  if (args.until) {
-    const auto until = parse_time(*args.until, now);
-    if (!until) return fail(ctx, until.error());
-    plan.until_ms = until.value();
+  if (auto window = apply_window(plan, args.from_offset ? std::nullopt : args.since, args.until);
+      !window) {
+    return fail(ctx, window.error());
   }
   Filter filter;
   filter.type = args.type;

@@ -63,16 +63,22 @@ TopicReader::~TopicReader() {
   if (consumer_) consumer_->close();
 }
 
-events::Result<std::vector<std::string>> TopicReader::topics() {
+events::Result<std::unique_ptr<RdKafka::Metadata>> TopicReader::metadata() {
   RdKafka::Metadata* raw = nullptr;
   const auto code = consumer_->metadata(true, nullptr, &raw, static_cast<int>(timeout_.count()));
-  const std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  std::unique_ptr<RdKafka::Metadata> owned(raw);
   if (code != RdKafka::ERR_NO_ERROR) {
     return Error{"broker_unreachable",
                  "the broker at " + brokers_ + " did not answer: " + RdKafka::err2str(code)};
   }
+  return owned;
+}
+
+events::Result<std::vector<std::string>> TopicReader::topics() {
+  auto metadata = this->metadata();
+  if (!metadata) return metadata.error();
   std::vector<std::string> names;
-  for (const auto* t : *metadata->topics()) {
+  for (const auto* t : *metadata.value()->topics()) {
     if (!t->topic().starts_with("__")) names.push_back(t->topic());
   }
   std::sort(names.begin(), names.end());
@@ -80,14 +86,9 @@ events::Result<std::vector<std::string>> TopicReader::topics() {
 }
 
 events::Result<std::vector<std::int32_t>> TopicReader::partitions_of(const std::string& topic) {
-  RdKafka::Metadata* raw = nullptr;
-  const auto code = consumer_->metadata(true, nullptr, &raw, static_cast<int>(timeout_.count()));
-  const std::unique_ptr<RdKafka::Metadata> metadata(raw);
-  if (code != RdKafka::ERR_NO_ERROR) {
-    return Error{"broker_unreachable",
-                 "the broker at " + brokers_ + " did not answer: " + RdKafka::err2str(code)};
-  }
-  for (const auto* t : *metadata->topics()) {
+  auto metadata = this->metadata();
+  if (!metadata) return metadata.error();
+  for (const auto* t : *metadata.value()->topics()) {
     if (t->topic() != topic) continue;
     std::vector<std::int32_t> out;
     for (const auto* p : *t->partitions()) out.push_back(p->id());

@@ -14,7 +14,8 @@
 
 namespace RdKafka {
 class KafkaConsumer;
-}
+class Metadata;
+}  // namespace RdKafka
 
 namespace bazaar::ctl {
 
@@ -54,6 +55,7 @@ class TopicReader {
 
  private:
   events::Result<std::vector<std::int32_t>> partitions_of(const std::string& topic);
+  events::Result<std::unique_ptr<RdKafka::Metadata>> metadata();
 
   std::string brokers_;
   std::chrono::milliseconds timeout_;

@@ -8,26 +8,14 @@
 #include "events/errors.hpp"
 #include "events/fields.hpp"
 #include "order_record.hpp"
+#include "saga_inputs.hpp"
 #include "saga_messages.hpp"
 
 namespace bazaar::ctl {
 namespace {
 
-namespace inv = contracts::inventory;
-namespace pay = contracts::payment;
 namespace ord = contracts::order;
 using order::Input;
-
-const std::map<std::string, Input, std::less<>> kReplies{
-    {inv::StockReservedV1::kType, Input::kStockReserved},
-    {inv::StockRejectedV1::kType, Input::kStockRejected},
-    {inv::ReservationCommittedV1::kType, Input::kReservationCommitted},
-    {inv::ReservationCommitFailedV1::kType, Input::kReservationCommitFailed},
-    {inv::StockReleasedV1::kType, Input::kStockReleased},
-    {pay::PaymentChargedV1::kType, Input::kPaymentCharged},
-    {pay::PaymentDeclinedV1::kType, Input::kPaymentDeclined},
-    {pay::PaymentRefundedV1::kType, Input::kPaymentRefunded},
-};
 
 bool emitted_by_order_service(const Record& r) {
   return r.event && r.event->source == "/bazaar/order";
@@ -104,7 +92,7 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
       } else {
         h.outputs_by_cause[r.event->causation_id].push_back(&r);
       }
-    } else if (kReplies.contains(type) || type == ord::CancelOrderV1::kType ||
+    } else if (order::reply_input(type) || type == ord::CancelOrderV1::kType ||
                type == ord::AdvanceOrderStatusV1::kType) {
       // A repeated delivery (or a redriven copy) was applied once: the inbox dropped the rest.
       if (seen.insert(r.event->id).second) orders[id].inputs.push_back(&r);
@@ -192,8 +180,8 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
         const bool ship = fields.optional_string("status") == "SHIPPED";
         step(ship ? Input::kShip : Input::kDeliver, {}, type, r->where(), recorded, type);
       } else {
-        step(kReplies.at(type), fields.optional_string("reason").value_or(""), type, r->where(),
-             recorded, type);
+        step(*order::reply_input(type), fields.optional_string("reason").value_or(""), type,
+             r->where(), recorded, type);
       }
     }
     while (next_deadline < deadlines.size()) {

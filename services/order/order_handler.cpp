@@ -6,6 +6,7 @@
 #include <map>
 
 #include "events/fields.hpp"
+#include "saga_inputs.hpp"
 
 namespace bazaar::order {
 namespace {
@@ -26,21 +27,6 @@ constexpr const char* kLookupPrice = R"sql(
 SELECT price, currency, seller_id::text, deleted::int FROM catalog_prices
 WHERE product_id = CAST(:id AS uuid))sql";
 
-namespace inv = contracts::inventory;
-namespace pay = contracts::payment;
-
-// Replies that drive a saga, by type; each carries the order id and maybe a reason.
-const std::map<std::string, Input, std::less<>> kReplies{
-    {inv::StockReservedV1::kType, Input::kStockReserved},
-    {inv::StockRejectedV1::kType, Input::kStockRejected},
-    {inv::ReservationCommittedV1::kType, Input::kReservationCommitted},
-    {inv::ReservationCommitFailedV1::kType, Input::kReservationCommitFailed},
-    {inv::StockReleasedV1::kType, Input::kStockReleased},
-    {pay::PaymentChargedV1::kType, Input::kPaymentCharged},
-    {pay::PaymentDeclinedV1::kType, Input::kPaymentDeclined},
-    {pay::PaymentRefundedV1::kType, Input::kPaymentRefunded},
-};
-
 void upsert_price(soci::session& sql, const std::string& product_id, const std::string& seller_id,
                   std::int64_t price, const std::string& currency) {
   sql << kUpsertPrice, soci::use(product_id, "id"), soci::use(seller_id, "seller"),
@@ -57,12 +43,12 @@ OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unk
   on(&OrderHandler::price_listed);
   on(&OrderHandler::price_changed);
   on(&OrderHandler::price_removed);
-  for (const auto& [type, input] : kReplies) on(type, &OrderHandler::reply);
+  for (const auto type : reply_types()) on(std::string(type), &OrderHandler::reply);
 }
 
 void OrderHandler::reply(events::HandlerContext& ctx) {
   const auto fields = events::Fields::of(ctx.event.data);
-  advance(ctx, fields.string("order_id"), kReplies.find(ctx.event.type)->second,
+  advance(ctx, fields.string("order_id"), *reply_input(ctx.event.type),
           fields.optional_string("reason").value_or(""));
 }
 

@@ -7,10 +7,13 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/scripts/lib.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# Settings of the test run's own broker and databases must not leak into this one.
+while read -r name; do unset "$name"; done < <(compgen -e | grep '^BAZAAR_' | grep -vx 'BAZAAR_BUILD\|BAZAAR_DEPS\|BAZAAR_JOBS')
 run_dir="$(mktemp -d /tmp/bazaar-runtest.XXXXXX)"
 chmod 755 "$run_dir"
 export BAZAAR_RUN_DIR="$run_dir"
-export BAZAAR_KAFKA_PORT="$(free_port)" BAZAAR_PG_PORT="$(free_port)" BAZAAR_EDGE_PORT="$(free_port)"
+export BAZAAR_KAFKA_PORT="$(free_port)" BAZAAR_KAFKA_CONTROLLER_PORT="$(free_port)"
+export BAZAAR_PG_PORT="$(free_port)" BAZAAR_EDGE_PORT="$(free_port)"
 base=""
 for _ in $(seq 100); do  # eight free ports in a row for the admin servers
   b=$((20000 + RANDOM % 30000)); ok=1
