@@ -91,6 +91,11 @@ void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
                  "How long start-up waits for PostgreSQL and Kafka before giving up")
       ->envname("BAZAAR_STARTUP_WAIT_MS")
       ->check(CLI::Range(0, 3'600'000));
+  app.add_option("--crash-at", cfg.crash_at,
+                 "Fault tests only: exit at once at this crash point, <point>[:<nth>]; points: "
+                 "after_commit_before_offset, between_batch_records, relay_after_send, "
+                 "relay_after_mark, deadline_scan_before_update")
+      ->envname("BAZAAR_CRASH_AT");
   app.add_flag("--dev", cfg.dev_mode,
                "Development mode, as scripts/run starts it (only logged: no service has defaults "
                "for secrets)")
@@ -134,6 +139,7 @@ boost::json::object describe(const PlatformConfig& cfg) {
       {"relay_lease_ms", cfg.relay_lease_ms},
       {"retention_hours", cfg.retention_hours},
       {"startup_wait_ms", cfg.startup_wait_ms},
+      {"crash_at", cfg.crash_at},
       {"dev_mode", cfg.dev_mode},
   };
 }

@@ -30,6 +30,7 @@ struct PlatformConfig {
   int relay_lease_ms = 5'000;
   int retention_hours = 24 * 7;
   int startup_wait_ms = 30'000;  ///< how long start-up waits for PostgreSQL and Kafka
+  std::string crash_at;          ///< fault tests: a crash point to exit at, `<point>[:<nth>]`
   bool dev_mode = false;
 };
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "events/backoff.hpp"
+#include "events/crash_points.hpp"
 #include "events/metrics.hpp"
 #include "events/producer.hpp"
 #include "events/schema_registry.hpp"
@@ -145,6 +146,8 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     }
   }
   const auto reports = producer_.send(records, settings_.send_timeout);
+  // Delivered, not yet marked: a crash here republishes them, and consumers' inboxes absorb it.
+  crash_point(crash::kRelayAfterSend);
 
   // Only confirmed rows are marked. With the gapless idempotent producer a failure stops its
   // partition, so confirmed rows never overtake an unconfirmed one of the same key.
@@ -160,7 +163,10 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     }
   }
   confirmed += '}';
-  if (pass.published > 0) sql << kMarkPublished, soci::use(confirmed, "seqs");
+  if (pass.published > 0) {
+    sql << kMarkPublished, soci::use(confirmed, "seqs");
+    crash_point(crash::kRelayAfterMark);
+  }
   pass.more = pass.failed == 0 && seqs.size() == n;
   if (metrics_ != nullptr) {
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));

@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "events/crash_points.hpp"
 #include "events/db.hpp"
 #include "events/inbox.hpp"
 #include "events/log.hpp"
@@ -477,7 +478,10 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
-    for (Entry* e : entries) outcomes.push_back(apply_in(sql, *e, on_commit));
+    for (Entry* e : entries) {
+      if (!outcomes.empty()) crash_point(crash::kBetweenBatchRecords);
+      outcomes.push_back(apply_in(sql, *e, on_commit));
+    }
     tx.commit();
     run_effects(on_commit);
     return outcomes;
@@ -671,6 +675,8 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
           .Increment();
     }
   }
+  // The effects are durable; the offsets are not yet: a crash here replays into the inbox.
+  if (!done.empty()) crash_point(crash::kAfterCommitBeforeOffset);
   commit(done);
   if (metrics_ != nullptr && !entries.empty()) {
     const double per_record =

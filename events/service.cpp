@@ -11,6 +11,7 @@
 
 #include "events/admin_server.hpp"
 #include "events/backoff.hpp"
+#include "events/crash_points.hpp"
 #include "events/db.hpp"
 #include "events/log.hpp"
 #include "events/migrations.hpp"
@@ -45,6 +46,11 @@ const PlatformConfig& prepare(const PlatformConfig& cfg) {
   spdlog::info("starting with {}", boost::json::serialize(describe(cfg)));
   require_folder(cfg.schemas_dir, "schema folder");
   require_folder(cfg.migrations_dir, "migration folder");
+  try {
+    arm_crash_point(cfg.crash_at);
+  } catch (const std::invalid_argument& e) {
+    throw StartupError(ExitCode::bad_config, e.what());
+  }
   return cfg;
 }
 

@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "events/crash_points.hpp"
+
 namespace bazaar::order {
 
 int scan_deadlines(events::TaskContext& ctx, const SagaStore& store, int limit) {
   int moved = 0;
   events::in_transaction(ctx, [&](soci::session& sql, events::OutboxWriter& out) {
-    for (const auto& order_id : store.due_orders(sql, limit)) {
+    const auto due = store.due_orders(sql, limit);
+    // Scanned and locked, nothing updated: a crash here rolls the scan back.
+    if (!due.empty()) events::crash_point(events::crash::kDeadlineScanBeforeUpdate);
+    for (const auto& order_id : due) {
       const auto order = store.load_for_update(sql, order_id);
       if (!order) continue;
       const Decision d = decide(order->saga, Input::kDeadline);

@@ -98,6 +98,10 @@ TEST_CASE("a service that cannot start says why in one line and exits with that 
        {{"BAZAAR_KAFKA_BROKERS", "127.0.0.1:" + closed}},
        events::ExitCode::broker_unreachable,
        "Kafka at 127.0.0.1:"},
+      {"unknown-crash-point",
+       {{"BAZAAR_CRASH_AT", "nowhere:2"}},
+       events::ExitCode::bad_config,
+       "names no crash point: nowhere"},
   };
   for (const auto& row : rows) {
     CAPTURE(row.name);
