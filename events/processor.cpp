@@ -220,7 +220,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   // rewound record comes back.
   std::map<PartitionKey, std::int64_t> rewound_to_;
   std::map<PartitionKey, Backoff> backoffs_;
-  std::map<RecordKey, std::string> quarantined_;  // key -> where its first dead letter was
+  std::map<RecordKey, std::string> quarantined_;       // key -> where its first dead letter was
+  std::map<PartitionKey, std::int64_t> done_offsets_;  // last offsets sent to commit, per partition
   bool reload_quarantine_ = true;  // partitions came: another member may have parked keys
   std::chrono::steady_clock::time_point next_lag_update_{};
 };
@@ -240,7 +241,23 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
       consumer->assign(partitions);
     }
   } else {
-    // Everything processed was committed at the end of the last batch; drop local state.
+    // Offsets of what was processed went out asynchronously after each batch; before the
+    // partitions move they are committed for sure, or the next owner would replay (and
+    // dead-letter again) what this member already finished.
+    PartitionList done;
+    for (auto* tp : partitions) {
+      const auto last = done_offsets_.find({tp->topic(), tp->partition()});
+      if (last == done_offsets_.end()) continue;
+      done.items.push_back(
+          RdKafka::TopicPartition::create(tp->topic(), tp->partition(), last->second));
+      done_offsets_.erase(last);
+    }
+    if (!done.items.empty()) {
+      if (const auto code = consumer->commitSync(done.items); code != RdKafka::ERR_NO_ERROR) {
+        spdlog::warn("offset commit of revoked partitions for group {} failed: {}", settings_.group,
+                     RdKafka::err2str(code));
+      }
+    }
     for (auto* tp : partitions) {
       const PartitionKey key{tp->topic(), tp->partition()};
       owned_.erase(key);
@@ -562,6 +579,7 @@ void Processor::Impl::commit(const std::map<PartitionKey, std::int64_t>& offsets
   PartitionList list;
   for (const auto& [key, next] : offsets) {
     list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
+    done_offsets_[key] = next;
   }
   // Asynchronous: the effects are already durable, so a commit that is late or lost only
   // replays records that the inbox absorbs; waiting for it would add a round trip per batch.
