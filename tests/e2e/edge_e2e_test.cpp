@@ -16,7 +16,7 @@
 #include <iterator>
 
 #include "events/startup.hpp"
-#include "http_client.hpp"
+#include "shop_api.hpp"
 #include "system.hpp"
 
 using namespace bazaar;
@@ -25,109 +25,6 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-constexpr const char* kSecret = "e2e-only-secret-of-more-than-32-bytes-0123456789";
-constexpr const char* kAdminEmail = "root@bazaar.test";
-constexpr const char* kAdminPassword = "root-password-123";
-
-std::vector<std::string> with_edge() {
-  auto all = kServices;
-  all.push_back("edge");
-  return all;
-}
-
-// The whole system with the edge on a free port, and a webhook receiver standing in for the
-// chat bot that delivers one-time codes.
-struct Api {
-  WebhookReceiver webhook{0};
-  std::uint16_t port = tests::free_port();
-  System system{{{"edge",
-                  {{"BAZAAR_EDGE_PORT", std::to_string(port)},
-                   {"BAZAAR_JWT_SECRET", kSecret},
-                   {"BAZAAR_ADMIN_EMAIL", kAdminEmail},
-                   {"BAZAAR_ADMIN_PASSWORD", kAdminPassword},
-                   {"BAZAAR_EDGE_ARGON2_MEMORY_KIB", "1024"},
-                   {"BAZAAR_EDGE_ARGON2_PASSES", "1"},
-                   {"BAZAAR_EDGE_READ_TIMEOUT_MS", "1500"},
-                   {"BAZAAR_EDGE_MAX_BODY_BYTES", "65536"}}},
-                 {"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}},
-                 {"order", {{"BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS", "0"}}}},
-                with_edge()};
-  HttpClient http{port};
-  Bus bus;
-
-  std::string unique_email(const std::string& who) {
-    return who + "-" + bus.new_id() + "@bazaar.test";
-  }
-
-  /// Registers and signs in; returns {user id, access token}.
-  std::pair<std::string, std::string> user(const std::string& role) {
-    const std::string email = unique_email(role);
-    const auto reg = http.post("/auth/register", json::object{{"email", email},
-                                                              {"password", "correct horse 1"},
-                                                              {"name", "Test " + role},
-                                                              {"role", role}});
-    REQUIRE_MESSAGE(reg.status == 201, reg.body);
-    const auto login =
-        http.post("/auth/login", json::object{{"email", email}, {"password", "correct horse 1"}});
-    REQUIRE_MESSAGE(login.status == 200, login.body);
-    return {std::string(reg.json().at("id").as_string()),
-            std::string(login.json().at("access_token").as_string())};
-  }
-
-  std::string admin_token() {
-    const auto login = http.post(
-        "/auth/login", json::object{{"email", kAdminEmail}, {"password", kAdminPassword}});
-    REQUIRE_MESSAGE(login.status == 200, login.body);
-    return std::string(login.json().at("access_token").as_string());
-  }
-
-  /// A product listed by `seller`, once its stock is visible.
-  std::string product(const std::string& seller_token, double price, int stock) {
-    const auto r = http.post("/products",
-                             json::object{{"name", "Teapot"},
-                                          {"description", "Blue and round"},
-                                          {"price", price},
-                                          {"category", "kitchen"},
-                                          {"stock", stock}},
-                             seller_token);
-    REQUIRE_MESSAGE(r.status == 202, r.body);
-    const std::string id(r.json().at("id").as_string());
-    CHECK(r.header("location") == "/products/" + id);
-    // Orders can only be placed once the order service has the product's price.
-    REQUIRE(tests::wait_until(30s, [&] {
-      long long n = 0;
-      std::string pid = id;
-      system.db("order")
-          << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS uuid)",
-          soci::use(pid), soci::into(n);
-      return n == 1;
-    }));
-    return id;
-  }
-
-  json::value order(const std::string& token, const std::string& product, int quantity,
-                    const std::string& payment_token, int wait_s = 20) {
-    const auto r = http.post(
-        "/orders",
-        json::object{
-            {"lines", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
-            {"payment_token", payment_token}},
-        token, {{"Prefer", "wait=" + std::to_string(wait_s)}});
-    REQUIRE_MESSAGE((r.status == 200 || r.status == 202), r.body);
-    return r.json();
-  }
-
-  std::string wait_order_status(const std::string& token, const std::string& id) {
-    std::string status;
-    tests::wait_until(30s, [&] {
-      const auto r = http.get("/orders/" + id, token);
-      status = r.status == 200 ? std::string(r.json().at("status").as_string()) : "";
-      return status == "CONFIRMED" || status == "REJECTED" || status == "CANCELLED";
-    });
-    return status;
-  }
-};
 
 std::string base64url(const std::string& in) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -624,13 +521,7 @@ TEST_CASE("edge on a taken port says so and exits with that reason's code") {
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   const std::string log = tests::required_env("BAZAAR_RUN_DIR") + "/e2e-edge-taken-port.log";
   tests::ChildProcess edge(std::string(BAZAAR_SERVICES_DIR) + "/edge/bazaar-edge", {},
-                           {{"BAZAAR_EDGE_PORT", std::to_string(ntohs(addr.sin_port))},
-                            {"BAZAAR_JWT_SECRET", kSecret},
-                            {"BAZAAR_ADMIN_EMAIL", kAdminEmail},
-                            {"BAZAAR_ADMIN_PASSWORD", kAdminPassword},
-                            {"BAZAAR_EDGE_ARGON2_MEMORY_KIB", "1024"},
-                            {"BAZAAR_EDGE_ARGON2_PASSES", "1"}},
-                           log);
+                           edge_env(ntohs(addr.sin_port)), log);
   const int code = edge.wait(60s);
   ::close(fd);
   CHECK(code == static_cast<int>(events::ExitCode::port_in_use));

@@ -1,0 +1,150 @@
+#include "analytics_handler.hpp"
+
+#include "analytics_rules.hpp"
+#include "analytics_store.hpp"
+#include "events/envelope.hpp"
+
+namespace bazaar::analytics {
+namespace {
+
+// The event's own time (ce_time), as RFC 3339 for SQL and as its UTC day.
+struct When {
+  std::string at;
+  std::string day;
+};
+
+When when(const events::HandlerContext& ctx) {
+  const EventTime t = event_time(ctx.event.time, ctx.clock.now());
+  return {events::format_rfc3339(events::Clock::time_point{std::chrono::milliseconds{t.epoch_ms}}),
+          t.day};
+}
+
+// The order's final outcome: its status and, for sagas, the end of their duration.
+void outcome(const events::HandlerContext& ctx, const std::string& order_id,
+             const std::string& status, const std::string& counter) {
+  AnalyticsStore store(ctx.sql);
+  store.order_status(order_id, status);
+  store.order_outcome(order_id, when(ctx).at);
+  store.count("conversion", counter);
+}
+
+}  // namespace
+
+std::vector<std::string> analytics_topics() {
+  namespace topic = contracts::topic;
+  return {topic::kIdentityEvents, topic::kCatalogEvents, topic::kInventoryEvents,
+          topic::kPaymentEvents,  topic::kOrderEvents,   topic::kNotificationEvents};
+}
+
+AnalyticsHandler::AnalyticsHandler() {
+  on(&AnalyticsHandler::placed);
+  on(&AnalyticsHandler::status_changed);
+  on(&AnalyticsHandler::confirmed);
+  on(&AnalyticsHandler::rejected);
+  on(&AnalyticsHandler::cancelled);
+  on(&AnalyticsHandler::declined);
+  on(&AnalyticsHandler::refunded);
+  on(&AnalyticsHandler::stock_rejected);
+  on(&AnalyticsHandler::stock_level);
+  on(&AnalyticsHandler::product_created);
+  on(&AnalyticsHandler::product_updated);
+  on(&AnalyticsHandler::product_deleted);
+  on(&AnalyticsHandler::user_registered);
+  on(&AnalyticsHandler::notification_created);
+}
+
+void AnalyticsHandler::placed(events::HandlerContext& ctx,
+                              const contracts::order::OrderPlacedV1& e) {
+  AnalyticsStore(ctx.sql).order_status(e.order_id, "PLACED", when(ctx).at);
+}
+
+void AnalyticsHandler::status_changed(events::HandlerContext& ctx,
+                                      const contracts::order::OrderStatusChangedV1& e) {
+  AnalyticsStore(ctx.sql).order_status(e.order_id, e.status);
+}
+
+void AnalyticsHandler::confirmed(events::HandlerContext& ctx,
+                                 const contracts::order::OrderConfirmedV1& e) {
+  outcome(ctx, e.order_id, "CONFIRMED", "confirmed");
+  AnalyticsStore store(ctx.sql);
+  if (!store.confirm(e.order_id, e.currency)) return;
+  std::vector<SaleLine> lines;
+  for (const auto& l : e.lines) {
+    lines.push_back(
+        {l.product_id, l.seller_id, l.name.value_or(""), l.quantity, l.quantity * l.unit_price});
+  }
+  store.add_sale(e.order_id, when(ctx).day, e.currency, e.total, lines);
+  for (const Refund& r : store.take_pending_refunds(e.order_id)) store.add_refund(e.order_id, r);
+}
+
+void AnalyticsHandler::rejected(events::HandlerContext& ctx,
+                                const contracts::order::OrderRejectedV1& e) {
+  outcome(ctx, e.order_id, "REJECTED", "rejected");
+  AnalyticsStore(ctx.sql).count_failure("rejected", e.reason);
+}
+
+void AnalyticsHandler::cancelled(events::HandlerContext& ctx,
+                                 const contracts::order::OrderCancelledV1& e) {
+  outcome(ctx, e.order_id, "CANCELLED", "cancelled");
+  AnalyticsStore(ctx.sql).count_failure("cancelled", e.reason);
+}
+
+void AnalyticsHandler::declined(events::HandlerContext& ctx,
+                                const contracts::payment::PaymentDeclinedV1& e) {
+  AnalyticsStore(ctx.sql).count_failure("declined", e.reason);
+}
+
+void AnalyticsHandler::refunded(events::HandlerContext& ctx,
+                                const contracts::payment::PaymentRefundedV1& e) {
+  AnalyticsStore store(ctx.sql);
+  const Refund refund{when(ctx).day, e.amount, e.currency};
+  if (store.is_confirmed(e.order_id)) {
+    store.add_refund(e.order_id, refund);
+  } else {
+    // Its confirmation may still be on its way (another topic); a refund of an order that
+    // never confirmed is no refund of a sale and stays here uncounted.
+    store.keep_pending_refund(ctx.event.id, e.order_id, refund);
+  }
+}
+
+void AnalyticsHandler::stock_rejected(events::HandlerContext& ctx,
+                                      const contracts::inventory::StockRejectedV1& e) {
+  if (e.reason != "out_of_stock") return;
+  AnalyticsStore store(ctx.sql);
+  store.count("stock_outs", "rejections");
+  for (const auto& s : e.shortages) store.count_stock_rejection(s.product_id);
+}
+
+void AnalyticsHandler::stock_level(events::HandlerContext& ctx,
+                                   const contracts::inventory::StockLevelChangedV1& e) {
+  AnalyticsStore(ctx.sql).stock_level(e.product_id, e.available);
+}
+
+void AnalyticsHandler::product_created(events::HandlerContext& ctx,
+                                       const contracts::catalog::ProductCreatedV1& e) {
+  AnalyticsStore store(ctx.sql);
+  store.product(e.product_id, e.name, e.seller_id);
+  store.count("activity", "products_created");
+}
+
+void AnalyticsHandler::product_updated(events::HandlerContext& ctx,
+                                       const contracts::catalog::ProductUpdatedV1& e) {
+  AnalyticsStore(ctx.sql).product(e.product_id, e.name, e.seller_id);
+}
+
+void AnalyticsHandler::product_deleted(events::HandlerContext& ctx,
+                                       const contracts::catalog::ProductDeletedV1&) {
+  AnalyticsStore(ctx.sql).count("activity", "products_deleted");
+}
+
+void AnalyticsHandler::user_registered(events::HandlerContext& ctx,
+                                       const contracts::identity::UserRegisteredV1&) {
+  AnalyticsStore(ctx.sql).count("activity", "users_registered");
+}
+
+void AnalyticsHandler::notification_created(events::HandlerContext& ctx,
+                                            const contracts::notification::NotificationCreatedV1&) {
+  AnalyticsStore(ctx.sql).count("activity", "notifications_created");
+}
+
+}  // namespace bazaar::analytics

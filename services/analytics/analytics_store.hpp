@@ -1,0 +1,75 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::analytics {
+
+/// One sold line of a confirmed order, in minor units of the order's currency.
+struct SaleLine {
+  std::string product_id;
+  std::string seller_id;
+  std::string name;
+  long long quantity = 0;
+  long long amount = 0;
+};
+
+/// A refund as counted against sales: on the UTC day it happened, in minor units.
+struct Refund {
+  std::string day;
+  long long amount = 0;
+  std::string currency;
+};
+
+/// The SQL of the aggregates, one function per change. Every function runs in the caller's
+/// transaction and marks the metrics it changed dirty *after* changing them, so the snapshot
+/// publisher (which takes only unlocked dirty marks) never misses a change.
+class AnalyticsStore {
+ public:
+  explicit AnalyticsStore(soci::session& sql) : sql_(sql) {}
+
+  /// Records that the order exists with `status` (new orders count once in conversion);
+  /// `placed_at` (RFC 3339) is kept when given and none was. Moves orders_by_status.
+  void order_status(const std::string& order_id, const std::string& status,
+                    const std::string& placed_at = {});
+  /// The order's first outcome at `at`: its saga duration joins the histogram when its
+  /// placement is known. Later outcomes (a cancellation after confirming) change nothing.
+  void order_outcome(const std::string& order_id, const std::string& at);
+  /// Marks the order confirmed; false when it already was (a second confirmation is no sale).
+  bool confirm(const std::string& order_id, const std::string& currency);
+  /// Adds a sale of `lines` on `day`: per currency, product and seller, and all-time.
+  void add_sale(const std::string& order_id, const std::string& day, const std::string& currency,
+                long long total, const std::vector<SaleLine>& lines);
+  /// Counts a refund of a confirmed order against its sales, spread over its lines.
+  void add_refund(const std::string& order_id, const Refund& refund);
+  /// Keeps a refund of an order not (yet) confirmed; taken back by take_pending_refunds().
+  void keep_pending_refund(const std::string& event_id, const std::string& order_id,
+                           const Refund& refund);
+  std::vector<Refund> take_pending_refunds(const std::string& order_id);
+  bool is_confirmed(const std::string& order_id);
+
+  void count(const std::string& metric, const std::string& name, long long delta = 1);
+  void count_failure(const std::string& kind, const std::string& reason);
+  void count_stock_rejection(const std::string& product_id);
+  void stock_level(const std::string& product_id, long long available);
+  void product(const std::string& product_id, const std::string& name,
+               const std::string& seller_id);
+
+ private:
+  void add_sales_row(const std::string& day, const std::string& grp, const std::string& dim,
+                     const std::string& currency, const std::string& name,
+                     const std::string& seller_id, long long orders, long long units,
+                     long long gross, long long refunded);
+  void add_product_sales(const std::string& product_id, const std::string& currency,
+                         const std::string& name, const std::string& seller_id, long long orders,
+                         long long units, long long gross, long long refunded);
+  void dirty(const std::string& metric);
+
+  soci::session& sql_;
+};
+
+}  // namespace bazaar::analytics
