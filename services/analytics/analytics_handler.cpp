@@ -70,8 +70,11 @@ void AnalyticsHandler::confirmed(events::HandlerContext& ctx,
   if (!store.confirm(e.order_id, e.currency)) return;
   std::vector<SaleLine> lines;
   for (const auto& l : e.lines) {
+    // Lines need not carry the name: the catalog's (when analytics saw it) stands in.
+    std::string name = l.name.value_or("");
+    if (name.empty()) name = store.product_name(l.product_id);
     lines.push_back(
-        {l.product_id, l.seller_id, l.name.value_or(""), l.quantity, l.quantity * l.unit_price});
+        {l.product_id, l.seller_id, std::move(name), l.quantity, l.quantity * l.unit_price});
   }
   store.add_sale(e.order_id, when(ctx).day, e.currency, e.total, lines);
   for (const Refund& r : store.take_pending_refunds(e.order_id)) store.add_refund(e.order_id, r);

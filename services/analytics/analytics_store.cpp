@@ -110,6 +110,9 @@ VALUES (CAST(:id AS uuid), :name, CAST(NULLIF(:seller, '') AS uuid))
 ON CONFLICT (product_id) DO UPDATE
 SET name = EXCLUDED.name, seller_id = COALESCE(EXCLUDED.seller_id, p.seller_id))sql";
 
+constexpr const char* kProductName =
+    "SELECT COALESCE(name, '') FROM products WHERE product_id = CAST(:id AS uuid)";
+
 // Takes the row lock (a no-op update when the mark exists): see the class comment.
 constexpr const char* kDirty = R"sql(
 INSERT INTO dirty_metrics (metric) VALUES (:metric)
@@ -279,6 +282,12 @@ void AnalyticsStore::product(const std::string& product_id, const std::string& n
                              const std::string& seller_id) {
   sql_ << kProduct, soci::use(product_id, "id"), soci::use(name, "name"),
       soci::use(seller_id, "seller");
+}
+
+std::string AnalyticsStore::product_name(const std::string& product_id) {
+  std::string name;
+  sql_ << kProductName, soci::use(product_id, "id"), soci::into(name);
+  return sql_.got_data() ? name : std::string{};
 }
 
 void AnalyticsStore::add_sales_row(const std::string& day, const std::string& grp,

@@ -58,6 +58,8 @@ class AnalyticsStore {
   void stock_level(const std::string& product_id, long long available);
   void product(const std::string& product_id, const std::string& name,
                const std::string& seller_id);
+  /// The product's name as the catalog last told it; empty when unknown.
+  std::string product_name(const std::string& product_id);
 
  private:
   void add_sales_row(const std::string& day, const std::string& grp, const std::string& dim,

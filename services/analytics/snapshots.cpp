@@ -35,9 +35,13 @@ constexpr const char* kDropDirty = "DELETE FROM dirty_metrics WHERE metric = :me
 constexpr const char* kStale = R"sql(
 SELECT metric FROM snapshots
 WHERE published_at < now() - make_interval(secs => :refresh) ORDER BY metric)sql";
+// A sequence starts at the publication time in ms, so it keeps growing across a rebuild of
+// this database (a replay), and readers that keep the highest take the rebuilt snapshots.
 constexpr const char* kNextSequence = R"sql(
-INSERT INTO snapshots AS s (metric, sequence, published_at) VALUES (:metric, 1, now())
-ON CONFLICT (metric) DO UPDATE SET sequence = s.sequence + 1, published_at = now()
+INSERT INTO snapshots AS s (metric, sequence, published_at)
+VALUES (:metric, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint), now())
+ON CONFLICT (metric) DO UPDATE
+SET sequence = GREATEST(s.sequence + 1, EXCLUDED.sequence), published_at = now()
 RETURNING sequence)sql";
 
 constexpr const char* kCounters =

@@ -19,6 +19,7 @@ void register_api(Router& router, ApiContext& api, const TokenService& tokens,
   register_order_routes(router, api);
   register_notification_routes(router, api);
   register_admin_routes(router, api);
+  register_dashboard_routes(router, settings.dashboard);
   register_docs_routes(router, settings.docs, std::move(ready));
 }
 

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "admin/dashboard_api.hpp"
 #include "api_context.hpp"
 #include "auth/jwt.hpp"
 #include "auth/passwords.hpp"
@@ -14,6 +15,7 @@ namespace bazaar::edge {
 struct ApiSettings {
   PasswordParams passwords;
   DocsSettings docs;
+  DashboardSettings dashboard;
 };
 
 /// Registers every route of the public API (the table of DESIGN.md and openapi.yaml).

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <set>
 
+#include "admin/stats_projection.hpp"
 #include "api.hpp"
 #include "auth/auth_api.hpp"
 #include "catalog/catalog_projection.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   const std::string root = BAZAAR_SOURCE_ROOT;
   std::string openapi = root + "/schemas/openapi.yaml";
   std::string docs_dir = root + "/.deps/swagger-ui-5.35.0";
+  std::string dashboard_dir = root + "/.deps/chart.js-4.6.1";
   int read_ms = 10'000;
   int idle_ms = 60'000;
   app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
@@ -95,6 +97,10 @@ int main(int argc, char** argv) {
   app.add_option("--docs-dir", docs_dir, "swagger-ui assets for /docs (installed by scripts/setup)")
       ->envname("BAZAAR_EDGE_DOCS_DIR")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--dashboard-dir", dashboard_dir,
+                 "Chart.js for /admin/dashboard (installed by scripts/setup)")
+      ->envname("BAZAAR_EDGE_DASHBOARD_DIR")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
   http.read_timeout = std::chrono::milliseconds{read_ms};
   http.websocket_lifetime = jwt.access_ttl;
@@ -115,18 +121,21 @@ int main(int argc, char** argv) {
     edge::Router router(edge::make_authenticator(tokens, db));
     // The public /health/ready answers from the service's own cached probe (database and
     // broker), so anonymous calls never open connections.
-    edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}},
+    edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}, {dashboard_dir}},
                        [&service] { return service.ready(); });
 
     edge::LivePush live;
     edge::CatalogProjection catalog(live);
     edge::NotificationProjection notifications(live);
+    edge::StatsProjection stats(live);
     edge::OrderProjection orders(waiters);
     service.add_processor(edge::CatalogProjection::kGroup, edge::CatalogProjection::topics(),
                           catalog);
     service.add_processor(edge::NotificationProjection::kGroup,
                           {bazaar::contracts::topic::kNotificationEvents}, notifications);
     service.add_processor(edge::kOrderProjectionGroup, edge::OrderProjection::topics(), orders);
+    service.add_processor(edge::StatsProjection::kGroup,
+                          {bazaar::contracts::topic::kAnalyticsEvents}, stats);
     service.add_periodic("idempotency key purge", std::chrono::hours{1},
                          [](bazaar::events::TaskContext& ctx) {
                            edge::purge_idempotency_keys(ctx.db.session(), std::chrono::hours{24});

@@ -91,7 +91,9 @@ TEST_CASE("saga benchmark") {
   const int n = env_int("BAZAAR_BENCH_ORDERS", 500);
   const int concurrency = env_int("BAZAAR_BENCH_CONCURRENCY", 50);
   const int rate = env_int("BAZAAR_BENCH_RATE", 0);  // orders a second; 0: as fast as allowed
-  System system;
+  auto services = kServices;
+  services.push_back("analytics");
+  System system({}, services);
   Bus bus;
   Shop shop{system, bus};
   const std::string product = shop.list_product(bus.new_id(), 100, n);
@@ -149,6 +151,33 @@ TEST_CASE("saga benchmark") {
         std::chrono::duration<double, std::milli>(parse_time(updated) - sent_at[id]).count());
   }
   const int violations = shop.check_invariants(orders, {product}) + (n - confirmed);
+
+  // Analytics: how far behind it was when the last saga settled, how long it took to catch
+  // up with every confirmation, and the events it applied a second while keeping up.
+  long long analytics_lag = -1;
+  const Run lagged = bazaarctl({"lag", "--group", "analytics", "-o", "json"});
+  if (lagged.code == 0) {
+    const auto pos = lagged.out.find("\"lag\":", lagged.out.rfind("\"group\""));
+    if (pos != std::string::npos) analytics_lag = std::atoll(lagged.out.c_str() + pos + 6);
+  }
+  const auto lag_started = std::chrono::steady_clock::now();
+  const bool caught_up = tests::wait_until(std::chrono::seconds{120}, [&] {
+    long long seen = 0;
+    soci::indicator ind = soci::i_ok;
+    system.db("analytics") << "SELECT count FROM counters WHERE metric = 'conversion' "
+                              "AND name = 'confirmed'",
+        soci::into(seen, ind);
+    return system.db("analytics").got_data() && seen >= confirmed;
+  });
+  const double catch_up_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - lag_started)
+          .count();
+  long long applied = 0;
+  double applied_s = 0;
+  system.db("analytics") << "SELECT CAST(count(*) AS bigint), COALESCE(CAST(extract(epoch FROM "
+                            "max(received_at) - min(received_at)) AS double precision), 0) "
+                            "FROM inbox WHERE consumer = 'analytics'",
+      soci::into(applied), soci::into(applied_s);
   const auto raw = raw_round_trips(200);
 
   std::printf("\n%-28s %10s %10s %10s\n", "measure", "p50_ms", "p99_ms", "count");
@@ -160,6 +189,10 @@ TEST_CASE("saga benchmark") {
               rate > 0 ? std::to_string(rate).c_str() : "max", confirmed, seconds);
   std::printf("saga_p50/raw_p50=%.1f\n",
               percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
+  std::printf(
+      "analytics_events_per_s=%.0f analytics_lag_at_end=%lld analytics_catch_up_ms=%.0f%s\n",
+      applied_s > 0 ? static_cast<double>(applied) / applied_s : 0.0, analytics_lag, catch_up_ms,
+      caught_up ? "" : " (never caught up)");
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
               percentile(latencies, 0.99), violations);

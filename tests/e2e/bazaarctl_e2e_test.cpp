@@ -14,30 +14,6 @@ using namespace bazaar;
 using namespace bazaar::e2e;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-// Runs bazaarctl with `args` against the test broker (or `brokers`) until it exits.
-Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers = {}) {
-  // Each test case runs in a process of its own: the name must not repeat across them.
-  const std::string log =
-      tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("bazaarctl") + ".log";
-  std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"}};
-  if (!brokers.empty()) env["BAZAAR_KAFKA_BROKERS"] = brokers;
-  tests::ChildProcess p(std::string(BAZAAR_SERVICES_DIR) + "/bazaarctl/bazaarctl", args, env, log);
-  Run r;
-  r.code = p.wait(60s);
-  std::ifstream in(log);
-  r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return r;
-}
-
-}  // namespace
-
 TEST_CASE("dead letters of a handler bug are grouped, and redriven once after the fix") {
   // A payment deadline far away: the saga waits for the redrive instead of giving up.
   System system({{"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "120000"}}}});

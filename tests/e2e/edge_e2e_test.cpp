@@ -66,7 +66,7 @@ std::string forge(const std::string& secret, const std::string& sub, const std::
 }  // namespace
 
 TEST_CASE("the seed workflow from registration to order history over HTTP") {
-  Api api;
+  Api api(true, {{"BAZAAR_ANALYTICS_SNAPSHOT_INTERVAL_MS", "300"}});
   const auto [seller_id, seller] = api.user("seller");
   const auto [buyer_id, buyer] = api.user("buyer");
   const std::string product = api.product(seller, 12.5, 5);
@@ -93,9 +93,12 @@ TEST_CASE("the seed workflow from registration to order history over HTTP") {
   REQUIRE(payment.status == 200);
   CHECK(payment.json().at("status").as_string() == "CHARGED");
 
-  const auto stats = api.http.get("/admin/stats", api.admin_token());
-  REQUIRE(stats.status == 200);
-  CHECK(stats.json().at("total_sales").to_number<double>() >= 25.0);
+  // The admin's stats follow through analytics within a few seconds.
+  const std::string admin = api.admin_token();
+  CHECK(tests::wait_until(30s, [&] {
+    const auto stats = api.http.get("/admin/stats", admin);
+    return stats.status == 200 && stats.json().at("total_sales").to_number<double>() >= 25.0;
+  }));
 }
 
 TEST_CASE("the role matrix holds on every kind of route") {

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
+#include <fstream>
+#include <iterator>
 
 #include "events/config.hpp"
 #include "events/db.hpp"
@@ -82,6 +84,20 @@ soci::session& System::db(const std::string& service) {
     s = std::make_unique<soci::session>(soci::postgresql, events::to_conninfo(db_url(service)));
   }
   return *s;
+}
+
+Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers) {
+  // Each test case runs in a process of its own: the name must not repeat across them.
+  const std::string log =
+      tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("bazaarctl") + ".log";
+  std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"}};
+  if (!brokers.empty()) env["BAZAAR_KAFKA_BROKERS"] = brokers;
+  tests::ChildProcess p(std::string(BAZAAR_SERVICES_DIR) + "/bazaarctl/bazaarctl", args, env, log);
+  Run r;
+  r.code = p.wait(60s);
+  std::ifstream in(log);
+  r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return r;
 }
 
 Bus::Bus() = default;

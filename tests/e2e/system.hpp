@@ -91,6 +91,15 @@ class WebhookReceiver {
   std::thread thread_;
 };
 
+/// What a bazaarctl run printed (stdout and stderr) and its exit code.
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+/// Runs bazaarctl with `args` against the test broker (or `brokers`) until it exits.
+Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers = {});
+
 /// Scenario steps shared by the end-to-end tests.
 struct Shop {
   System& system;

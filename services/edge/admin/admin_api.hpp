@@ -5,7 +5,8 @@
 
 namespace bazaar::edge {
 
-/// GET /admin/stats (admin): total sales, orders by status, users, products, saga durations.
+/// The stats, answered from edge's projection of analytics.events (StatsProjection):
+/// GET /admin/stats and GET /admin/stats/sales (admin), GET /sellers/me/stats (seller).
 void register_admin_routes(Router& router, ApiContext& api);
 
 }  // namespace bazaar::edge

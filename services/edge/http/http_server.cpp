@@ -304,8 +304,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     spdlog::debug("{} {} 101 {} ms", method_, path_, elapsed_ms());
-    start_websocket(stream_.release_socket(), parser_->release(), core_.registry,
-                    principal->user_id, core_.options.websocket_lifetime);
+    start_websocket(stream_.release_socket(), parser_->release(), core_.registry, *principal,
+                    core_.options.websocket_lifetime);
   }
 
   // Answers a request that never reaches the handler, then closes the connection.

@@ -40,6 +40,8 @@ class WebSocketPublisher {
   virtual ~WebSocketPublisher() = default;
   /// To every session of one user.
   virtual void send_to_user(const std::string& user_id, const std::string& text) = 0;
+  /// To every session of a user with `role` (admin, seller, buyer).
+  virtual void send_to_role(const std::string& role, const std::string& text) = 0;
   /// To every open session.
   virtual void broadcast(const std::string& text) = 0;
   /// How many sessions are open (metrics, tests).

@@ -20,6 +20,9 @@ class LivePush {
   void send_to_user(const std::string& user_id, const std::string& text) const {
     if (auto* out = publisher_.load(std::memory_order_acquire)) out->send_to_user(user_id, text);
   }
+  void send_to_role(const std::string& role, const std::string& text) const {
+    if (auto* out = publisher_.load(std::memory_order_acquire)) out->send_to_role(role, text);
+  }
 
  private:
   std::atomic<WebSocketPublisher*> publisher_{nullptr};

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,10 +25,11 @@ class WsOutlet {
 /// The open WebSocket sessions by id, each with its user: the publisher side of /ws.
 class WsRegistry final : public WebSocketPublisher {
  public:
-  /// Registers an open session; 0 once the server is shutting down.
-  std::uint64_t add(std::string user_id, std::weak_ptr<WsOutlet> session);
+  /// Registers an open session of `who`; 0 once the server is shutting down.
+  std::uint64_t add(Principal who, std::weak_ptr<WsOutlet> session);
   void remove(std::uint64_t id);
   void send_to_user(const std::string& user_id, const std::string& text) override;
+  void send_to_role(const std::string& role, const std::string& text) override;
   void broadcast(const std::string& text) override;
   std::size_t sessions() const override;
   /// Refuses new sessions and closes every open one.
@@ -37,10 +39,13 @@ class WsRegistry final : public WebSocketPublisher {
 
  private:
   struct Entry {
-    std::string user_id;
+    Principal who;
     std::weak_ptr<WsOutlet> session;
   };
-  std::vector<std::shared_ptr<WsOutlet>> live(const std::string* user_id) const;
+  /// The sessions still open whose principal `wanted` accepts.
+  std::vector<std::shared_ptr<WsOutlet>> live(
+      const std::function<bool(const Principal&)>& wanted) const;
+  void send(const std::function<bool(const Principal&)>& wanted, const std::string& text);
 
   mutable std::mutex mutex_;
   std::condition_variable emptied_;

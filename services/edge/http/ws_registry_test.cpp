@@ -23,31 +23,35 @@ TEST_CASE("frames reach the sessions of their user, broadcasts every session") {
   auto alice = std::make_shared<Recorder>();
   auto alice_phone = std::make_shared<Recorder>();
   auto bob = std::make_shared<Recorder>();
-  registry.add("alice", alice);
-  registry.add("alice", alice_phone);
-  const auto bob_id = registry.add("bob", bob);
+  registry.add({"alice", "buyer"}, alice);
+  registry.add({"alice", "buyer"}, alice_phone);
+  const auto bob_id = registry.add({"bob", "admin"}, bob);
   CHECK(registry.sessions() == 3);
   registry.send_to_user("alice", "hi");
   registry.broadcast("all");
   CHECK(alice->frames == std::vector<std::string>{"hi", "all"});
   CHECK(alice_phone->frames == std::vector<std::string>{"hi", "all"});
   CHECK(bob->frames == std::vector<std::string>{"all"});
+  // Stats go to admins only.
+  registry.send_to_role("admin", "stats");
+  CHECK(bob->frames == std::vector<std::string>{"all", "stats"});
+  CHECK(alice->frames.size() == 2);
   registry.remove(bob_id);
   registry.broadcast("later");
-  CHECK(bob->frames.size() == 1);
+  CHECK(bob->frames.size() == 2);
 }
 
 TEST_CASE("a session that went away is skipped, and closing refuses new ones") {
   WsRegistry registry;
   auto kept = std::make_shared<Recorder>();
-  registry.add("u", kept);
+  registry.add({"u", "buyer"}, kept);
   {
     auto gone = std::make_shared<Recorder>();
-    registry.add("u", gone);
+    registry.add({"u", "buyer"}, gone);
   }
   registry.send_to_user("u", "x");
   CHECK(kept->frames.size() == 1);
   registry.close_all();
   CHECK(kept->closed);
-  CHECK(registry.add("u", std::make_shared<Recorder>()) == 0);
+  CHECK(registry.add({"u", "buyer"}, std::make_shared<Recorder>()) == 0);
 }

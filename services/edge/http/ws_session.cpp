@@ -28,12 +28,12 @@ constexpr std::size_t kMaxClientFrameBytes = 64 * 1024;
 // client sends. Every member is touched on the connection's strand only.
 class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, WsRegistry& registry, std::string user_id,
+  WsSession(tcp::socket socket, WsRegistry& registry, Principal who,
             std::chrono::milliseconds lifetime)
       : ws_(std::move(socket)),
         lifetime_timer_(ws_.get_executor()),
         registry_(registry),
-        user_id_(std::move(user_id)),
+        who_(std::move(who)),
         lifetime_(lifetime) {}
 
   void run(http::request<http::string_body> upgrade) {
@@ -52,7 +52,7 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
     net::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
       if (!self->open_ || self->closing_) return;
       if (self->queue_.size() >= kMaxQueuedFrames) {
-        spdlog::warn("websocket of user {} dropped: {} frames unread", self->user_id_,
+        spdlog::warn("websocket of user {} dropped: {} frames unread", self->who_.user_id,
                      self->queue_.size());
         self->finish({});
         beast::get_lowest_layer(self->ws_).close();
@@ -80,7 +80,7 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
       spdlog::debug("websocket handshake failed: {}", ec.message());
       return;
     }
-    id_ = registry_.add(user_id_, weak_from_this());
+    id_ = registry_.add(who_, weak_from_this());
     if (id_ == 0) {
       closing_ = true;
       ws_.async_close(websocket::close_code::going_away,
@@ -88,7 +88,7 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
       return;
     }
     open_ = true;
-    spdlog::debug("websocket opened for user {}", user_id_);
+    spdlog::debug("websocket opened for user {}", who_.user_id);
     lifetime_timer_.expires_after(lifetime_);
     lifetime_timer_.async_wait([self = shared_from_this()](beast::error_code waited) {
       if (!waited) self->close();
@@ -128,9 +128,9 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
     lifetime_timer_.cancel();
     registry_.remove(id_);
     if (ec && ec != websocket::error::closed && ec != net::error::operation_aborted) {
-      spdlog::debug("websocket of user {} ended: {}", user_id_, ec.message());
+      spdlog::debug("websocket of user {} ended: {}", who_.user_id, ec.message());
     } else {
-      spdlog::debug("websocket of user {} closed", user_id_);
+      spdlog::debug("websocket of user {} closed", who_.user_id);
     }
   }
 
@@ -140,7 +140,7 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
   beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   WsRegistry& registry_;
-  std::string user_id_;
+  Principal who_;
   std::chrono::milliseconds lifetime_;
   std::uint64_t id_ = 0;
   bool open_ = false;
@@ -150,9 +150,8 @@ class WsSession final : public WsOutlet, public std::enable_shared_from_this<WsS
 }  // namespace
 
 void start_websocket(tcp::socket socket, http::request<http::string_body> upgrade,
-                     WsRegistry& registry, std::string user_id,
-                     std::chrono::milliseconds lifetime) {
-  std::make_shared<WsSession>(std::move(socket), registry, std::move(user_id), lifetime)
+                     WsRegistry& registry, Principal who, std::chrono::milliseconds lifetime) {
+  std::make_shared<WsSession>(std::move(socket), registry, std::move(who), lifetime)
       ->run(std::move(upgrade));
 }
 

@@ -12,10 +12,10 @@
 namespace bazaar::edge {
 
 /// Completes the WebSocket handshake of `upgrade` on `socket` and runs the session: it joins
-/// `registry` under `user_id`, pushes what is published to it, discards what the client
+/// `registry` as `who`, pushes what is published to it, discards what the client
 /// sends, and closes after `lifetime` (the access token's).
 void start_websocket(boost::asio::ip::tcp::socket socket,
                      boost::beast::http::request<boost::beast::http::string_body> upgrade,
-                     WsRegistry& registry, std::string user_id, std::chrono::milliseconds lifetime);
+                     WsRegistry& registry, Principal who, std::chrono::milliseconds lifetime);
 
 }  // namespace bazaar::edge
