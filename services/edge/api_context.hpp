@@ -4,6 +4,7 @@
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/schema_registry.hpp"
+#include "orders/admission.hpp"
 #include "orders/order_waiters.hpp"
 
 namespace bazaar::edge {
@@ -16,6 +17,7 @@ struct ApiContext {
   const events::EnvelopeFactory& factory;
   const events::Clock& clock;
   OrderWaiters& waiters;  ///< requests waiting for an order's outcome (Prefer: wait)
+  AdmissionControl* admission = nullptr;  ///< when set, new orders pass it first
 };
 
 }  // namespace bazaar::edge

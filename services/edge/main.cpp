@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   std::string openapi = root + "/schemas/openapi.yaml";
   std::string docs_dir = root + "/.deps/swagger-ui-5.35.0";
   std::string dashboard_dir = root + "/.deps/chart.js-4.6.1";
+  edge::AdmissionPolicy admission;
+  int admission_wait_ms = static_cast<int>(admission.max_wait.count());
   int read_ms = 10'000;
   int idle_ms = 60'000;
   app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
@@ -101,6 +103,15 @@ int main(int argc, char** argv) {
                  "Chart.js for /admin/dashboard (installed by scripts/setup)")
       ->envname("BAZAAR_EDGE_DASHBOARD_DIR")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--admission-max-wait-ms", admission_wait_ms,
+                 "Refuse new orders (503, Retry-After) when the sagas in flight would keep one "
+                 "waiting longer than this at the rate orders are finishing (0: never)")
+      ->envname("BAZAAR_EDGE_ADMISSION_MAX_WAIT_MS")
+      ->check(CLI::Range(0, 3'600'000));
+  app.add_option("--admission-max-in-flight", admission.max_in_flight,
+                 "Refuse new orders while this many are in flight (0: no fixed limit)")
+      ->envname("BAZAAR_EDGE_ADMISSION_MAX_IN_FLIGHT")
+      ->check(CLI::Range(0LL, 10'000'000LL));
   CLI11_PARSE(app, argc, argv);
   http.read_timeout = std::chrono::milliseconds{read_ms};
   http.websocket_lifetime = jwt.access_ttl;
@@ -113,7 +124,10 @@ int main(int argc, char** argv) {
     // Waiting requests may take half the request threads: the rest keep answering.
     edge::OrderWaiters waiters(
         service.clock(), std::max<std::size_t>(1, static_cast<std::size_t>(http.threads) / 2));
-    edge::ApiContext api{db, service.schemas(), service.factory(), service.clock(), waiters};
+    admission.max_wait = std::chrono::milliseconds{admission_wait_ms};
+    edge::AdmissionControl admission_control(admission);
+    edge::ApiContext api{db,      service.schemas(), service.factory(), service.clock(),
+                         waiters, &admission_control};
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);

@@ -533,3 +533,41 @@ TEST_CASE("edge on a taken port says so and exits with that reason's code") {
   CHECK(text.find("is in use") != std::string::npos);
   CHECK(text.find("terminate") == std::string::npos);
 }
+
+TEST_CASE("edge refuses orders it could not finish in time with 503 and Retry-After") {
+  // Three sagas in flight at most; payments that never answer keep them there until the
+  // order service's payment deadline (2 s) cancels them.
+  Api api(false, {},
+          {{"edge", {{"BAZAAR_EDGE_ADMISSION_MAX_IN_FLIGHT", "3"}}},
+           {"order", {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "2000"}}}});
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 5.0, 20);
+  std::vector<std::string> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.emplace_back(api.order(buyer, product, 1, "tok_timeout", 0).at("id").as_string());
+  }
+  const json::object order{
+      {"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
+      {"payment_token", "tok_ok"}};
+  const auto refused = api.http.post("/orders", order, buyer, {{"Idempotency-Key", "busy-1"}});
+  CHECK(refused.status == 503);
+  CHECK(refused.header("content-type") == "application/problem+json");
+  CHECK(refused.header("retry-after") == "1");
+  CHECK(refused.body.find("in flight") != std::string::npos);
+  // Nothing of the refused order was written: no view row, no command, the key still free.
+  long long rows = 0;
+  api.system.db("edge") << "SELECT count(*) FROM orders_view WHERE buyer_id = CAST(:b AS uuid)",
+      soci::use(buyer_id), soci::into(rows);
+  CHECK(rows == 3);
+
+  // Once the waiting sagas ended, the same request with the same key is accepted.
+  for (const auto& id : waiting) CHECK(api.wait_order_status(buyer, id) == "CANCELLED");
+  HttpResult accepted;
+  CHECK(tests::wait_until(10s, [&] {
+    accepted = api.http.post("/orders", order, buyer, {{"Idempotency-Key", "busy-1"}});
+    return accepted.status == 202;
+  }));
+  const std::string id(accepted.json().at("id").as_string());
+  CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
+}

@@ -28,12 +28,25 @@ Env edge_env(std::uint16_t port) {
           {"BAZAAR_EDGE_READ_TIMEOUT_MS", "1500"},    {"BAZAAR_EDGE_MAX_BODY_BYTES", "65536"}};
 }
 
-Api::Api(bool with_analytics, Env analytics_env)
+namespace {
+
+std::map<std::string, Env> merged(std::map<std::string, Env> base,
+                                  const std::map<std::string, Env>& extra) {
+  for (const auto& [service, env] : extra) {
+    for (const auto& [k, v] : env) base[service][k] = v;
+  }
+  return base;
+}
+
+}  // namespace
+
+Api::Api(bool with_analytics, Env analytics_env, const std::map<std::string, Env>& extra)
     : port(tests::free_port()),
-      system({{"edge", edge_env(port)},
-              {"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}},
-              {"order", {{"BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS", "0"}}},
-              {"analytics", std::move(analytics_env)}},
+      system(merged({{"edge", edge_env(port)},
+                     {"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}},
+                     {"order", {{"BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS", "0"}}},
+                     {"analytics", std::move(analytics_env)}},
+                    extra),
              services(with_analytics)),
       http(port) {}
 

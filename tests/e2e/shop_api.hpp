@@ -22,7 +22,9 @@ Env edge_env(std::uint16_t port);
 /// receiver standing in for the chat bot that delivers one-time codes. Scenario steps of an
 /// HTTP client.
 struct Api {
-  explicit Api(bool with_analytics = false, Env analytics_env = {});
+  /// `extra` adds settings per service to the scenario's own.
+  explicit Api(bool with_analytics = false, Env analytics_env = {},
+               const std::map<std::string, Env>& extra = {});
 
   WebhookReceiver webhook{0};
   std::uint16_t port;

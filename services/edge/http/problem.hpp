@@ -27,6 +27,13 @@ class DependencyUnavailable : public std::runtime_error {
   int retry_after_s_;
 };
 
+/// Thrown when edge refuses work to keep its promises (admission control of orders): the
+/// server answers 503 with Retry-After, like for an unreachable dependency.
+class Overloaded final : public DependencyUnavailable {
+ public:
+  using DependencyUnavailable::DependencyUnavailable;
+};
+
 /// An RFC 9457 `application/problem+json` response: type, title, status, detail, and the
 /// invalid fields when there are any.
 HttpResponse problem(int status, std::string title, std::string detail,

@@ -57,6 +57,9 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
       api_, ctx, body,
       [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
         order_id.clear();  // a transaction retried after a dropped connection starts afresh
+        // Refused before any work when accepting it would blow the sagas' deadlines: the
+        // transaction rolls back, so an Idempotency-Key stays free for the retry.
+        if (api_.admission != nullptr) api_.admission->admit_one(sql);
         PlaceLines wanted = source(sql);
         if (wanted.problem) return *wanted.problem;
 

@@ -1,0 +1,59 @@
+#include "orders/admission.hpp"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "http/problem.hpp"
+
+namespace bazaar::edge {
+namespace {
+
+// Sagas in flight: statuses before an outcome, placed in the last two minutes (every saga
+// deadline is far shorter; an older one is stuck, not load).
+constexpr const char* kLoad = R"sql(
+SELECT (SELECT CAST(count(*) AS bigint) FROM orders_view
+        WHERE status IN ('PLACED', 'AWAITING_STOCK', 'AWAITING_PAYMENT', 'COMPENSATING')
+          AND created_at > now() - interval '2 minutes'),
+       (SELECT CAST(count(*) AS bigint) FROM orders_view
+        WHERE settled_at > now() - make_interval(secs => :window)))sql";
+
+constexpr auto kRefresh = std::chrono::milliseconds{100};
+
+}  // namespace
+
+Admission admit(const PipelineLoad& load, const AdmissionPolicy& policy) {
+  if (policy.max_in_flight > 0 && load.in_flight >= policy.max_in_flight) {
+    return {false, 1,
+            "orders in flight reached the limit of " + std::to_string(policy.max_in_flight)};
+  }
+  if (policy.max_wait.count() <= 0 || load.in_flight < policy.always_admit) return {};
+  const double window_s = std::max<double>(1.0, static_cast<double>(policy.window.count()));
+  // No order finished within the window yet: count one, so a cold start is not a stall.
+  const double rate = std::max(1.0, static_cast<double>(load.settled_in_window)) / window_s;
+  const double wait_s = static_cast<double>(load.in_flight) / rate;
+  const double max_s = static_cast<double>(policy.max_wait.count()) / 1000.0;
+  if (wait_s <= max_s) return {};
+  const int retry = static_cast<int>(std::clamp(std::ceil(wait_s - max_s), 1.0, 30.0));
+  return {false, retry,
+          "orders are arriving faster than they can be completed (" +
+              std::to_string(load.in_flight) + " in flight)"};
+}
+
+void AdmissionControl::admit_one(soci::session& sql) {
+  if (policy_.max_wait.count() <= 0 && policy_.max_in_flight <= 0) return;
+  const std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - read_at_ >= kRefresh) {
+    long long window = policy_.window.count();
+    sql << kLoad, soci::use(window, "window"), soci::into(load_.in_flight),
+        soci::into(load_.settled_in_window);
+    read_at_ = now;
+  }
+  const Admission decision = admit(load_, policy_);
+  if (!decision.admit) throw Overloaded(decision.reason, decision.retry_after_s);
+  ++load_.in_flight;
+}
+
+}  // namespace bazaar::edge

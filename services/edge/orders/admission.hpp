@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace soci {
+class session;
+}
+
+namespace bazaar::edge {
+
+/// When edge stops accepting orders: a new order is refused (503 with Retry-After) when the
+/// sagas already in flight would keep it waiting longer than `max_wait` at the rate orders
+/// are finishing, or when `max_in_flight` (if set) are in flight. Below `always_admit` in
+/// flight every order is accepted: a quiet shop has no rate to go by.
+struct AdmissionPolicy {
+  std::chrono::milliseconds max_wait{5000};  ///< 0: no limit by waiting time
+  long long max_in_flight = 0;               ///< 0: no fixed limit
+  long long always_admit = 20;
+  std::chrono::seconds window{10};  ///< how far back finished orders make the rate
+};
+
+/// The pipeline as edge's order view sees it: orders placed and not yet settled (recent ones
+/// only: a saga stuck for minutes is not load), and orders settled within the window.
+struct PipelineLoad {
+  long long in_flight = 0;
+  long long settled_in_window = 0;
+};
+
+struct Admission {
+  bool admit = true;
+  int retry_after_s = 0;  ///< when refused: when trying again makes sense
+  std::string reason;     ///< when refused: why, in words for the problem's detail
+};
+
+/// The decision for one more order under `load`; pure.
+Admission admit(const PipelineLoad& load, const AdmissionPolicy& policy);
+
+/// Admission against the live view: the load is read from orders_view at most every 100 ms
+/// (by whichever request comes first, on its own transaction's session) and counts the
+/// orders admitted since, so a burst between two reads cannot overshoot.
+class AdmissionControl {
+ public:
+  explicit AdmissionControl(AdmissionPolicy policy) : policy_(policy) {}
+  /// Throws Overloaded (503 with Retry-After) when the order must be refused.
+  void admit_one(soci::session& sql);
+
+ private:
+  AdmissionPolicy policy_;
+  std::mutex mutex_;
+  PipelineLoad load_;
+  std::chrono::steady_clock::time_point read_at_{};
+};
+
+}  // namespace bazaar::edge
