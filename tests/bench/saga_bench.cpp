@@ -14,6 +14,7 @@
 #include <iostream>
 #include <thread>
 
+#include "bench_util.hpp"
 #include "events/kafka_client.hpp"
 #include "system.hpp"
 
@@ -21,20 +22,10 @@ using namespace bazaar;
 using namespace bazaar::e2e;
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
+using bench::env_int;
+using bench::percentile;
 
 namespace {
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::atoi(v) : fallback;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 Clock::time_point parse_time(const std::string& pg) {
   // PostgreSQL gives "2026-11-23 10:00:00.123456+00"; read it as UTC.

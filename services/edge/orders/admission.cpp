@@ -16,8 +16,9 @@ constexpr const char* kLoad = R"sql(
 SELECT (SELECT CAST(count(*) AS bigint) FROM orders_view
         WHERE status IN ('PLACED', 'AWAITING_STOCK', 'AWAITING_PAYMENT', 'COMPENSATING')
           AND created_at > now() - interval '2 minutes'),
-       (SELECT CAST(count(*) AS bigint) FROM orders_view
-        WHERE settled_at > now() - make_interval(secs => :window)))sql";
+       CAST(count(*) AS bigint),
+       COALESCE(CAST(extract(epoch FROM now() - min(settled_at)) AS double precision), 0)
+FROM orders_view WHERE settled_at > now() - make_interval(secs => :window))sql";
 
 constexpr auto kRefresh = std::chrono::milliseconds{100};
 
@@ -29,9 +30,17 @@ Admission admit(const PipelineLoad& load, const AdmissionPolicy& policy) {
             "orders in flight reached the limit of " + std::to_string(policy.max_in_flight)};
   }
   if (policy.max_wait.count() <= 0 || load.in_flight < policy.always_admit) return {};
-  const double window_s = std::max<double>(1.0, static_cast<double>(policy.window.count()));
-  // No order finished within the window yet: count one, so a cold start is not a stall.
-  const double rate = std::max(1.0, static_cast<double>(load.settled_in_window)) / window_s;
+  if (load.settled_in_window == 0) {
+    // Busy and nothing finished yet: no rate to go by, so ask again in a second.
+    return {false, 1,
+            "orders are arriving faster than they can be completed (" +
+                std::to_string(load.in_flight) + " in flight)"};
+  }
+  // The rate over the span the finished orders cover (at least a second), so the first
+  // completions of a burst count at their real pace, not spread over the whole window.
+  const double span_s =
+      std::clamp(load.settled_span_s, 1.0, static_cast<double>(policy.window.count()));
+  const double rate = static_cast<double>(load.settled_in_window) / span_s;
   const double wait_s = static_cast<double>(load.in_flight) / rate;
   const double max_s = static_cast<double>(policy.max_wait.count()) / 1000.0;
   if (wait_s <= max_s) return {};
@@ -48,7 +57,7 @@ void AdmissionControl::admit_one(soci::session& sql) {
   if (now - read_at_ >= kRefresh) {
     long long window = policy_.window.count();
     sql << kLoad, soci::use(window, "window"), soci::into(load_.in_flight),
-        soci::into(load_.settled_in_window);
+        soci::into(load_.settled_in_window), soci::into(load_.settled_span_s);
     read_at_ = now;
   }
   const Admission decision = admit(load_, policy_);

@@ -23,10 +23,12 @@ struct AdmissionPolicy {
 };
 
 /// The pipeline as edge's order view sees it: orders placed and not yet settled (recent ones
-/// only: a saga stuck for minutes is not load), and orders settled within the window.
+/// only: a saga stuck for minutes is not load), and orders settled within the window with
+/// the time since the first of them (so the rate is right from the first second of a burst).
 struct PipelineLoad {
   long long in_flight = 0;
   long long settled_in_window = 0;
+  double settled_span_s = 0;
 };
 
 struct Admission {
