@@ -51,17 +51,45 @@ System::~System() {
 }
 
 void System::start(const std::string& service) {
+  start_instance(service, service, {});
+}
+
+void System::start_instance(const std::string& instance, const std::string& service,
+                            const Env& extra, bool wait_ready) {
   const std::uint16_t admin = tests::free_port();
   Env env{{events::env_prefix(service) + "ADMIN_PORT", std::to_string(admin)}};
   for (const auto& [k, v] : overrides_[service]) env[k] = v;
+  for (const auto& [k, v] : extra) env[k] = v;
   const std::string binary =
       std::string(BAZAAR_SERVICES_DIR) + "/" + service + "/bazaar-" + service;
-  processes_[service] = std::make_unique<tests::ChildProcess>(
-      binary, std::vector<std::string>{}, env, log_dir_ + "/e2e-" + service + ".log");
+  // A restarted instance appends to the log of the one before it.
+  std::string log = instance;
+  for (char& c : log) {
+    if (c == '#' || c == '/') c = '-';
+  }
+  const std::string log_path = log_dir_ + "/e2e-" + log + ".log";
+  processes_[instance] =
+      std::make_unique<tests::ChildProcess>(binary, std::vector<std::string>{}, env, log_path);
+  if (!wait_ready) return;
   const bool ready =
       tests::wait_until(60s, [&] { return tests::http_get(admin, "/health/ready").first == 200; });
-  REQUIRE_MESSAGE(
-      ready, service << " did not become ready; see " << log_dir_ << "/e2e-" << service << ".log");
+  REQUIRE_MESSAGE(ready, instance << " did not become ready; see " << log_path);
+}
+
+int System::pid(const std::string& instance) const {
+  const auto it = processes_.find(instance);
+  return it == processes_.end() || !it->second ? 0 : it->second->pid();
+}
+
+void System::signal(const std::string& instance, int sig) {
+  processes_.at(instance)->signal(sig);
+}
+
+int System::await_exit(const std::string& instance, std::chrono::milliseconds timeout) {
+  auto& p = processes_.at(instance);
+  const int code = p->wait(timeout);
+  if (code != -1) p.reset();
+  return code;
 }
 
 void System::kill(const std::string& service) {

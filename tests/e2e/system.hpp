@@ -39,12 +39,27 @@ class System {
   System& operator=(const System&) = delete;
 
   void start(const std::string& service);
+  /// Starts an instance of `service` named `instance` (a second instance of a consumer
+  /// service joins the same groups) with `extra` settings; waits for it to be ready unless
+  /// `wait_ready` is false (an instance armed to crash may not get that far).
+  void start_instance(const std::string& instance, const std::string& service, const Env& extra,
+                      bool wait_ready = true);
+  /// The instance's process id (0 when it is not running).
+  int pid(const std::string& instance) const;
+  /// Sends `sig` to the instance (SIGSTOP / SIGCONT to freeze and thaw it).
+  void signal(const std::string& instance, int sig);
+  /// Waits for the instance to exit on its own; its exit code, or -1 after `timeout`. The
+  /// instance is forgotten once it exited.
+  int await_exit(const std::string& instance, std::chrono::milliseconds timeout);
   /// SIGKILL: no clean leave, no flush; whatever was in flight is in flight.
   void kill(const std::string& service);
   /// SIGTERM, and checks the process exits 0 in time.
   void stop(const std::string& service);
   /// A connection to a service's own database (tests read it to check invariants).
   soci::session& db(const std::string& service);
+  /// Drops the test's own database connections (after a PostgreSQL restart): db() opens
+  /// new ones.
+  void reconnect_dbs() { dbs_.clear(); }
 
  private:
   std::map<std::string, Env> overrides_;
