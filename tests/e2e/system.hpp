@@ -59,7 +59,7 @@ class System {
   soci::session& db(const std::string& service);
   /// Drops the test's own database connections (after a PostgreSQL restart): db() opens
   /// new ones.
-  void reconnect_dbs() { dbs_.clear(); }
+  void reconnect_dbs();
 
  private:
   std::map<std::string, Env> overrides_;
