@@ -170,6 +170,10 @@ bool connection_ok(soci::session& sql) {
 
 FailureKind classify(const std::exception& error, bool connection_alive) {
   if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
+    // Class 22, data exception (22021 a NUL in text, 22003 a number out of range, 22001 a
+    // string too long, 22P05 a NUL in jsonb): the server answered, and the same value fails
+    // the same way however often it is retried.
+    if (pg->sqlstate().starts_with("22")) return FailureKind::permanent;
     if (transient_sqlstate(pg->sqlstate())) return FailureKind::transient;
   }
   if (const auto* soci_error = dynamic_cast<const soci::soci_error*>(&error)) {

@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <span>
+
+#include "events/storable.hpp"
 
 namespace bazaar::events {
 namespace {
@@ -74,7 +77,6 @@ Result<Envelope> decode(const Headers& headers, std::string_view payload) {
     if (v == nullptr || v->empty()) return undecodable("missing header " + std::string(name));
     *field = *v;
   }
-  if (!Uuid::parse(e.id)) return undecodable("ce_id is not a UUID: " + e.id);
   const std::pair<std::string_view, std::string*> optional[] = {
       {header::kSubject, &e.subject},
       {header::kCorrelationId, &e.correlation_id},
@@ -83,6 +85,17 @@ Result<Envelope> decode(const Headers& headers, std::string_view payload) {
   for (const auto& [name, field] : optional) {
     if (const auto* v = find(headers, name)) *field = *v;
   }
+  // CloudEvents attribute values hold no control characters; one that does could neither be
+  // stored (a NUL) nor carried on to the events this one causes.
+  using Attributes = std::span<const std::pair<std::string_view, std::string*>>;
+  for (const Attributes attributes : {Attributes(required), Attributes(optional)}) {
+    for (const auto& [name, field] : attributes) {
+      if (has_control_character(*field)) {
+        return undecodable(std::string(name) + " holds a control character");
+      }
+    }
+  }
+  if (!Uuid::parse(e.id)) return undecodable("ce_id is not a UUID: " + e.id);
   boost::system::error_code ec;
   e.data = boost::json::parse(payload, ec);
   if (ec) return undecodable("payload is not JSON: " + ec.message());
@@ -91,15 +104,16 @@ Result<Envelope> decode(const Headers& headers, std::string_view payload) {
 }
 
 std::string format_rfc3339(Clock::time_point t) {
-  const auto ms_total =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const auto secs = static_cast<std::time_t>(ms_total / 1000);
+  // floor, not a cast: a time before 1970 must not print a negative millisecond.
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch());
+  const auto whole = std::chrono::floor<std::chrono::seconds>(ms);
+  const auto secs = static_cast<std::time_t>(whole.count());
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms_total % 1000));
+                static_cast<int>((ms - whole).count()));
   return buf;
 }
 
@@ -142,9 +156,15 @@ std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
-  const auto base = std::chrono::system_clock::from_time_t(timegm(&tm));
-  return std::chrono::time_point_cast<Clock::time_point::duration>(
-      base + std::chrono::nanoseconds{nanos} - std::chrono::minutes{offset_minutes});
+  // Only what the clock can hold (nanoseconds: years 1678 to 2261); beyond, the conversion
+  // would overflow.
+  using Duration = Clock::time_point::duration;
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(Duration::max()) - std::chrono::seconds{1};
+  const auto secs = std::chrono::seconds{timegm(&tm)} - std::chrono::minutes{offset_minutes};
+  if (secs > kLimit || secs < -kLimit) return std::nullopt;
+  return Clock::time_point{std::chrono::duration_cast<Duration>(secs) +
+                           std::chrono::duration_cast<Duration>(std::chrono::nanoseconds{nanos})};
 }
 
 std::string trace_id_of(std::string_view traceparent) {

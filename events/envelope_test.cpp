@@ -107,6 +107,11 @@ TEST_CASE_FIXTURE(Fixture, "decode names what is wrong with a record") {
       {"xml", with(good, "content-type", "application/xml"), payload, "content-type"},
       {"not json", good, "{not json", "not JSON"},
       {"not an object", good, "[1,2]", "not a JSON object"},
+      {"a NUL in the subject", with(good, "ce_subject", std::string("order-1\0x", 9)), payload,
+       "ce_subject holds a control character"},
+      {"an escape in the type", with(good, "ce_type", "bazaar.order.\x1b[2J.v1"), payload,
+       "ce_type holds a control character"},
+      {"a line feed in the id", with(good, "ce_id", e.id + "\n"), payload, "ce_id is not a UUID"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
@@ -140,4 +145,20 @@ TEST_CASE("RFC 3339 times are read back with their offset") {
   CHECK_FALSE(parse_rfc3339("2026-13-02T03:04:05Z").has_value());
   CHECK_FALSE(parse_rfc3339("2026-01-02T03:04:05").has_value());
   CHECK_FALSE(parse_rfc3339("yesterday").has_value());
+}
+
+TEST_CASE("RFC 3339 times the clock cannot hold are refused and early ones print right") {
+  // Found by tests/fuzz/envelope_fuzz (corpus/envelope/time-year-1): year 1 overflowed the
+  // nanosecond clock, and times before 1970 printed a negative millisecond.
+  CHECK_FALSE(parse_rfc3339("0001-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59.999Z").has_value());
+  CHECK_FALSE(parse_rfc3339("2262-04-12T00:00:00Z").has_value());
+  const auto early = parse_rfc3339("1969-12-31T23:59:59.250Z");
+  REQUIRE(early.has_value());
+  CHECK(format_rfc3339(*early) == "1969-12-31T23:59:59.250Z");
+  CHECK(format_rfc3339(Clock::time_point{std::chrono::milliseconds{-1}}) ==
+        "1969-12-31T23:59:59.999Z");
+  const auto oldest = parse_rfc3339("1700-01-01T00:00:00Z");
+  REQUIRE(oldest.has_value());
+  CHECK(format_rfc3339(*oldest) == "1700-01-01T00:00:00.000Z");
 }

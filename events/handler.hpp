@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
 #include "events/errors.hpp"
+#include "events/storable.hpp"
 
 namespace soci {
 class session;
@@ -71,6 +73,14 @@ struct HandlerContext {
 void retry_while_recent(const HandlerContext& ctx, std::chrono::milliseconds grace,
                         const std::string& why);
 
+/// The id in `field` of a refused record's payload, to name in its rejection event: a
+/// PermanentError (a dead letter) when it holds no canonical UUID, since a rejection must name
+/// the aggregate it is about.
+std::string refused_id(const HandlerContext& ctx, std::string_view field);
+/// refused_id() of the first of `fields` that holds one, or empty (an optional actor).
+std::string refused_id_or_empty(const HandlerContext& ctx,
+                                std::initializer_list<std::string_view> fields);
+
 /// A service's part of the handler shape: the decision and its SQL. Everything around it
 /// (decode, validate, inbox, transaction, offsets, retries, dead letters) is the Processor's.
 class Handler {
@@ -85,6 +95,13 @@ class Handler {
   /// across aggregates in a fixed order (inventory's sorted stock locks) says no: a batch would
   /// lock them in poll order and could deadlock with another instance.
   virtual bool batchable() const { return true; }
+  /// Whether a record of `type` that holds a value no column can hold (find_unstorable) is
+  /// answered by refuse() with this service's rejection event: commands, whose senders expect
+  /// an answer. Any other such record is dead-lettered (reason `invalid_value`).
+  virtual bool refuses(const std::string& /*type*/) const { return false; }
+  /// Writes the rejection event of such a record to the open transaction instead of applying
+  /// it; called only for types refuses() names.
+  virtual void refuse(HandlerContext& /*ctx*/, const UnstorableValue& /*value*/) {}
 };
 
 /// A Handler written as a dispatch table: each event type it applies is registered once with
@@ -97,6 +114,11 @@ class DispatchHandler : public Handler {
   void apply(HandlerContext& ctx) final {
     const auto it = table_.find(ctx.event.type);
     if (it != table_.end()) it->second(static_cast<Derived&>(*this), ctx);
+  }
+  bool refuses(const std::string& type) const final { return refusals_.contains(type); }
+  void refuse(HandlerContext& ctx, const UnstorableValue& value) final {
+    const auto it = refusals_.find(ctx.event.type);
+    if (it != refusals_.end()) (static_cast<Derived&>(*this).*(it->second))(ctx, value);
   }
 
  protected:
@@ -111,9 +133,19 @@ class DispatchHandler : public Handler {
   void on(std::string type, void (Derived::*fn)(HandlerContext&)) {
     table_.emplace(std::move(type), [fn](Derived& self, HandlerContext& ctx) { (self.*fn)(ctx); });
   }
+  /// Applies the command `Payload::kType` with `fn`, and answers one holding a value no column
+  /// can hold with `refusal`, which writes the service's rejection event instead.
+  template <typename Payload>
+  void on(void (Derived::*fn)(HandlerContext&, const Payload&),
+          void (Derived::*refusal)(HandlerContext&, const UnstorableValue&)) {
+    on(fn);
+    refusals_.emplace(Payload::kType, refusal);
+  }
 
  private:
+  using RefusalFn = void (Derived::*)(HandlerContext&, const UnstorableValue&);
   std::map<std::string, std::function<void(Derived&, HandlerContext&)>, std::less<>> table_;
+  std::map<std::string, RefusalFn, std::less<>> refusals_;
 };
 
 }  // namespace bazaar::events

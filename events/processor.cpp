@@ -19,6 +19,7 @@
 #include "events/outbox.hpp"
 #include "events/producer.hpp"
 #include "events/schema_registry.hpp"
+#include "events/storable.hpp"
 
 namespace bazaar::events {
 namespace {
@@ -28,6 +29,9 @@ using PartitionKey = std::pair<std::string, std::int32_t>;
 using RecordKey = std::tuple<std::string, std::int32_t, std::string>;
 
 constexpr const char* kParked = "parked";
+// A record holding a value no column can hold, that its handler does not answer with a
+// rejection event. No redrive can ever apply it, so its key's later records do not wait for it.
+constexpr const char* kInvalidValue = "invalid_value";
 
 constexpr const char* kLoadQuarantine = R"sql(
 SELECT topic, kafka_partition, record_key, first_record FROM quarantined_keys
@@ -45,12 +49,14 @@ DELETE FROM quarantined_keys
 WHERE consumer = :consumer AND topic = :topic AND kafka_partition = :partition
   AND record_key = :key)sql";
 
-enum class Outcome { processed, duplicate, ignored, dead_lettered, transient };
+enum class Outcome { processed, refused, duplicate, ignored, dead_lettered, transient };
 
 const char* outcome_name(Outcome o) {
   switch (o) {
     case Outcome::processed:
       return "processed";
+    case Outcome::refused:
+      return "refused";
     case Outcome::duplicate:
       return "duplicate";
     case Outcome::ignored:
@@ -140,6 +146,12 @@ void shrink_dead_letter(OutgoingRecord& record, const RdKafka::Message& m) {
   if (record.key.size() > kMaxKeptHeader) record.key.resize(kMaxKeptHeader);
 }
 
+// A record whose unstorable value its handler could not refuse (the rejection event has no
+// aggregate to name): dead-lettered like one that has no refusal at all.
+Error unrefusable(const UnstorableValue& value, const std::string& why) {
+  return Error{kInvalidValue, "payload field " + value.message() + "; not refused: " + why};
+}
+
 }  // namespace
 
 class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::OffsetCommitCb {
@@ -177,6 +189,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
     /// Why it must be dead-lettered; it is, in partition order, once every record before it
     /// is done, so a record behind one being retried is never dead-lettered twice.
     std::optional<Error> poison;
+    /// A value no column can hold, answered by the handler's refusal instead of applied.
+    std::optional<UnstorableValue> unstorable;
     bool releases = false;       ///< the head of a quarantined key: applying it frees the key
     bool redrives_head = false;  ///< a redriven copy of that head (it may fail again)
   };
@@ -190,8 +204,7 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   void park(std::vector<Entry>& entries);
   /// Records the key of a record about to be dead-lettered; false when the database failed.
   bool quarantine(const Entry& e);
-  std::optional<Outcome> precheck(RdKafka::Message& m, Envelope& event,
-                                  std::optional<Error>& poison);
+  std::optional<Outcome> precheck(Entry& e);
   Outcome apply_in(soci::session& sql, Entry& e, std::vector<std::function<void()>>& on_commit);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
   /// Applies one record in its own transaction: sets its outcome, or its poison when it can
@@ -382,7 +395,7 @@ void Processor::Impl::park(std::vector<Entry>& entries) {
     } else if (poisoned.contains(rk) && !e.poison) {
       e.poison = Error{kParked, "waits behind the dead letter of its key in this partition"};
     }
-    if (e.poison) poisoned.insert(rk);
+    if (e.poison && e.poison->code != kInvalidValue) poisoned.insert(rk);
   }
 }
 
@@ -451,16 +464,25 @@ Outcome Processor::Impl::dead_letter(RdKafka::Message& m, const Error& why, cons
   return Outcome::dead_lettered;
 }
 
-std::optional<Outcome> Processor::Impl::precheck(RdKafka::Message& m, Envelope& event,
-                                                 std::optional<Error>& poison) {
-  auto decoded = decode(headers_of(m), payload_of(m));
+std::optional<Outcome> Processor::Impl::precheck(Entry& e) {
+  auto decoded = decode(headers_of(*e.message), payload_of(*e.message));
   if (!decoded) {
-    poison = decoded.error();
+    e.poison = decoded.error();
     return std::nullopt;
   }
-  event = std::move(decoded).value();
-  if (!handler_.wants(event.type)) return Outcome::ignored;
-  if (auto valid = schemas_.validate(event.type, event.data); !valid) poison = valid.error();
+  e.event = std::move(decoded).value();
+  if (!handler_.wants(e.event.type)) return Outcome::ignored;
+  // Before the schema, which would hide what is wrong: valijson reads a string only up to its
+  // first NUL, and a number beyond int64 is no "integer" to it.
+  if (auto bad = find_unstorable(e.event.data)) {
+    if (handler_.refuses(e.event.type)) {
+      e.unstorable = std::move(bad);
+    } else {
+      e.poison = Error{kInvalidValue, "payload field " + bad->message()};
+    }
+    return std::nullopt;
+  }
+  if (auto valid = schemas_.validate(e.event.type, e.event.data); !valid) e.poison = valid.error();
   return std::nullopt;
 }
 
@@ -485,6 +507,15 @@ Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
   }
   OutboxWriter outbox(sql, schemas_);
   HandlerContext ctx{event, sql, outbox, factory_, factory_.clock(), &on_commit};
+  if (e.unstorable) {
+    handler_.refuse(ctx, *e.unstorable);
+    on_commit.push_back([where = m.topic_name() + "/" + std::to_string(m.partition()) + "@" +
+                                 std::to_string(m.offset()),
+                         type = event.type, why = e.unstorable->message()] {
+      spdlog::warn("{} {} refused: payload field {}", where, type, why);
+    });
+    return Outcome::refused;
+  }
   handler_.apply(ctx);
   return Outcome::processed;
 }
@@ -527,7 +558,8 @@ void Processor::Impl::apply_one(Entry& e) {
     }
     e.outcome = outcome;
   } catch (const PermanentError& error) {
-    e.poison = Error{"rejected", error.what()};
+    e.poison =
+        e.unstorable ? unrefusable(*e.unstorable, error.what()) : Error{"rejected", error.what()};
   } catch (const TransientError& error) {
     spdlog::warn("{}/{}@{}: retrying: {}", m.topic_name(), m.partition(), m.offset(), error.what());
     e.outcome = Outcome::transient;
@@ -539,7 +571,8 @@ void Processor::Impl::apply_one(Entry& e) {
       e.outcome = Outcome::transient;
       return;
     }
-    e.poison = Error{"handler_error", error_summary(error)};
+    e.poison = e.unstorable ? unrefusable(*e.unstorable, error_summary(error))
+                            : Error{"handler_error", error_summary(error)};
   }
 }
 
@@ -628,8 +661,8 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
       if (m->offset() != r->second) continue;  // stale copy from before the rewind
       rewound_to_.erase(r);
     }
-    Entry e{m.get(), key, {}, std::nullopt, std::nullopt};
-    e.outcome = precheck(*m, e.event, e.poison);
+    Entry e{m.get(), key, {}, std::nullopt, std::nullopt, std::nullopt};
+    e.outcome = precheck(e);
     entries.push_back(std::move(e));
   }
   park(entries);
@@ -655,7 +688,9 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
         }
         apply_one(*e);
         if (e->outcome == Outcome::transient) stopped.insert(e->key);
-        if (e->poison && !key_of(*e->message).empty()) poisoned.insert(record_key(*e));
+        if (e->poison && e->poison->code != kInvalidValue && !key_of(*e->message).empty()) {
+          poisoned.insert(record_key(*e));
+        }
       }
     }
   }
@@ -667,7 +702,8 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
     if (halted.contains(e.key)) continue;
     if (e.poison && !e.outcome) {
       log::ScopedContext context(e.event.correlation_id, trace_id_of(e.event.traceparent));
-      if (e.poison->code == kParked) {
+      if (e.poison->code == kParked || e.poison->code == kInvalidValue) {
+        // A parked record's key is already held; an invalid value's never needs to be.
         e.outcome = dead_letter(*e.message, *e.poison);
       } else if (!quarantine(e)) {
         e.outcome = Outcome::transient;  // the key's order must be kept: retry, never skip

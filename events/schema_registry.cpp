@@ -53,7 +53,13 @@ Result<void> SchemaRegistry::validate(const std::string& type,
   valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::BoostJsonAdapter target(payload);
-  if (validator.validate(*it->second, target, &results)) return {};
+  // valijson throws instead of reporting when a value under `format` is not a string (an array
+  // where a date-time belongs): that payload is invalid, and no reason to stop a consumer.
+  try {
+    if (validator.validate(*it->second, target, &results)) return {};
+  } catch (const std::runtime_error& e) {
+    return Error{"schema_violation", std::string("a value of the wrong kind: ") + e.what()};
+  }
   // valijson reports each failure twice: where it happened, and again at every parent as
   // "failed to validate against schema associated with property". Keep the innermost ones.
   std::vector<std::pair<std::string, std::string>> failures;

@@ -53,6 +53,29 @@ TEST_CASE("a payload that breaks its schema is rejected naming each failing fiel
   CHECK_FALSE(type.ok());
 }
 
+TEST_CASE("a value of the wrong kind under a format is a violation and not an exception") {
+  // Found by tests/fuzz/envelope_fuzz (corpus/envelope/stats-as-of-array): valijson threw from
+  // validate() for an array where a date-time belongs, which stopped the consumer.
+  const auto dir = temp_dir("bazaar-schema-format");
+  std::ofstream(dir / "bazaar.test.Dated.v1.json") << R"({
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": { "at": { "type": "string", "format": "date-time" } }
+  })";
+  const SchemaRegistry dated(dir);
+  CHECK(
+      dated.validate("bazaar.test.Dated.v1", boost::json::parse(R"({"at":"2026-01-02T03:04:05Z"})"))
+          .ok());
+  for (const char* payload :
+       {R"({"at":[]})", R"({"at":{"x":1}})", R"({"at":[1,"a"]})", R"({"at":5})"}) {
+    CAPTURE(payload);
+    const auto r = dated.validate("bazaar.test.Dated.v1", boost::json::parse(payload));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "schema_violation");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a type without a schema is an error of its own") {
   const auto r = registry().validate("bazaar.nope.Unknown.v1", boost::json::object{});
   REQUIRE_FALSE(r.ok());

@@ -78,9 +78,16 @@ void reject(events::HandlerContext& ctx, const std::string& product_id, const Re
 }  // namespace
 
 CatalogHandler::CatalogHandler() {
-  on(&CatalogHandler::create);
-  on(&CatalogHandler::update);
-  on(&CatalogHandler::remove);
+  on(&CatalogHandler::create, &CatalogHandler::reject_unstorable);
+  on(&CatalogHandler::update, &CatalogHandler::reject_unstorable);
+  on(&CatalogHandler::remove, &CatalogHandler::reject_unstorable);
+}
+
+void CatalogHandler::reject_unstorable(events::HandlerContext& ctx,
+                                       const events::UnstorableValue& value) {
+  // A creation without actor fields is the seller's own, as command_of() reads it.
+  reject(ctx, events::refused_id(ctx, "product_id"), {Refusal::invalid, value.message()},
+         events::refused_id_or_empty(ctx, {"actor_id", "seller_id"}));
 }
 
 void CatalogHandler::create(events::HandlerContext& ctx,

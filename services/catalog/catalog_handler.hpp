@@ -19,6 +19,8 @@ class CatalogHandler final : public events::DispatchHandler<CatalogHandler> {
   void create(events::HandlerContext& ctx, const contracts::catalog::CreateProductV1& payload);
   void update(events::HandlerContext& ctx, const contracts::catalog::UpdateProductV1& payload);
   void remove(events::HandlerContext& ctx, const contracts::catalog::DeleteProductV1& payload);
+  /// A command holding a value no column can hold: ProductCommandRejected (invalid), naming it.
+  void reject_unstorable(events::HandlerContext& ctx, const events::UnstorableValue& value);
 };
 
 }  // namespace bazaar::catalog

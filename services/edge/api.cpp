@@ -12,7 +12,7 @@ namespace bazaar::edge {
 
 void register_api(Router& router, ApiContext& api, const TokenService& tokens,
                   const ApiSettings& settings, std::function<bool()> ready) {
-  register_auth_routes(router, api, tokens, settings.passwords);
+  register_auth_routes(router, api, tokens, settings.passwords, settings.auth_rate);
   register_user_routes(router, api, settings.passwords);
   register_product_routes(router, api);
   register_cart_routes(router, api);

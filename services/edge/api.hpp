@@ -4,6 +4,7 @@
 
 #include "admin/dashboard_api.hpp"
 #include "api_context.hpp"
+#include "auth/auth_api.hpp"
 #include "auth/jwt.hpp"
 #include "auth/passwords.hpp"
 #include "docs_api.hpp"
@@ -16,6 +17,7 @@ struct ApiSettings {
   PasswordParams passwords;
   DocsSettings docs;
   DashboardSettings dashboard;
+  AuthRateLimit auth_rate;
 };
 
 /// Registers every route of the public API (the table of DESIGN.md and openapi.yaml).

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   int admission_wait_ms = static_cast<int>(admission.max_wait.count());
   int read_ms = 10'000;
   int idle_ms = 60'000;
+  edge::AuthRateLimit auth_rate;
   app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
   app.add_option("--port", http.port, "Port of the public API")
       ->envname("BAZAAR_EDGE_PORT")
@@ -84,6 +85,14 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", idle_ms, "Keep-alive connections idle longer are closed")
       ->envname("BAZAAR_EDGE_IDLE_TIMEOUT_MS")
       ->check(CLI::Range(100, 3'600'000));
+  app.add_option("--auth-rate-per-minute", auth_rate.per_minute,
+                 "Sign-in, sign-up and one-time-code requests a client address may make a minute")
+      ->envname("BAZAAR_EDGE_AUTH_RATE_PER_MINUTE")
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--auth-burst", auth_rate.burst,
+                 "Such requests a client address may make at once before the rate applies")
+      ->envname("BAZAAR_EDGE_AUTH_BURST")
+      ->check(CLI::Range(1.0, 1e9));
   app.add_option("--http-threads", http.threads, "Request worker threads")
       ->envname("BAZAAR_EDGE_HTTP_THREADS")
       ->check(CLI::Range(1, 256));
@@ -135,7 +144,8 @@ int main(int argc, char** argv) {
     edge::Router router(edge::make_authenticator(tokens, db));
     // The public /health/ready answers from the service's own cached probe (database and
     // broker), so anonymous calls never open connections.
-    edge::register_api(router, api, tokens, {passwords, {openapi, docs_dir}, {dashboard_dir}},
+    edge::register_api(router, api, tokens,
+                       {passwords, {openapi, docs_dir}, {dashboard_dir}, auth_rate},
                        [&service] { return service.ready(); });
 
     edge::LivePush live;

@@ -61,7 +61,8 @@ TEST_CASE("openapi.yaml documents exactly the routes the router serves") {
   Router router([](const HttpRequest&) { return std::optional<Principal>{}; });
   ApiSettings settings{PasswordParams::for_tests(),
                        {root + "/schemas/openapi.yaml", root + "/.deps/swagger-ui-5.35.0"},
-                       {root + "/.deps/chart.js-4.6.1"}};
+                       {root + "/.deps/chart.js-4.6.1"},
+                       {}};
   register_api(router, api, tokens, settings, [] { return true; });
 
   std::set<std::pair<std::string, std::string>> served;

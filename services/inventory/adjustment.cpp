@@ -12,6 +12,8 @@ const char* to_string(AdjustRejection r) {
       return "forbidden";
     case AdjustRejection::out_of_range:
       return "out_of_range";
+    case AdjustRejection::invalid:
+      return "invalid";
   }
   return "unknown";
 }

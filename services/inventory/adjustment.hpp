@@ -26,9 +26,9 @@ struct Actor {
 };
 
 /// Why an adjustment was refused.
-enum class AdjustRejection { unknown_product, negative_stock, forbidden, out_of_range };
+enum class AdjustRejection { unknown_product, negative_stock, forbidden, out_of_range, invalid };
 
-/// The contract's name of a rejection (`out_of_range` has none: it is never emitted).
+/// The contract's name of a rejection (StockAdjustRejected's `reason`).
 const char* to_string(AdjustRejection r);
 
 /// A buyer may never adjust stock and a seller only their own product's; admins and

@@ -179,6 +179,15 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
   }
 }
 
+void InventoryHandler::reject_unstorable_adjustment(events::HandlerContext& ctx,
+                                                    const events::UnstorableValue& value) {
+  const std::string product_id = events::refused_id(ctx, "product_id");
+  emitter_of(ctx).emit(product_id, inv::StockAdjustRejectedV1{
+                                       .product_id = product_id,
+                                       .reason = std::string(to_string(AdjustRejection::invalid)),
+                                       .detail = value.message()});
+}
+
 void InventoryHandler::adjust(events::HandlerContext& ctx,
                               const contracts::inventory::AdjustStockV1& cmd) {
   const std::string& product_id = cmd.product_id;
@@ -190,9 +199,10 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
     adjustment = Adjustment::by(*cmd.delta);
   }
   const Emitter out = emitter_of(ctx);
-  auto reject = [&](AdjustRejection why) {
+  auto reject = [&](AdjustRejection why, std::optional<std::string> detail = std::nullopt) {
     out.emit(product_id, inv::StockAdjustRejectedV1{.product_id = product_id,
-                                                    .reason = std::string(to_string(why))});
+                                                    .reason = std::string(to_string(why)),
+                                                    .detail = std::move(detail)});
   };
 
   const auto rows = lock_stock(ctx.sql, {product_id});
@@ -202,7 +212,8 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
   const AdjustOutcome outcome = inventory::adjust(it->second.level, adjustment);
   if (!outcome.ok()) {
     if (outcome.rejection == AdjustRejection::out_of_range) {
-      throw events::PermanentError("stock adjustment of " + product_id + " overflows");
+      return reject(outcome.rejection, std::string(cmd.available ? "available" : "delta") +
+                                           " takes the stock beyond what a level holds");
     }
     return reject(outcome.rejection);
   }

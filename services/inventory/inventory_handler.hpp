@@ -24,7 +24,7 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
     on(&InventoryHandler::reserve);
     on(&InventoryHandler::release);
     on(&InventoryHandler::commit);
-    on(&InventoryHandler::adjust);
+    on(&InventoryHandler::adjust, &InventoryHandler::reject_unstorable_adjustment);
   }
 
   /// Stock rows are shared across orders and locked in sorted order per record.
@@ -39,6 +39,11 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
   void release(events::HandlerContext& ctx, const contracts::inventory::ReleaseStockV1& cmd);
   void commit(events::HandlerContext& ctx, const contracts::inventory::CommitReservationV1& cmd);
   void adjust(events::HandlerContext& ctx, const contracts::inventory::AdjustStockV1& cmd);
+  /// An AdjustStock holding a value no column can hold: StockAdjustRejected (invalid). The saga's
+  /// commands (reserve, release, commit) have no refusal: only the order service sends them,
+  /// never with such values, so one that holds them is dead-lettered.
+  void reject_unstorable_adjustment(events::HandlerContext& ctx,
+                                    const events::UnstorableValue& value);
 
   std::chrono::seconds ttl_;
   std::chrono::milliseconds unknown_product_grace_;

@@ -37,13 +37,23 @@ void upsert_price(soci::session& sql, const std::string& product_id, const std::
 
 OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace)
     : store_(store), unknown_product_grace_(unknown_product_grace) {
-  on(&OrderHandler::place);
-  on(&OrderHandler::cancel);
-  on(&OrderHandler::advance_status);
+  on(&OrderHandler::place, &OrderHandler::reject_unstorable);
+  on(&OrderHandler::cancel, &OrderHandler::reject_unstorable);
+  on(&OrderHandler::advance_status, &OrderHandler::reject_unstorable);
   on(&OrderHandler::price_listed);
   on(&OrderHandler::price_changed);
   on(&OrderHandler::price_removed);
   for (const auto type : reply_types()) on(std::string(type), &OrderHandler::reply);
+}
+
+void OrderHandler::reject_unstorable(events::HandlerContext& ctx,
+                                     const events::UnstorableValue& value) {
+  const std::string order_id = events::refused_id(ctx, "order_id");
+  ctx.emit(contracts::topic::kOrderEvents, order_id,
+           contracts::order::OrderCommandRejectedV1{.order_id = order_id,
+                                                    .command = ctx.event.type,
+                                                    .reason = "invalid: " + value.message(),
+                                                    .status = std::nullopt});
 }
 
 void OrderHandler::reply(events::HandlerContext& ctx) {

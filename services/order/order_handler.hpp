@@ -23,6 +23,9 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   void cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd);
   void advance_status(events::HandlerContext& ctx,
                       const contracts::order::AdvanceOrderStatusV1& cmd);
+  /// A command holding a value no column can hold: OrderCommandRejected naming it; no order is
+  /// placed or changed.
+  void reject_unstorable(events::HandlerContext& ctx, const events::UnstorableValue& value);
   void price_listed(events::HandlerContext& ctx, const contracts::catalog::ProductCreatedV1& e);
   void price_changed(events::HandlerContext& ctx, const contracts::catalog::ProductUpdatedV1& e);
   void price_removed(events::HandlerContext& ctx, const contracts::catalog::ProductDeletedV1& e);

@@ -76,7 +76,9 @@ void System::start_instance(const std::string& instance, const std::string& serv
   REQUIRE_MESSAGE(ready, instance << " did not become ready; see " << log_path);
 }
 
-void System::reconnect_dbs() { dbs_.clear(); }
+void System::reconnect_dbs() {
+  dbs_.clear();
+}
 
 int System::pid(const std::string& instance) const {
   const auto it = processes_.find(instance);

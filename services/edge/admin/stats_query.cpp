@@ -1,5 +1,6 @@
 #include "admin/stats_query.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,10 @@ namespace {
 
 std::optional<std::chrono::sys_days> parse_day(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  // Digits only (from_chars would take a sign), and from year 1: PostgreSQL has no year 0.
+  for (const std::size_t at : {0UL, 1UL, 2UL, 3UL, 5UL, 6UL, 8UL, 9UL}) {
+    if (text[at] < '0' || text[at] > '9') return std::nullopt;
+  }
   int y = 0;
   unsigned m = 0;
   unsigned d = 0;
@@ -20,7 +25,7 @@ std::optional<std::chrono::sys_days> parse_day(std::string_view text) {
   if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d)) return std::nullopt;
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
                                         std::chrono::day{d}};
-  if (!ymd.ok()) return std::nullopt;
+  if (y < 1 || !ymd.ok()) return std::nullopt;
   return std::chrono::sys_days{ymd};
 }
 
@@ -56,7 +61,8 @@ SalesQuery parse_sales_query(
     q.from = *from;
     if (!parse_day(q.from)) errors.push_back({"from", "must be a date written YYYY-MM-DD"});
   } else if (to_ok) {
-    q.from = *shift_day(q.to, -29);
+    // Never before the first day the database holds (a window ending in January of year 1).
+    q.from = std::max(*shift_day(q.to, -29), std::string("0001-01-01"));
   }
   if (errors.size() == before) {
     const auto span = (*parse_day(q.to) - *parse_day(q.from)).count();

@@ -80,6 +80,23 @@ TEST_CASE("each bad parameter of a sales report is named") {
   CHECK(errors.empty());
 }
 
+TEST_CASE("a day PostgreSQL cannot hold is refused, not sent to it") {
+  // Year 0 and signed years pass std::chrono, and the database would fail on them.
+  for (const char* day : {"0000-01-01", "-001-01-01", "+202-01-01", "20 6-01-01", "2026-+1-01"}) {
+    CAPTURE(day);
+    std::vector<FieldError> errors;
+    parse({{"from", day}, {"to", day}}, errors);
+    CHECK(fields(errors) == std::vector<std::string>{"to", "from"});
+    CHECK_FALSE(shift_day(day, 0));
+  }
+  CHECK(shift_day("0001-01-01", 0) == "0001-01-01");
+  // The default window of a report ending early in year 1 starts on its first day.
+  std::vector<FieldError> errors;
+  const auto q = parse({{"to", "0001-01-05"}}, errors);
+  CHECK(errors.empty());
+  CHECK(q.from == "0001-01-01");
+}
+
 TEST_CASE("days shift across months and leap years") {
   CHECK(shift_day("2024-03-01", -1) == "2024-02-29");
   CHECK(shift_day("2026-12-31", 1) == "2027-01-01");

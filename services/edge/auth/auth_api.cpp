@@ -144,8 +144,10 @@ HttpResponse do_register(const AuthDeps& d, const RequestContext& c) {
     }
   }
   bool taken = false;
-  d.api.db.read(
-      [&](soci::session& sql) { taken = identity::user_by_email(sql, email).has_value(); });
+  d.api.db.read([&](soci::session& sql) {
+    email = identity::stored_email(sql, email);
+    taken = identity::user_by_email(sql, email).has_value();
+  });
   if (taken) return problem(409, "Conflict", "an account with this email exists");
 
   identity::User user;
@@ -179,8 +181,7 @@ HttpResponse do_login(const AuthDeps& d, const RequestContext& c) {
 
 // OAuth2 resource-owner password grant (RFC 6749 §4.3), as OpenAPI "password" flows send it.
 HttpResponse do_token(const AuthDeps& d, const RequestContext& c) {
-  const std::string type = lower_ascii(c.request.header("content-type"));
-  if (type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+  if (media_type(c.request) != "application/x-www-form-urlencoded") {
     return problem(415, "Unsupported Media Type", "send application/x-www-form-urlencoded");
   }
   const auto form = parse_query(c.request.body);
@@ -335,7 +336,8 @@ std::string bearer_token(const HttpRequest& request) {
 }  // namespace
 
 bool valid_email(std::string_view email) {
-  if (email.size() < 3 || email.size() > 320) return false;
+  const std::size_t length = utf8_length(email);
+  if (length < 3 || length > 320) return false;
   const auto at = email.find('@');
   if (at == std::string_view::npos || at == 0 ||
       email.find('@', at + 1) != std::string_view::npos) {
@@ -378,10 +380,7 @@ Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db) {
 namespace {
 
 // Sign-in, sign-up and code routes cost an argon2 hash or send a message: each client address
-// gets a burst of kAuthBurst and then kAuthPerMinute, then 429 with Retry-After.
-constexpr double kAuthPerMinute = 60;
-constexpr double kAuthBurst = 30;
-
+// gets a burst and then a steady rate (AuthRateLimit), then 429 with Retry-After.
 RouteHandler limited(std::shared_ptr<RateLimiter> limiter, RouteHandler handler) {
   return [limiter = std::move(limiter), handler = std::move(handler)](const RequestContext& c) {
     if (!limiter->allow(c.request.remote)) {
@@ -398,9 +397,9 @@ RouteHandler limited(std::shared_ptr<RateLimiter> limiter, RouteHandler handler)
 }  // namespace
 
 void register_auth_routes(Router& router, ApiContext& api, const TokenService& tokens,
-                          const PasswordParams& params) {
+                          const PasswordParams& params, const AuthRateLimit& rate) {
   const auto d = std::make_shared<const AuthDeps>(api, tokens, params);
-  const auto limiter = std::make_shared<RateLimiter>(kAuthPerMinute, kAuthBurst, api.clock);
+  const auto limiter = std::make_shared<RateLimiter>(rate.per_minute, rate.burst, api.clock);
   router.add("POST", "/auth/register", Access::kAnyone,
              limited(limiter, [d](const RequestContext& c) { return do_register(*d, c); }));
   router.add("POST", "/auth/login", Access::kAnyone,
@@ -419,14 +418,16 @@ void register_auth_routes(Router& router, ApiContext& api, const TokenService& t
 
 void ensure_first_admin(ApiContext& api, const std::string& email, const std::string& password,
                         const PasswordParams& params) {
-  const std::string normalised = lower_ascii(email);
+  std::string normalised = lower_ascii(email);
   if (!valid_email(normalised)) throw std::invalid_argument("the first admin's email is invalid");
   if (!acceptable_password(password)) {
     throw std::invalid_argument("the first admin's password must be 8 to 128 characters");
   }
   bool exists = false;
-  api.db.read(
-      [&](soci::session& sql) { exists = identity::user_by_email(sql, normalised).has_value(); });
+  api.db.read([&](soci::session& sql) {
+    normalised = identity::stored_email(sql, normalised);
+    exists = identity::user_by_email(sql, normalised).has_value();
+  });
   if (exists) return;
   events::UuidV7Generator ids(api.clock, events::system_random());
   identity::User user;

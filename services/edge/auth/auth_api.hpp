@@ -10,10 +10,17 @@
 
 namespace bazaar::edge {
 
+/// How many sign-in, sign-up and one-time-code requests each client address may make: a burst
+/// at once, then a steady rate; beyond it they are answered 429 with Retry-After.
+struct AuthRateLimit {
+  double per_minute = 60;
+  double burst = 30;
+};
+
 /// POST /auth/register, /auth/login, /auth/token, /auth/refresh, /auth/logout,
 /// /auth/otp/request and /auth/otp/verify.
 void register_auth_routes(Router& router, ApiContext& api, const TokenService& tokens,
-                          const PasswordParams& params);
+                          const PasswordParams& params, const AuthRateLimit& rate = {});
 
 /// Verifies the bearer token (`Authorization: Bearer`, or `?access_token=` on /ws only,
 /// where browsers cannot set headers) and that its user still exists and is enabled; the

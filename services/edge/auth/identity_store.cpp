@@ -13,7 +13,11 @@ SELECT user_id::text, email, name, role, password_hash, disabled::int,
        (deleted_at IS NOT NULL)::int,
        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-FROM users WHERE email = :email)sql";
+FROM users WHERE email = lower(CAST(:email AS text)))sql";
+
+// Emails are stored as the database lower-cases them (a CHECK holds it to that), which knows
+// more letters than ASCII.
+constexpr const char* kLowerCase = "SELECT lower(CAST(:text AS text))";
 
 constexpr const char* kUserById = R"sql(
 SELECT user_id::text, email, name, role, password_hash, disabled::int,
@@ -146,6 +150,12 @@ std::optional<User> load_user(soci::session& sql, const char* query, const char*
 
 std::optional<User> user_by_email(soci::session& sql, const std::string& email) {
   return load_user(sql, kUserByEmail, "email", email);
+}
+
+std::string stored_email(soci::session& sql, const std::string& email) {
+  std::string lower;
+  sql << kLowerCase, soci::use(email, "text"), soci::into(lower);
+  return lower;
 }
 
 std::optional<User> user_by_id(soci::session& sql, const std::string& id, bool for_update) {

@@ -35,7 +35,10 @@ struct User {
   std::string updated_at;
 };
 
+/// The user with this email, in any case.
 std::optional<User> user_by_email(soci::session& sql, const std::string& email);
+/// An email as it is stored: lower-cased by the database's rules, non-ASCII letters included.
+std::string stored_email(soci::session& sql, const std::string& email);
 /// A user by id; `for_update` locks the row for the rest of the transaction.
 std::optional<User> user_by_id(soci::session& sql, const std::string& id, bool for_update = false);
 /// The role of a user who exists, is not deleted and not disabled: what a request may act as.

@@ -2,6 +2,7 @@
 
 #include <jwt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -24,6 +25,15 @@ using CString = std::unique_ptr<char, CharFree>;
 
 // A token is a few hundred bytes; anything far larger is not ours and not worth parsing.
 constexpr std::size_t kMaxTokenBytes = 4096;
+
+// A compact JWS is base64url parts joined by dots. Anything else is refused before libjwt,
+// which reads a C string: a token followed by a NUL and more would verify as the token.
+bool compact_form(std::string_view token) {
+  return std::all_of(token.begin(), token.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
 
 std::optional<std::string> string_claim(jwt_t* j, const char* name) {
   const char* v = jwt_get_grant(j, name);
@@ -87,7 +97,7 @@ std::string TokenService::issue(const Principal& who) const {
 }
 
 std::optional<Principal> TokenService::verify(std::string_view token) const {
-  if (token.empty() || token.size() > kMaxTokenBytes) return std::nullopt;
+  if (token.empty() || token.size() > kMaxTokenBytes || !compact_form(token)) return std::nullopt;
   const std::string text(token);
   jwt_t* raw = nullptr;
   // The key is always passed: with a NULL key libjwt 1.10 accepts `alg: none`.
@@ -107,7 +117,8 @@ std::optional<Principal> TokenService::verify(std::string_view token) const {
       std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count());
   const long leeway = static_cast<long>(kLeeway.count());
   const auto exp = int_claim(j.get(), "exp");
-  if (!exp || now >= *exp + leeway) return std::nullopt;
+  // The leeway goes on our side of each comparison: a claim near LONG_MAX must not overflow.
+  if (!exp || now - leeway >= *exp) return std::nullopt;
   if (const auto nbf = int_claim(j.get(), "nbf"); nbf && now + leeway < *nbf) return std::nullopt;
   if (const auto iat = int_claim(j.get(), "iat"); iat && now + leeway < *iat) return std::nullopt;
 

@@ -1,6 +1,9 @@
 #include "auth/jwt.hpp"
 
 #include <doctest/doctest.h>
+#include <sodium.h>
+
+#include <climits>
 
 #include "auth/auth_crypto.hpp"
 
@@ -31,6 +34,21 @@ std::vector<std::string> split(const std::string& token) {
 }
 
 const Principal kBuyer{"0190f5c2-7a1b-7c3d-8e4f-123456789abc", "buyer"};
+
+// A token with exactly these claims, signed with kSecret as TokenService signs.
+std::string signed_token(const std::string& claims) {
+  const std::string input =
+      base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims);
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(kSecret.data()),
+                              kSecret.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&state, mac);
+  return input + "." +
+         base64url_encode(std::string(reinterpret_cast<const char*>(mac), sizeof mac));
+}
 
 }  // namespace
 
@@ -157,6 +175,37 @@ TEST_CASE("garbage is refused") {
     CHECK_FALSE(tokens.verify(junk).has_value());
   }
   CHECK_FALSE(tokens.verify(std::string(10000, 'a')).has_value());
+}
+
+TEST_CASE("a valid token with a NUL and more after it is refused") {
+  // Found by tests/fuzz/jwt_fuzz (corpus/jwt/raw-valid-nul-tail): libjwt read up to the NUL.
+  ManualClock clock;
+  const TokenService tokens(settings(), clock);
+  const std::string token = tokens.issue(kBuyer);
+  REQUIRE(tokens.verify(token).has_value());
+  CHECK_FALSE(tokens.verify(token + std::string("\0\0\0A", 4)).has_value());
+  CHECK_FALSE(tokens.verify(token + std::string(1, '\0')).has_value());
+  CHECK_FALSE(tokens.verify(token + " ").has_value());
+  CHECK_FALSE(tokens.verify(token + "=").has_value());
+}
+
+TEST_CASE("time claims at the ends of the integer range neither overflow nor pass wrongly") {
+  // Found by tests/fuzz/jwt_fuzz (corpus/jwt/signed-exp-long-max): `exp + leeway` overflowed.
+  ManualClock clock;
+  const TokenService tokens(settings(), clock);
+  const std::string claims = R"({"sub":")" + kBuyer.user_id +
+                             R"(","role":"buyer","iss":"bazaar","aud":"bazaar-api","exp":)";
+  CHECK(tokens.verify(signed_token(claims + std::to_string(LONG_MAX) + "}")).has_value());
+  CHECK(tokens.verify(signed_token(claims + std::to_string(LONG_MAX - 10) + "}")).has_value());
+  CHECK_FALSE(tokens.verify(signed_token(claims + std::to_string(LONG_MIN) + "}")).has_value());
+  CHECK_FALSE(tokens
+                  .verify(signed_token(claims + std::to_string(LONG_MAX) + R"(,"nbf":)" +
+                                       std::to_string(LONG_MAX) + "}"))
+                  .has_value());
+  CHECK(tokens
+            .verify(signed_token(claims + std::to_string(LONG_MAX) + R"(,"iat":)" +
+                                 std::to_string(LONG_MIN) + "}"))
+            .has_value());
 }
 
 TEST_CASE("a short secret is a configuration error") {

@@ -119,8 +119,10 @@ void register_cart_routes(Router& router, ApiContext& api) {
         answer = no_product();
         return;
       }
+      // A well-formed request that today's stock cannot meet: a conflict with the product's
+      // state (as checking out an empty cart is), not an invalid field.
       if (wanted > stock) {
-        answer = problem(422, "Unprocessable Content",
+        answer = problem(409, "Conflict",
                          "quantity is more than the " + std::to_string(stock) + " in stock",
                          {{"quantity", "is more than the " + std::to_string(stock) + " in stock"}});
         return;

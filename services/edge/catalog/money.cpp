@@ -23,15 +23,13 @@ std::optional<std::int64_t> to_minor(const boost::json::value& amount) {
   if (!std::isfinite(major) || major < 0.0 || major > static_cast<double>(kMaxMajorAmount)) {
     return std::nullopt;
   }
-  const double cents = major * 100.0;
-  const double rounded = std::nearbyint(cents);
-  // 19.99 parses to 19.989999..., so times 100 it is a hair off 1999; a third decimal
-  // (12.345) is at least a tenth of a cent off. The relative part covers large amounts,
-  // whose doubles are only a few ulps from the exact cent.
-  const double tolerance =
-      std::fmax(1e-6, 2.0 * std::numeric_limits<double>::epsilon() * std::fabs(cents));
-  if (std::fabs(cents - rounded) > tolerance) return std::nullopt;
-  return static_cast<std::int64_t>(rounded);
+  // 19.99 parses to 19.989999..., so times 100 it is a hair off 1999: the cents are the nearest
+  // whole number, and the amount is whole cents exactly when its double is the one nearest to
+  // that many hundredths (as JSON Schema's multipleOf 0.01 judges it). A third decimal
+  // (12.345, or 4560061503819.432 where doubles are a thousandth apart) never is.
+  const double cents = std::nearbyint(major * 100.0);
+  if (cents / 100.0 != major) return std::nullopt;
+  return static_cast<std::int64_t>(cents);
 }
 
 std::optional<std::int64_t> parse_minor(std::string_view text) {

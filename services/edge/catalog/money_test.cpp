@@ -37,6 +37,12 @@ TEST_CASE("amounts whose doubles are a hair off the cent still convert exactly")
 }
 
 TEST_CASE("a third decimal or a bad amount is refused") {
+  // Large amounts too, where a third decimal is only a few ulps away from the cent.
+  CHECK_FALSE(minor_of("4560061503819.432"));
+  CHECK_FALSE(minor_of("9999999999999.993"));
+  CHECK(minor_of("9999999999999.99") == 999999999999999);
+  // What a client's floating-point sum may send: not two decimals.
+  CHECK_FALSE(minor_of("0.30000000000000004"));
   CHECK_FALSE(minor_of("12.345"));
   CHECK_FALSE(minor_of("0.001"));
   CHECK_FALSE(minor_of("19.999"));

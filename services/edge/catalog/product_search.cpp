@@ -64,6 +64,15 @@ const SortSql& sort_sql(ProductSort sort) {
   return kSorts[0];
 }
 
+// Characters (code points) of valid UTF-8 text: the query's limits count what people type.
+std::size_t characters(std::string_view text) {
+  std::size_t n = 0;
+  for (const char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) ++n;
+  }
+  return n;
+}
+
 // An empty parameter (`?q=`) means the filter is not wanted, as most clients send it.
 std::optional<std::string> non_empty(const HttpRequest& request, std::string_view name) {
   auto v = request.param(name);
@@ -108,14 +117,14 @@ ProductQueryParse parse_product_query(const HttpRequest& request) {
   std::vector<FieldError> errors;
 
   if (auto text = non_empty(request, "q")) {
-    if (text->size() > 200) {
+    if (characters(*text) > 200) {
       errors.push_back({"q", "must be at most 200 characters"});
     } else {
       q.text = std::move(text);
     }
   }
   if (auto category = non_empty(request, "category")) {
-    if (category->size() > 100) {
+    if (characters(*category) > 100) {
       errors.push_back({"category", "must be at most 100 characters"});
     } else {
       q.category = std::move(category);

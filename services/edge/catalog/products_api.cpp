@@ -186,13 +186,14 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
   }
   row.category = check.required_string("category", 1, 100);
   row.stock = check.optional_int("stock", 0, kMaxStock).value_or(0);
-  // A seller always lists for themself; only an admin names another seller.
+  // A seller always lists for themself; only an admin names another seller. The field is a
+  // UUID whoever sends it.
   row.seller_id = who.user_id;
   std::optional<std::string> other_seller;
-  if (who.role == "admin" && body.object.contains("seller_id")) {
-    const auto* v = body.object.if_contains("seller_id");
-    other_seller = v->is_string() ? canonical_uuid(v->get_string()) : std::nullopt;
-    if (!other_seller) check.fail("seller_id", "must be a UUID");
+  if (const auto* v = body.object.if_contains("seller_id")) {
+    const auto named = v->is_string() ? canonical_uuid(v->get_string()) : std::nullopt;
+    if (!named) check.fail("seller_id", "must be a UUID");
+    if (who.role == "admin") other_seller = named;
   }
   if (!check.ok()) return check.problem();
   row.price = *price;

@@ -1,6 +1,8 @@
 #include "http/request_body.hpp"
 
 #include <boost/json/parse.hpp>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -41,12 +43,54 @@ std::optional<std::string> control_character_at(const boost::json::value& v,
   return std::nullopt;
 }
 
+// Characters (Unicode code points) of valid UTF-8, as JSON Schema's minLength and maxLength
+// count them: every byte but the continuation bytes (10xxxxxx) starts one.
+std::size_t characters(std::string_view s) {
+  std::size_t n = 0;
+  for (const char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) ++n;
+  }
+  return n;
+}
+
+// The integer a JSON number stands for: JSON has one number type, so 5.0 is the integer 5.
+std::optional<std::int64_t> integer_of(const boost::json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    // Exactly representable and inside int64: 2^63 itself is not.
+    if (std::isfinite(d) && std::trunc(d) == d && d >= -9.2e18 && d <= 9.2e18) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::int64_t> json_integer(const boost::json::value& v) {
+  return integer_of(v);
+}
+
+std::string media_type(const HttpRequest& request) {
+  const std::string header = request.header("content-type");
+  std::string type = header.substr(0, header.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
+  for (char& c : type) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return type;
+}
 
 JsonBody parse_json_body(const HttpRequest& request) {
   JsonBody out;
-  const std::string type = request.header("content-type");
-  if (!type.empty() && type.rfind("application/json", 0) != 0) {
+  const std::string type = media_type(request);
+  if (!type.empty() && type != "application/json") {
     out.error = edge::problem(415, "Unsupported Media Type", "send application/json");
     return out;
   }
@@ -81,7 +125,8 @@ std::string FieldCheck::required_string(std::string_view field, std::size_t min,
     return {};
   }
   const auto& s = v->get_string();
-  if (s.size() < min || s.size() > max) {
+  const std::size_t length = characters(s);
+  if (length < min || length > max) {
     fail(std::string(field),
          "must be " + std::to_string(min) + " to " + std::to_string(max) + " characters");
     return {};
@@ -103,21 +148,20 @@ std::int64_t FieldCheck::required_int(std::string_view field, std::int64_t min, 
     fail(std::string(field), "is required");
     return 0;
   }
-  std::int64_t n = 0;
-  if (v->is_int64()) {
-    n = v->get_int64();
-  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(max)) {
-    n = static_cast<std::int64_t>(v->get_uint64());
-  } else {
+  const auto integer = integer_of(*v);
+  // A whole number too large for int64 is out of range, not "not an integer".
+  const bool whole = integer || v->is_uint64() ||
+                     (v->is_double() && std::trunc(v->get_double()) == v->get_double());
+  if (!whole) {
     fail(std::string(field), "must be an integer");
     return 0;
   }
-  if (n < min || n > max) {
+  if (!integer || *integer < min || *integer > max) {
     fail(std::string(field),
          "must be between " + std::to_string(min) + " and " + std::to_string(max));
     return 0;
   }
-  return n;
+  return *integer;
 }
 
 std::optional<std::int64_t> FieldCheck::optional_int(std::string_view field, std::int64_t min,

@@ -20,11 +20,20 @@ struct JsonBody {
 };
 JsonBody parse_json_body(const HttpRequest& request);
 
+/// The request's media type: Content-Type without its parameters, lower-cased (media types are
+/// case-insensitive); empty when there is none.
+std::string media_type(const HttpRequest& request);
+
+/// The integer a JSON number stands for (5 and 5.0 alike), or nullopt for a fraction or a
+/// whole number beyond int64.
+std::optional<std::int64_t> json_integer(const boost::json::value& v);
+
 /// Collects invalid fields of one request so that a 422 names each of them.
 class FieldCheck {
  public:
   explicit FieldCheck(const boost::json::object& body) : body_(body) {}
-  /// A required string of `min`..`max` characters; empty when invalid (and recorded).
+  /// A required string of `min`..`max` characters (code points); empty when invalid (and
+  /// recorded).
   std::string required_string(std::string_view field, std::size_t min = 1, std::size_t max = 200);
   std::optional<std::string> optional_string(std::string_view field, std::size_t min = 0,
                                              std::size_t max = 5000);

@@ -57,3 +57,52 @@ TEST_CASE("malformed JSON and non-objects stay 400, a wrong type 415") {
   r.body = "{}";
   CHECK(parse_json_body(r).error->status == 415);
 }
+
+TEST_CASE("lengths are counted in characters, as JSON Schema counts them") {
+  std::string accents;
+  for (int i = 0; i < 200; ++i) accents += "\u00e9";  // two bytes each
+  const auto body = boost::json::object{{"name", accents}, {"long", accents + "\u00e9"}};
+  FieldCheck check(body);
+  CHECK(check.required_string("name", 1, 200) == accents);
+  CHECK(check.ok());
+  CHECK(check.required_string("long", 1, 200).empty());
+  CHECK_FALSE(check.ok());
+}
+
+TEST_CASE("a whole number is an integer however it is written, a fraction never") {
+  const auto body =
+      boost::json::parse(R"({"plain":5,"point":5.0,"exponent":2e3,"half":2.5,"huge":1e30,)"
+                         R"("word":"5","big":18446744073709551615})")
+          .as_object();
+  FieldCheck check(body);
+  CHECK(check.required_int("plain", 0, 10) == 5);
+  CHECK(check.required_int("point", 0, 10) == 5);
+  CHECK(check.required_int("exponent", 0, 5000) == 2000);
+  CHECK(check.ok());
+  for (const char* field : {"half", "huge", "word", "big"}) {
+    CAPTURE(field);
+    FieldCheck one(body);
+    one.required_int(field, 0, 10);
+    REQUIRE_FALSE(one.ok());
+    const auto problem = boost::json::parse(one.problem().body).as_object();
+    const std::string reason(
+        problem.at("errors").as_array().at(0).as_object().at("reason").as_string());
+    const bool out_of_range = std::string(field) == "huge" || std::string(field) == "big";
+    CHECK(reason == (out_of_range ? "must be between 0 and 10" : "must be an integer"));
+  }
+}
+
+TEST_CASE("the media type is read without its parameters and in any case") {
+  const auto with_type = [](const char* type) {
+    HttpRequest r;
+    r.method = "POST";
+    r.headers["content-type"] = type;
+    r.body = "{}";
+    return parse_json_body(r);
+  };
+  CHECK_FALSE(with_type("application/json").error);
+  CHECK_FALSE(with_type("Application/JSON; charset=utf-8").error);
+  CHECK_FALSE(with_type(" application/json ;charset=UTF-8").error);
+  CHECK(with_type("application/json-patch+json").error->status == 415);
+  CHECK(with_type("text/plain").error->status == 415);
+}

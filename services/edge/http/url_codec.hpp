@@ -18,7 +18,8 @@ struct TargetParts {
 TargetParts split_target(std::string_view target);
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`); nullopt for a truncated or
-/// non-hex escape or an encoded NUL, which no legitimate path or parameter holds.
+/// non-hex escape, an encoded NUL, or bytes that are not UTF-8: no legitimate path or parameter
+/// holds them, and the database could not.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
 /// Decodes `a=1&b=x+y&a=2` (also an `application/x-www-form-urlencoded` body) into its pairs,

@@ -65,6 +65,21 @@ TEST_CASE("percent decode rejects malformed escapes") {
   CHECK_FALSE(percent_decode("nul%00byte"));
 }
 
+TEST_CASE("percent decode refuses bytes that are not UTF-8 and keeps those that are") {
+  // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate, beyond U+10FFFF,
+  // and a raw byte that no UTF-8 text holds.
+  for (const char* text : {"%80", "caf%C3", "%C0%AF", "%ED%A0%80", "%F4%90%80%80",
+                           "a\xff"
+                           "b"}) {
+    CAPTURE(text);
+    CHECK_FALSE(percent_decode(text));
+    CHECK_FALSE(parse_query(std::string("q=") + text));
+  }
+  CHECK(percent_decode("caf%C3%A9") == "caf\xc3\xa9");
+  CHECK(percent_decode("%F0%9F%98%80") == "\xf0\x9f\x98\x80");
+  CHECK(percent_decode("%E0%A0%80%F4%8F%BF%BF") == "\xe0\xa0\x80\xf4\x8f\xbf\xbf");
+}
+
 TEST_CASE("parse query decodes names and values and keeps repeats") {
   const auto params = parse_query("q=red+shoes&category=a%26b&tag=1&tag=2");
   REQUIRE(params);

@@ -92,11 +92,11 @@ std::vector<PlaceLine> read_lines(const boost::json::object& body, FieldCheck& c
       if (!fresh) check.fail(at + "/product_id", "repeats line " + std::to_string(it->second));
     }
     const auto* quantity = line.if_contains("quantity");
+    const auto count = quantity != nullptr ? json_integer(*quantity) : std::nullopt;
     if (quantity == nullptr) {
       check.fail(at + "/quantity", "is required");
-    } else if (quantity->is_int64() && quantity->get_int64() >= 1 &&
-               quantity->get_int64() <= kMaxQuantity) {
-      l.quantity = quantity->get_int64();
+    } else if (count && *count >= 1 && *count <= kMaxQuantity) {
+      l.quantity = *count;
     } else {
       check.fail(at + "/quantity", "must be an integer from 1 to " + std::to_string(kMaxQuantity));
     }
