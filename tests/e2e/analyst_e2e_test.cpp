@@ -202,29 +202,6 @@ Sales database_sales(System& system, const std::vector<std::string>& orders) {
   return sales;
 }
 
-// A product in `currency` listed by `seller`, once the order service knows its price.
-std::string listed(Api& api, const std::string& seller, double price, const std::string& currency,
-                   int stock) {
-  const auto r = api.http.post("/products",
-                               json::object{{"name", "Kettle"},
-                                            {"description", "Copper, whistling"},
-                                            {"price", price},
-                                            {"currency", currency},
-                                            {"category", "kitchen"},
-                                            {"stock", stock}},
-                               seller);
-  REQUIRE_MESSAGE(r.status == 202, r.body);
-  std::string id(r.json().at("id").as_string());
-  REQUIRE(tests::wait_until(30s, [&] {
-    long long n = 0;
-    api.system.db("order") << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS "
-                              "uuid) AND currency = :currency",
-        soci::use(id), soci::use(currency), soci::into(n);
-    return n == 1;
-  }));
-  return id;
-}
-
 }  // namespace
 
 TEST_CASE("the analysts daily sales script agrees with the sales API and the databases") {
@@ -237,7 +214,7 @@ TEST_CASE("the analysts daily sales script agrees with the sales API and the dat
   const auto [ann_id, ann] = api.user("buyer");
   const auto [bob_id, bob] = api.user("buyer");
   const std::string teapot = api.product(seller, 12.5, 50);  // EUR
-  const std::string kettle = listed(api, seller, 30.25, "USD", 50);
+  const std::string kettle = api.product(seller, 30.25, 50, "Kettle", "USD");
 
   std::vector<std::string> orders;
   const auto place = [&](const std::string& buyer, const std::string& product, int quantity,

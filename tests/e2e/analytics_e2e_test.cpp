@@ -107,29 +107,6 @@ std::map<std::string, long long> reported_statuses(Api& api, const std::string& 
   return out;
 }
 
-// A product of `seller` in `currency`, once the order service has its price.
-std::string listed(Api& api, const std::string& seller, const std::string& name, double price,
-                   const std::string& currency, int stock) {
-  const auto r = api.http.post("/products",
-                               json::object{{"name", name},
-                                            {"description", "for the numbers"},
-                                            {"price", price},
-                                            {"currency", currency},
-                                            {"category", "kitchen"},
-                                            {"stock", stock}},
-                               seller);
-  REQUIRE_MESSAGE(r.status == 202, r.body);
-  const std::string id(r.json().at("id").as_string());
-  REQUIRE(tests::wait_until(30s, [&] {
-    long long n = 0;
-    api.system.db("order")
-        << "SELECT count(*) FROM catalog_prices WHERE product_id = CAST(:id AS uuid)",
-        soci::use(id), soci::into(n);
-    return n == 1;
-  }));
-  return id;
-}
-
 // Every table of the analytics database that holds aggregates, as one text.
 std::string aggregates(System& system) {
   std::string out;
@@ -168,8 +145,8 @@ TEST_CASE("analytics agrees with the order and payment databases and keeps curre
 
   const auto [seller_id, seller] = api.user("seller");
   const auto [buyer_id, buyer] = api.user("buyer");
-  const std::string teapot = listed(api, seller, "Teapot", 12.5, "EUR", 10);
-  const std::string kettle = listed(api, seller, "Kettle", 7.25, "USD", 3);
+  const std::string teapot = api.product(seller, 12.5, 10, "Teapot", "EUR");
+  const std::string kettle = api.product(seller, 7.25, 3, "Kettle", "USD");
 
   CHECK(api.order(buyer, teapot, 2, "tok_ok").at("status").as_string() == "CONFIRMED");
   CHECK(api.order(buyer, teapot, 1, "tok_ok").at("status").as_string() == "CONFIRMED");
@@ -311,7 +288,7 @@ TEST_CASE("a replay from scratch gives the same aggregates and odd events never 
   const std::string admin = api.admin_token();
   const auto [seller_id, seller] = api.user("seller");
   const auto [buyer_id, buyer] = api.user("buyer");
-  const std::string teapot = listed(api, seller, "Teapot", 9.5, "EUR", 5);
+  const std::string teapot = api.product(seller, 9.5, 5, "Teapot", "EUR");
   CHECK(api.order(buyer, teapot, 1, "tok_ok").at("status").as_string() == "CONFIRMED");
 
   // Sent straight to the topics: a confirmation of an order analytics never saw placed (in the

@@ -75,11 +75,13 @@ std::string Api::admin_token() {
   return std::string(login.json().at("access_token").as_string());
 }
 
-std::string Api::product(const std::string& seller_token, double price, int stock) {
+std::string Api::product(const std::string& seller_token, double price, int stock,
+                         const std::string& name, const std::string& currency) {
   const auto r = http.post("/products",
-                           json::object{{"name", "Teapot"},
+                           json::object{{"name", name},
                                         {"description", "Blue and round"},
                                         {"price", price},
+                                        {"currency", currency},
                                         {"category", "kitchen"},
                                         {"stock", stock}},
                            seller_token);

@@ -36,8 +36,10 @@ struct Api {
   /// Registers and signs in; returns {user id, access token}.
   std::pair<std::string, std::string> user(const std::string& role);
   std::string admin_token();
-  /// A product listed by `seller`, once the order service knows its price.
-  std::string product(const std::string& seller_token, double price, int stock);
+  /// A product listed by `seller` (named `name`, priced in `currency`), once the order
+  /// service knows its price.
+  std::string product(const std::string& seller_token, double price, int stock,
+                      const std::string& name = "Teapot", const std::string& currency = "EUR");
   /// Places an order of `quantity` units, waiting up to `wait_s` for its outcome.
   boost::json::value order(const std::string& token, const std::string& product, int quantity,
                            const std::string& payment_token, int wait_s = 20);
