@@ -672,6 +672,21 @@
     return charts[id];
   }
 
+  // A horizontal bar chart of counts (orders by status, failure reasons).
+  function countBars(id) {
+    return chart(id, () => ({
+      type: 'bar',
+      data: { labels: [], datasets: [] },
+      options: baseOptions({
+        indexAxis: 'y',
+        scales: {
+          x: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: () => palette.grid } },
+          y: { grid: { display: false } },
+        },
+      }),
+    }));
+  }
+
   function baseOptions(extra) {
     return Object.assign({
       responsive: true,
@@ -774,17 +789,7 @@
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
     });
     const labels = statuses.map((s) => STATUS_LABELS[s] || s);
-    const c = chart('chart-status', () => ({
-      type: 'bar',
-      data: { labels: [], datasets: [] },
-      options: baseOptions({
-        indexAxis: 'y',
-        scales: {
-          x: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: () => palette.grid } },
-          y: { grid: { display: false } },
-        },
-      }),
-    }));
+    const c = countBars('chart-status');
     if (c) {
       c.data.labels = labels;
       c.data.datasets = [{
@@ -854,17 +859,7 @@
       ? 'Failure reasons are not reported by this server yet.'
       : rows.length ? '' : 'No failed orders yet.';
     empty.hidden = !empty.textContent;
-    const c = chart('chart-failures', () => ({
-      type: 'bar',
-      data: { labels: [], datasets: [] },
-      options: baseOptions({
-        indexAxis: 'y',
-        scales: {
-          x: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: () => palette.grid } },
-          y: { grid: { display: false } },
-        },
-      }),
-    }));
+    const c = countBars('chart-failures');
     if (c) {
       c.data.labels = rows.map((r) => r.label);
       c.data.datasets = [{
