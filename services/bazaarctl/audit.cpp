@@ -37,6 +37,7 @@ enum class Kind {
   kOrderRejected,
   kOrderCancelled,
   kOrderStatusChanged,
+  kOrderAwaitingPayment,
   kPaymentCharged,
   kPaymentRefunded,
   kStockLevelChanged,
@@ -61,6 +62,7 @@ TypeTable make_type_table() {
       {ord::OrderRejectedV1::kType, Kind::kOrderRejected},
       {ord::OrderCancelledV1::kType, Kind::kOrderCancelled},
       {ord::OrderStatusChangedV1::kType, Kind::kOrderStatusChanged},
+      {ord::OrderAwaitingPaymentV1::kType, Kind::kOrderAwaitingPayment},
       {pay::PaymentChargedV1::kType, Kind::kPaymentCharged},
       {pay::PaymentRefundedV1::kType, Kind::kPaymentRefunded},
       {inv::StockLevelChangedV1::kType, Kind::kStockLevelChanged},
@@ -122,6 +124,7 @@ struct OrderFacts {
   std::optional<Conflict> conflict;  // the first outcome the saga cannot reach from the one before
   std::vector<Charge> charges;       // one per payment_id
   std::optional<Refund> refund;      // the largest PaymentRefunded
+  std::int64_t payment_due_ms = 0;   // the latest end of a payment window it waited for
 };
 
 struct ProductFacts {
@@ -354,6 +357,18 @@ struct Auditor::State {
         }
         return note_status(orders[std::move(order_id)], *status, at);
       }
+      case Kind::kOrderAwaitingPayment: {
+        // Waiting for its buyer, the order may stay open until its payment window closes.
+        const auto due = events::parse_rfc3339(f.string("due_at"));
+        auto& o = orders[std::move(order_id)];
+        if (due) {
+          o.payment_due_ms = std::max(
+              o.payment_due_ms,
+              std::chrono::duration_cast<std::chrono::milliseconds>(due->time_since_epoch())
+                  .count());
+        }
+        return;
+      }
       case Kind::kPaymentCharged: {
         std::string payment_id = f.string("payment_id");
         const std::int64_t amount = f.int64("amount");
@@ -414,7 +429,8 @@ struct Auditor::State {
                     {where(o.conflict->before.at), where(o.conflict->after.at)}});
     }
     const std::int64_t age_ms = now_ms - o.placed_ms;
-    const bool settling = age_ms < settle_ms;
+    // An order waiting for its buyer's payment has until its window closes, plus the settle time.
+    const bool settling = age_ms < settle_ms || now_ms < o.payment_due_ms + settle_ms;
     const bool settled = o.last && order::is_settled(o.last->status);
     if (!settled && settling) {
       ++report.pending;

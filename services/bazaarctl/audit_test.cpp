@@ -192,6 +192,31 @@ TEST_CASE_FIXTURE(Feed, "an unsettled order is pending inside the settle time, a
   CHECK(v.records == std::vector<std::string>{last});
 }
 
+TEST_CASE_FIXTURE(Feed,
+                  "an order waiting for its buyer is pending until its payment window closes") {
+  const std::string order = new_id();
+  placed(order, 900);
+  status(order, "PLACED", "AWAITING_STOCK");
+  status(order, "AWAITING_STOCK", "AWAITING_PAYMENT");
+  const auto due = clock.now() + std::chrono::hours{1};
+  emit(topic::kOrderEvents, order,
+       ord::OrderAwaitingPaymentV1{.order_id = order,
+                                   .buyer_id = kBuyer,
+                                   .total = 900,
+                                   .currency = "EUR",
+                                   .due_at = events::format_rfc3339(due),
+                                   .attempts_used = 0,
+                                   .attempts_left = 3,
+                                   .reason = std::nullopt});
+  // Past the settle time but inside the window: waiting, not stuck.
+  const AuditReport waiting = auditor.finish(due - std::chrono::seconds{1});
+  CHECK(waiting.ok());
+  CHECK(waiting.pending == 1);
+  // The window closed a settle time ago and the order is still open: stuck.
+  const AuditReport stuck = auditor.finish(due + kSettle);
+  REQUIRE(of(stuck, invariant::kOneOutcome).size() == 1);
+}
+
 TEST_CASE_FIXTURE(Feed, "an order rejected at placement is an order with its outcome") {
   rejected(new_id());
   const AuditReport report = settled_report();

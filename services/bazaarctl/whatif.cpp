@@ -58,6 +58,17 @@ order::OrderRecord record_of(const History& h, const std::string& order_id) {
   const auto place = events::Fields::of(h.place->event->data);
   o.buyer_id = place.string("buyer_id");
   o.payment_token = place.optional_string("payment_token").value_or("");
+  o.saga.has_token = !o.payment_token.empty();
+  // The attempts allowed are the service's setting, not in PlaceOrder: a recorded wait for the
+  // buyer tells them; with none recorded, a decline ended the order (one attempt).
+  o.saga.max_attempts = 1;
+  for (const auto& [cause, outputs] : h.outputs_by_cause) {
+    for (const auto* r : outputs) {
+      if (r->event->type != ord::OrderAwaitingPaymentV1::kType) continue;
+      const auto f = events::Fields::of(r->event->data);
+      o.saga.max_attempts = static_cast<int>(f.int64("attempts_used") + f.int64("attempts_left"));
+    }
+  }
   const auto placed = events::Fields::of(h.placement->event->data);
   o.total = placed.optional_int64("total").value_or(0);
   o.currency = placed.optional_string("currency").value_or("EUR");
@@ -93,7 +104,7 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
         h.outputs_by_cause[r.event->causation_id].push_back(&r);
       }
     } else if (order::reply_input(type) || type == ord::CancelOrderV1::kType ||
-               type == ord::AdvanceOrderStatusV1::kType) {
+               type == ord::PayOrderV1::kType || type == ord::AdvanceOrderStatusV1::kType) {
       // A repeated delivery (or a redriven copy) was applied once: the inbox dropped the rest.
       if (seen.insert(r.event->id).second) orders[id].inputs.push_back(&r);
     }
@@ -131,11 +142,12 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     order::OrderRecord o = record_of(h, order_id);
     auto step = [&](Input input, const std::string& reason, const std::string& name,
                     const std::string& where, const std::vector<const Record*>& recorded,
-                    const std::string& trigger) {
+                    const std::string& trigger, int attempt = 0) {
       ++report.inputs;
-      const order::Decision d = decide(o.saga, input, reason);
+      const order::Decision d = decide(o.saga, input, reason, attempt);
       // The placement's own events are compared separately; here only what the step adds.
-      const auto would = order::decision_messages(o, d, trigger);
+      // Only the types are compared: the payment window's end is a placeholder.
+      const auto would = order::decision_messages(o, d, trigger, "2000-01-01T00:00:00Z", 0);
       auto recorded_types = types_of(recorded);
       recorded_types.erase(
           std::remove_if(recorded_types.begin(), recorded_types.end(),
@@ -145,6 +157,22 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
         report.diffs.push_back({order_id, name, where, recorded_types, types_of(would)});
       }
       o.saga = d.saga;
+    };
+    // A command the service refuses before the saga sees it (not the caller's order): only
+    // OrderCommandRejected, the saga unchanged.
+    auto forbidden = [&](const std::string& type, const Record* r,
+                         const std::vector<const Record*>& recorded) {
+      const order::Decision refused{.saga = o.saga,
+                                    .commands = {},
+                                    .deadline = order::Deadline::kNone,
+                                    .rejected = true,
+                                    .awaiting_buyer = false,
+                                    .note = "forbidden"};
+      ++report.inputs;
+      const auto would = order::decision_messages(o, refused, type, "", 0);
+      if (types_of(recorded) != types_of(would)) {
+        report.diffs.push_back({order_id, type, r->where(), types_of(recorded), types_of(would)});
+      }
     };
     step(Input::kPlace, {}, ord::PlaceOrderV1::kType, h.place->where(),
          h.outputs_by_cause[h.place->event->id], ord::PlaceOrderV1::kType);
@@ -162,26 +190,24 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
         const bool allowed = role == "admin" ||
                              (role == "buyer" && fields.optional_string("actor_id") == o.buyer_id);
         if (!allowed) {
-          order::Decision refused{.saga = o.saga,
-                                  .commands = {},
-                                  .deadline = order::Deadline::kNone,
-                                  .rejected = true,
-                                  .note = "forbidden"};
-          ++report.inputs;
-          const auto would = order::decision_messages(o, refused, type);
-          if (types_of(recorded) != types_of(would)) {
-            report.diffs.push_back(
-                {order_id, type, r->where(), types_of(recorded), types_of(would)});
-          }
+          forbidden(type, r, recorded);
           continue;
         }
         step(Input::kCancel, {}, type, r->where(), recorded, type);
+      } else if (type == ord::PayOrderV1::kType) {
+        // Only the buyer pays: anyone else is refused like a forbidden cancel.
+        if (fields.optional_string("actor_id") != o.buyer_id) {
+          forbidden(type, r, recorded);
+          continue;
+        }
+        step(Input::kPay, {}, type, r->where(), recorded, type);
       } else if (type == ord::AdvanceOrderStatusV1::kType) {
         const bool ship = fields.optional_string("status") == "SHIPPED";
         step(ship ? Input::kShip : Input::kDeliver, {}, type, r->where(), recorded, type);
       } else {
         step(*order::reply_input(type), fields.optional_string("reason").value_or(""), type,
-             r->where(), recorded, type);
+             r->where(), recorded, type,
+             static_cast<int>(fields.optional_int64("attempt").value_or(0)));
       }
     }
     while (next_deadline < deadlines.size()) {

@@ -13,7 +13,7 @@ namespace bazaar::ctl {
 
 /// The saga's decision function, swappable so a changed rule can be tried on history.
 using Decide = std::function<order::Decision(const std::optional<order::Saga>&, order::Input,
-                                             std::string_view)>;
+                                             std::string_view, int)>;
 
 /// One input of one order where the saga under test would do something else than was recorded.
 struct WhatIfDiff {

@@ -34,6 +34,7 @@ struct History {
     o.order_id = ids.next().str();
     o.buyer_id = ids.next().str();
     o.payment_token = "tok_ok";
+    o.saga.has_token = true;
     o.currency = "EUR";
     o.total = 1200;
     o.lines = {{ids.next().str(), 2, 600, ids.next().str()}};
@@ -55,7 +56,9 @@ struct History {
 
   void decide_and_send(Input input, const events::Envelope* cause, const std::string& trigger) {
     const auto d = order::decide(o.saga, input, {});
-    for (const auto& m : order::decision_messages(o, d, trigger)) send(m, cause);
+    for (const auto& m : order::decision_messages(o, d, trigger, "2026-01-02T03:04:05Z", 0)) {
+      send(m, cause);
+    }
     o.saga = d.saga;
   }
 
@@ -114,8 +117,8 @@ TEST_CASE("a changed rule shows the order and the input it changes") {
   h.happy_path();
   // A rule that confirms on the charge without committing the reservation first.
   const Decide changed = [](const std::optional<order::Saga>& saga, Input input,
-                            std::string_view reason) {
-    order::Decision d = order::decide(saga, input, reason);
+                            std::string_view reason, int attempt) {
+    order::Decision d = order::decide(saga, input, reason, attempt);
     if (input == Input::kPaymentCharged && saga &&
         saga->status == order::Status::kAwaitingPayment) {
       d.commands.clear();

@@ -107,7 +107,10 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
     level = inventory::reserve(level, line.quantity);
     save_stock(ctx.sql, line.product_id, level);
   }
-  const std::string expires_at = events::format_rfc3339(ctx.clock.now() + ttl_);
+  // The saga may ask for a longer hold (a buyer paying later); never a shorter one.
+  const auto hold =
+      std::max<std::chrono::seconds>(ttl_, std::chrono::seconds{cmd.hold_seconds.value_or(0)});
+  const std::string expires_at = events::format_rfc3339(ctx.clock.now() + hold);
   insert_active_reservation(ctx.sql, order_id, merged, expires_at);
   out.emit(order_id, stock_reserved(order_id, merged, expires_at));
   for (const auto& line : merged) {

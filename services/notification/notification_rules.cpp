@@ -15,6 +15,7 @@ constexpr std::string_view kOrderConfirmed = ord::OrderConfirmedV1::kType;
 constexpr std::string_view kOrderCancelled = ord::OrderCancelledV1::kType;
 constexpr std::string_view kOrderRejected = ord::OrderRejectedV1::kType;
 constexpr std::string_view kOrderStatusChanged = ord::OrderStatusChangedV1::kType;
+constexpr std::string_view kOrderAwaitingPayment = ord::OrderAwaitingPaymentV1::kType;
 
 // A field a rule reads; absent reads as empty (the rule then makes no notification).
 std::string text(const boost::json::object& payload, std::string_view key) {
@@ -54,8 +55,9 @@ void to_admins(std::vector<Notification>& out, const std::vector<std::string>& a
 }  // namespace
 
 const std::vector<std::string_view>& notified_types() {
-  static const std::vector<std::string_view> kTypes{kOrderPlaced, kOrderConfirmed, kOrderCancelled,
-                                                    kOrderRejected, kOrderStatusChanged};
+  static const std::vector<std::string_view> kTypes{kOrderPlaced,        kOrderConfirmed,
+                                                    kOrderCancelled,     kOrderRejected,
+                                                    kOrderStatusChanged, kOrderAwaitingPayment};
   return kTypes;
 }
 
@@ -102,6 +104,14 @@ std::vector<Notification> notifications_for(std::string_view event_type,
   } else if (event_type == kOrderRejected) {
     to_admins(out, admin_ids, order_id, "order_failed", order + " failed",
               order + " was rejected: " + text(payload, "reason") + ".");
+  } else if (event_type == kOrderAwaitingPayment && !buyer_id.empty()) {
+    const bool declined = text(payload, "reason") == "payment_declined";
+    const auto left = events::Fields(payload).optional_int64("attempts_left").value_or(0);
+    out.push_back(
+        {buyer_id, "buyer", "payment_required", order_id, order + " waits for your payment",
+         std::string(declined ? "Your card was declined. " : "") + "Your order " + order_id +
+             " holds its items until " + text(payload, "due_at") + ": pay it (" +
+             std::to_string(left) + (left == 1 ? " attempt" : " attempts") + " left)."});
   } else if (event_type == kOrderStatusChanged && !buyer_id.empty()) {
     const std::string status = text(payload, "status");
     if (status == "SHIPPED") {

@@ -101,6 +101,11 @@ TEST_CASE("notification rules table") {
        order_json(R"(,"command":"x","reason":"y")"),
        {}},
       {"payment events tell nobody", "bazaar.payment.PaymentCharged.v1", order_json(""), {}},
+      {"an order waiting for its payment tells the buyer",
+       "bazaar.order.OrderAwaitingPayment.v1",
+       order_json(R"(,"total":300,"currency":"EUR","due_at":"2026-11-23T10:10:00Z",)"
+                  R"("attempts_used":1,"attempts_left":2,"reason":"payment_declined")"),
+       {{kBuyer, "buyer", "payment_required"}}},
       {"an event without order id tells nobody",
        "bazaar.order.OrderPlaced.v1",
        R"({"buyer_id":")" + kBuyer + "\"}",
@@ -145,6 +150,19 @@ TEST_CASE("only order outcomes are notifying types") {
   CHECK(notifies("bazaar.order.OrderStatusChanged.v1"));
   CHECK_FALSE(notifies("bazaar.order.PlaceOrder.v1"));
   CHECK_FALSE(notifies("bazaar.identity.UserRegistered.v1"));
+}
+
+TEST_CASE("the payment reminder says why, until when and how many attempts are left") {
+  const auto notes = notifications_for(
+      "bazaar.order.OrderAwaitingPayment.v1",
+      boost::json::parse(order_json(R"(,"due_at":"2026-11-23T10:10:00Z","attempts_left":1,)"
+                                    R"("reason":"payment_declined")"))
+          .as_object(),
+      {});
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].body.find("declined") != std::string::npos);
+  CHECK(notes[0].body.find("2026-11-23T10:10:00Z") != std::string::npos);
+  CHECK(notes[0].body.find("1 attempt left") != std::string::npos);
 }
 
 TEST_CASE("the created payload satisfies its schema") {

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   int compensation_ms = 10'000;
   int scan_ms = 250;
   int grace_ms = 30'000;
+  int window_ms = 600'000;
+  int attempts = 3;
   app.add_option("--stock-timeout-ms", stock_ms, "How long the saga waits for inventory")
       ->envname("BAZAAR_ORDER_STOCK_TIMEOUT_MS")
       ->check(CLI::Range(100, 86'400'000));
@@ -35,14 +37,23 @@ int main(int argc, char** argv) {
                  "How long an order naming a product not listed yet is retried before rejection")
       ->envname("BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS")
       ->check(CLI::Range(0, 3'600'000));
+  app.add_option("--payment-window-ms", window_ms,
+                 "How long an order holds its stock waiting for the buyer to pay (placed without "
+                 "a payment token, or after a declined attempt) before it is cancelled")
+      ->envname("BAZAAR_ORDER_PAYMENT_WINDOW_MS")
+      ->check(CLI::Range(1'000, 43'200'000));
+  app.add_option("--payment-attempts", attempts,
+                 "How many charges the buyer of an order may try (1: a decline cancels the order)")
+      ->envname("BAZAAR_ORDER_PAYMENT_ATTEMPTS")
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
   return bazaar::events::run_main("bazaar-order", [&] {
     bazaar::events::Service service(cfg);
     const bazaar::order::SagaStore store(
         {std::chrono::milliseconds{stock_ms}, std::chrono::milliseconds{payment_ms},
-         std::chrono::milliseconds{compensation_ms}},
+         std::chrono::milliseconds{compensation_ms}, std::chrono::milliseconds{window_ms}},
         service.factory(), service.clock());
-    bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms});
+    bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms}, attempts);
     namespace topic = bazaar::contracts::topic;
     // A saga is a sequence: a dead-lettered order parks its later records until a redrive.
     service.add_processor("order",

@@ -35,10 +35,14 @@ void upsert_price(soci::session& sql, const std::string& product_id, const std::
 
 }  // namespace
 
-OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace)
-    : store_(store), unknown_product_grace_(unknown_product_grace) {
+OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace,
+                           int payment_attempts)
+    : store_(store),
+      unknown_product_grace_(unknown_product_grace),
+      payment_attempts_(payment_attempts) {
   on(&OrderHandler::place, &OrderHandler::reject_unstorable);
   on(&OrderHandler::cancel, &OrderHandler::reject_unstorable);
+  on(&OrderHandler::pay, &OrderHandler::reject_unstorable);
   on(&OrderHandler::advance_status, &OrderHandler::reject_unstorable);
   on(&OrderHandler::price_listed);
   on(&OrderHandler::price_changed);
@@ -59,7 +63,36 @@ void OrderHandler::reject_unstorable(events::HandlerContext& ctx,
 void OrderHandler::reply(events::HandlerContext& ctx) {
   const auto fields = events::Fields::of(ctx.event.data);
   advance(ctx, fields.string("order_id"), *reply_input(ctx.event.type),
-          fields.optional_string("reason").value_or(""));
+          fields.optional_string("reason").value_or(""),
+          static_cast<int>(fields.optional_int64("attempt").value_or(0)));
+}
+
+void OrderHandler::refuse_command(events::HandlerContext& ctx, const OrderRecord& order,
+                                  const std::string& why) {
+  const Decision refused{.saga = order.saga,
+                         .commands = {},
+                         .deadline = Deadline::kNone,
+                         .rejected = true,
+                         .awaiting_buyer = false,
+                         .note = why};
+  store_.apply(ctx.sql, ctx.outbox, order, refused, ctx.event.type, &ctx.event);
+}
+
+void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd) {
+  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
+  if (!order) {
+    advance(ctx, cmd.order_id, Input::kPay, {});
+    return;
+  }
+  // Only the buyer pays their order.
+  if (order->buyer_id != cmd.actor_id) {
+    refuse_command(ctx, *order, "forbidden: only the order's buyer pays it");
+    return;
+  }
+  const Decision d = decide(order->saga, Input::kPay);
+  OrderRecord paid = *order;
+  if (!d.rejected) paid.payment_token = cmd.payment_token;
+  store_.apply(ctx.sql, ctx.outbox, paid, d, ctx.event.type, &ctx.event);
 }
 
 void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {
@@ -68,12 +101,7 @@ void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::C
   const bool allowed = cmd.actor_role == "admin" ||
                        (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
   if (order && !allowed) {
-    Decision refused{.saga = order->saga,
-                     .commands = {},
-                     .deadline = Deadline::kNone,
-                     .rejected = true,
-                     .note = "forbidden: not allowed to cancel this order"};
-    store_.apply(ctx.sql, ctx.outbox, *order, refused, ctx.event.type, &ctx.event);
+    refuse_command(ctx, *order, "forbidden: not allowed to cancel this order");
     return;
   }
   // The saga's own reasons ("refunded", "cancelled") tell the story.
@@ -86,7 +114,7 @@ void OrderHandler::advance_status(events::HandlerContext& ctx,
 }
 
 void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
-                           const std::string& reason) {
+                           const std::string& reason, int attempt) {
   const auto order = store_.load_for_update(ctx.sql, order_id);
   if (!order) {
     const Decision d = decide(std::nullopt, input, reason);
@@ -94,7 +122,7 @@ void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order
     store_.apply_unknown(ctx.outbox, order_id, d, &ctx.event);
     return;
   }
-  const Decision d = decide(order->saga, input, reason);
+  const Decision d = decide(order->saga, input, reason, attempt);
   store_.apply(ctx.sql, ctx.outbox, *order, d, ctx.event.type, &ctx.event);
 }
 
@@ -102,7 +130,9 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   OrderRecord order;
   order.order_id = cmd.order_id;
   order.buyer_id = cmd.buyer_id;
-  order.payment_token = cmd.payment_token;
+  order.payment_token = cmd.payment_token.value_or("");
+  order.saga.has_token = !order.payment_token.empty();
+  order.saga.max_attempts = payment_attempts_;
   if (store_.load_for_update(ctx.sql, order.order_id)) {
     // The same order placed again under another event id: the first placement stands.
     spdlog::info("order {} placed again; ignored", order.order_id);

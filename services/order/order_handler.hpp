@@ -16,11 +16,14 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   /// `unknown_product_grace`: how long an order for a product not yet in the price projection
   /// is retried before it is rejected; PlaceOrder and catalog.events travel on different
   /// topics, so an order may overtake the event that lists its product.
-  OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace);
+  /// `payment_attempts`: how many charges the buyer of a new order may try.
+  OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace,
+               int payment_attempts);
 
  private:
   void place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd);
   void cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd);
+  void pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd);
   void advance_status(events::HandlerContext& ctx,
                       const contracts::order::AdvanceOrderStatusV1& cmd);
   /// A command holding a value no column can hold: OrderCommandRejected naming it; no order is
@@ -32,10 +35,14 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   /// A saga reply (StockReserved, PaymentCharged, ...): its order id and optional reason.
   void reply(events::HandlerContext& ctx);
   void advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
-               const std::string& reason);
+               const std::string& reason, int attempt = 0);
+  /// Logs a command refused before the saga sees it and answers OrderCommandRejected.
+  void refuse_command(events::HandlerContext& ctx, const OrderRecord& order,
+                      const std::string& why);
 
   const SagaStore& store_;
   std::chrono::milliseconds unknown_product_grace_;
+  int payment_attempts_;
 };
 
 }  // namespace bazaar::order

@@ -17,6 +17,7 @@ struct OrderRecord {
   std::string currency;
   std::int64_t total = 0;
   std::vector<PricedLine> lines;
+  std::string payment_due_at;  ///< RFC 3339; empty until the saga first waits for the buyer
   Saga saga;
 };
 

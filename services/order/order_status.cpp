@@ -78,6 +78,10 @@ bool may_cancel(Status s) {
          s == Status::kConfirmed;
 }
 
+bool may_pay(Status s) {
+  return s == Status::kPlaced || s == Status::kAwaitingStock || s == Status::kAwaitingPayment;
+}
+
 std::optional<Status> advances_from(Status target) {
   if (target == Status::kShipped) return Status::kConfirmed;
   if (target == Status::kDelivered) return Status::kShipped;

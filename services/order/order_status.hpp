@@ -33,6 +33,8 @@ bool is_outcome(Status s);
 bool is_settled(Status s);
 /// Whether a CancelOrder is accepted in `s` (a confirmed order is refunded and restocked).
 bool may_cancel(Status s);
+/// Whether a PayOrder may be accepted in `s`: before the outcome, while nothing is charged.
+bool may_pay(Status s);
 /// The state an order must be in to be advanced to `target` (SHIPPED needs CONFIRMED,
 /// DELIVERED needs SHIPPED); nullopt when no order can be advanced to it.
 std::optional<Status> advances_from(Status target);

@@ -80,3 +80,13 @@ TEST_CASE("outcomes, settled and terminal states") {
   CHECK(is_terminal(Status::kDelivered));
   CHECK_FALSE(is_terminal(Status::kConfirmed));
 }
+
+TEST_CASE("only an order before its outcome may be paid") {
+  CHECK(may_pay(Status::kPlaced));
+  CHECK(may_pay(Status::kAwaitingStock));
+  CHECK(may_pay(Status::kAwaitingPayment));
+  for (Status s : {Status::kCompensating, Status::kConfirmed, Status::kShipped, Status::kDelivered,
+                   Status::kRejected, Status::kCancelled}) {
+    CHECK_FALSE(may_pay(s));
+  }
+}

@@ -1,5 +1,6 @@
 #include "saga.hpp"
 
+#include <string>
 #include <utility>
 
 namespace bazaar::order {
@@ -63,6 +64,29 @@ Decision compensation_answered(Saga s, Input input) {
   return keep(s, "every compensation answered");
 }
 
+// Sends the next attempt of the charge and waits for its answer.
+Decision start_charge(Saga s, std::string note) {
+  s.status = Status::kAwaitingPayment;
+  s.has_token = true;
+  s.charging = true;
+  ++s.attempts;
+  Decision d = keep(s, std::move(note) + " (attempt " + std::to_string(s.attempts) + ")");
+  d.commands.push_back(Command::kChargePayment);
+  d.deadline = Deadline::kPayment;
+  return d;
+}
+
+// Holds the stock and waits for the buyer to pay (again) until the payment window closes.
+Decision await_buyer(Saga s, std::string note) {
+  s.status = Status::kAwaitingPayment;
+  s.has_token = false;  // a declined token is not tried again
+  s.charging = false;
+  Decision d = keep(s, std::move(note));
+  d.deadline = Deadline::kPaymentDue;
+  d.awaiting_buyer = true;
+  return d;
+}
+
 // Replies that arrive when the saga no longer waits for them.
 Decision late_reply(const Saga& s, Input input) {
   if (input == Input::kPaymentCharged) {
@@ -80,14 +104,14 @@ Decision late_reply(const Saga& s, Input input) {
 
 Decision from_awaiting_stock(Saga s, Input input, std::string_view reason) {
   switch (input) {
-    case Input::kStockReserved: {
+    case Input::kStockReserved:
       s.stock_held = true;
-      s.status = Status::kAwaitingPayment;
-      Decision d = keep(s, "stock reserved; charging payment");
-      d.commands.push_back(Command::kChargePayment);
-      d.deadline = Deadline::kPayment;
-      return d;
-    }
+      if (s.has_token) return start_charge(s, "stock reserved; charging payment");
+      return await_buyer(s, "stock reserved; waiting for the buyer's payment");
+    case Input::kPay:
+      if (s.has_token) return refuse(s, "the order already has a payment token");
+      s.has_token = true;
+      return keep(s, "payment token kept until the stock is reserved");
     case Input::kStockRejected:
       s.status = Status::kRejected;
       s.reason = reason.empty() ? "out_of_stock" : std::string(reason);
@@ -108,11 +132,18 @@ Decision from_awaiting_stock(Saga s, Input input, std::string_view reason) {
   }
 }
 
-Decision from_awaiting_payment(Saga s, Input input, std::string_view reason) {
+Decision from_awaiting_payment(Saga s, Input input, std::string_view reason, int attempt) {
   switch (input) {
+    case Input::kPay:
+      if (s.charged) return refuse(s, "the order is paid");
+      if (s.charging) return refuse(s, "a payment attempt is in progress");
+      if (s.attempts >= s.max_attempts) return refuse(s, "no payment attempts left");
+      return start_charge(s, "the buyer paid; charging payment");
     case Input::kPaymentCharged:
+      // Money taken by any attempt is the order's payment.
       if (s.charged) return keep(s, "duplicate PaymentCharged ignored");
       s.charged = true;
+      s.charging = false;
       {
         Decision d = keep(s, "payment charged; committing the reservation");
         d.commands.push_back(Command::kCommitReservation);
@@ -121,6 +152,14 @@ Decision from_awaiting_payment(Saga s, Input input, std::string_view reason) {
       }
     case Input::kPaymentDeclined:
       if (s.charged) return keep(s, "PaymentDeclined after a charge ignored");
+      if (attempt != 0 && attempt != s.attempts) {
+        return keep(s, "PaymentDeclined of an earlier attempt ignored");
+      }
+      if (!s.charging) return keep(s, "PaymentDeclined not awaited ignored");
+      s.charging = false;
+      if (s.attempts < s.max_attempts) {
+        return await_buyer(s, "payment declined; the buyer may pay again");
+      }
       return compensate(s, "payment_declined", "payment declined; releasing stock", false);
     case Input::kReservationCommitted:
       if (!s.charged) return keep(s, "ReservationCommitted before a charge ignored");
@@ -132,10 +171,13 @@ Decision from_awaiting_payment(Saga s, Input input, std::string_view reason) {
       s.stock_held = false;
       return compensate(s, "reservation_expired", "reservation could not be committed", true);
     case Input::kDeadline:
+      if (!s.charging && !s.charged) {
+        return compensate(s, "payment_timeout", "the buyer did not pay before the deadline", false);
+      }
       return compensate(s, "timeout", "no payment answer before the deadline", true);
     case Input::kCancel:
       return compensate(s, reason.empty() ? "cancelled" : std::string(reason),
-                        "cancelled while paying", true);
+                        "cancelled while paying", s.charging || s.charged);
     case Input::kStockReserved:
       return keep(s, "duplicate StockReserved ignored");
     case Input::kShip:
@@ -185,6 +227,7 @@ Decision from_compensating(Saga s, Input input) {
     case Input::kCancel:
     case Input::kShip:
     case Input::kDeliver:
+    case Input::kPay:
       return refuse(s, "the order is being cancelled");
     default:
       return keep(s, "reply ignored while compensating");
@@ -193,6 +236,11 @@ Decision from_compensating(Saga s, Input input) {
 
 Decision from_outcome(Saga s, Input input, std::string_view reason) {
   switch (input) {
+    case Input::kPay:
+      return refuse(s, s.status == Status::kConfirmed || s.status == Status::kShipped ||
+                               s.status == Status::kDelivered
+                           ? "the order is paid"
+                           : "the order does not await a payment");
     case Input::kCancel:
       if (s.status != Status::kConfirmed)
         return refuse(s, "only a confirmed order can be cancelled now");
@@ -229,7 +277,8 @@ Decision from_outcome(Saga s, Input input, std::string_view reason) {
 
 }  // namespace
 
-Decision decide(const std::optional<Saga>& saga, Input input, std::string_view reason) {
+Decision decide(const std::optional<Saga>& saga, Input input, std::string_view reason,
+                int attempt) {
   if (!saga) {
     // An order we never placed: undo any effect it claims, nothing else.
     Saga none;
@@ -237,7 +286,8 @@ Decision decide(const std::optional<Saga>& saga, Input input, std::string_view r
     Decision d = keep(none, "reply for an unknown order");
     if (input == Input::kPaymentCharged) d.commands.push_back(Command::kRefundPayment);
     if (input == Input::kStockReserved) d.commands.push_back(Command::kReleaseStock);
-    d.rejected = input == Input::kCancel || input == Input::kShip || input == Input::kDeliver;
+    d.rejected = input == Input::kCancel || input == Input::kShip || input == Input::kDeliver ||
+                 input == Input::kPay;
     return d;
   }
   const Saga& s = *saga;
@@ -255,7 +305,7 @@ Decision decide(const std::optional<Saga>& saga, Input input, std::string_view r
     case Status::kAwaitingStock:
       return from_awaiting_stock(s, input, reason);
     case Status::kAwaitingPayment:
-      return from_awaiting_payment(s, input, reason);
+      return from_awaiting_payment(s, input, reason, attempt);
     case Status::kCompensating:
       return from_compensating(s, input);
     case Status::kConfirmed:

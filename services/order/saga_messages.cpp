@@ -1,5 +1,7 @@
 #include "saga_messages.hpp"
 
+#include <algorithm>
+
 #include "contracts/contracts.hpp"
 
 namespace bazaar::order {
@@ -30,12 +32,16 @@ std::string compensation_reason(const std::string& reason) {
   return reason.empty() ? "compensation" : reason;
 }
 
-Message command_message(Command c, const OrderRecord& order, const std::string& reason) {
+// `after`: the saga once the decision is applied (the attempt a charge is).
+Message command_message(Command c, const OrderRecord& order, const Saga& after, int hold_seconds) {
   const std::string& id = order.order_id;
+  const std::string& reason = after.reason;
   switch (c) {
     case Command::kReserveStock: {
-      contracts::inventory::ReserveStockV1 cmd{.order_id = id, .lines = {}};
+      contracts::inventory::ReserveStockV1 cmd{
+          .order_id = id, .lines = {}, .hold_seconds = std::nullopt};
       for (const auto& l : order.lines) cmd.lines.push_back({l.product_id, l.quantity});
+      if (hold_seconds > 0) cmd.hold_seconds = hold_seconds;
       return message(topic::kInventoryCommands, cmd);
     }
     case Command::kChargePayment:
@@ -44,7 +50,8 @@ Message command_message(Command c, const OrderRecord& order, const std::string& 
                                                          .amount = order.total,
                                                          .currency = order.currency,
                                                          .payment_token = order.payment_token,
-                                                         .buyer_id = order.buyer_id});
+                                                         .buyer_id = order.buyer_id,
+                                                         .attempt = std::max(1, after.attempts)});
     case Command::kCommitReservation:
       return message(topic::kInventoryCommands,
                      contracts::inventory::CommitReservationV1{.order_id = id});
@@ -93,12 +100,25 @@ Message placement_message(const OrderRecord& order) {
 }
 
 std::vector<Message> decision_messages(const OrderRecord& before, const Decision& d,
-                                       const std::string& trigger) {
+                                       const std::string& trigger,
+                                       const std::string& payment_due_at, int hold_seconds) {
   std::vector<Message> out;
   const Status from = before.saga.status;
   const Status to = d.saga.status;
   const std::string& id = before.order_id;
-  for (Command c : d.commands) out.push_back(command_message(c, before, d.saga.reason));
+  for (Command c : d.commands) out.push_back(command_message(c, before, d.saga, hold_seconds));
+  if (d.awaiting_buyer) {
+    ord::OrderAwaitingPaymentV1 awaiting{.order_id = id,
+                                         .buyer_id = before.buyer_id,
+                                         .total = before.total,
+                                         .currency = before.currency,
+                                         .due_at = payment_due_at,
+                                         .attempts_used = d.saga.attempts,
+                                         .attempts_left = d.saga.max_attempts - d.saga.attempts,
+                                         .reason = std::nullopt};
+    if (d.saga.attempts > 0) awaiting.reason = "payment_declined";
+    out.push_back(message(topic::kOrderEvents, awaiting));
+  }
   if (d.rejected) {
     out.push_back(message(topic::kOrderEvents,
                           ord::OrderCommandRejectedV1{.order_id = id,
@@ -144,7 +164,8 @@ std::vector<Message> unknown_order_messages(const std::string& order_id, const D
   OrderRecord unknown;
   unknown.order_id = order_id;
   std::vector<Message> out;
-  for (Command c : d.commands) out.push_back(command_message(c, unknown, "unknown_order"));
+  unknown.saga.reason = "unknown_order";
+  for (Command c : d.commands) out.push_back(command_message(c, unknown, unknown.saga, 0));
   return out;
 }
 

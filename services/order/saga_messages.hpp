@@ -20,9 +20,11 @@ struct Message {
 /// What placing `order` announces: OrderPlaced, or OrderRejected when it could not be priced.
 Message placement_message(const OrderRecord& order);
 /// What decision `d` about `before` sends: its commands, OrderCommandRejected when the input
-/// named by `trigger` was refused, and the events of a status change.
+/// named by `trigger` was refused, OrderAwaitingPayment when it waits for the buyer (until
+/// `payment_due_at`), and the events of a status change. ReserveStock asks for `hold_seconds`.
 std::vector<Message> decision_messages(const OrderRecord& before, const Decision& d,
-                                       const std::string& trigger);
+                                       const std::string& trigger,
+                                       const std::string& payment_due_at, int hold_seconds);
 /// The commands of a decision about an order this service does not know (a late reply).
 std::vector<Message> unknown_order_messages(const std::string& order_id, const Decision& d);
 /// The name of a command in the step log: ReserveStock, ChargePayment, ...

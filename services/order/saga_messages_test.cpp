@@ -49,11 +49,12 @@ TEST_CASE("every message of every step of the saga satisfies its schema") {
     for (const Input input :
          {Input::kPlace, Input::kStockReserved, Input::kStockRejected, Input::kPaymentCharged,
           Input::kPaymentDeclined, Input::kReservationCommitted, Input::kDeadline, Input::kCancel,
-          Input::kShip, Input::kDeliver}) {
+          Input::kShip, Input::kDeliver, Input::kPay}) {
       OrderRecord before = sample(s);
       before.saga.stock_held = s != Status::kPlaced;
       const Decision d = decide(before.saga, input, "reason");
-      for (const auto& m : decision_messages(before, d, "bazaar.order.CancelOrder.v1")) {
+      for (const auto& m : decision_messages(before, d, "bazaar.order.CancelOrder.v1",
+                                             "2026-01-01T00:10:00.000Z", 780)) {
         check_valid(m);
       }
     }
@@ -62,7 +63,8 @@ TEST_CASE("every message of every step of the saga satisfies its schema") {
 
 TEST_CASE("commands go to their service's topic and events to order.events") {
   const OrderRecord placed = sample(Status::kPlaced);
-  const auto sent = decision_messages(placed, decide(placed.saga, Input::kPlace), "x");
+  const auto sent = decision_messages(placed, decide(placed.saga, Input::kPlace), "x",
+                                      "2026-01-01T00:10:00.000Z", 780);
   REQUIRE(sent.size() == 2);  // ReserveStock, then OrderStatusChanged
   CHECK(sent[0].type == "bazaar.inventory.ReserveStock.v1");
   CHECK(std::string(sent[0].topic) == "inventory.commands");

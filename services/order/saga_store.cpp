@@ -10,7 +10,9 @@ namespace {
 
 constexpr const char* kLoadOrder = R"sql(
 SELECT buyer_id::text, status, reason, total, currency, payment_token,
-       stock_held::int, charged::int, awaiting_release::int, awaiting_refund::int
+       stock_held::int, charged::int, awaiting_release::int, awaiting_refund::int,
+       has_token::int, charging::int, attempts, max_attempts,
+       COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '')
 FROM orders WHERE order_id = CAST(:id AS uuid) FOR UPDATE)sql";
 
 constexpr const char* kLoadLines = R"sql(
@@ -19,9 +21,10 @@ FROM order_lines WHERE order_id = CAST(:id AS uuid) ORDER BY line_no)sql";
 
 constexpr const char* kInsertOrder = R"sql(
 INSERT INTO orders (order_id, buyer_id, status, reason, total, currency, payment_token,
-                    created_at, updated_at)
+                    has_token, max_attempts, created_at, updated_at)
 VALUES (CAST(:id AS uuid), CAST(:buyer AS uuid), :status, :reason, :total, :currency, :token,
-        CAST(:created AS timestamptz), CAST(:updated AS timestamptz)))sql";
+        (:has_token <> 0), :max_attempts, CAST(:created AS timestamptz),
+        CAST(:updated AS timestamptz)))sql";
 
 constexpr const char* kInsertLine = R"sql(
 INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, seller_id)
@@ -32,6 +35,8 @@ constexpr const char* kUpdateOrder = R"sql(
 UPDATE orders SET status = :status, reason = :reason,
        stock_held = (:held <> 0), charged = (:charged <> 0),
        awaiting_release = (:release <> 0), awaiting_refund = (:refund <> 0),
+       payment_token = :token, has_token = (:has_token <> 0), charging = (:charging <> 0),
+       attempts = :attempts, payment_due_at = CAST(NULLIF(:due, '') AS timestamptz),
        deadline_at = CASE :mode WHEN 'set' THEN CAST(:deadline AS timestamptz)
                                 WHEN 'clear' THEN NULL ELSE deadline_at END,
        updated_at = CAST(:now AS timestamptz)
@@ -58,12 +63,13 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
   r.order_id = order_id;
   std::string status;
   long long total = 0;
-  int held = 0, charged = 0, release = 0, refund = 0;
+  int held = 0, charged = 0, release = 0, refund = 0, has_token = 0, charging = 0;
   soci::indicator found = soci::i_null;
   sql << kLoadOrder, soci::use(order_id, "id"), soci::into(r.buyer_id, found), soci::into(status),
       soci::into(r.saga.reason), soci::into(total), soci::into(r.currency),
       soci::into(r.payment_token), soci::into(held), soci::into(charged), soci::into(release),
-      soci::into(refund);
+      soci::into(refund), soci::into(has_token), soci::into(charging), soci::into(r.saga.attempts),
+      soci::into(r.saga.max_attempts), soci::into(r.payment_due_at);
   if (!sql.got_data()) return std::nullopt;
   r.total = total;
   r.saga.status = status_from_string(status).value_or(Status::kRejected);
@@ -71,6 +77,8 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
   r.saga.charged = charged != 0;
   r.saga.awaiting_release = release != 0;
   r.saga.awaiting_refund = refund != 0;
+  r.saga.has_token = has_token != 0;
+  r.saga.charging = charging != 0;
 
   constexpr std::size_t kMaxLines = 100;  // the PlaceOrder schema's limit
   std::vector<std::string> products(kMaxLines), sellers(kMaxLines);
@@ -88,10 +96,13 @@ void SagaStore::insert(soci::session& sql, events::OutboxWriter& out, const Orde
   const std::string status(to_string(order.saga.status));
   const long long total = order.total;
   const std::string now = events::format_rfc3339(clock_.now());
+  const int has_token = order.saga.has_token ? 1 : 0;
   sql << kInsertOrder, soci::use(order.order_id, "id"), soci::use(order.buyer_id, "buyer"),
       soci::use(status, "status"), soci::use(order.saga.reason, "reason"),
       soci::use(total, "total"), soci::use(order.currency, "currency"),
-      soci::use(order.payment_token, "token"), soci::use(now, "created"), soci::use(now, "updated");
+      soci::use(order.payment_token, "token"), soci::use(has_token, "has_token"),
+      soci::use(order.saga.max_attempts, "max_attempts"), soci::use(now, "created"),
+      soci::use(now, "updated");
   int no = 0;
   for (const auto& l : order.lines) {
     const long long quantity = l.quantity;
@@ -117,8 +128,14 @@ void SagaStore::apply(soci::session& sql, events::OutboxWriter& out, const Order
 
   std::string mode = "keep";
   std::string deadline;
+  // The payment window is fixed the first time the saga waits for the buyer.
+  std::string due = before.payment_due_at;
   if (is_settled(to)) {
     mode = "clear";
+  } else if (d.deadline == Deadline::kPaymentDue) {
+    mode = "set";
+    if (due.empty()) due = events::format_rfc3339(now + timeouts_.payment_window);
+    deadline = due;
   } else if (d.deadline != Deadline::kNone) {
     mode = "set";
     const auto wait = d.deadline == Deadline::kStock     ? timeouts_.stock
@@ -131,15 +148,28 @@ void SagaStore::apply(soci::session& sql, events::OutboxWriter& out, const Order
   const int charged = d.saga.charged ? 1 : 0;
   const int release = d.saga.awaiting_release ? 1 : 0;
   const int refund = d.saga.awaiting_refund ? 1 : 0;
+  const int has_token = d.saga.has_token ? 1 : 0;
+  const int charging = d.saga.charging ? 1 : 0;
   const std::string stamp = events::format_rfc3339(now);
   soci::indicator deadline_ind = deadline.empty() ? soci::i_null : soci::i_ok;
   sql << kUpdateOrder, soci::use(status, "status"), soci::use(d.saga.reason, "reason"),
       soci::use(held, "held"), soci::use(charged, "charged"), soci::use(release, "release"),
-      soci::use(refund, "refund"), soci::use(mode, "mode"),
+      soci::use(refund, "refund"), soci::use(before.payment_token, "token"),
+      soci::use(has_token, "has_token"), soci::use(charging, "charging"),
+      soci::use(d.saga.attempts, "attempts"), soci::use(due, "due"), soci::use(mode, "mode"),
       soci::use(deadline, deadline_ind, "deadline"), soci::use(stamp, "now"),
       soci::use(before.order_id, "id");
   log_step(sql, before.order_id, trigger, from, to, d.commands, d.note);
-  for (const auto& m : decision_messages(before, d, trigger)) send(out, before.order_id, m, cause);
+  for (const auto& m : decision_messages(before, d, trigger, due, hold_seconds())) {
+    send(out, before.order_id, m, cause);
+  }
+}
+
+int SagaStore::hold_seconds() const {
+  // A reservation outlives every wait of its saga: the stock answer, the buyer's payment
+  // window, a charge started at its very end, and the commit; plus a minute to spare.
+  const auto hold = timeouts_.stock + timeouts_.payment_window + 2 * timeouts_.payment;
+  return static_cast<int>(std::chrono::ceil<std::chrono::seconds>(hold).count()) + 60;
 }
 
 void SagaStore::apply_unknown(events::OutboxWriter& out, const std::string& order_id,

@@ -25,6 +25,8 @@ struct Timeouts {
   std::chrono::milliseconds stock{10'000};
   std::chrono::milliseconds payment{10'000};
   std::chrono::milliseconds compensation{10'000};
+  /// How long the buyer has to pay once the stock is held (pay later, or after a decline).
+  std::chrono::milliseconds payment_window{600'000};
 };
 
 /// The order database's side of the saga: loads an order under a row lock, and applies a
@@ -48,6 +50,8 @@ class SagaStore {
                      const events::Envelope* cause) const;
   /// Orders whose deadline passed, locked (skipping rows others hold), oldest first.
   std::vector<std::string> due_orders(soci::session& sql, int limit) const;
+  /// How long ReserveStock asks the inventory to hold an order's stock.
+  int hold_seconds() const;
 
  private:
   void send(events::OutboxWriter& out, const std::string& order_id, const Message& m,

@@ -14,16 +14,39 @@ using S = Status;
 
 namespace {
 
+// A saga in `status` of an order placed with a payment token.
 Saga at(S status) {
   Saga s;
   s.status = status;
+  s.has_token = true;
   return s;
 }
 
-Saga awaiting_payment(bool charged = false) {
+// An order placed without a payment token (pay later).
+Saga unpaid(S status) {
+  Saga s;
+  s.status = status;
+  s.max_attempts = 3;
+  return s;
+}
+
+// Waiting for the answer to charge attempt `attempt` of `max` (or, charged, for the commit).
+Saga awaiting_payment(bool charged = false, int attempt = 1, int max = 1) {
   Saga s = at(S::kAwaitingPayment);
   s.stock_held = true;
   s.charged = charged;
+  s.charging = !charged;
+  s.attempts = attempt;
+  s.max_attempts = max;
+  return s;
+}
+
+// Holding the stock for the buyer, who has used `attempts` of `max` attempts.
+Saga waiting_for_buyer(int attempts, int max = 3) {
+  Saga s = unpaid(S::kAwaitingPayment);
+  s.stock_held = true;
+  s.attempts = attempts;
+  s.max_attempts = max;
   return s;
 }
 
@@ -49,6 +72,7 @@ struct Row {
   Deadline deadline;
   bool rejected = false;
   const char* reason = "";
+  int attempt = 0;  ///< the payment attempt a payment reply answers
 };
 
 // Every transition of DESIGN.md's saga, plus late, duplicate and unknown-order replies.
@@ -309,6 +333,129 @@ const std::vector<Row> kTable{
     {"ship twice", at(S::kShipped), I::kShip, S::kShipped, {}, D::kNone, true},
     {"deliver a confirmed order", confirmed(), I::kDeliver, S::kConfirmed, {}, D::kNone, true},
     {"deliver twice", at(S::kDelivered), I::kDeliver, S::kDelivered, {}, D::kNone, true},
+    // Paying later, and again after a decline.
+    {"stock reserved without a token waits for the buyer",
+     unpaid(S::kAwaitingStock),
+     I::kStockReserved,
+     S::kAwaitingPayment,
+     {},
+     D::kPaymentDue},
+    {"a token given while reserving is kept for the charge",
+     unpaid(S::kAwaitingStock),
+     I::kPay,
+     S::kAwaitingStock,
+     {},
+     D::kNone},
+    {"a second token while reserving is refused",
+     at(S::kAwaitingStock),
+     I::kPay,
+     S::kAwaitingStock,
+     {},
+     D::kNone,
+     true},
+    {"the buyer pays: the next attempt is charged",
+     waiting_for_buyer(0),
+     I::kPay,
+     S::kAwaitingPayment,
+     {C::kChargePayment},
+     D::kPayment},
+    {"a decline with attempts left waits for the buyer again",
+     awaiting_payment(false, 1, 3),
+     I::kPaymentDeclined,
+     S::kAwaitingPayment,
+     {},
+     D::kPaymentDue,
+     false,
+     "",
+     1},
+    {"the last attempt declined releases the stock",
+     awaiting_payment(false, 3, 3),
+     I::kPaymentDeclined,
+     S::kCompensating,
+     {C::kReleaseStock},
+     D::kCompensation,
+     false,
+     "payment_declined",
+     3},
+    {"a decline of an earlier attempt is ignored",
+     awaiting_payment(false, 2, 3),
+     I::kPaymentDeclined,
+     S::kAwaitingPayment,
+     {},
+     D::kNone,
+     false,
+     "",
+     1},
+    {"a decline nobody waits for is ignored",
+     waiting_for_buyer(1),
+     I::kPaymentDeclined,
+     S::kAwaitingPayment,
+     {},
+     D::kNone},
+    {"paying while an attempt is in progress is refused",
+     awaiting_payment(false, 1, 3),
+     I::kPay,
+     S::kAwaitingPayment,
+     {},
+     D::kNone,
+     true},
+    {"paying a paid order is refused",
+     awaiting_payment(true),
+     I::kPay,
+     S::kAwaitingPayment,
+     {},
+     D::kNone,
+     true},
+    {"paying with no attempts left is refused",
+     waiting_for_buyer(3, 3),
+     I::kPay,
+     S::kAwaitingPayment,
+     {},
+     D::kNone,
+     true},
+    {"the payment window closes: the stock is released, nothing to refund",
+     waiting_for_buyer(1),
+     I::kDeadline,
+     S::kCompensating,
+     {C::kReleaseStock},
+     D::kCompensation,
+     false,
+     "payment_timeout"},
+    {"cancel while waiting for the buyer releases only",
+     waiting_for_buyer(1),
+     I::kCancel,
+     S::kCompensating,
+     {C::kReleaseStock},
+     D::kCompensation,
+     false,
+     "cancelled"},
+    {"a late success of an earlier attempt is the order's payment",
+     waiting_for_buyer(1),
+     I::kPaymentCharged,
+     S::kAwaitingPayment,
+     {C::kCommitReservation},
+     D::kPayment},
+    {"paying a cancelled order is refused",
+     at(S::kCancelled),
+     I::kPay,
+     S::kCancelled,
+     {},
+     D::kNone,
+     true},
+    {"paying a confirmed order is refused",
+     confirmed(),
+     I::kPay,
+     S::kConfirmed,
+     {},
+     D::kNone,
+     true},
+    {"paying while compensating is refused",
+     compensating(true, false),
+     I::kPay,
+     S::kCompensating,
+     {},
+     D::kNone,
+     true},
     // Replies for orders this service never placed.
     {"unknown order charge is refunded",
      std::nullopt,
@@ -328,6 +475,7 @@ const std::vector<Row> kTable{
      S::kRejected,
      {},
      D::kNone},
+    {"unknown order payment is rejected", std::nullopt, I::kPay, S::kRejected, {}, D::kNone, true},
     {"unknown order cancel is rejected",
      std::nullopt,
      I::kCancel,
@@ -342,7 +490,7 @@ const std::vector<Row> kTable{
 TEST_CASE("every saga transition follows the table") {
   for (const auto& row : kTable) {
     CAPTURE(row.name);
-    const Decision d = decide(row.from, row.input);
+    const Decision d = decide(row.from, row.input, {}, row.attempt);
     CHECK(to_string(d.saga.status) == to_string(row.to));
     CHECK(d.commands == row.commands);
     CHECK(d.deadline == row.deadline);
@@ -379,6 +527,50 @@ TEST_CASE("a timed-out payment ends cancelled once both compensations are answer
   CHECK(s->reason == "timeout");
   CHECK_FALSE(s->awaiting_release);
   CHECK_FALSE(s->awaiting_refund);
+}
+
+TEST_CASE("pay later: a declined card, another one, and the order is confirmed") {
+  std::optional<Saga> s = unpaid(S::kPlaced);
+  Decision d = decide(s, I::kPlace);
+  d = decide(d.saga, I::kStockReserved);
+  CHECK(d.awaiting_buyer);
+  CHECK(d.saga.stock_held);
+  d = decide(d.saga, I::kPay);
+  CHECK(d.commands == std::vector<Command>{C::kChargePayment});
+  CHECK(d.saga.attempts == 1);
+  d = decide(d.saga, I::kPaymentDeclined, "card_declined", 1);
+  CHECK(d.awaiting_buyer);
+  CHECK(d.saga.status == S::kAwaitingPayment);
+  CHECK_FALSE(d.saga.has_token);
+  d = decide(d.saga, I::kPay);
+  CHECK(d.saga.attempts == 2);
+  d = decide(d.saga, I::kPaymentCharged, {}, 2);
+  d = decide(d.saga, I::kReservationCommitted);
+  CHECK(d.saga.status == S::kConfirmed);
+  CHECK(d.saga.charged);
+  CHECK_FALSE(d.saga.stock_held);
+}
+
+TEST_CASE("at most max_attempts charges are ever sent, and never two at once") {
+  // Whatever the buyer and the provider do, the saga charges one attempt at a time and stops
+  // after the last: it never holds two outstanding charges.
+  for (int max = 1; max <= 4; ++max) {
+    Saga s = unpaid(S::kPlaced);
+    s.max_attempts = max;
+    s = decide(s, I::kPlace).saga;
+    s = decide(s, I::kStockReserved).saga;
+    int charges = 0;
+    for (int round = 0; round < 10 && s.status == S::kAwaitingPayment; ++round) {
+      Decision pay = decide(s, I::kPay);
+      Decision again = decide(pay.saga, I::kPay);
+      CHECK(again.rejected);
+      charges += static_cast<int>(pay.commands.size());
+      s = decide(pay.saga, I::kPaymentDeclined, "card_declined", pay.saga.attempts).saga;
+    }
+    CHECK(charges == max);
+    CHECK(s.status == S::kCompensating);
+    CHECK(s.reason == "payment_declined");
+  }
 }
 
 TEST_CASE("status names round-trip and only three states end the saga") {

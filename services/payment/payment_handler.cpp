@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -27,7 +28,7 @@ ON CONFLICT (order_id) DO NOTHING)sql";
 
 constexpr const char* kLockPayment = R"sql(
 SELECT status, COALESCE(payment_id::text, ''), amount, currency, charged_amount,
-       refunded_amount, COALESCE(decline_reason, '')
+       refunded_amount, COALESCE(decline_reason, ''), last_attempt
 FROM payments
 WHERE order_id = CAST(:order_id AS uuid)
 FOR UPDATE)sql";
@@ -36,13 +37,14 @@ constexpr const char* kRecordCharged = R"sql(
 UPDATE payments
 SET status = 'CHARGED', payment_id = CAST(:payment_id AS uuid), amount = :amount,
     currency = :currency, charged_amount = :charged, attempts = attempts + 1,
-    charged_at = now(), updated_at = now()
+    last_attempt = :attempt, decline_reason = NULL, charged_at = now(), updated_at = now()
 WHERE order_id = CAST(:order_id AS uuid))sql";
 
 constexpr const char* kRecordUncharged = R"sql(
 UPDATE payments
 SET status = :status, amount = :amount, currency = :currency,
-    decline_reason = NULLIF(:reason, ''), attempts = attempts + 1, updated_at = now()
+    decline_reason = NULLIF(:reason, ''), attempts = attempts + 1, last_attempt = :attempt,
+    updated_at = now()
 WHERE order_id = CAST(:order_id AS uuid))sql";
 
 constexpr const char* kRecordRefunded = R"sql(
@@ -66,6 +68,7 @@ struct PaymentRow {
   long long charged = 0;
   long long refunded = 0;
   std::string decline_reason;
+  int last_attempt = 1;
 };
 
 // Inserts the order's row unless it exists, then locks and reads it.
@@ -78,7 +81,8 @@ PaymentRow ensure_and_lock(soci::session& sql, const std::string& order_id, Paym
   std::string stored_status;
   sql << kLockPayment, soci::use(order_id, "order_id"), soci::into(stored_status),
       soci::into(row.payment_id), soci::into(row.amount), soci::into(row.currency),
-      soci::into(row.charged), soci::into(row.refunded), soci::into(row.decline_reason);
+      soci::into(row.charged), soci::into(row.refunded), soci::into(row.decline_reason),
+      soci::into(row.last_attempt);
   const auto parsed = parse_status(stored_status);
   if (!sql.got_data() || !parsed) {
     throw std::logic_error("payment of " + order_id + " unreadable: status " + stored_status);
@@ -88,8 +92,9 @@ PaymentRow ensure_and_lock(soci::session& sql, const std::string& order_id, Paym
 }
 
 void emit_declined(events::HandlerContext& ctx, const std::string& order_id,
-                   const std::string& reason) {
-  ctx.emit(kPaymentEvents, order_id, PaymentDeclinedV1{.order_id = order_id, .reason = reason});
+                   const std::string& reason, int attempt) {
+  ctx.emit(kPaymentEvents, order_id,
+           PaymentDeclinedV1{.order_id = order_id, .reason = reason, .attempt = attempt});
 }
 
 }  // namespace
@@ -97,21 +102,23 @@ void emit_declined(events::HandlerContext& ctx, const std::string& order_id,
 void PaymentHandler::charge(events::HandlerContext& ctx,
                             const contracts::payment::ChargePaymentV1& cmd) {
   const std::string& order_id = cmd.order_id;
+  const int attempt = static_cast<int>(cmd.attempt.value_or(1));
   const PaymentRow row =
       ensure_and_lock(ctx.sql, order_id, PaymentStatus::pending, cmd.amount, cmd.currency);
-  switch (decide_charge(row.status)) {
+  switch (decide_charge(row.status, row.last_attempt, attempt)) {
     case ChargeStep::repeat_charged:
       ctx.emit(kPaymentEvents, order_id,
                PaymentChargedV1{.order_id = order_id,
                                 .payment_id = row.payment_id,
                                 .amount = row.charged,
-                                .currency = row.currency});
+                                .currency = row.currency,
+                                .attempt = row.last_attempt});
       return;
     case ChargeStep::repeat_declined:
-      emit_declined(ctx, order_id, row.decline_reason);
+      emit_declined(ctx, order_id, row.decline_reason, std::min(attempt, row.last_attempt));
       return;
     case ChargeStep::refuse_cancelled:
-      emit_declined(ctx, order_id, kOrderCancelled);
+      emit_declined(ctx, order_id, kOrderCancelled, attempt);
       return;
     case ChargeStep::call_provider:
       break;
@@ -127,20 +134,21 @@ void PaymentHandler::charge(events::HandlerContext& ctx,
     const std::string payment_id = ids_.next().str();
     ctx.sql << kRecordCharged, soci::use(payment_id, "payment_id"), soci::use(cmd.amount, "amount"),
         soci::use(cmd.currency, "currency"), soci::use(cmd.amount, "charged"),
-        soci::use(order_id, "order_id");
+        soci::use(attempt, "attempt"), soci::use(order_id, "order_id");
     ctx.emit(kPaymentEvents, order_id,
              PaymentChargedV1{.order_id = order_id,
                               .payment_id = payment_id,
                               .amount = cmd.amount,
-                              .currency = cmd.currency});
+                              .currency = cmd.currency,
+                              .attempt = attempt});
     return;
   }
   const std::string status_name(to_string(*status));
   ctx.sql << kRecordUncharged, soci::use(status_name, "status"), soci::use(cmd.amount, "amount"),
       soci::use(cmd.currency, "currency"), soci::use(outcome.reason, "reason"),
-      soci::use(order_id, "order_id");
+      soci::use(attempt, "attempt"), soci::use(order_id, "order_id");
   // No answer emits nothing: the saga's deadline decides what happens to the order.
-  if (*status == PaymentStatus::declined) emit_declined(ctx, order_id, outcome.reason);
+  if (*status == PaymentStatus::declined) emit_declined(ctx, order_id, outcome.reason, attempt);
 }
 
 void PaymentHandler::refund(events::HandlerContext& ctx,

@@ -26,7 +26,7 @@ std::optional<PaymentStatus> parse_status(std::string_view text) {
   return std::nullopt;
 }
 
-ChargeStep decide_charge(std::optional<PaymentStatus> status) {
+ChargeStep decide_charge(std::optional<PaymentStatus> status, int last_attempt, int attempt) {
   if (!status) return ChargeStep::call_provider;
   switch (*status) {
     case PaymentStatus::pending:
@@ -34,7 +34,7 @@ ChargeStep decide_charge(std::optional<PaymentStatus> status) {
     case PaymentStatus::charged:
       return ChargeStep::repeat_charged;
     case PaymentStatus::declined:
-      return ChargeStep::repeat_declined;
+      return attempt > last_attempt ? ChargeStep::call_provider : ChargeStep::repeat_declined;
     case PaymentStatus::refunded:
     case PaymentStatus::voided:
       return ChargeStep::refuse_cancelled;

@@ -25,8 +25,11 @@ enum class ChargeStep {
   refuse_cancelled,  ///< refunded or voided first: PaymentDeclined (order_cancelled), no charge
 };
 
-/// Decides a ChargePayment for an order whose payment is in `status` (nullopt: none yet).
-ChargeStep decide_charge(std::optional<PaymentStatus> status);
+/// Decides a ChargePayment of attempt `attempt` for an order whose payment is in `status`
+/// (nullopt: none yet) as of attempt `last_attempt`. A decline is final for its own attempt
+/// only: a later attempt asks the provider again. A charge is final for every attempt.
+ChargeStep decide_charge(std::optional<PaymentStatus> status, int last_attempt = 1,
+                         int attempt = 1);
 
 /// The status a provider's answer leaves; nullopt for a transient failure, which changes
 /// nothing (the charge is retried).

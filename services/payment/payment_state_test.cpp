@@ -72,3 +72,14 @@ TEST_CASE("after any refund charged minus refunded is zero") {
     CHECK(charged - step.refunded_total == 0);
   }
 }
+
+TEST_CASE("a decline is final for its own attempt only; a charge for every attempt") {
+  CHECK(decide_charge(PaymentStatus::declined, 1, 2) == ChargeStep::call_provider);
+  CHECK(decide_charge(PaymentStatus::declined, 2, 2) == ChargeStep::repeat_declined);
+  CHECK(decide_charge(PaymentStatus::declined, 2, 1) == ChargeStep::repeat_declined);
+  CHECK(decide_charge(PaymentStatus::charged, 1, 3) == ChargeStep::repeat_charged);
+  CHECK(decide_charge(PaymentStatus::pending, 1, 2) == ChargeStep::call_provider);
+  CHECK(decide_charge(PaymentStatus::voided, 1, 2) == ChargeStep::refuse_cancelled);
+  CHECK(decide_charge(PaymentStatus::refunded, 1, 2) == ChargeStep::refuse_cancelled);
+  CHECK(decide_charge(std::nullopt, 1, 2) == ChargeStep::call_provider);
+}

@@ -138,7 +138,8 @@ Env fast_snapshots() {
 }  // namespace
 
 TEST_CASE("analytics agrees with the order and payment databases and keeps currencies apart") {
-  Api api(true, fast_snapshots());
+  // One payment attempt: a declined card cancels the order at once.
+  Api api(true, fast_snapshots(), {{"order", {{"BAZAAR_ORDER_PAYMENT_ATTEMPTS", "1"}}}});
   const std::string admin = api.admin_token();
   WebSocketClient live(api.port, "/ws", admin);
   REQUIRE(live.open());

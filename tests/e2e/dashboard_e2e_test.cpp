@@ -41,7 +41,9 @@ TEST_CASE("the admin dashboard signs in, draws, and updates live as orders settl
   REQUIRE_MESSAGE(std::filesystem::exists(kChromium),
                   kChromium << " is missing: run scripts/setup");
   REQUIRE_MESSAGE(std::filesystem::exists(kNode), kNode << " is missing: run scripts/setup");
-  Api api(true, {{"BAZAAR_ANALYTICS_SNAPSHOT_INTERVAL_MS", "300"}});
+  // One payment attempt: a declined card cancels the order at once.
+  Api api(true, {{"BAZAAR_ANALYTICS_SNAPSHOT_INTERVAL_MS", "300"}},
+          {{"order", {{"BAZAAR_ORDER_PAYMENT_ATTEMPTS", "1"}}}});
   const auto [seller_id, seller] = api.user("seller");
   const auto [buyer_id, buyer] = api.user("buyer");
   const std::string product = api.product(seller, 12.5, 10);

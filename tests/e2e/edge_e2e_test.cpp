@@ -179,20 +179,6 @@ TEST_CASE("a cart becomes an order at checkout") {
         409);
 }
 
-TEST_CASE("a declined payment is visible to the buyer") {
-  Api api;
-  const auto [seller_id, seller] = api.user("seller");
-  const auto [buyer_id, buyer] = api.user("buyer");
-  const std::string product = api.product(seller, 7, 3);
-  const std::string order_id(api.order(buyer, product, 1, "tok_decline").at("id").as_string());
-  CHECK(api.wait_order_status(buyer, order_id) == "CANCELLED");
-  const auto order = api.http.get("/orders/" + order_id, buyer);
-  CHECK(order.json().at("reason").as_string() == "payment_declined");
-  const auto payment = api.http.get("/orders/" + order_id + "/payment", buyer);
-  REQUIRE(payment.status == 200);
-  CHECK(payment.json().at("status").as_string() == "DECLINED");
-}
-
 TEST_CASE("a notification reaches the buyer over the WebSocket") {
   Api api;
   const auto [seller_id, seller] = api.user("seller");

@@ -93,8 +93,8 @@ TEST_CASE("an order for more than the stock is rejected and nothing is charged")
   shop.check_invariants({order}, {product});
 }
 
-TEST_CASE("a declined payment cancels the order and restores the stock") {
-  System system;
+TEST_CASE("with one payment attempt, a declined payment cancels the order and restores the stock") {
+  System system({{"order", {{"BAZAAR_ORDER_PAYMENT_ATTEMPTS", "1"}}}});
   Bus bus;
   Shop shop{system, bus};
   const std::string product = shop.list_product(bus.new_id(), 500, 4);

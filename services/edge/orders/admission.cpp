@@ -11,11 +11,13 @@ namespace bazaar::edge {
 namespace {
 
 // Sagas in flight: statuses before an outcome, placed in the last two minutes (every saga
-// deadline is far shorter; an older one is stuck, not load).
+// deadline is far shorter; an older one is stuck, not load). An order waiting for its buyer to
+// pay (a payment window is known) waits on a person, not on the pipeline.
 constexpr const char* kLoad = R"sql(
 SELECT (SELECT CAST(count(*) AS bigint) FROM orders_view
         WHERE status IN ('PLACED', 'AWAITING_STOCK', 'AWAITING_PAYMENT', 'COMPENSATING')
-          AND created_at > now() - interval '2 minutes'),
+          AND created_at > now() - interval '2 minutes'
+          AND NOT (status = 'AWAITING_PAYMENT' AND payment_due_at IS NOT NULL)),
        CAST(count(*) AS bigint),
        COALESCE(CAST(extract(epoch FROM now() - min(settled_at)) AS double precision), 0)
 FROM orders_view WHERE settled_at > now() - make_interval(secs => :window))sql";

@@ -22,7 +22,7 @@ SELECT price, currency, status FROM products_view WHERE product_id = CAST(:id AS
 constexpr const char* kInsertOrder = R"sql(
 INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
                          created_at, updated_at)
-VALUES (CAST(:id AS uuid), CAST(:buyer AS uuid), 'PLACED', :total, :currency, :token,
+VALUES (CAST(:id AS uuid), CAST(:buyer AS uuid), 'PLACED', :total, :currency, NULLIF(:token, ''),
         CAST(:created AS timestamptz), CAST(:updated AS timestamptz)))sql";
 
 constexpr const char* kInsertLine = R"sql(
@@ -48,8 +48,8 @@ OrderPlacement::OrderPlacement(ApiContext& api)
     : api_(api), ids_(api.clock, events::system_random()) {}
 
 HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json::object& body,
-                                   const std::string& payment_token, const LineSource& source,
-                                   const AfterPlaced& after) {
+                                   const std::optional<std::string>& payment_token,
+                                   const LineSource& source, const AfterPlaced& after) {
   const Principal& buyer = *ctx.principal;
   bool replayed = false;
   std::string order_id;
@@ -108,7 +108,8 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         view.id = order_id;
         view.buyer_id = buyer.user_id;
         view.status = "PLACED";
-        view.payment_token = payment_token;
+        const std::string token = payment_token.value_or("");
+        view.payment_token = token;
         view.created_us = view.updated_us = micros_of(now);
         view.steps = std::vector<OrderStep>{{"PLACED", "PLACED", "", view.created_us}};
 
@@ -116,8 +117,7 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         const std::string created = events::format_rfc3339(now);
         sql << kInsertOrder, soci::use(order_id, "id"), soci::use(buyer.user_id, "buyer"),
             soci::use(total, "total"), soci::use(view.currency, "currency"),
-            soci::use(payment_token, "token"), soci::use(created, "created"),
-            soci::use(created, "updated");
+            soci::use(token, "token"), soci::use(created, "created"), soci::use(created, "updated");
         contracts::order::PlaceOrderV1 command{.order_id = order_id,
                                                .buyer_id = buyer.user_id,
                                                .lines = {},

@@ -46,8 +46,10 @@ class OrderPlacement {
   using AfterPlaced = std::function<void(soci::session&)>;
 
   /// Answers one placement request; `body` is its parsed JSON (fingerprinted for the key).
+  /// Without a payment token the order waits for POST /orders/{id}/payment once its stock is
+  /// reserved.
   HttpResponse place(const RequestContext& ctx, const boost::json::object& body,
-                     const std::string& payment_token, const LineSource& lines,
+                     const std::optional<std::string>& payment_token, const LineSource& lines,
                      const AfterPlaced& after);
 
  private:

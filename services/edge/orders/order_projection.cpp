@@ -97,6 +97,18 @@ SET refunded = GREATEST(payments_view.refunded, EXCLUDED.refunded), status = 'RE
     payment_id = COALESCE(payments_view.payment_id, EXCLUDED.payment_id),
     updated_at = EXCLUDED.updated_at)sql";
 
+// A replayed answer of an attempt keeps its first record.
+constexpr const char* kInsertAttempt = R"sql(
+INSERT INTO payment_attempts_view (order_id, attempt, outcome, reason, at)
+VALUES (CAST(:id AS uuid), :attempt, :outcome, NULLIF(:reason, ''), CAST(:at AS timestamptz))
+ON CONFLICT (order_id, attempt) DO NOTHING)sql";
+
+// The window only ever moves forward in attempts: a late copy of an earlier wait is ignored.
+constexpr const char* kAwaitingPayment = R"sql(
+UPDATE orders_view SET payment_due_at = CAST(:due AS timestamptz), payment_attempts_left = :left
+WHERE order_id = CAST(:id AS uuid)
+  AND (payment_attempts_left IS NULL OR payment_attempts_left >= :same_left))sql";
+
 // The event's own time: replays and rebuilds keep the saga's real timeline.
 std::string event_time(const events::HandlerContext& ctx) {
   const auto t = events::parse_rfc3339(ctx.event.time);
@@ -149,6 +161,7 @@ OrderProjection::OrderProjection(OrderWaiters& waiters) : waiters_(waiters) {
   for (const auto type : {kStatusChanged, kConfirmed, kRejected, kCancelled}) {
     on(std::string(type), &OrderProjection::status);
   }
+  on(&OrderProjection::awaiting_payment);
   on(&OrderProjection::charged);
   on(&OrderProjection::declined);
   on(&OrderProjection::refunded);
@@ -209,8 +222,27 @@ void OrderProjection::status(events::HandlerContext& ctx) {
   }
 }
 
+void OrderProjection::awaiting_payment(events::HandlerContext& ctx,
+                                       const contracts::order::OrderAwaitingPaymentV1& e) {
+  const std::string at = event_time(ctx);
+  ensure_order(ctx.sql, events::Fields::of(ctx.event.data), at);
+  const long long left = e.attempts_left;
+  ctx.sql << kAwaitingPayment, soci::use(e.due_at, "due"), soci::use(left, "left"),
+      soci::use(e.order_id, "id"), soci::use(left, "same_left");
+}
+
+void OrderProjection::record_attempt(events::HandlerContext& ctx, const std::string& order_id,
+                                     std::optional<std::int64_t> attempt,
+                                     const std::string& outcome, const std::string& reason) {
+  const std::string at = event_time(ctx);
+  const long long number = attempt.value_or(1);
+  ctx.sql << kInsertAttempt, soci::use(order_id, "id"), soci::use(number, "attempt"),
+      soci::use(outcome, "outcome"), soci::use(reason, "reason"), soci::use(at, "at");
+}
+
 void OrderProjection::charged(events::HandlerContext& ctx,
                               const contracts::payment::PaymentChargedV1& e) {
+  record_attempt(ctx, e.order_id, e.attempt, "CHARGED", "");
   const std::string at = event_time(ctx);
   ctx.sql << kUpsertCharged, soci::use(e.order_id, "id"), soci::use(e.amount, "amount"),
       soci::use(e.currency, "currency"), soci::use(e.payment_id, "payment"), soci::use(at, "at");
@@ -218,6 +250,7 @@ void OrderProjection::charged(events::HandlerContext& ctx,
 
 void OrderProjection::declined(events::HandlerContext& ctx,
                                const contracts::payment::PaymentDeclinedV1& e) {
+  record_attempt(ctx, e.order_id, e.attempt, "DECLINED", e.reason);
   const std::string at = event_time(ctx);
   ctx.sql << kUpsertDeclined, soci::use(e.order_id, "id"), soci::use(e.order_id, "order_id"),
       soci::use(e.reason, "reason"), soci::use(at, "at");

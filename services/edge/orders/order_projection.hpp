@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,12 @@ class OrderProjection final : public events::DispatchHandler<OrderProjection> {
   void placed(events::HandlerContext& ctx);
   /// OrderStatusChanged and the outcomes (OrderConfirmed, OrderRejected, OrderCancelled).
   void status(events::HandlerContext& ctx);
+  void awaiting_payment(events::HandlerContext& ctx,
+                        const contracts::order::OrderAwaitingPaymentV1& e);
+  /// One answered charge attempt (an event without `attempt` is attempt 1).
+  void record_attempt(events::HandlerContext& ctx, const std::string& order_id,
+                      std::optional<std::int64_t> attempt, const std::string& outcome,
+                      const std::string& reason);
   void charged(events::HandlerContext& ctx, const contracts::payment::PaymentChargedV1& e);
   void declined(events::HandlerContext& ctx, const contracts::payment::PaymentDeclinedV1& e);
   void refunded(events::HandlerContext& ctx, const contracts::payment::PaymentRefundedV1& e);

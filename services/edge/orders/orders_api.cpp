@@ -32,6 +32,19 @@ constexpr const char* kPayment = R"sql(
 SELECT status, amount, refunded, currency, COALESCE(payment_id::text, '')
 FROM payments_view WHERE order_id = CAST(:id AS uuid))sql";
 
+constexpr const char* kAttempts = R"sql(
+SELECT attempt, outcome, COALESCE(reason, ''),
+       to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+FROM payment_attempts_view WHERE order_id = CAST(:id AS uuid) ORDER BY attempt)sql";
+
+constexpr const char* kWindow = R"sql(
+SELECT COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
+       COALESCE(payment_attempts_left, 0)
+FROM orders_view WHERE order_id = CAST(:id AS uuid))sql";
+
+constexpr const char* kSetToken =
+    "UPDATE orders_view SET payment_token = :token WHERE order_id = CAST(:id AS uuid)";
+
 constexpr const char* kListSort = "orders:newest";
 constexpr std::int64_t kMaxLines = 100;
 constexpr std::int64_t kMaxQuantity = 1'000'000;
@@ -55,6 +68,49 @@ std::optional<OrderView> visible_order(soci::session& sql, const std::string& id
 // The order's status under the shared rules; an unknown name (a newer saga) is none.
 std::optional<order::Status> status_of(const OrderView& view) {
   return order::status_from_string(view.status);
+}
+
+// The payment of an order: its status as payment.events tell it, every answered attempt, and
+// while the order waits for its buyer, the end of the payment window and the attempts left.
+boost::json::object payment_json(soci::session& sql, const OrderView& order) {
+  std::string status;
+  long long amount = 0;
+  long long refunded = 0;
+  std::string currency;
+  std::string payment_id;
+  sql << kPayment, soci::use(order.id, "id"), soci::into(status), soci::into(amount),
+      soci::into(refunded), soci::into(currency), soci::into(payment_id);
+  if (!sql.got_data()) {
+    // No payment event yet: PENDING, in the order's currency, nothing moved.
+    status = "PENDING";
+    amount = 0;
+    refunded = 0;
+    currency = order.currency;
+  }
+  boost::json::object body{{"order_id", order.id},
+                           {"status", status},
+                           {"amount", from_minor(amount)},
+                           {"refunded", from_minor(refunded)},
+                           {"currency", currency}};
+  if (!payment_id.empty()) body["payment_id"] = payment_id;
+  boost::json::array attempts;
+  soci::rowset<soci::row> rows = (sql.prepare << kAttempts, soci::use(order.id, "id"));
+  for (const auto& row : rows) {
+    boost::json::object a{{"attempt", row.get<int>(0)},
+                          {"outcome", row.get<std::string>(1)},
+                          {"at", row.get<std::string>(3)}};
+    if (const auto reason = row.get<std::string>(2); !reason.empty()) a["reason"] = reason;
+    attempts.push_back(std::move(a));
+  }
+  body["attempts"] = std::move(attempts);
+  std::string due;
+  int left = 0;
+  sql << kWindow, soci::use(order.id, "id"), soci::into(due), soci::into(left);
+  if (order.status == "AWAITING_PAYMENT" && !due.empty() && status != "CHARGED") {
+    body["due_at"] = due;
+    body["attempts_left"] = left;
+  }
+  return body;
 }
 
 // The lines of a POST /orders body, each invalid field named.
@@ -115,7 +171,8 @@ void register_order_routes(Router& router, ApiContext& api) {
     if (parsed.error) return *parsed.error;
     FieldCheck check(parsed.object);
     std::vector<PlaceLine> lines = read_lines(parsed.object, check);
-    const std::string token = check.required_string("payment_token", 1, 200);
+    // Without a token the order waits for POST /orders/{id}/payment.
+    const auto token = check.optional_string("payment_token", 1, 200);
     if (!check.ok()) return check.problem();
     return placement->place(
         ctx, parsed.object, token,
@@ -256,38 +313,51 @@ void register_order_routes(Router& router, ApiContext& api) {
     return answer;
   });
 
-  router.add(
-      "GET", "/orders/{id}/payment", Access::kBuyerOrAdmin, [&api](const RequestContext& ctx) {
-        const std::string id = ctx.params.at("id");
-        std::optional<OrderView> order;
-        boost::json::object body;
-        api.db.read([&](soci::session& sql) {
-          order = visible_order(sql, id, *ctx.principal, false);
-          if (!order) return;
-          std::string status;
-          long long amount = 0;
-          long long refunded = 0;
-          std::string currency;
-          std::string payment_id;
-          sql << kPayment, soci::use(order->id, "id"), soci::into(status), soci::into(amount),
-              soci::into(refunded), soci::into(currency), soci::into(payment_id);
-          if (!sql.got_data()) {
-            // No payment event yet: PENDING, in the order's currency, nothing moved.
-            status = "PENDING";
-            amount = 0;
-            refunded = 0;
-            currency = order->currency;
+  router.add("GET", "/orders/{id}/payment", Access::kBuyerOrAdmin,
+             [&api](const RequestContext& ctx) {
+               const std::string id = ctx.params.at("id");
+               std::optional<OrderView> order;
+               boost::json::object body;
+               api.db.read([&](soci::session& sql) {
+                 order = visible_order(sql, id, *ctx.principal, false);
+                 if (order) body = payment_json(sql, *order);
+               });
+               if (!order) return not_found();
+               return json_response(200, to_json_text(boost::json::value(std::move(body))));
+             });
+
+  router.add("POST", "/orders/{id}/payment", Access::kBuyer, [&api](const RequestContext& ctx) {
+    const JsonBody parsed = parse_json_body(ctx.request);
+    if (parsed.error) return *parsed.error;
+    FieldCheck check(parsed.object);
+    const std::string token = check.required_string("payment_token", 1, 200);
+    if (!check.ok()) return check.problem();
+    const std::string id = ctx.params.at("id");
+    const Principal& who = *ctx.principal;
+    bool replayed = false;
+    return run_keyed(
+        api, ctx, parsed.object,
+        [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
+          auto order = visible_order(sql, id, who, false);
+          if (!order) return not_found();
+          boost::json::object payment = payment_json(sql, *order);
+          if (payment.at("status") == "CHARGED" || payment.at("status") == "REFUNDED") {
+            return problem(409, "Conflict", "the order is paid already");
           }
-          body = {{"order_id", order->id},
-                  {"status", status},
-                  {"amount", from_minor(amount)},
-                  {"refunded", from_minor(refunded)},
-                  {"currency", currency}};
-          if (!payment_id.empty()) body["payment_id"] = payment_id;
-        });
-        if (!order) return not_found();
-        return json_response(200, to_json_text(boost::json::value(std::move(body))));
-      });
+          if (const auto status = status_of(*order); status && !order::may_pay(*status)) {
+            return problem(409, "Conflict",
+                           "an order that is " + order->status + " does not await a payment");
+          }
+          sql << kSetToken, soci::use(token, "token"), soci::use(order->id, "id");
+          send_command(api, out,
+                       contracts::order::PayOrderV1{
+                           .order_id = order->id, .payment_token = token, .actor_id = who.user_id});
+          HttpResponse r = json_response(202, to_json_text(boost::json::value(std::move(payment))));
+          r.headers.emplace_back("Location", "/orders/" + order->id + "/payment");
+          return r;
+        },
+        replayed);
+  });
 }
 
 }  // namespace bazaar::edge

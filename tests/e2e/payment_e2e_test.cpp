@@ -1,0 +1,163 @@
+// Paying after placing over HTTP: an order placed without a token, a declined card followed by
+// another one, the last attempt declined, and a payment window that closes.
+#include <doctest/doctest.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "shop_api.hpp"
+#include "system.hpp"
+
+using namespace bazaar;
+using namespace bazaar::e2e;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+json::object line(const std::string& product, int quantity) {
+  return json::object{{"product_id", product}, {"quantity", quantity}};
+}
+
+// POST /orders without waiting for the outcome; no token when `token` is empty.
+std::string place(Api& api, const std::string& buyer, const std::string& product, int quantity,
+                  const std::string& token) {
+  json::object body{{"lines", json::array{line(product, quantity)}}};
+  if (!token.empty()) body["payment_token"] = token;
+  const auto r = api.http.post("/orders", body, buyer);
+  REQUIRE_MESSAGE(r.status == 202, r.body);
+  const json::value answer = r.json();
+  return std::string(answer.at("id").as_string());
+}
+
+json::object payment(Api& api, const std::string& buyer, const std::string& id) {
+  const auto r = api.http.get("/orders/" + id + "/payment", buyer);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  return r.json().as_object();
+}
+
+std::string status(Api& api, const std::string& buyer, const std::string& id) {
+  const auto r = api.http.get("/orders/" + id, buyer);
+  return r.status == 200 ? std::string(r.json().at("status").as_string()) : "";
+}
+
+// Waits until the order holds its stock for the buyer with `left` attempts left; returns the
+// payment as then shown.
+json::object await_buyer(Api& api, const std::string& buyer, const std::string& id, int left) {
+  json::object shown;
+  const bool waiting = tests::wait_until(30s, [&] {
+    shown = payment(api, buyer, id);
+    return status(api, buyer, id) == "AWAITING_PAYMENT" && shown.contains("due_at") &&
+           shown.at("attempts_left").to_number<int>() == left;
+  });
+  REQUIRE_MESSAGE(waiting, "the order never waited for its buyer: " << json::serialize(shown));
+  return shown;
+}
+
+HttpResult pay(Api& api, const std::string& buyer, const std::string& id,
+               const std::string& token) {
+  return api.http.post("/orders/" + id + "/payment", json::object{{"payment_token", token}}, buyer);
+}
+
+}  // namespace
+
+TEST_CASE("an order placed without a token waits for its buyer, who pays it later") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string product = api.product(seller, 12.5, 3);
+  const std::string id = place(api, buyer, product, 2, "");
+  const json::object waiting = await_buyer(api, buyer, id, 3);
+  CHECK(waiting.at("status").as_string() == "PENDING");
+  CHECK(waiting.at("attempts").as_array().empty());
+
+  // Only the buyer pays, with a token, and only their own order.
+  const auto other = api.user("buyer").second;
+  CHECK(pay(api, other, id, "tok_ok").status == 404);
+  CHECK(pay(api, seller, id, "tok_ok").status == 403);
+  const auto missing = api.http.post("/orders/" + id + "/payment", json::object{}, buyer);
+  CHECK(missing.status == 422);
+  CHECK(missing.body.find("payment_token") != std::string::npos);
+
+  const auto paid = pay(api, buyer, id, "tok_ok");
+  REQUIRE_MESSAGE(paid.status == 202, paid.body);
+  CHECK(paid.header("location") == "/orders/" + id + "/payment");
+  CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
+  const json::object done = payment(api, buyer, id);
+  CHECK(done.at("status").as_string() == "CHARGED");
+  CHECK(done.at("amount").to_number<double>() == 25.0);
+  REQUIRE(done.at("attempts").as_array().size() == 1);
+  CHECK(done.at("attempts").as_array()[0].at("outcome").as_string() == "CHARGED");
+  CHECK_FALSE(done.contains("due_at"));
+  // Paid once: a second payment is refused, nothing is charged twice.
+  CHECK(pay(api, buyer, id, "tok_ok").status == 409);
+}
+
+TEST_CASE("a declined card leaves the order waiting, and another card pays it") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string product = api.product(seller, 7, 1);
+  const std::string id = place(api, buyer, product, 1, "tok_decline");
+  const json::object waiting = await_buyer(api, buyer, id, 2);
+  const auto& attempts = waiting.at("attempts").as_array();
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].at("attempt").to_number<int>() == 1);
+  CHECK(attempts[0].at("outcome").as_string() == "DECLINED");
+  CHECK(attempts[0].at("reason").as_string() == "insufficient_funds");
+
+  // The only unit stays held for this buyer: another order for it is rejected meanwhile.
+  const auto rival = api.user("buyer").second;
+  const std::string lost = place(api, rival, product, 1, "tok_ok");
+  CHECK(api.wait_order_status(rival, lost) == "REJECTED");
+
+  REQUIRE(pay(api, buyer, id, "tok_ok").status == 202);
+  CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
+  json::object done;
+  tests::wait_until(10s, [&] {
+    done = payment(api, buyer, id);
+    return done.at("attempts").as_array().size() == 2;
+  });
+  REQUIRE(done.at("attempts").as_array().size() == 2);
+  CHECK(done.at("attempts").as_array()[1].at("outcome").as_string() == "CHARGED");
+  CHECK(done.at("status").as_string() == "CHARGED");
+}
+
+TEST_CASE("the last declined attempt cancels the order and releases its stock") {
+  Api api(false, {}, {{"order", {{"BAZAAR_ORDER_PAYMENT_ATTEMPTS", "2"}}}});
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string product = api.product(seller, 3, 2);
+  const std::string id = place(api, buyer, product, 2, "tok_decline");
+  await_buyer(api, buyer, id, 1);
+  REQUIRE(pay(api, buyer, id, "tok_decline").status == 202);
+  CHECK(api.wait_order_status(buyer, id) == "CANCELLED");
+  const auto order = api.http.get("/orders/" + id, buyer);
+  CHECK(order.json().at("reason").as_string() == "payment_declined");
+  json::object done;
+  tests::wait_until(10s, [&] {
+    done = payment(api, buyer, id);
+    return done.at("attempts").as_array().size() == 2;
+  });
+  REQUIRE(done.at("attempts").as_array().size() == 2);
+  CHECK(done.at("status").as_string() == "DECLINED");
+  CHECK(pay(api, buyer, id, "tok_ok").status == 409);
+  // Both units are back on sale.
+  const std::string next = place(api, buyer, product, 2, "tok_ok");
+  CHECK(api.wait_order_status(buyer, next) == "CONFIRMED");
+}
+
+TEST_CASE("an unpaid order is cancelled when its payment window closes") {
+  Api api(false, {}, {{"order", {{"BAZAAR_ORDER_PAYMENT_WINDOW_MS", "1500"}}}});
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string product = api.product(seller, 4, 2);
+  const std::string id = place(api, buyer, product, 2, "");
+  CHECK(api.wait_order_status(buyer, id) == "CANCELLED");
+  const auto order = api.http.get("/orders/" + id, buyer);
+  CHECK(order.json().at("reason").as_string() == "payment_timeout");
+  CHECK(pay(api, buyer, id, "tok_ok").status == 409);
+  const std::string next = place(api, buyer, product, 2, "tok_ok");
+  CHECK(api.wait_order_status(buyer, next) == "CONFIRMED");
+}
