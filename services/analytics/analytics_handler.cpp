@@ -77,7 +77,10 @@ void AnalyticsHandler::confirmed(events::HandlerContext& ctx,
         {l.product_id, l.seller_id, std::move(name), l.quantity, l.quantity * l.unit_price});
   }
   store.add_sale(e.order_id, when(ctx).day, e.currency, e.total, lines);
-  for (const Refund& r : store.take_pending_refunds(e.order_id)) store.add_refund(e.order_id, r);
+  for (Refund r : store.take_pending_refunds(e.order_id)) {
+    r.amount = store.refund_increment(e.order_id, r.amount);
+    store.add_refund(e.order_id, r);
+  }
 }
 
 void AnalyticsHandler::rejected(events::HandlerContext& ctx,
@@ -100,8 +103,10 @@ void AnalyticsHandler::declined(events::HandlerContext& ctx,
 void AnalyticsHandler::refunded(events::HandlerContext& ctx,
                                 const contracts::payment::PaymentRefundedV1& e) {
   AnalyticsStore store(ctx.sql);
-  const Refund refund{when(ctx).day, e.amount, e.currency};
+  Refund refund{when(ctx).day, e.amount, e.currency};
   if (store.is_confirmed(e.order_id)) {
+    // A total: only what it adds to the totals counted before is a new refund.
+    refund.amount = store.refund_increment(e.order_id, e.amount);
     store.add_refund(e.order_id, refund);
   } else {
     // Its confirmation may still be on its way (another topic); a refund of an order that

@@ -41,6 +41,11 @@ constexpr const char* kConfirm = R"sql(
 UPDATE orders SET confirmed = true, currency = :currency
 WHERE order_id = CAST(:id AS uuid) AND NOT confirmed)sql";
 
+constexpr const char* kRefundedSoFar =
+    "SELECT refunded FROM orders WHERE order_id = CAST(:id AS uuid) FOR UPDATE";
+constexpr const char* kSetRefunded =
+    "UPDATE orders SET refunded = :total WHERE order_id = CAST(:id AS uuid)";
+
 constexpr const char* kIsConfirmed =
     "SELECT CAST(count(*) AS bigint) FROM orders WHERE order_id = CAST(:id AS uuid) AND confirmed";
 
@@ -154,6 +159,14 @@ bool AnalyticsStore::confirm(const std::string& order_id, const std::string& cur
       (sql_.prepare << kConfirm, soci::use(currency, "currency"), soci::use(order_id, "id"));
   st.execute(true);
   return st.get_affected_rows() == 1;
+}
+
+long long AnalyticsStore::refund_increment(const std::string& order_id, long long total) {
+  long long before = 0;
+  sql_ << kRefundedSoFar, soci::use(order_id, "id"), soci::into(before);
+  if (!sql_.got_data() || total <= before) return 0;
+  sql_ << kSetRefunded, soci::use(total, "total"), soci::use(order_id, "id");
+  return total - before;
 }
 
 bool AnalyticsStore::is_confirmed(const std::string& order_id) {

@@ -51,6 +51,9 @@ class AnalyticsStore {
                            const Refund& refund);
   std::vector<Refund> take_pending_refunds(const std::string& order_id);
   bool is_confirmed(const std::string& order_id);
+  /// What a PaymentRefunded reporting `total` refunded so far adds to what was counted for the
+  /// order (0 for a repeat or an older total); remembers the new total.
+  long long refund_increment(const std::string& order_id, long long total);
 
   void count(const std::string& metric, const std::string& name, long long delta = 1);
   void count_failure(const std::string& kind, const std::string& reason);

@@ -38,6 +38,7 @@ enum class Kind {
   kOrderCancelled,
   kOrderStatusChanged,
   kOrderAwaitingPayment,
+  kOrderRefunded,
   kPaymentCharged,
   kPaymentRefunded,
   kStockLevelChanged,
@@ -63,6 +64,7 @@ TypeTable make_type_table() {
       {ord::OrderCancelledV1::kType, Kind::kOrderCancelled},
       {ord::OrderStatusChangedV1::kType, Kind::kOrderStatusChanged},
       {ord::OrderAwaitingPaymentV1::kType, Kind::kOrderAwaitingPayment},
+      {ord::OrderRefundedV1::kType, Kind::kOrderRefunded},
       {pay::PaymentChargedV1::kType, Kind::kPaymentCharged},
       {pay::PaymentRefundedV1::kType, Kind::kPaymentRefunded},
       {inv::StockLevelChangedV1::kType, Kind::kStockLevelChanged},
@@ -125,6 +127,7 @@ struct OrderFacts {
   std::vector<Charge> charges;       // one per payment_id
   std::optional<Refund> refund;      // the largest PaymentRefunded
   std::int64_t payment_due_ms = 0;   // the latest end of a payment window it waited for
+  std::int64_t admin_refunded = 0;   // the largest refunded_total of its OrderRefunded events
 };
 
 struct ProductFacts {
@@ -369,6 +372,12 @@ struct Auditor::State {
         }
         return;
       }
+      case Kind::kOrderRefunded: {
+        // An admin gave money back: a kept order then holds its total less this.
+        auto& o = orders[std::move(order_id)];
+        o.admin_refunded = std::max(o.admin_refunded, f.int64("refunded_total"));
+        return;
+      }
       case Kind::kPaymentCharged: {
         std::string payment_id = f.string("payment_id");
         const std::int64_t amount = f.int64("amount");
@@ -459,7 +468,8 @@ struct Auditor::State {
     // the money against.
     if (kept && !o.total) return;
     ++report.checked[invariant::kMoneyBalances];
-    const std::int64_t expected = kept ? *o.total : 0;
+    // A kept order holds its total less what admins refunded of it; any other order nothing.
+    const std::int64_t expected = kept ? *o.total - o.admin_refunded : 0;
     std::optional<std::int64_t> charged = 0;
     for (const Charge& c : o.charges) charged = charged ? plus(*charged, c.amount) : std::nullopt;
     const std::int64_t refunded = o.refund ? o.refund->amount : 0;

@@ -217,6 +217,42 @@ TEST_CASE_FIXTURE(Feed,
   REQUIRE(of(stuck, invariant::kOneOutcome).size() == 1);
 }
 
+TEST_CASE_FIXTURE(Feed, "a partly refunded kept order balances with its admin refunds") {
+  const std::string order = new_id();
+  const std::string refund = new_id();
+  placed(order, 1000);
+  status(order, "PLACED", "AWAITING_STOCK");
+  status(order, "AWAITING_STOCK", "AWAITING_PAYMENT");
+  const std::string payment = new_id();
+  emit(topic::kPaymentEvents, order,
+       pay::PaymentChargedV1{
+           .order_id = order, .payment_id = payment, .amount = 1000, .currency = "EUR"});
+  status(order, "AWAITING_PAYMENT", "CONFIRMED");
+  confirmed(order, 1000);
+  emit(topic::kPaymentEvents, order,
+       pay::PaymentRefundedV1{.order_id = order,
+                              .payment_id = payment,
+                              .amount = 300,
+                              .currency = "EUR",
+                              .refunded_now = 300,
+                              .refund_id = refund,
+                              .reason = "dented"});
+  // Money went back but no admin refund says so: it does not balance.
+  const AuditReport unexplained = auditor.finish(clock.now() + kSettle);
+  REQUIRE(of(unexplained, invariant::kMoneyBalances).size() == 1);
+  emit(topic::kOrderEvents, order,
+       ord::OrderRefundedV1{.order_id = order,
+                            .buyer_id = kBuyer,
+                            .refund_id = refund,
+                            .amount = 300,
+                            .refunded_total = 300,
+                            .total = 1000,
+                            .currency = "EUR",
+                            .reason = "dented"});
+  const AuditReport explained = auditor.finish(clock.now() + kSettle);
+  CHECK(of(explained, invariant::kMoneyBalances).empty());
+}
+
 TEST_CASE_FIXTURE(Feed, "an order rejected at placement is an order with its outcome") {
   rejected(new_id());
   const AuditReport report = settled_report();

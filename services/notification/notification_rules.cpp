@@ -16,6 +16,14 @@ constexpr std::string_view kOrderCancelled = ord::OrderCancelledV1::kType;
 constexpr std::string_view kOrderRejected = ord::OrderRejectedV1::kType;
 constexpr std::string_view kOrderStatusChanged = ord::OrderStatusChangedV1::kType;
 constexpr std::string_view kOrderAwaitingPayment = ord::OrderAwaitingPaymentV1::kType;
+constexpr std::string_view kOrderRefunded = ord::OrderRefundedV1::kType;
+
+// 1250 minor units of EUR -> "12.50 EUR".
+std::string money_text(std::int64_t minor, const std::string& currency) {
+  const std::int64_t cents = minor % 100;
+  return std::to_string(minor / 100) + "." + (cents < 10 ? "0" : "") + std::to_string(cents) + " " +
+         currency;
+}
 
 // A field a rule reads; absent reads as empty (the rule then makes no notification).
 std::string text(const boost::json::object& payload, std::string_view key) {
@@ -55,9 +63,9 @@ void to_admins(std::vector<Notification>& out, const std::vector<std::string>& a
 }  // namespace
 
 const std::vector<std::string_view>& notified_types() {
-  static const std::vector<std::string_view> kTypes{kOrderPlaced,        kOrderConfirmed,
-                                                    kOrderCancelled,     kOrderRejected,
-                                                    kOrderStatusChanged, kOrderAwaitingPayment};
+  static const std::vector<std::string_view> kTypes{
+      kOrderPlaced,        kOrderConfirmed,       kOrderCancelled, kOrderRejected,
+      kOrderStatusChanged, kOrderAwaitingPayment, kOrderRefunded};
   return kTypes;
 }
 
@@ -112,6 +120,16 @@ std::vector<Notification> notifications_for(std::string_view event_type,
          std::string(declined ? "Your card was declined. " : "") + "Your order " + order_id +
              " holds its items until " + text(payload, "due_at") + ": pay it (" +
              std::to_string(left) + (left == 1 ? " attempt" : " attempts") + " left)."});
+  } else if (event_type == kOrderRefunded && !buyer_id.empty()) {
+    const events::Fields f(payload);
+    const std::string currency = text(payload, "currency");
+    const std::string reason = text(payload, "reason");
+    out.push_back({buyer_id, "buyer", "order_refunded", order_id, order + " refunded",
+                   money_text(f.optional_int64("amount").value_or(0), currency) +
+                       " of your order " + order_id + " was refunded" +
+                       (reason.empty() ? "" : " (" + reason + ")") + "; " +
+                       money_text(f.optional_int64("refunded_total").value_or(0), currency) +
+                       " refunded in all."});
   } else if (event_type == kOrderStatusChanged && !buyer_id.empty()) {
     const std::string status = text(payload, "status");
     if (status == "SHIPPED") {

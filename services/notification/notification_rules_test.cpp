@@ -101,6 +101,11 @@ TEST_CASE("notification rules table") {
        order_json(R"(,"command":"x","reason":"y")"),
        {}},
       {"payment events tell nobody", "bazaar.payment.PaymentCharged.v1", order_json(""), {}},
+      {"a refund tells the buyer",
+       "bazaar.order.OrderRefunded.v1",
+       order_json(R"(,"refund_id":"0190f5c2-7a1b-7c3d-8e4f-0000000000e1","amount":250,)"
+                  R"("refunded_total":250,"total":1000,"currency":"EUR","reason":"dented")"),
+       {{kBuyer, "buyer", "order_refunded"}}},
       {"an order waiting for its payment tells the buyer",
        "bazaar.order.OrderAwaitingPayment.v1",
        order_json(R"(,"total":300,"currency":"EUR","due_at":"2026-11-23T10:10:00Z",)"
@@ -163,6 +168,20 @@ TEST_CASE("the payment reminder says why, until when and how many attempts are l
   CHECK(notes[0].body.find("declined") != std::string::npos);
   CHECK(notes[0].body.find("2026-11-23T10:10:00Z") != std::string::npos);
   CHECK(notes[0].body.find("1 attempt left") != std::string::npos);
+}
+
+TEST_CASE("the refund notice names the amount, the reason and the total refunded") {
+  const auto notes = notifications_for(
+      "bazaar.order.OrderRefunded.v1",
+      boost::json::parse(order_json(R"(,"refund_id":"0190f5c2-7a1b-7c3d-8e4f-0000000000e1",)"
+                                    R"("amount":205,"refunded_total":1005,"total":2000,)"
+                                    R"("currency":"EUR","reason":"dented")"))
+          .as_object(),
+      {});
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].body.find("2.05 EUR") != std::string::npos);
+  CHECK(notes[0].body.find("dented") != std::string::npos);
+  CHECK(notes[0].body.find("10.05 EUR refunded in all") != std::string::npos);
 }
 
 TEST_CASE("the created payload satisfies its schema") {

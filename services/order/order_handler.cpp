@@ -6,6 +6,7 @@
 #include <map>
 
 #include "events/fields.hpp"
+#include "refunds.hpp"
 #include "saga_inputs.hpp"
 
 namespace bazaar::order {
@@ -43,6 +44,7 @@ OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unk
   on(&OrderHandler::place, &OrderHandler::reject_unstorable);
   on(&OrderHandler::cancel, &OrderHandler::reject_unstorable);
   on(&OrderHandler::pay, &OrderHandler::reject_unstorable);
+  on(&OrderHandler::refund, &OrderHandler::reject_unstorable);
   on(&OrderHandler::advance_status, &OrderHandler::reject_unstorable);
   on(&OrderHandler::price_listed);
   on(&OrderHandler::price_changed);
@@ -62,6 +64,15 @@ void OrderHandler::reject_unstorable(events::HandlerContext& ctx,
 
 void OrderHandler::reply(events::HandlerContext& ctx) {
   const auto fields = events::Fields::of(ctx.event.data);
+  // The answer to an admin refund: booked once, then the saga sees it like any refund (it
+  // ends a compensation; a kept order ignores it).
+  if (const auto refund_id = fields.optional_string("refund_id");
+      refund_id && ctx.event.type == contracts::payment::PaymentRefundedV1::kType) {
+    if (const auto order = store_.load_for_update(ctx.sql, fields.string("order_id"))) {
+      store_.refund_paid(ctx.sql, ctx.outbox, *order, *refund_id, fields.int64("amount"),
+                         &ctx.event);
+    }
+  }
   advance(ctx, fields.string("order_id"), *reply_input(ctx.event.type),
           fields.optional_string("reason").value_or(""),
           static_cast<int>(fields.optional_int64("attempt").value_or(0)));
@@ -93,6 +104,49 @@ void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayO
   OrderRecord paid = *order;
   if (!d.rejected) paid.payment_token = cmd.payment_token;
   store_.apply(ctx.sql, ctx.outbox, paid, d, ctx.event.type, &ctx.event);
+}
+
+void OrderHandler::refund(events::HandlerContext& ctx, const contracts::order::RefundOrderV1& cmd) {
+  auto loaded = store_.load_for_update(ctx.sql, cmd.order_id);
+  if (!loaded) {
+    ctx.emit(contracts::topic::kOrderEvents, cmd.order_id,
+             contracts::order::OrderCommandRejectedV1{.order_id = cmd.order_id,
+                                                      .command = ctx.event.type,
+                                                      .reason = "no such order",
+                                                      .status = std::nullopt,
+                                                      .refund_id = cmd.refund_id});
+    return;
+  }
+  OrderRecord order = *loaded;
+  order.refund_id = cmd.refund_id;
+  order.refund_reason = cmd.reason;
+  if (cmd.actor_role != "admin") {
+    refuse_command(ctx, order, "forbidden: only an admin refunds an order");
+    return;
+  }
+  if (store_.refund_known(ctx.sql, cmd.refund_id)) {
+    spdlog::info("refund {} of order {} asked again; ignored", cmd.refund_id, cmd.order_id);
+    return;
+  }
+  const RefundPlan plan =
+      plan_refund(order.saga.status, order.total, order.refund_requested, cmd.amount);
+  switch (plan.kind) {
+    case RefundPlan::Kind::kRefuse:
+      refuse_command(ctx, order, plan.reason);
+      return;
+    case RefundPlan::Kind::kCancelAndRefund:
+      // Everything left before shipping: the order is cancelled, its stock released, and the
+      // compensation's RefundPayment carries this refund.
+      store_.record_refund(ctx.sql, order, plan.amount, cmd.actor_id);
+      store_.apply(ctx.sql, ctx.outbox, order, decide(order.saga, Input::kCancel, "refunded"),
+                   ctx.event.type, &ctx.event);
+      return;
+    case RefundPlan::Kind::kPartial:
+      store_.record_refund(ctx.sql, order, plan.amount, cmd.actor_id);
+      store_.send_partial_refund(ctx.sql, ctx.outbox, order, plan.amount, ctx.event.type,
+                                 &ctx.event);
+      return;
+  }
 }
 
 void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {

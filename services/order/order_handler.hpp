@@ -24,6 +24,7 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   void place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd);
   void cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd);
   void pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd);
+  void refund(events::HandlerContext& ctx, const contracts::order::RefundOrderV1& cmd);
   void advance_status(events::HandlerContext& ctx,
                       const contracts::order::AdvanceOrderStatusV1& cmd);
   /// A command holding a value no column can hold: OrderCommandRejected naming it; no order is

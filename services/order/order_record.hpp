@@ -17,7 +17,13 @@ struct OrderRecord {
   std::string currency;
   std::int64_t total = 0;
   std::vector<PricedLine> lines;
-  std::string payment_due_at;  ///< RFC 3339; empty until the saga first waits for the buyer
+  std::string payment_due_at;         ///< RFC 3339; empty until the saga first waits for the buyer
+  std::int64_t refund_requested = 0;  ///< admin refunds accepted, paid out or on their way
+  std::int64_t refunded = 0;          ///< refunded so far, as the payment service reported
+  /// The admin refund a decision carries out (not stored here): a RefundPayment it sends
+  /// names it, with its reason.
+  std::string refund_id;
+  std::string refund_reason;
   Saga saga;
 };
 

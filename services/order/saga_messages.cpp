@@ -59,10 +59,18 @@ Message command_message(Command c, const OrderRecord& order, const Saga& after, 
       return message(topic::kInventoryCommands,
                      contracts::inventory::ReleaseStockV1{.order_id = id,
                                                           .reason = compensation_reason(reason)});
-    case Command::kRefundPayment:
-      return message(topic::kPaymentCommands,
-                     contracts::payment::RefundPaymentV1{.order_id = id,
-                                                         .reason = compensation_reason(reason)});
+    case Command::kRefundPayment: {
+      contracts::payment::RefundPaymentV1 cmd{.order_id = id,
+                                              .reason = compensation_reason(reason),
+                                              .amount = std::nullopt,
+                                              .refund_id = std::nullopt};
+      // An admin's refund of everything left: the payment answers it by its id.
+      if (!order.refund_id.empty()) {
+        cmd.refund_id = order.refund_id;
+        cmd.reason = order.refund_reason;
+      }
+      return message(topic::kPaymentCommands, cmd);
+    }
   }
   throw std::logic_error("unknown saga command");
 }
@@ -120,11 +128,15 @@ std::vector<Message> decision_messages(const OrderRecord& before, const Decision
     out.push_back(message(topic::kOrderEvents, awaiting));
   }
   if (d.rejected) {
-    out.push_back(message(topic::kOrderEvents,
-                          ord::OrderCommandRejectedV1{.order_id = id,
-                                                      .command = trigger,
-                                                      .reason = d.note,
-                                                      .status = std::string(to_string(to))}));
+    out.push_back(message(
+        topic::kOrderEvents,
+        ord::OrderCommandRejectedV1{
+            .order_id = id,
+            .command = trigger,
+            .reason = d.note,
+            .status = std::string(to_string(to)),
+            .refund_id = before.refund_id.empty() ? std::nullopt
+                                                  : std::optional<std::string>(before.refund_id)}));
   }
   if (from == to) return out;
   ord::OrderStatusChangedV1 changed{.order_id = id,
@@ -158,6 +170,29 @@ std::vector<Message> decision_messages(const OrderRecord& before, const Decision
                                                 .previous_status = std::string(to_string(from))}));
   }
   return out;
+}
+
+Message partial_refund_message(const OrderRecord& order, std::int64_t amount) {
+  return message(topic::kPaymentCommands,
+                 contracts::payment::RefundPaymentV1{.order_id = order.order_id,
+                                                     .reason = order.refund_reason,
+                                                     .amount = amount,
+                                                     .refund_id = order.refund_id});
+}
+
+Message refunded_message(const OrderRecord& order, const std::string& refund_id,
+                         std::int64_t amount, std::int64_t refunded_total,
+                         const std::string& reason) {
+  ord::OrderRefundedV1 e{.order_id = order.order_id,
+                         .buyer_id = order.buyer_id,
+                         .refund_id = refund_id,
+                         .amount = amount,
+                         .refunded_total = refunded_total,
+                         .total = order.total,
+                         .currency = order.currency,
+                         .reason = std::nullopt};
+  if (!reason.empty()) e.reason = reason;
+  return message(topic::kOrderEvents, e);
 }
 
 std::vector<Message> unknown_order_messages(const std::string& order_id, const Decision& d) {

@@ -12,7 +12,8 @@ constexpr const char* kLoadOrder = R"sql(
 SELECT buyer_id::text, status, reason, total, currency, payment_token,
        stock_held::int, charged::int, awaiting_release::int, awaiting_refund::int,
        has_token::int, charging::int, attempts, max_attempts,
-       COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '')
+       COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
+       refund_requested, refunded
 FROM orders WHERE order_id = CAST(:id AS uuid) FOR UPDATE)sql";
 
 constexpr const char* kLoadLines = R"sql(
@@ -51,6 +52,27 @@ SELECT order_id::text FROM orders
 WHERE deadline_at <= CAST(:now AS timestamptz)
 ORDER BY deadline_at LIMIT :n FOR UPDATE SKIP LOCKED)sql";
 
+constexpr const char* kRefundKnown =
+    "SELECT 1 FROM order_refunds WHERE refund_id = CAST(:refund_id AS uuid)";
+
+constexpr const char* kInsertRefund = R"sql(
+INSERT INTO order_refunds (refund_id, order_id, amount, reason, actor_id, requested_at)
+VALUES (CAST(:refund_id AS uuid), CAST(:order_id AS uuid), :amount, :reason, CAST(:actor AS uuid),
+        CAST(:now AS timestamptz)))sql";
+
+constexpr const char* kAddRequested = R"sql(
+UPDATE orders SET refund_requested = refund_requested + :amount, updated_at = CAST(:now AS timestamptz)
+WHERE order_id = CAST(:id AS uuid))sql";
+
+// Marks the refund paid the first time only; its amount and reason come back for OrderRefunded.
+constexpr const char* kMarkRefundPaid = R"sql(
+UPDATE order_refunds SET refunded_at = CAST(:now AS timestamptz)
+WHERE refund_id = CAST(:refund_id AS uuid) AND refunded_at IS NULL
+RETURNING amount, reason)sql";
+
+constexpr const char* kSetRefunded = R"sql(
+UPDATE orders SET refunded = GREATEST(refunded, :refunded) WHERE order_id = CAST(:id AS uuid))sql";
+
 }  // namespace
 
 SagaStore::SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory,
@@ -64,12 +86,14 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
   std::string status;
   long long total = 0;
   int held = 0, charged = 0, release = 0, refund = 0, has_token = 0, charging = 0;
+  long long requested = 0, refunded = 0;
   soci::indicator found = soci::i_null;
   sql << kLoadOrder, soci::use(order_id, "id"), soci::into(r.buyer_id, found), soci::into(status),
       soci::into(r.saga.reason), soci::into(total), soci::into(r.currency),
       soci::into(r.payment_token), soci::into(held), soci::into(charged), soci::into(release),
       soci::into(refund), soci::into(has_token), soci::into(charging), soci::into(r.saga.attempts),
-      soci::into(r.saga.max_attempts), soci::into(r.payment_due_at);
+      soci::into(r.saga.max_attempts), soci::into(r.payment_due_at), soci::into(requested),
+      soci::into(refunded);
   if (!sql.got_data()) return std::nullopt;
   r.total = total;
   r.saga.status = status_from_string(status).value_or(Status::kRejected);
@@ -79,6 +103,8 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
   r.saga.awaiting_refund = refund != 0;
   r.saga.has_token = has_token != 0;
   r.saga.charging = charging != 0;
+  r.refund_requested = requested;
+  r.refunded = refunded;
 
   constexpr std::size_t kMaxLines = 100;  // the PlaceOrder schema's limit
   std::vector<std::string> products(kMaxLines), sellers(kMaxLines);
@@ -163,6 +189,50 @@ void SagaStore::apply(soci::session& sql, events::OutboxWriter& out, const Order
   for (const auto& m : decision_messages(before, d, trigger, due, hold_seconds())) {
     send(out, before.order_id, m, cause);
   }
+}
+
+bool SagaStore::refund_known(soci::session& sql, const std::string& refund_id) const {
+  int found = 0;
+  sql << kRefundKnown, soci::use(refund_id, "refund_id"), soci::into(found);
+  return sql.got_data();
+}
+
+void SagaStore::record_refund(soci::session& sql, const OrderRecord& order, std::int64_t amount,
+                              const std::string& actor_id) const {
+  const std::string now = events::format_rfc3339(clock_.now());
+  const long long value = amount;
+  sql << kInsertRefund, soci::use(order.refund_id, "refund_id"),
+      soci::use(order.order_id, "order_id"), soci::use(value, "amount"),
+      soci::use(order.refund_reason, "reason"), soci::use(actor_id, "actor"), soci::use(now, "now");
+  sql << kAddRequested, soci::use(value, "amount"), soci::use(now, "now"),
+      soci::use(order.order_id, "id");
+}
+
+void SagaStore::send_partial_refund(soci::session& sql, events::OutboxWriter& out,
+                                    const OrderRecord& order, std::int64_t amount,
+                                    const std::string& trigger,
+                                    const events::Envelope* cause) const {
+  log_step(sql, order.order_id, trigger, order.saga.status, order.saga.status,
+           {Command::kRefundPayment},
+           "refund " + order.refund_id + " of " + std::to_string(amount) + " requested");
+  send(out, order.order_id, partial_refund_message(order, amount), cause);
+}
+
+void SagaStore::refund_paid(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+                            const std::string& refund_id, std::int64_t refunded_total,
+                            const events::Envelope* cause) const {
+  const long long total = refunded_total;
+  sql << kSetRefunded, soci::use(total, "refunded"), soci::use(order.order_id, "id");
+  const std::string now = events::format_rfc3339(clock_.now());
+  long long amount = 0;
+  std::string reason;
+  sql << kMarkRefundPaid, soci::use(now, "now"), soci::use(refund_id, "refund_id"),
+      soci::into(amount), soci::into(reason);
+  if (!sql.got_data()) return;  // not ours, or answered before
+  log_step(sql, order.order_id, contracts::payment::PaymentRefundedV1::kType, order.saga.status,
+           order.saga.status, {}, "refund " + refund_id + " paid out");
+  send(out, order.order_id, refunded_message(order, refund_id, amount, refunded_total, reason),
+       cause);
 }
 
 int SagaStore::hold_seconds() const {

@@ -50,6 +50,21 @@ class SagaStore {
                      const events::Envelope* cause) const;
   /// Orders whose deadline passed, locked (skipping rows others hold), oldest first.
   std::vector<std::string> due_orders(soci::session& sql, int limit) const;
+  /// Whether admin refund `refund_id` was accepted before (a repeated command).
+  bool refund_known(soci::session& sql, const std::string& refund_id) const;
+  /// Records admin refund `order.refund_id` of `amount` as accepted: its row, and the order's
+  /// refund_requested grows by it.
+  void record_refund(soci::session& sql, const OrderRecord& order, std::int64_t amount,
+                     const std::string& actor_id) const;
+  /// Sends the RefundPayment of a partial admin refund; the saga's status does not change.
+  void send_partial_refund(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+                           std::int64_t amount, const std::string& trigger,
+                           const events::Envelope* cause) const;
+  /// The payment service paid out admin refund `refund_id` (`refunded_total` so far): marks it
+  /// and emits OrderRefunded, once; a repeated answer changes nothing.
+  void refund_paid(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+                   const std::string& refund_id, std::int64_t refunded_total,
+                   const events::Envelope* cause) const;
   /// How long ReserveStock asks the inventory to hold an order's stock.
   int hold_seconds() const;
 

@@ -49,12 +49,17 @@ WHERE order_id = CAST(:order_id AS uuid))sql";
 
 constexpr const char* kRecordRefunded = R"sql(
 UPDATE payments
-SET status = 'REFUNDED', refunded_amount = :refunded, refunded_at = now(), updated_at = now()
+SET status = :status, refunded_amount = :refunded, refunded_at = now(), updated_at = now()
 WHERE order_id = CAST(:order_id AS uuid))sql";
 
 constexpr const char* kInsertRefund = R"sql(
-INSERT INTO refunds (order_id, payment_id, amount, reason)
-VALUES (CAST(:order_id AS uuid), CAST(:payment_id AS uuid), :amount, NULLIF(:reason, '')))sql";
+INSERT INTO refunds (refund_id, order_id, payment_id, amount, reason)
+VALUES (CAST(:refund_id AS uuid), CAST(:order_id AS uuid), CAST(:payment_id AS uuid), :amount,
+        NULLIF(:reason, '')))sql";
+
+// An admin refund already paid out: the same refund asked again.
+constexpr const char* kFindRefund =
+    "SELECT amount FROM refunds WHERE refund_id = CAST(:refund_id AS uuid)";
 
 constexpr const char* kRecordVoided = R"sql(
 UPDATE payments SET status = 'VOIDED', updated_at = now()
@@ -157,21 +162,36 @@ void PaymentHandler::refund(events::HandlerContext& ctx,
   const std::string reason = cmd.reason.value_or("");
   const PaymentRow row =
       ensure_and_lock(ctx.sql, order_id, PaymentStatus::voided, 0, default_currency_);
-  const RefundStep step = decide_refund(row.status, row.charged, row.refunded);
+  PaymentRefundedV1 refunded{.order_id = order_id,
+                             .payment_id = std::nullopt,
+                             .amount = row.refunded,
+                             .currency = row.currency,
+                             .refunded_now = 0,
+                             .refund_id = cmd.refund_id,
+                             .reason = cmd.reason};
+  if (!row.payment_id.empty()) refunded.payment_id = row.payment_id;
+  if (cmd.refund_id) {
+    long long paid_before = 0;
+    ctx.sql << kFindRefund, soci::use(*cmd.refund_id, "refund_id"), soci::into(paid_before);
+    if (ctx.sql.got_data()) {  // answered again, nothing given twice
+      ctx.emit(kPaymentEvents, order_id, refunded);
+      return;
+    }
+  }
+  const RefundStep step = decide_refund(row.status, row.charged, row.refunded, cmd.amount);
   if (step.refunds_now) {
-    ctx.sql << kRecordRefunded, soci::use(step.refunded_total, "refunded"),
-        soci::use(order_id, "order_id");
-    ctx.sql << kInsertRefund, soci::use(order_id, "order_id"),
+    const std::string status(to_string(step.status));
+    const std::string refund_id = cmd.refund_id.value_or(ids_.next().str());
+    ctx.sql << kRecordRefunded, soci::use(status, "status"),
+        soci::use(step.refunded_total, "refunded"), soci::use(order_id, "order_id");
+    ctx.sql << kInsertRefund, soci::use(refund_id, "refund_id"), soci::use(order_id, "order_id"),
         soci::use(row.payment_id, "payment_id"), soci::use(step.amount, "amount"),
         soci::use(reason, "reason");
   } else if (step.status != row.status) {
     ctx.sql << kRecordVoided, soci::use(order_id, "order_id");
   }
-  PaymentRefundedV1 refunded{.order_id = order_id,
-                             .payment_id = std::nullopt,
-                             .amount = step.refunded_total,
-                             .currency = row.currency};
-  if (!row.payment_id.empty()) refunded.payment_id = row.payment_id;
+  refunded.amount = step.refunded_total;
+  refunded.refunded_now = step.amount;
   ctx.emit(kPaymentEvents, order_id, refunded);
 }
 

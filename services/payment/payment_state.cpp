@@ -1,5 +1,7 @@
 #include "payment_state.hpp"
 
+#include <algorithm>
+
 namespace bazaar::payment {
 
 std::string_view to_string(PaymentStatus s) {
@@ -57,18 +59,19 @@ std::optional<PaymentStatus> status_after(ChargeResult result) {
 }
 
 RefundStep decide_refund(std::optional<PaymentStatus> status, std::int64_t charged,
-                         std::int64_t refunded) {
+                         std::int64_t refunded, std::optional<std::int64_t> amount) {
   if (status == PaymentStatus::charged) {
-    return {.status = PaymentStatus::refunded,
-            .refunded_total = charged,
-            .amount = charged - refunded,
-            .refunds_now = true};
+    const std::int64_t rest = charged - refunded;
+    const std::int64_t now = amount ? std::clamp<std::int64_t>(*amount, 0, rest) : rest;
+    const std::int64_t total = refunded + now;
+    return {.status = total >= charged ? PaymentStatus::refunded : PaymentStatus::charged,
+            .refunded_total = total,
+            .amount = now,
+            .refunds_now = now > 0};
   }
-  if (status == PaymentStatus::refunded) {
-    return {.status = PaymentStatus::refunded,
-            .refunded_total = refunded,
-            .amount = 0,
-            .refunds_now = false};
+  if (status == PaymentStatus::refunded || (amount && status)) {
+    // Nothing left to give back; an admin refund of an uncharged payment changes nothing.
+    return {.status = *status, .refunded_total = refunded, .amount = 0, .refunds_now = false};
   }
   return {.status = PaymentStatus::voided, .refunded_total = 0, .amount = 0, .refunds_now = false};
 }

@@ -44,8 +44,10 @@ struct RefundStep {
 };
 
 /// Decides a RefundPayment for a payment in `status` (nullopt: none) holding `charged` and
-/// `refunded` minor units. Afterwards charged - refunded is 0 whatever the status was.
+/// `refunded` minor units. A compensation (`amount` nullopt) gives back everything left, so
+/// charged - refunded is 0 afterwards whatever the status was. An admin refund gives back
+/// `amount`, never more than is left; the payment stays CHARGED until all of it is refunded.
 RefundStep decide_refund(std::optional<PaymentStatus> status, std::int64_t charged,
-                         std::int64_t refunded);
+                         std::int64_t refunded, std::optional<std::int64_t> amount = std::nullopt);
 
 }  // namespace bazaar::payment

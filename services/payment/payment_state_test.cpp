@@ -83,3 +83,27 @@ TEST_CASE("a decline is final for its own attempt only; a charge for every attem
   CHECK(decide_charge(PaymentStatus::refunded, 1, 2) == ChargeStep::refuse_cancelled);
   CHECK(decide_charge(std::nullopt, 1, 2) == ChargeStep::call_provider);
 }
+
+TEST_CASE("an admin refund gives back part of a charge, never more than is left") {
+  const auto first = decide_refund(PaymentStatus::charged, 1000, 0, 300);
+  CHECK(first.refunds_now);
+  CHECK(first.amount == 300);
+  CHECK(first.refunded_total == 300);
+  CHECK(first.status == PaymentStatus::charged);
+  const auto rest = decide_refund(PaymentStatus::charged, 1000, 300, 700);
+  CHECK(rest.amount == 700);
+  CHECK(rest.status == PaymentStatus::refunded);
+  const auto too_much = decide_refund(PaymentStatus::charged, 1000, 900, 500);
+  CHECK(too_much.amount == 100);
+  CHECK(too_much.refunded_total == 1000);
+  const auto after = decide_refund(PaymentStatus::refunded, 1000, 1000, 5);
+  CHECK_FALSE(after.refunds_now);
+  CHECK(after.refunded_total == 1000);
+  // A compensation after a partial refund gives back the rest.
+  const auto compensation = decide_refund(PaymentStatus::charged, 1000, 300);
+  CHECK(compensation.amount == 700);
+  CHECK(compensation.status == PaymentStatus::refunded);
+  // An admin refund of a payment never charged changes nothing; a compensation voids it.
+  CHECK(decide_refund(PaymentStatus::declined, 0, 0, 100).status == PaymentStatus::declined);
+  CHECK(decide_refund(PaymentStatus::declined, 0, 0).status == PaymentStatus::voided);
+}

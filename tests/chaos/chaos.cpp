@@ -410,13 +410,13 @@ class Chaos {
         ++row.oversold;
       }
     }
-    // Money: charged - refunded is the total of a confirmed order and 0 for the others.
+    // Money: charged - refunded is the total of a kept order less its admin refunds, 0 for others.
     std::map<std::string, long long> kept;
     {
       soci::rowset<soci::row> rows =
-          (order_db.prepare << "SELECT CAST(order_id AS text), CASE WHEN status = 'CONFIRMED' "
-                               "THEN total ELSE 0 END FROM orders WHERE order_id = "
-                               "ANY(CAST(:ids AS uuid[]))",
+          (order_db.prepare << "SELECT CAST(order_id AS text), CASE WHEN status IN ('CONFIRMED', "
+                               "'SHIPPED', 'DELIVERED') THEN total - refunded ELSE 0 END FROM "
+                               "orders WHERE order_id = ANY(CAST(:ids AS uuid[]))",
            soci::use(list));
       for (const auto& r : rows) kept[r.get<std::string>(0)] = r.get<long long>(1);
     }

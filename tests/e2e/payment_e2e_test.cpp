@@ -161,3 +161,110 @@ TEST_CASE("an unpaid order is cancelled when its payment window closes") {
   const std::string next = place(api, buyer, product, 2, "tok_ok");
   CHECK(api.wait_order_status(buyer, next) == "CONFIRMED");
 }
+
+namespace {
+
+HttpResult refund(Api& api, const std::string& token, const std::string& id, json::object body) {
+  return api.http.post("/orders/" + id + "/refunds", body, token);
+}
+
+// The payment once `refunded` (major units) went back, or what was last shown.
+json::object refunded(Api& api, const std::string& token, const std::string& id, double amount) {
+  json::object shown;
+  tests::wait_until(20s, [&] {
+    shown = payment(api, token, id);
+    return shown.at("refunded").to_number<double>() == amount;
+  });
+  return shown;
+}
+
+// A product's stock as the catalog shows it.
+long long stock_of(Api& api, const std::string& product) {
+  const auto r = api.http.get("/products/" + product);
+  return r.status == 200 ? r.json().at("stock").to_number<long long>() : -1;
+}
+
+}  // namespace
+
+TEST_CASE("an admin refunds part of a confirmed order, then the rest, and nothing more") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string admin = api.admin_token();
+  const std::string product = api.product(seller, 10, 5);
+  const std::string id = place(api, buyer, product, 2, "tok_ok");
+  REQUIRE(api.wait_order_status(buyer, id) == "CONFIRMED");
+
+  // Only an admin refunds; a reason is required; an amount is positive and within the charge.
+  CHECK(refund(api, buyer, id, {{"reason", "dented"}}).status == 403);
+  CHECK(refund(api, admin, id, {}).status == 422);
+  CHECK(refund(api, admin, id, {{"reason", "dented"}, {"amount", -1}}).status == 422);
+  CHECK(refund(api, admin, id, {{"reason", "dented"}, {"amount", 0.001}}).status == 422);
+  const auto too_much = refund(api, admin, id, {{"reason", "dented"}, {"amount", 25}});
+  CHECK(too_much.status == 409);
+  CHECK(too_much.body.find("exceeds") != std::string::npos);
+  CHECK(refund(api, admin, api.bus.new_id(), {{"reason", "x"}}).status == 404);
+
+  const auto part = refund(api, admin, id, {{"reason", "dented"}, {"amount", 5}});
+  REQUIRE_MESSAGE(part.status == 202, part.body);
+  CHECK(part.json().at("cancels_order").as_bool() == false);
+  CHECK(part.header("location") == "/orders/" + id + "/payment");
+  const json::object after_part = refunded(api, buyer, id, 5);
+  CHECK(after_part.at("status").as_string() == "CHARGED");
+  CHECK(status(api, buyer, id) == "CONFIRMED");
+
+  // The rest of a confirmed order: money back, stock back, order cancelled.
+  const auto rest = refund(api, admin, id, {{"reason", "changed mind"}});
+  REQUIRE_MESSAGE(rest.status == 202, rest.body);
+  CHECK(rest.json().at("amount").to_number<double>() == 15);
+  CHECK(rest.json().at("cancels_order").as_bool());
+  CHECK(tests::wait_until(20s, [&] { return status(api, buyer, id) == "CANCELLED"; }));
+  const json::object done = refunded(api, buyer, id, 20);
+  CHECK(done.at("status").as_string() == "REFUNDED");
+  const auto& refunds = done.at("refunds").as_array();
+  REQUIRE(refunds.size() == 2);
+  CHECK(tests::wait_until(10s, [&] {
+    const json::object now = payment(api, buyer, id);
+    const auto& list = now.at("refunds").as_array();
+    return list.size() == 2 && list[0].at("status") == "REFUNDED" &&
+           list[1].at("status") == "REFUNDED";
+  }));
+  CHECK(tests::wait_until(20s, [&] { return stock_of(api, product) == 5; }));
+
+  // Nothing is left: a third refund is refused.
+  CHECK(refund(api, admin, id, {{"reason", "again"}}).status == 409);
+  // The buyer was told about each refund.
+  CHECK(tests::wait_until(20s, [&] {
+    const auto list = api.http.get("/notifications", buyer);
+    const std::string text = json::serialize(list.json());
+    std::size_t n = 0;
+    for (auto at = text.find("order_refunded"); at != std::string::npos;
+         at = text.find("order_refunded", at + 1)) {
+      ++n;
+    }
+    return n == 2;
+  }));
+}
+
+TEST_CASE("after shipping, a full refund only returns the money") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string admin = api.admin_token();
+  const std::string product = api.product(seller, 8, 3);
+  const std::string id = place(api, buyer, product, 1, "tok_ok");
+  REQUIRE(api.wait_order_status(buyer, id) == "CONFIRMED");
+  REQUIRE(
+      api.http
+          .send("PATCH", "/orders/" + id + "/status", json::object{{"status", "SHIPPED"}}, admin)
+          .status == 202);
+  REQUIRE(tests::wait_until(20s, [&] { return status(api, buyer, id) == "SHIPPED"; }));
+  const auto all = refund(api, admin, id, {{"reason", "lost in transit"}});
+  REQUIRE_MESSAGE(all.status == 202, all.body);
+  CHECK(all.json().at("cancels_order").as_bool() == false);
+  const json::object done = refunded(api, buyer, id, 8);
+  CHECK(done.at("status").as_string() == "REFUNDED");
+  CHECK(status(api, buyer, id) == "SHIPPED");
+  CHECK(stock_of(api, product) == 2);  // the shipped unit stays sold
+  CHECK(refund(api, admin, id, {{"reason", "again"}, {"amount", 1}}).status == 409);
+}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -54,14 +55,22 @@ void System::start(const std::string& service) {
   start_instance(service, service, {});
 }
 
+// Where the service binaries are: the build's, unless BAZAAR_TEST_SERVICES_DIR names a copy
+// (scripts/chaos runs a snapshot, so a rebuild during a long run changes nothing in it).
+namespace {
+std::string services_dir() {
+  const char* dir = std::getenv("BAZAAR_TEST_SERVICES_DIR");
+  return dir != nullptr && *dir != '\0' ? std::string(dir) : std::string(BAZAAR_SERVICES_DIR);
+}
+}  // namespace
+
 void System::start_instance(const std::string& instance, const std::string& service,
                             const Env& extra, bool wait_ready) {
   const std::uint16_t admin = tests::free_port();
   Env env{{events::env_prefix(service) + "ADMIN_PORT", std::to_string(admin)}};
   for (const auto& [k, v] : overrides_[service]) env[k] = v;
   for (const auto& [k, v] : extra) env[k] = v;
-  const std::string binary =
-      std::string(BAZAAR_SERVICES_DIR) + "/" + service + "/bazaar-" + service;
+  const std::string binary = services_dir() + "/" + service + "/bazaar-" + service;
   // A restarted instance appends to the log of the one before it.
   std::string log = instance;
   for (char& c : log) {
@@ -124,7 +133,7 @@ Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers) 
       tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("bazaarctl") + ".log";
   std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"}};
   if (!brokers.empty()) env["BAZAAR_KAFKA_BROKERS"] = brokers;
-  tests::ChildProcess p(std::string(BAZAAR_SERVICES_DIR) + "/bazaarctl/bazaarctl", args, env, log);
+  tests::ChildProcess p(services_dir() + "/bazaarctl/bazaarctl", args, env, log);
   Run r;
   r.code = p.wait(60s);
   std::ifstream in(log);

@@ -88,12 +88,15 @@ WHERE payments_view.status = 'DECLINED')sql";
 
 // PaymentRefunded carries the order's refunded total so far, not an increment: a refund sent
 // again (compensations are retried) reports the same total, which GREATEST absorbs.
+// A payment partly refunded stays CHARGED; it is REFUNDED once all of it went back.
 constexpr const char* kUpsertRefunded = R"sql(
 INSERT INTO payments_view (order_id, status, amount, refunded, currency, payment_id, updated_at)
 VALUES (CAST(:id AS uuid), 'REFUNDED', :charged, :amount, :currency,
         CAST(NULLIF(:payment, '') AS uuid), CAST(:at AS timestamptz))
 ON CONFLICT (order_id) DO UPDATE
-SET refunded = GREATEST(payments_view.refunded, EXCLUDED.refunded), status = 'REFUNDED',
+SET refunded = GREATEST(payments_view.refunded, EXCLUDED.refunded),
+    status = CASE WHEN GREATEST(payments_view.refunded, EXCLUDED.refunded) >= payments_view.amount
+                  THEN 'REFUNDED' ELSE payments_view.status END,
     payment_id = COALESCE(payments_view.payment_id, EXCLUDED.payment_id),
     updated_at = EXCLUDED.updated_at)sql";
 
@@ -108,6 +111,16 @@ constexpr const char* kAwaitingPayment = R"sql(
 UPDATE orders_view SET payment_due_at = CAST(:due AS timestamptz), payment_attempts_left = :left
 WHERE order_id = CAST(:id AS uuid)
   AND (payment_attempts_left IS NULL OR payment_attempts_left >= :same_left))sql";
+
+// An admin refund's answer; a repeat (refunded_now 0) keeps what the first said.
+constexpr const char* kRefundPaid = R"sql(
+UPDATE refunds_view SET status = 'REFUNDED', refunded_at = CAST(:at AS timestamptz),
+       amount = CASE WHEN :now > 0 THEN :same_now ELSE amount END
+WHERE refund_id = CAST(:refund_id AS uuid) AND status <> 'REFUNDED')sql";
+
+constexpr const char* kRefundRefused = R"sql(
+UPDATE refunds_view SET status = 'REFUSED', refusal = :reason
+WHERE refund_id = CAST(:refund_id AS uuid) AND status = 'REQUESTED')sql";
 
 // The event's own time: replays and rebuilds keep the saga's real timeline.
 std::string event_time(const events::HandlerContext& ctx) {
@@ -162,6 +175,7 @@ OrderProjection::OrderProjection(OrderWaiters& waiters) : waiters_(waiters) {
     on(std::string(type), &OrderProjection::status);
   }
   on(&OrderProjection::awaiting_payment);
+  on(&OrderProjection::command_rejected);
   on(&OrderProjection::charged);
   on(&OrderProjection::declined);
   on(&OrderProjection::refunded);
@@ -256,8 +270,20 @@ void OrderProjection::declined(events::HandlerContext& ctx,
       soci::use(e.reason, "reason"), soci::use(at, "at");
 }
 
+void OrderProjection::command_rejected(events::HandlerContext& ctx,
+                                       const contracts::order::OrderCommandRejectedV1& e) {
+  if (!e.refund_id) return;
+  ctx.sql << kRefundRefused, soci::use(e.reason, "reason"), soci::use(*e.refund_id, "refund_id");
+}
+
 void OrderProjection::refunded(events::HandlerContext& ctx,
                                const contracts::payment::PaymentRefundedV1& e) {
+  if (e.refund_id) {
+    const std::string at = event_time(ctx);
+    const long long now = e.refunded_now.value_or(0);
+    ctx.sql << kRefundPaid, soci::use(at, "at"), soci::use(now, "now"), soci::use(now, "same_now"),
+        soci::use(*e.refund_id, "refund_id");
+  }
   // Nothing refunded (nothing was charged): no payment to show.
   if (e.amount <= 0) return;
   const std::string at = event_time(ctx);

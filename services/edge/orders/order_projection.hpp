@@ -35,6 +35,9 @@ class OrderProjection final : public events::DispatchHandler<OrderProjection> {
   void record_attempt(events::HandlerContext& ctx, const std::string& order_id,
                       std::optional<std::int64_t> attempt, const std::string& outcome,
                       const std::string& reason);
+  /// A refused admin refund (the order service's answer) marks it REFUSED.
+  void command_rejected(events::HandlerContext& ctx,
+                        const contracts::order::OrderCommandRejectedV1& e);
   void charged(events::HandlerContext& ctx, const contracts::payment::PaymentChargedV1& e);
   void declined(events::HandlerContext& ctx, const contracts::payment::PaymentDeclinedV1& e);
   void refunded(events::HandlerContext& ctx, const contracts::payment::PaymentRefundedV1& e);

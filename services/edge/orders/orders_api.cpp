@@ -24,6 +24,7 @@
 #include "orders/order_view.hpp"
 #include "orders/order_wait.hpp"
 #include "pricing.hpp"
+#include "refunds.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -41,6 +42,24 @@ constexpr const char* kWindow = R"sql(
 SELECT COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
        COALESCE(payment_attempts_left, 0)
 FROM orders_view WHERE order_id = CAST(:id AS uuid))sql";
+
+constexpr const char* kRefunds = R"sql(
+SELECT CAST(refund_id AS text), amount, reason, status, COALESCE(refusal, ''),
+       to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       COALESCE(to_char(refunded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '')
+FROM refunds_view WHERE order_id = CAST(:id AS uuid) ORDER BY requested_at, refund_id)sql";
+
+// Refunds asked through edge and not refused, and what payment.events report refunded.
+constexpr const char* kRefundRequested = R"sql(
+SELECT GREATEST(
+  (SELECT COALESCE(sum(amount), 0) FROM refunds_view
+   WHERE order_id = CAST(:id AS uuid) AND status <> 'REFUSED'),
+  (SELECT COALESCE(max(refunded), 0) FROM payments_view WHERE order_id = CAST(:same_id AS uuid))))sql";
+
+constexpr const char* kInsertRefund = R"sql(
+INSERT INTO refunds_view (refund_id, order_id, amount, reason, status, requested_at)
+VALUES (CAST(:refund_id AS uuid), CAST(:order_id AS uuid), :amount, :reason, 'REQUESTED',
+        CAST(:at AS timestamptz)))sql";
 
 constexpr const char* kSetToken =
     "UPDATE orders_view SET payment_token = :token WHERE order_id = CAST(:id AS uuid)";
@@ -103,6 +122,19 @@ boost::json::object payment_json(soci::session& sql, const OrderView& order) {
     attempts.push_back(std::move(a));
   }
   body["attempts"] = std::move(attempts);
+  boost::json::array refunds;
+  soci::rowset<soci::row> refund_rows = (sql.prepare << kRefunds, soci::use(order.id, "id"));
+  for (const auto& row : refund_rows) {
+    boost::json::object r{{"refund_id", row.get<std::string>(0)},
+                          {"amount", from_minor(row.get<long long>(1))},
+                          {"reason", row.get<std::string>(2)},
+                          {"status", row.get<std::string>(3)},
+                          {"requested_at", row.get<std::string>(5)}};
+    if (const auto refusal = row.get<std::string>(4); !refusal.empty()) r["refusal"] = refusal;
+    if (const auto at = row.get<std::string>(6); !at.empty()) r["refunded_at"] = at;
+    refunds.push_back(std::move(r));
+  }
+  body["refunds"] = std::move(refunds);
   std::string due;
   int left = 0;
   sql << kWindow, soci::use(order.id, "id"), soci::into(due), soci::into(left);
@@ -324,6 +356,70 @@ void register_order_routes(Router& router, ApiContext& api) {
                });
                if (!order) return not_found();
                return json_response(200, to_json_text(boost::json::value(std::move(body))));
+             });
+
+  auto refund_ids = std::make_shared<events::UuidV7Generator>(api.clock, events::system_random());
+  router.add("POST", "/orders/{id}/refunds", Access::kAdmin,
+             [&api, refund_ids](const RequestContext& ctx) {
+               const JsonBody parsed = parse_json_body(ctx.request);
+               if (parsed.error) return *parsed.error;
+               FieldCheck check(parsed.object);
+               const std::string reason = check.required_string("reason", 1, 200);
+               std::optional<std::int64_t> amount;
+               if (const auto* value = parsed.object.if_contains("amount")) {
+                 amount = to_minor(*value);
+                 if (!amount || *amount <= 0) {
+                   check.fail("amount", "must be a positive amount with at most two decimals");
+                 }
+               }
+               if (!check.ok()) return check.problem();
+               const std::string id = ctx.params.at("id");
+               const Principal& who = *ctx.principal;
+               bool replayed = false;
+               return run_keyed(
+                   api, ctx, parsed.object,
+                   [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
+                     auto order = visible_order(sql, id, who, false);
+                     if (!order) return not_found();
+                     const auto status = status_of(*order);
+                     long long requested = 0;
+                     sql << kRefundRequested, soci::use(order->id, "id"),
+                         soci::use(order->id, "same_id"), soci::into(requested);
+                     // The order service's own rule: the same answer here and there.
+                     const order::RefundPlan plan =
+                         status ? order::plan_refund(*status, order->total, requested, amount)
+                                : order::RefundPlan{};
+                     if (plan.kind == order::RefundPlan::Kind::kRefuse) {
+                       return problem(
+                           409, "Conflict",
+                           plan.reason.empty() ? "this order cannot be refunded" : plan.reason);
+                     }
+                     const std::string refund_id = refund_ids->next().str();
+                     const std::string at = events::format_rfc3339(api.clock.now());
+                     const long long value = plan.amount;
+                     sql << kInsertRefund, soci::use(refund_id, "refund_id"),
+                         soci::use(order->id, "order_id"), soci::use(value, "amount"),
+                         soci::use(reason, "reason"), soci::use(at, "at");
+                     send_command(api, out,
+                                  contracts::order::RefundOrderV1{.order_id = order->id,
+                                                                  .refund_id = refund_id,
+                                                                  .amount = plan.amount,
+                                                                  .reason = reason,
+                                                                  .actor_id = who.user_id,
+                                                                  .actor_role = who.role});
+                     const boost::json::object body{
+                         {"refund_id", refund_id},
+                         {"order_id", order->id},
+                         {"amount", from_minor(plan.amount)},
+                         {"reason", reason},
+                         {"status", "REQUESTED"},
+                         {"cancels_order", plan.kind == order::RefundPlan::Kind::kCancelAndRefund},
+                         {"requested_at", at}};
+                     HttpResponse r = json_response(202, to_json_text(boost::json::value(body)));
+                     r.headers.emplace_back("Location", "/orders/" + order->id + "/payment");
+                     return r;
+                   },
+                   replayed);
              });
 
   router.add("POST", "/orders/{id}/payment", Access::kBuyer, [&api](const RequestContext& ctx) {
