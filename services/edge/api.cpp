@@ -2,6 +2,7 @@
 
 #include "admin/admin_api.hpp"
 #include "auth/auth_api.hpp"
+#include "auth/contacts_api.hpp"
 #include "auth/users_api.hpp"
 #include "cart/cart_api.hpp"
 #include "catalog/products_api.hpp"
@@ -14,6 +15,7 @@ void register_api(Router& router, ApiContext& api, const TokenService& tokens,
                   const ApiSettings& settings, std::function<bool()> ready) {
   register_auth_routes(router, api, tokens, settings.passwords, settings.auth_rate);
   register_user_routes(router, api, settings.passwords);
+  register_contact_routes(router, api);
   register_product_routes(router, api);
   register_cart_routes(router, api);
   register_order_routes(router, api);

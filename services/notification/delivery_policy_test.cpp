@@ -78,3 +78,34 @@ TEST_CASE("the claim lease outlasts a batch of timed out requests") {
 }
 
 }  // namespace bazaar::notification
+
+namespace bazaar::notification {
+
+TEST_CASE("a 429 waits at least as long as the receiver asked") {
+  CHECK(retry_after_of(429, R"({"ok":false,"error_code":429,"parameters":{"retry_after":7}})",
+                       "") == std::chrono::seconds{7});
+  CHECK(retry_after_of(429, "slow down", "3") == std::chrono::seconds{3});
+  CHECK(retry_after_of(429, R"({"parameters":{"retry_after":99999}})", "") ==
+        std::chrono::seconds{3600});
+  CHECK(retry_after_of(429, R"({"parameters":{"retry_after":"soon"}})", "x") ==
+        std::chrono::seconds{0});
+  CHECK(retry_after_of(500, R"({"parameters":{"retry_after":7}})", "5") == std::chrono::seconds{0});
+  const DeliveryPolicy policy;
+  const auto step = after_attempt(policy, 0, false, nullptr, std::chrono::seconds{7});
+  CHECK(step.status == DeliveryStatus::pending);
+  CHECK(step.retry_in == std::chrono::seconds{7});
+  // A longer backoff still wins over a shorter retry_after.
+  CHECK(after_attempt(policy, 5, false, nullptr, std::chrono::seconds{1}).retry_in >
+        std::chrono::seconds{1});
+}
+
+TEST_CASE("a refusal that repeating cannot fix fails the delivery at once") {
+  const DeliveryPolicy policy;
+  CHECK(after_attempt(policy, 0, false, nullptr, {}, true).status == DeliveryStatus::failed);
+  CHECK(permanent_chat_failure(403));
+  CHECK(permanent_chat_failure(400));
+  CHECK_FALSE(permanent_chat_failure(429));
+  CHECK_FALSE(permanent_chat_failure(502));
+}
+
+}  // namespace bazaar::notification

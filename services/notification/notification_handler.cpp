@@ -3,7 +3,9 @@
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <vector>
 
 #include "notification_rules.hpp"
@@ -24,6 +26,14 @@ INSERT INTO users (user_id, disabled, updated_at)
 VALUES (CAST(:user_id AS uuid), :disabled, now())
 ON CONFLICT (user_id) DO UPDATE SET disabled = EXCLUDED.disabled, updated_at = now())sql";
 
+constexpr const char* kUpsertChat = R"sql(
+INSERT INTO users (user_id, chat_id, updated_at)
+VALUES (CAST(:user_id AS uuid), NULLIF(:chat_id, ''), now())
+ON CONFLICT (user_id) DO UPDATE SET chat_id = EXCLUDED.chat_id, updated_at = now())sql";
+
+constexpr const char* kUserChat =
+    "SELECT COALESCE(chat_id, '') FROM users WHERE user_id = CAST(:id AS uuid) AND NOT disabled";
+
 constexpr const char* kSelectAdmins = R"sql(
 SELECT CAST(user_id AS text) FROM users
 WHERE role = 'admin' AND NOT disabled
@@ -39,12 +49,36 @@ VALUES (CAST(:notification_id AS uuid), CAST(:source_event_id AS uuid), :source_
         :title, :body, CAST(:created_at AS timestamptz))
 ON CONFLICT (source_event_id, recipient_id, kind) DO NOTHING)sql";
 
+// `{table}`: deliveries (the webhook) or chat_deliveries (the chat bot), the same columns.
 constexpr const char* kInsertDelivery = R"sql(
-INSERT INTO deliveries (notification_id, status, attempts, next_attempt_at, payload, created_at,
+INSERT INTO {table} (notification_id, status, attempts, next_attempt_at, payload, created_at,
                         updated_at)
 VALUES (CAST(:notification_id AS uuid), 'PENDING', 0, CAST(:next_attempt_at AS timestamptz),
         CAST(:payload AS jsonb), CAST(:created_at AS timestamptz),
         CAST(:updated_at AS timestamptz)))sql";
+
+void queue_delivery(soci::session& sql, const char* table, const std::string& notification_id,
+                    const std::string& payload, const std::string& created_at) {
+  std::string insert = kInsertDelivery;
+  insert.replace(insert.find("{table}"), 7, table);
+  sql << insert, soci::use(notification_id, "notification_id"),
+      soci::use(created_at, "next_attempt_at"), soci::use(payload, "payload"),
+      soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
+}
+
+// The Bot API takes a numeric chat id as an integer and a channel as its @name.
+boost::json::object send_message(const std::string& chat_id, const std::string& text) {
+  boost::json::object request{{"text", text}};
+  std::int64_t numeric = 0;
+  const auto* end = chat_id.data() + chat_id.size();
+  if (const auto [at, err] = std::from_chars(chat_id.data(), end, numeric);
+      err == std::errc{} && at == end) {
+    request["chat_id"] = numeric;
+  } else {
+    request["chat_id"] = chat_id;
+  }
+  return request;
+}
 
 std::vector<std::string> admin_ids(soci::session& sql) {
   std::vector<std::string> ids;
@@ -55,9 +89,10 @@ std::vector<std::string> admin_ids(soci::session& sql) {
 
 }  // namespace
 
-NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhook)
-    : ids_(clock, events::system_random()), webhook_(webhook) {
+NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhook, bool chat)
+    : ids_(clock, events::system_random()), webhook_(webhook), chat_(chat) {
   on(&NotificationHandler::registered);
+  on(&NotificationHandler::chat_bound);
   on(&NotificationHandler::role_changed);
   on(&NotificationHandler::disabled);
   on(&NotificationHandler::one_time_code);
@@ -82,18 +117,26 @@ void NotificationHandler::disabled(events::HandlerContext& ctx,
   ctx.sql << kUpsertDisabled, soci::use(e.user_id, "user_id"), soci::use(disabled, "disabled");
 }
 
+void NotificationHandler::chat_bound(events::HandlerContext& ctx,
+                                     const contracts::identity::UserChatBoundV1& e) {
+  const std::string chat_id = e.chat_id.value_or("");
+  ctx.sql << kUpsertChat, soci::use(e.user_id, "user_id"), soci::use(chat_id, "chat_id");
+}
+
 void NotificationHandler::one_time_code(events::HandlerContext& ctx,
                                         const contracts::identity::OtpRequestedV1& e) {
   std::string role = "buyer";
   soci::indicator found = soci::i_null;
   ctx.sql << kUserRole, soci::use(e.user_id, "id"), soci::into(role, found);
   if (found != soci::i_ok) role = "buyer";
+  const bool phone = e.purpose == "phone_verification";
   const Notification n{e.user_id,
                        role,
                        "otp",
                        "",
-                       "Your sign-in code",
-                       "A one-time sign-in code was requested for your account."};
+                       phone ? "Your phone verification code" : "Your sign-in code",
+                       phone ? "A code to verify the phone number of your account was requested."
+                             : "A one-time sign-in code was requested for your account."};
   // The code travels only to the delivery sink (the webhook standing in for a chat bot):
   // never into notification.events, the notifications table or a log line.
   create(ctx, n, e.code);
@@ -119,13 +162,24 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
   if (insert.get_affected_rows() == 0) return;  // created before from this event
 
   const auto payload = created_payload(notification_id, n, created_at);
-  if (webhook_) {
+  std::string chat_id;
+  if (chat_) {
+    soci::indicator found = soci::i_null;
+    ctx.sql << kUserChat, soci::use(n.recipient_id, "id"), soci::into(chat_id, found);
+    if (found != soci::i_ok) chat_id.clear();
+  }
+  if (!chat_id.empty()) {
+    const std::string text =
+        secret_code.empty() ? n.title + "\n" + n.body : n.title + ": " + secret_code;
+    queue_delivery(ctx.sql, "chat_deliveries", notification_id,
+                   boost::json::serialize(send_message(chat_id, text)), created_at);
+  }
+  // A code goes to one place: the chat when there is one, else the webhook.
+  if (webhook_ && (secret_code.empty() || chat_id.empty())) {
     auto delivered = payload.to_json();
     if (!secret_code.empty()) delivered["code"] = secret_code;
-    const std::string payload_text = boost::json::serialize(delivered);
-    ctx.sql << kInsertDelivery, soci::use(notification_id, "notification_id"),
-        soci::use(created_at, "next_attempt_at"), soci::use(payload_text, "payload"),
-        soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
+    queue_delivery(ctx.sql, "deliveries", notification_id, boost::json::serialize(delivered),
+                   created_at);
   }
   ctx.emit(contracts::topic::kNotificationEvents, n.recipient_id, payload);
   // The log sink: ids and kind only, never the text (it may grow personal details), and

@@ -10,25 +10,31 @@
 
 namespace bazaar::notification {
 
-/// Keeps the users projection (who the admins are) from identity.events and turns order
-/// outcomes into notifications: each is stored once, emitted as NotificationCreated, logged,
-/// and, when a webhook is configured, queued for delivery, all in the event's transaction.
+/// Keeps the users projection (who the admins are, which chat each bound) from identity.events
+/// and turns order outcomes into notifications: each is stored once, emitted as
+/// NotificationCreated, logged, and queued for the configured sinks (the webhook, and the chat
+/// bot for a user who bound a chat), all in the event's transaction. A one-time code goes to
+/// the user's chat when there is one, else to the webhook.
 class NotificationHandler final : public events::DispatchHandler<NotificationHandler> {
  public:
-  /// `webhook`: whether each notification also gets a row in `deliveries`.
-  NotificationHandler(const events::Clock& clock, bool webhook);
+  /// `webhook`: whether each notification also gets a row in `deliveries`; `chat`: whether a
+  /// chat bot is configured (rows in `chat_deliveries` for users with a chat).
+  NotificationHandler(const events::Clock& clock, bool webhook, bool chat = false);
 
  private:
   void registered(events::HandlerContext& ctx, const contracts::identity::UserRegisteredV1& e);
   void role_changed(events::HandlerContext& ctx, const contracts::identity::UserRoleChangedV1& e);
   void disabled(events::HandlerContext& ctx, const contracts::identity::UserDisabledV1& e);
+  void chat_bound(events::HandlerContext& ctx, const contracts::identity::UserChatBoundV1& e);
   void one_time_code(events::HandlerContext& ctx, const contracts::identity::OtpRequestedV1& e);
   void notify(events::HandlerContext& ctx);
-  /// Creates `n` once for this event; `secret_code` goes to the webhook delivery only.
+  /// Creates `n` once for this event; `secret_code` goes to one sink's delivery only (the
+  /// chat's when the recipient has one, else the webhook's), never to a log or an event.
   void create(events::HandlerContext& ctx, const Notification& n, const std::string& secret_code);
 
   events::UuidV7Generator ids_;
   bool webhook_;
+  bool chat_;
 };
 
 }  // namespace bazaar::notification

@@ -15,6 +15,8 @@
 #include <exception>
 #include <optional>
 
+#include "delivery_policy.hpp"
+
 namespace bazaar::notification {
 namespace {
 
@@ -69,7 +71,12 @@ net::awaitable<PostOutcome> exchange(WebhookUrl url, WebhookLimits limits, std::
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return PostOutcome{static_cast<int>(parser.get().result_int()), {}};
+  const auto& response = parser.get();
+  const int status = static_cast<int>(response.result_int());
+  co_return PostOutcome{status,
+                        {},
+                        retry_after_of(status, response.body(),
+                                       std::string_view(response[http::field::retry_after]))};
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ struct WebhookLimits {
 struct PostOutcome {
   int status = 0;
   std::string error;
+  std::chrono::seconds retry_after{0};  ///< a 429's wait, as the receiver asked (retry_after_of)
 };
 
 /// A plain-HTTP/1.1 client that POSTs JSON to one webhook endpoint, one connection per

@@ -55,6 +55,10 @@ ROLES = {
         "getOrderPayment",
         "payOrder",
         "listNotifications",
+        "startPhoneVerification",
+        "verifyPhone",
+        "bindChat",
+        "unbindChat",
     ],
 }
 

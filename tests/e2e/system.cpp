@@ -157,7 +157,8 @@ events::Envelope Bus::send(const std::string& topic, const std::string& type,
   return e;
 }
 
-WebhookReceiver::WebhookReceiver(int fail_first) : fail_first_(fail_first) {
+WebhookReceiver::WebhookReceiver(int fail_first, std::string failure, std::string success)
+    : fail_first_(fail_first), failure_(std::move(failure)), success_(std::move(success)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -179,6 +180,16 @@ WebhookReceiver::~WebhookReceiver() {
 
 std::string WebhookReceiver::url() const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/hooks/bazaar";
+}
+
+std::string WebhookReceiver::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>>
+WebhookReceiver::arrivals() const {
+  std::lock_guard lock(mutex_);
+  return arrivals_;
 }
 
 std::vector<std::string> WebhookReceiver::bodies() const {
@@ -214,14 +225,23 @@ void WebhookReceiver::serve() {
     }
     const int index = requests_.fetch_add(1);
     const bool fail = index < fail_first_;
-    if (!fail && need != std::string::npos) {
+    {
       std::lock_guard lock(mutex_);
-      bodies_.push_back(data.substr(data.find("\r\n\r\n") + 4));
+      const auto space = data.find(' ');
+      const auto end = space == std::string::npos ? space : data.find(' ', space + 1);
+      arrivals_.emplace_back(
+          end == std::string::npos ? "" : data.substr(space + 1, end - space - 1),
+          std::chrono::steady_clock::now());
+      if (!fail && need != std::string::npos) {
+        bodies_.push_back(data.substr(data.find("\r\n\r\n") + 4));
+      }
     }
     const std::string response =
-        fail
-            ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+        fail ? (failure_.empty() ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: "
+                                   "0\r\nConnection: close\r\n\r\n"
+                                 : failure_)
+             : (success_.empty() ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+                                 : success_);
     (void)::write(fd, response.data(), response.size());
     ::close(fd);
   }

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "events/clock.hpp"
@@ -88,10 +90,17 @@ class Bus {
 /// `fail_first` requests and 200 afterwards: the other end of the notification webhook.
 class WebhookReceiver {
  public:
-  explicit WebhookReceiver(int fail_first);
+  /// Answers the first `fail_first` requests with `failure` (a whole HTTP response; empty: a
+  /// 500) and the others with `success` (empty: a 204).
+  explicit WebhookReceiver(int fail_first, std::string failure = {}, std::string success = {});
   ~WebhookReceiver();
   std::string url() const;
+  /// http://127.0.0.1:port, for a client that adds its own path.
+  std::string base_url() const;
+  /// The bodies of the requests answered with success.
   std::vector<std::string> bodies() const;
+  /// Every request's target (path) and when it arrived, in order.
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> arrivals() const;
   int requests() const { return requests_.load(); }
 
  private:
@@ -99,6 +108,9 @@ class WebhookReceiver {
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   int fail_first_;
+  std::string failure_;
+  std::string success_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> arrivals_;
   std::atomic<int> requests_{0};
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;

@@ -10,6 +10,8 @@
 #include <variant>
 
 #include "auth/auth_crypto.hpp"
+#include "auth/contacts.hpp"
+#include "auth/contacts_api.hpp"
 #include "auth/identity_store.hpp"
 #include "auth/otp.hpp"
 #include "events/outbox.hpp"
@@ -259,15 +261,45 @@ HttpResponse do_logout(const AuthDeps& d, const RequestContext& c) {
   return r;
 }
 
+// Who a one-time code is for: an email, or a verified phone number (E.164), one of them.
+struct OtpAddress {
+  std::string email;
+  std::string phone;
+};
+
+std::optional<OtpAddress> otp_address(const boost::json::object& body, FieldCheck& check) {
+  OtpAddress a;
+  const bool by_phone = body.contains("phone");
+  if (by_phone && body.contains("email")) {
+    check.fail("phone", "give an email or a phone number, not both");
+  } else if (by_phone) {
+    a.phone = check.required_string("phone", 1, 32);
+    if (check.ok() && !valid_e164(a.phone)) {
+      check.fail("phone", "must be an E.164 number such as +4915112345678");
+    }
+  } else {
+    a.email = lower_ascii(check.required_string("email", 1, 320));
+  }
+  if (!check.ok()) return std::nullopt;
+  return a;
+}
+
+// The account a code is for; a phone number names an account once verified.
+std::optional<identity::User> otp_user(soci::session& sql, const OtpAddress& a) {
+  if (a.phone.empty()) return identity::user_by_email(sql, a.email);
+  const auto id = user_by_verified_phone(sql, a.phone);
+  return id ? identity::user_by_id(sql, *id) : std::nullopt;
+}
+
 HttpResponse do_otp_request(const AuthDeps& d, const RequestContext& c) {
   auto body = parse_json_body(c.request);
   if (body.error) return *body.error;
   FieldCheck check(body.object);
-  const std::string email = lower_ascii(check.required_string("email", 3, 320));
-  if (!check.ok()) return check.problem();
-  if (valid_email(email)) {
+  const auto address = otp_address(body.object, check);
+  if (!address) return check.problem();
+  if (!address->phone.empty() || valid_email(address->email)) {
     d.api.db.transact([&](soci::session& sql, events::OutboxWriter& out) {
-      const auto user = identity::user_by_email(sql, email);
+      const auto user = otp_user(sql, *address);
       if (!user || user->disabled || user->deleted) return;
       const auto now = d.api.clock.now();
       const auto expires = now + kOtpTtl;
@@ -286,14 +318,14 @@ HttpResponse do_otp_verify(const AuthDeps& d, const RequestContext& c) {
   auto body = parse_json_body(c.request);
   if (body.error) return *body.error;
   FieldCheck check(body.object);
-  const std::string email = lower_ascii(check.required_string("email", 1, 320));
+  const auto address = otp_address(body.object, check);
   const std::string code = check.required_string("code", 1, 32);
-  if (!check.ok()) return check.problem();
+  if (!address || !check.ok()) return check.problem();
   std::optional<TokenPair> pair;
   // Commits in every case, so a wrong guess is counted.
   d.api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
     pair.reset();
-    const auto user = identity::user_by_email(sql, email);
+    const auto user = otp_user(sql, *address);
     if (!user || user->disabled || user->deleted) return;
     const auto state = identity::otp_for_update(sql, user->id);
     if (!state) return;

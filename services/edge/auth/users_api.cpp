@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 
+#include "auth/contacts_api.hpp"
 #include "events/outbox.hpp"
 #include "events/uuid.hpp"
 #include "http/cursor.hpp"
@@ -39,9 +40,15 @@ bool known_role(const std::string& role) {
 
 HttpResponse get_me(const UserDeps& d, const RequestContext& c) {
   std::optional<identity::User> me;
-  d.api.db.read([&](soci::session& sql) { me = identity::user_by_id(sql, c.principal->user_id); });
+  boost::json::object contacts;
+  d.api.db.read([&](soci::session& sql) {
+    me = identity::user_by_id(sql, c.principal->user_id);
+    if (me) add_contacts(sql, me->id, contacts);
+  });
   if (!me || me->deleted) return not_found();
-  return json_response(200, boost::json::serialize(user_json(*me, false)));
+  boost::json::object body = user_json(*me, false);
+  for (const auto& [key, value] : contacts) body[key] = value;
+  return json_response(200, boost::json::serialize(body));
 }
 
 HttpResponse patch_me(const UserDeps& d, const RequestContext& c) {

@@ -1,4 +1,4 @@
-#include "webhook_sender.hpp"
+#include "delivery_sender.hpp"
 
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
@@ -11,14 +11,15 @@ namespace {
 
 // Pushing next_attempt_at forward is the lease: the rows stay PENDING, and if this sender
 // dies they are due again once the lease ends. SKIP LOCKED lets instances claim side by side.
+// `{table}` is the sink's table name (a constant of DeliveryTable, never input).
 constexpr const char* kClaimDue = R"sql(
 WITH due AS (
-  SELECT notification_id FROM deliveries
+  SELECT notification_id FROM {table}
   WHERE status = 'PENDING' AND next_attempt_at <= CAST(:now AS timestamptz)
   ORDER BY next_attempt_at
   LIMIT :batch
   FOR UPDATE SKIP LOCKED)
-UPDATE deliveries AS d
+UPDATE {table} AS d
 SET next_attempt_at = CAST(:lease_until AS timestamptz)
 FROM due
 WHERE d.notification_id = due.notification_id
@@ -27,7 +28,7 @@ RETURNING CAST(d.notification_id AS text), d.attempts, CAST(d.payload AS text))s
 // `attempts = :attempts_before` makes a late record (our lease ran out and another sender
 // took the row) change nothing.
 constexpr const char* kRecordAttempt = R"sql(
-UPDATE deliveries
+UPDATE {table}
 SET status = :status, attempts = :attempts,
     next_attempt_at = CAST(:next_attempt_at AS timestamptz),
     last_error = NULLIF(:last_error, ''), updated_at = CAST(:updated_at AS timestamptz)
@@ -35,21 +36,33 @@ WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
   AND attempts = :attempts_before)sql";
 
 constexpr const char* kReleaseClaim = R"sql(
-UPDATE deliveries SET next_attempt_at = CAST(:now AS timestamptz)
+UPDATE {table} SET next_attempt_at = CAST(:now AS timestamptz)
 WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
   AND attempts = :attempts)sql";
 
+std::string for_table(std::string sql, const DeliveryTable& table) {
+  for (auto at = sql.find("{table}"); at != std::string::npos; at = sql.find("{table}")) {
+    sql.replace(at, 7, table.name);
+  }
+  return sql;
+}
+
 }  // namespace
 
-WebhookSender::WebhookSender(const WebhookClient& client, DeliveryPolicy policy, int batch)
-    : client_(client),
+DeliverySender::DeliverySender(DeliveryTable table, const WebhookClient& client,
+                               DeliveryPolicy policy, int batch)
+    : table_(table),
+      claim_sql_(for_table(kClaimDue, table)),
+      record_sql_(for_table(kRecordAttempt, table)),
+      release_sql_(for_table(kReleaseClaim, table)),
+      client_(client),
       policy_(policy),
       batch_(batch),
       lease_(claim_lease(client.limits().timeout, batch)),
       pass_budget_(std::max(client.limits().timeout, std::chrono::milliseconds{2000})),
       random_(events::system_random()) {}
 
-std::vector<WebhookSender::Claimed> WebhookSender::claim(events::TaskContext& ctx) {
+std::vector<DeliverySender::Claimed> DeliverySender::claim(events::TaskContext& ctx) {
   const auto now_tp = ctx.clock.now();
   const std::string now = events::format_rfc3339(now_tp);
   const std::string lease_until = events::format_rfc3339(now_tp + lease_);
@@ -59,7 +72,7 @@ std::vector<WebhookSender::Claimed> WebhookSender::claim(events::TaskContext& ct
   std::vector<std::string> payloads(n);
   soci::session& sql = ctx.db.session();
   soci::transaction tx(sql);
-  sql << kClaimDue, soci::use(now, "now"), soci::use(batch_, "batch"),
+  sql << claim_sql_, soci::use(now, "now"), soci::use(batch_, "batch"),
       soci::use(lease_until, "lease_until"), soci::into(ids), soci::into(attempts),
       soci::into(payloads);
   tx.commit();
@@ -70,12 +83,15 @@ std::vector<WebhookSender::Claimed> WebhookSender::claim(events::TaskContext& ct
   return out;
 }
 
-void WebhookSender::record(events::TaskContext& ctx, const Claimed& row,
-                           const PostOutcome& outcome) {
+void DeliverySender::record(events::TaskContext& ctx, const Claimed& row,
+                            const PostOutcome& outcome) {
   const bool ok = outcome.error.empty() && accepted(outcome.status);
-  const auto step = after_attempt(policy_, row.attempts, ok, [this] {
-    return static_cast<double>(random_() >> 11) * 0x1.0p-53;
-  });
+  const bool permanent = !ok && outcome.error.empty() && table_.permanent != nullptr &&
+                         table_.permanent(outcome.status);
+  const auto step = after_attempt(
+      policy_, row.attempts, ok,
+      [this] { return static_cast<double>(random_() >> 11) * 0x1.0p-53; }, outcome.retry_after,
+      permanent);
   const auto now_tp = ctx.clock.now();
   const std::string status(to_string(step.status));
   const std::string next_attempt_at = events::format_rfc3339(now_tp + step.retry_in);
@@ -84,29 +100,29 @@ void WebhookSender::record(events::TaskContext& ctx, const Claimed& row,
          : (outcome.error.empty() ? "HTTP " + std::to_string(outcome.status) : outcome.error);
   const std::string updated_at = events::format_rfc3339(now_tp);
   const std::string& id = row.notification_id;
-  ctx.db.session() << kRecordAttempt, soci::use(status, "status"),
+  ctx.db.session() << record_sql_, soci::use(status, "status"),
       soci::use(step.attempts, "attempts"), soci::use(next_attempt_at, "next_attempt_at"),
       soci::use(last_error, "last_error"), soci::use(updated_at, "updated_at"),
       soci::use(id, "notification_id"), soci::use(row.attempts, "attempts_before");
 
   if (step.status == DeliveryStatus::delivered) {
-    spdlog::info("webhook delivered notification_id={} attempts={}", id, step.attempts);
+    spdlog::info("{} delivered notification_id={} attempts={}", table_.sink, id, step.attempts);
   } else if (step.status == DeliveryStatus::failed) {
-    spdlog::error("webhook delivery failed for good notification_id={} attempts={}: {}", id,
+    spdlog::error("{} delivery failed for good notification_id={} attempts={}: {}", table_.sink, id,
                   step.attempts, last_error);
   } else {
-    spdlog::warn("webhook delivery notification_id={} attempt {} failed: {}; retry in {} ms", id,
-                 step.attempts, last_error, step.retry_in.count());
+    spdlog::warn("{} delivery notification_id={} attempt {} failed: {}; retry in {} ms",
+                 table_.sink, id, step.attempts, last_error, step.retry_in.count());
   }
 }
 
-void WebhookSender::release(events::TaskContext& ctx, const Claimed& row) {
+void DeliverySender::release(events::TaskContext& ctx, const Claimed& row) {
   const std::string now = events::format_rfc3339(ctx.clock.now());
-  ctx.db.session() << kReleaseClaim, soci::use(now, "now"),
+  ctx.db.session() << release_sql_, soci::use(now, "now"),
       soci::use(row.notification_id, "notification_id"), soci::use(row.attempts, "attempts");
 }
 
-void WebhookSender::run_once(events::TaskContext& ctx) {
+void DeliverySender::run_once(events::TaskContext& ctx) {
   const auto until = std::chrono::steady_clock::now() + pass_budget_;
   bool full = true;
   while (full && std::chrono::steady_clock::now() < until) {
