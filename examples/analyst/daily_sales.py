@@ -3,7 +3,9 @@
 
 A sale is an OrderConfirmed event on order.events, counted on the UTC day of its ce_time.
 A refund is a PaymentRefunded event on payment.events for an order that was confirmed,
-counted on the UTC day of the refund's ce_time. net = gross - refunded. Amounts are integer
+counted on the UTC day of the refund's ce_time. Its `amount` is the order's refunded total so
+far (an admin may refund in parts; a compensation may be answered twice), so what counts is
+what it adds to the largest total seen before. net = gross - refunded. Amounts are integer
 minor units (cents) as on the topics; currencies are never added together.
 
 Reads every partition of both topics from its beginning up to the end it had when the
@@ -138,9 +140,13 @@ def daily_sales(events):
         else:
             refunds.append((data["order_id"], utc_day(event), data["currency"], data["amount"]))
     # Known only once both topics are read: the refund may come before the confirmation.
+    # One order's refunds share a partition, so they are read in the order they were made.
+    counted = defaultdict(int)
     for order_id, day, currency, amount in refunds:
-        if order_id in confirmed and amount > 0:
-            rows[(day, currency)]["refunded"] += amount
+        added = amount - counted[order_id]
+        if order_id in confirmed and added > 0:
+            counted[order_id] = amount
+            rows[(day, currency)]["refunded"] += added
     for row in rows.values():
         row["net"] = row["gross"] - row["refunded"]
     return [{"day": d, "currency": c, **rows[(d, c)]} for d, c in sorted(rows)]
