@@ -130,6 +130,10 @@ bool Service::ready() const {
   return true;
 }
 
+bool Service::broker_up() const {
+  return kafka_up_.load();
+}
+
 void Service::add_readiness(std::string name, std::function<bool()> check) {
   readiness_.emplace_back(std::move(name), std::move(check));
 }

@@ -78,6 +78,8 @@ class Service {
   void stop() { stop_.store(true); }
   /// The last readiness probe: database and broker reachable (refreshed every 2 s by run()).
   bool ready() const;
+  /// The broker answered the last probe (refreshed every 2 s by run()).
+  bool broker_up() const;
 
  private:
   void probe_dependencies();

@@ -1,5 +1,7 @@
 #include "api.hpp"
 
+#include "http/problem.hpp"
+
 #include "admin/admin_api.hpp"
 #include "auth/auth_api.hpp"
 #include "auth/contacts_api.hpp"
@@ -10,6 +12,12 @@
 #include "orders/orders_api.hpp"
 
 namespace bazaar::edge {
+
+void require_broker(const ApiContext& api) {
+  if (api.broker_up && !api.broker_up()) {
+    throw DependencyUnavailable("the event broker is unreachable", 5);
+  }
+}
 
 void register_api(Router& router, ApiContext& api, const TokenService& tokens,
                   const ApiSettings& settings, std::function<bool()> ready) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "edge_db.hpp"
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
@@ -18,6 +20,13 @@ struct ApiContext {
   const events::Clock& clock;
   OrderWaiters& waiters;  ///< requests waiting for an order's outcome (Prefer: wait)
   AdmissionControl* admission = nullptr;  ///< when set, new orders pass it first
+  /// Whether the broker answered its last probe (empty: taken as up). Commands to other
+  /// services are refused with 503 while it does not: they could only wait in the outbox.
+  std::function<bool()> broker_up = {};
 };
+
+/// Throws DependencyUnavailable (503 with Retry-After) while the broker is unreachable; called
+/// before a command is written, inside its transaction, so nothing is half written.
+void require_broker(const ApiContext& api);
 
 }  // namespace bazaar::edge

@@ -258,6 +258,14 @@ class Chaos {
 
   Api& api() { return api_; }
 
+  /// One order as a buyer places it, answered as it comes.
+  HttpResult probe_order() {
+    const json::object body{
+        {"lines", json::array{json::object{{"product_id", products_[0]}, {"quantity", 1}}}},
+        {"payment_token", "tok_ok"}};
+    return api_.http.post("/orders", body, buyers_[0]);
+  }
+
   /// Offers far more than the system can take for `span` (admission control keeps it to what
   /// it can finish) and returns the orders it accepted a second: the peak saga rate.
   double peak(std::chrono::seconds span) {
@@ -458,8 +466,9 @@ class Chaos {
   std::vector<std::string> products_;
 };
 
-// Every fault of the matrix, by name.
-std::vector<Fault> faults(System& system) {
+// Every fault of the matrix, by name. `probe` is an order a buyer may place at any time.
+std::vector<Fault> faults(Api& api, const std::function<HttpResult()>& probe) {
+  System& system = api.system;
   std::vector<Fault> out;
   for (const auto& s : kAll) {
     out.push_back(
@@ -486,7 +495,25 @@ std::vector<Fault> faults(System& system) {
                      [&system, s] { system.start(s); }});
     }
   }
-  out.push_back({"sigkill broker", [] { infra("kafka-kill"); }, [] { infra("kafka-start"); }});
+  out.push_back({"sigkill broker",
+                 [probe] {
+                   infra("kafka-kill");
+                   // Edge refuses commands it could only park while the broker is away: 503
+                   // with Retry-After, never a 500.
+                   HttpResult refused;
+                   const bool seen = tests::wait_until(30s, [&] {
+                     refused = probe();
+                     return refused.status == 503;
+                   });
+                   CHECK_MESSAGE(seen, "no 503 while the broker was down: " << refused.status
+                                                                              << " " << refused.body);
+                   if (seen) {
+                     CHECK(!refused.header("retry-after").empty());
+                     CHECK(refused.header("content-type") == "application/problem+json");
+                     CHECK(refused.body.find("broker") != std::string::npos);
+                   }
+                 },
+                 [] { infra("kafka-start"); }});
   out.push_back(
       {"postgres immediate stop", [] { infra("postgres-kill"); }, [] { infra("postgres-start"); }});
   for (const auto& s :
@@ -557,7 +584,7 @@ TEST_CASE("chaos") {
     rows.push_back(chaos.soak(soak_rate, std::chrono::seconds{soak_s},
                               std::chrono::seconds{std::clamp(soak_s / 10, 10, 60)}));
   }
-  for (const auto& f : faults(chaos.api().system)) {
+  for (const auto& f : faults(chaos.api(), [&chaos] { return chaos.probe_order(); })) {
     if (bench::env_int("BAZAAR_CHAOS_SOAK_S", 0) > 0) break;
     if (!wanted.empty()) {
       bool match = false;

@@ -145,6 +145,7 @@ HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
 template <typename Command>
 void add_command(ApiContext& api, events::OutboxWriter& outbox, const char* topic,
                  const Command& command) {
+  require_broker(api);
   events::emit(outbox, api.factory, topic, command.product_id, command, nullptr,
                command.product_id);
 }

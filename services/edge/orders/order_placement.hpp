@@ -64,6 +64,7 @@ HttpResponse order_answer(int status, const OrderView& order);
 /// correlates every event of its saga, the command that starts it included.
 template <typename Command>
 void send_command(ApiContext& api, events::OutboxWriter& out, const Command& command) {
+  require_broker(api);
   events::emit(out, api.factory, contracts::topic::kOrderCommands, command.order_id, command,
                nullptr, command.order_id);
 }
