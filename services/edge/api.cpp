@@ -1,13 +1,12 @@
 #include "api.hpp"
 
-#include "http/problem.hpp"
-
 #include "admin/admin_api.hpp"
 #include "auth/auth_api.hpp"
 #include "auth/contacts_api.hpp"
 #include "auth/users_api.hpp"
 #include "cart/cart_api.hpp"
 #include "catalog/products_api.hpp"
+#include "http/problem.hpp"
 #include "notifications/notifications_api.hpp"
 #include "orders/orders_api.hpp"
 

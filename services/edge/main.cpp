@@ -135,8 +135,13 @@ int main(int argc, char** argv) {
         service.clock(), std::max<std::size_t>(1, static_cast<std::size_t>(http.threads) / 2));
     admission.max_wait = std::chrono::milliseconds{admission_wait_ms};
     edge::AdmissionControl admission_control(admission);
-    edge::ApiContext api{db,      service.schemas(), service.factory(), service.clock(),
-                         waiters, &admission_control, [&service] { return service.broker_up(); }};
+    edge::ApiContext api{db,
+                         service.schemas(),
+                         service.factory(),
+                         service.clock(),
+                         waiters,
+                         &admission_control,
+                         [&service] { return service.broker_up(); }};
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);

@@ -1,7 +1,13 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace bazaar::bench {
@@ -18,6 +24,58 @@ inline double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+/// The pid written in `file` (0 when there is none).
+inline int pid_in(const std::string& file) {
+  std::ifstream in(file);
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+/// Resident memory of a process in MiB, from /proc (0 when it is gone).
+inline double rss_mib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return 0;
+}
+
+/// The fields of /proc/<pid>/stat after the command name: [0] is the state, [1] the parent,
+/// [11] utime, [12] stime, [13] cutime, [14] cstime (clock ticks). Empty when it is gone.
+inline std::vector<std::string> stat_fields(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  std::vector<std::string> out;
+  if (close == std::string::npos) return out;
+  std::istringstream rest(text.substr(close + 2));
+  for (std::string field; rest >> field;) out.push_back(field);
+  return out;
+}
+
+/// CPU time (user + system) `pid` used so far, in ms. With `tree`, also what its children
+/// used: the live ones, and the exited ones it waited for (PostgreSQL's backends, so a
+/// backend that ends between two readings still counts).
+inline double cpu_ms(int pid, bool tree = false) {
+  static const double ms_per_tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto own = stat_fields(pid);
+  if (own.size() < 15) return 0;
+  double ticks = std::atof(own[11].c_str()) + std::atof(own[12].c_str());
+  if (tree) {
+    ticks += std::atof(own[13].c_str()) + std::atof(own[14].c_str());
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const auto child = stat_fields(std::atoi(name.c_str()));
+      if (child.size() >= 15 && std::atoi(child[1].c_str()) == pid) {
+        ticks += std::atof(child[11].c_str()) + std::atof(child[12].c_str());
+      }
+    }
+  }
+  return ticks * ms_per_tick;
 }
 
 }  // namespace bazaar::bench

@@ -89,6 +89,20 @@ TEST_CASE("saga benchmark") {
   Shop shop{system, bus};
   const std::string product = shop.list_product(bus.new_id(), 100, n);
 
+  // CPU used by every process of the run while the sagas ran, from /proc: the services,
+  // the broker, and PostgreSQL (the postmaster with its backends).
+  const std::string run_dir = tests::required_env("BAZAAR_RUN_DIR");
+  std::vector<std::pair<std::string, std::pair<int, bool>>> processes;
+  for (const auto& s : services) processes.push_back({s, {system.pid(s), false}});
+  processes.push_back({"kafka", {bench::pid_in(run_dir + "/kafka/pid"), false}});
+  processes.push_back({"postgresql", {bench::pid_in(run_dir + "/pg/data/postmaster.pid"), true}});
+  const auto cpu_now = [&] {
+    std::vector<double> out;
+    for (const auto& [name, p] : processes) out.push_back(bench::cpu_ms(p.first, p.second));
+    return out;
+  };
+  const std::vector<double> cpu_before = cpu_now();
+
   std::vector<std::string> orders;
   std::map<std::string, Clock::time_point> sent_at;
   std::deque<std::string> in_flight;
@@ -128,6 +142,7 @@ TEST_CASE("saga benchmark") {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::vector<double> cpu_after = cpu_now();
 
   std::vector<double> latencies;
   int confirmed = 0;
@@ -184,9 +199,19 @@ TEST_CASE("saga benchmark") {
       "analytics_events_per_s=%.0f analytics_lag_at_end=%lld analytics_catch_up_ms=%.0f%s\n",
       applied_s > 0 ? static_cast<double>(applied) / applied_s : 0.0, analytics_lag, catch_up_ms,
       caught_up ? "" : " (never caught up)");
-  std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d\n",
+  // Per completed saga, so that runs of other lengths and on a busy machine compare.
+  std::printf("\n%-14s %12s %14s %10s\n", "process", "cpu_ms", "cpu_ms_per_saga", "rss_mib");
+  double cpu_total = 0;
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    const double used = cpu_after[i] - cpu_before[i];
+    cpu_total += used;
+    std::printf("%-14s %12.0f %14.2f %10.1f\n", processes[i].first.c_str(), used,
+                used / std::max(1, confirmed), bench::rss_mib(processes[i].second.first));
+  }
+  std::printf("%-14s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
+  std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d cpu_ms_per_saga=%.2f\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
-              percentile(latencies, 0.99), violations);
+              percentile(latencies, 0.99), violations, cpu_total / std::max(1, confirmed));
 }
 
 int main(int argc, char** argv) {

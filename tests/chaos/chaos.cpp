@@ -215,29 +215,13 @@ long long dead_letters() {
   return n;
 }
 
-// Resident memory of a process in MiB, from /proc (0 when it is gone).
-double rss_mib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return 0;
-}
-
-int pid_in(const std::string& file) {
-  std::ifstream in(file);
-  int pid = 0;
-  in >> pid;
-  return pid;
-}
-
 // The processes whose memory the soak watches: every service, the broker, the database.
 std::map<std::string, int> watched(System& system) {
   std::map<std::string, int> out;
   for (const auto& s : kAll) out[s] = system.pid(s);
   const std::string run = tests::required_env("BAZAAR_RUN_DIR");
-  out["kafka"] = pid_in(run + "/kafka/pid");
-  out["postgres (postmaster)"] = pid_in(run + "/pg/data/postmaster.pid");
+  out["kafka"] = bench::pid_in(run + "/kafka/pid");
+  out["postgres (postmaster)"] = bench::pid_in(run + "/pg/data/postmaster.pid");
   return out;
 }
 
@@ -284,7 +268,7 @@ class Chaos {
     row.fault = "soak";
     const auto rss_start = watched(api_.system);
     std::map<std::string, double> start_mib;
-    for (const auto& [name, pid] : rss_start) start_mib[name] = rss_mib(pid);
+    for (const auto& [name, pid] : rss_start) start_mib[name] = bench::rss_mib(pid);
     std::vector<double> p99s;
     const long long dlq_before = dead_letters();
     Load load(api_, buyers_, products_, rate, "soak");
@@ -312,7 +296,7 @@ class Chaos {
     row.dlq = dead_letters() - dlq_before;
     std::printf("\n| process | RSS start MiB | RSS end MiB |\n|---|---|---|\n");
     for (const auto& [name, pid] : watched(api_.system)) {
-      std::printf("| %s | %.1f | %.1f |\n", name.c_str(), start_mib[name], rss_mib(pid));
+      std::printf("| %s | %.1f | %.1f |\n", name.c_str(), start_mib[name], bench::rss_mib(pid));
     }
     if (!p99s.empty()) {
       std::printf("\np99 first %.0f ms, last %.0f ms, drift %+.0f ms\n", p99s.front(), p99s.back(),
@@ -505,8 +489,8 @@ std::vector<Fault> faults(Api& api, const std::function<HttpResult()>& probe) {
                      refused = probe();
                      return refused.status == 503;
                    });
-                   CHECK_MESSAGE(seen, "no 503 while the broker was down: " << refused.status
-                                                                              << " " << refused.body);
+                   CHECK_MESSAGE(seen, "no 503 while the broker was down: " << refused.status << " "
+                                                                            << refused.body);
                    if (seen) {
                      CHECK(!refused.header("retry-after").empty());
                      CHECK(refused.header("content-type") == "application/problem+json");
