@@ -178,6 +178,23 @@ json::object refunded(Api& api, const std::string& token, const std::string& id,
   return shown;
 }
 
+// A confirmed order of `quantity` units of a product priced `price` with `stock` units, and
+// who made it: its buyer, the product's seller and an admin (tokens).
+struct Confirmed {
+  std::string buyer, admin, product, id;
+};
+
+Confirmed confirmed_order(Api& api, double price, int stock, int quantity) {
+  Confirmed c;
+  const auto seller = api.user("seller").second;
+  c.buyer = api.user("buyer").second;
+  c.admin = api.admin_token();
+  c.product = api.product(seller, price, stock);
+  c.id = place(api, c.buyer, c.product, quantity, "tok_ok");
+  REQUIRE(api.wait_order_status(c.buyer, c.id) == "CONFIRMED");
+  return c;
+}
+
 // A product's stock as the catalog shows it.
 long long stock_of(Api& api, const std::string& product) {
   const auto r = api.http.get("/products/" + product);
@@ -188,12 +205,8 @@ long long stock_of(Api& api, const std::string& product) {
 
 TEST_CASE("an admin refunds part of a confirmed order, then the rest, and nothing more") {
   Api api;
-  const auto seller = api.user("seller").second;
-  const auto buyer = api.user("buyer").second;
-  const std::string admin = api.admin_token();
-  const std::string product = api.product(seller, 10, 5);
-  const std::string id = place(api, buyer, product, 2, "tok_ok");
-  REQUIRE(api.wait_order_status(buyer, id) == "CONFIRMED");
+  const Confirmed c = confirmed_order(api, 10, 5, 2);
+  const std::string &buyer = c.buyer, &admin = c.admin, &product = c.product, &id = c.id;
 
   // Only an admin refunds; a reason is required; an amount is positive and within the charge.
   CHECK(refund(api, buyer, id, {{"reason", "dented"}}).status == 403);
@@ -248,12 +261,8 @@ TEST_CASE("an admin refunds part of a confirmed order, then the rest, and nothin
 
 TEST_CASE("after shipping, a full refund only returns the money") {
   Api api;
-  const auto seller = api.user("seller").second;
-  const auto buyer = api.user("buyer").second;
-  const std::string admin = api.admin_token();
-  const std::string product = api.product(seller, 8, 3);
-  const std::string id = place(api, buyer, product, 1, "tok_ok");
-  REQUIRE(api.wait_order_status(buyer, id) == "CONFIRMED");
+  const Confirmed c = confirmed_order(api, 8, 3, 1);
+  const std::string &buyer = c.buyer, &admin = c.admin, &product = c.product, &id = c.id;
   REQUIRE(
       api.http
           .send("PATCH", "/orders/" + id + "/status", json::object{{"status", "SHIPPED"}}, admin)

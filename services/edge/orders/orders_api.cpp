@@ -84,6 +84,23 @@ std::optional<OrderView> visible_order(soci::session& sql, const std::string& id
   return order;
 }
 
+// Runs `work` on the caller's order (path parameter `id`) in one transaction under the
+// request's Idempotency-Key; an order they may not see is 404.
+HttpResponse keyed_order_action(
+    ApiContext& api, const RequestContext& ctx, const boost::json::object& body, bool with_steps,
+    const std::function<HttpResponse(soci::session&, events::OutboxWriter&, OrderView&)>& work) {
+  const std::string id = ctx.params.at("id");
+  bool replayed = false;
+  return run_keyed(
+      api, ctx, body,
+      [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
+        auto order = visible_order(sql, id, *ctx.principal, with_steps);
+        if (!order) return not_found();
+        return work(sql, out, *order);
+      },
+      replayed);
+}
+
 // The order's status under the shared rules; an unknown name (a newer saga) is none.
 std::optional<order::Status> status_of(const OrderView& view) {
   return order::status_from_string(view.status);
@@ -291,26 +308,21 @@ void register_order_routes(Router& router, ApiContext& api) {
           if (parsed.error) return *parsed.error;
           body = parsed.object;
         }
-        const std::string id = ctx.params.at("id");
         const Principal& who = *ctx.principal;
-        bool replayed = false;
-        return run_keyed(
-            api, ctx, body,
-            [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
-              auto order = visible_order(sql, id, who, true);
-              if (!order) return not_found();
-              if (const auto status = status_of(*order); status && !order::may_cancel(*status)) {
+        return keyed_order_action(
+            api, ctx, body, true,
+            [&](soci::session&, events::OutboxWriter& out, OrderView& order) -> HttpResponse {
+              if (const auto status = status_of(order); status && !order::may_cancel(*status)) {
                 return problem(409, "Conflict",
-                               "an order that is " + order->status + " cannot be cancelled");
+                               "an order that is " + order.status + " cannot be cancelled");
               }
               send_command(api, out,
-                           contracts::order::CancelOrderV1{.order_id = order->id,
+                           contracts::order::CancelOrderV1{.order_id = order.id,
                                                            .actor_id = who.user_id,
                                                            .actor_role = who.role,
                                                            .reason = std::nullopt});
-              return order_answer(202, *order);
-            },
-            replayed);
+              return order_answer(202, order);
+            });
       });
 
   router.add("PATCH", "/orders/{id}/status", Access::kAdmin, [&api](const RequestContext& ctx) {
@@ -359,68 +371,63 @@ void register_order_routes(Router& router, ApiContext& api) {
              });
 
   auto refund_ids = std::make_shared<events::UuidV7Generator>(api.clock, events::system_random());
-  router.add("POST", "/orders/{id}/refunds", Access::kAdmin,
-             [&api, refund_ids](const RequestContext& ctx) {
-               const JsonBody parsed = parse_json_body(ctx.request);
-               if (parsed.error) return *parsed.error;
-               FieldCheck check(parsed.object);
-               const std::string reason = check.required_string("reason", 1, 200);
-               std::optional<std::int64_t> amount;
-               if (const auto* value = parsed.object.if_contains("amount")) {
-                 amount = to_minor(*value);
-                 if (!amount || *amount <= 0) {
-                   check.fail("amount", "must be a positive amount with at most two decimals");
-                 }
-               }
-               if (!check.ok()) return check.problem();
-               const std::string id = ctx.params.at("id");
-               const Principal& who = *ctx.principal;
-               bool replayed = false;
-               return run_keyed(
-                   api, ctx, parsed.object,
-                   [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
-                     auto order = visible_order(sql, id, who, false);
-                     if (!order) return not_found();
-                     const auto status = status_of(*order);
-                     long long requested = 0;
-                     sql << kRefundRequested, soci::use(order->id, "id"),
-                         soci::use(order->id, "same_id"), soci::into(requested);
-                     // The order service's own rule: the same answer here and there.
-                     const order::RefundPlan plan =
-                         status ? order::plan_refund(*status, order->total, requested, amount)
-                                : order::RefundPlan{};
-                     if (plan.kind == order::RefundPlan::Kind::kRefuse) {
-                       return problem(
-                           409, "Conflict",
-                           plan.reason.empty() ? "this order cannot be refunded" : plan.reason);
-                     }
-                     const std::string refund_id = refund_ids->next().str();
-                     const std::string at = events::format_rfc3339(api.clock.now());
-                     const long long value = plan.amount;
-                     sql << kInsertRefund, soci::use(refund_id, "refund_id"),
-                         soci::use(order->id, "order_id"), soci::use(value, "amount"),
-                         soci::use(reason, "reason"), soci::use(at, "at");
-                     send_command(api, out,
-                                  contracts::order::RefundOrderV1{.order_id = order->id,
-                                                                  .refund_id = refund_id,
-                                                                  .amount = plan.amount,
-                                                                  .reason = reason,
-                                                                  .actor_id = who.user_id,
-                                                                  .actor_role = who.role});
-                     const boost::json::object body{
-                         {"refund_id", refund_id},
-                         {"order_id", order->id},
-                         {"amount", from_minor(plan.amount)},
-                         {"reason", reason},
-                         {"status", "REQUESTED"},
-                         {"cancels_order", plan.kind == order::RefundPlan::Kind::kCancelAndRefund},
-                         {"requested_at", at}};
-                     HttpResponse r = json_response(202, to_json_text(boost::json::value(body)));
-                     r.headers.emplace_back("Location", "/orders/" + order->id + "/payment");
-                     return r;
-                   },
-                   replayed);
-             });
+  router.add(
+      "POST", "/orders/{id}/refunds", Access::kAdmin,
+      [&api, refund_ids](const RequestContext& ctx) {
+        const JsonBody parsed = parse_json_body(ctx.request);
+        if (parsed.error) return *parsed.error;
+        FieldCheck check(parsed.object);
+        const std::string reason = check.required_string("reason", 1, 200);
+        std::optional<std::int64_t> amount;
+        if (const auto* value = parsed.object.if_contains("amount")) {
+          amount = to_minor(*value);
+          if (!amount || *amount <= 0) {
+            check.fail("amount", "must be a positive amount with at most two decimals");
+          }
+        }
+        if (!check.ok()) return check.problem();
+        const Principal& who = *ctx.principal;
+        return keyed_order_action(
+            api, ctx, parsed.object, false,
+            [&](soci::session& sql, events::OutboxWriter& out, OrderView& order) -> HttpResponse {
+              const auto status = status_of(order);
+              long long requested = 0;
+              sql << kRefundRequested, soci::use(order.id, "id"), soci::use(order.id, "same_id"),
+                  soci::into(requested);
+              // The order service's own rule: the same answer here and there.
+              const order::RefundPlan plan =
+                  status ? order::plan_refund(*status, order.total, requested, amount)
+                         : order::RefundPlan{};
+              if (plan.kind == order::RefundPlan::Kind::kRefuse) {
+                return problem(409, "Conflict",
+                               plan.reason.empty() ? "this order cannot be refunded" : plan.reason);
+              }
+              const std::string refund_id = refund_ids->next().str();
+              const std::string at = events::format_rfc3339(api.clock.now());
+              const long long value = plan.amount;
+              sql << kInsertRefund, soci::use(refund_id, "refund_id"),
+                  soci::use(order.id, "order_id"), soci::use(value, "amount"),
+                  soci::use(reason, "reason"), soci::use(at, "at");
+              send_command(api, out,
+                           contracts::order::RefundOrderV1{.order_id = order.id,
+                                                           .refund_id = refund_id,
+                                                           .amount = plan.amount,
+                                                           .reason = reason,
+                                                           .actor_id = who.user_id,
+                                                           .actor_role = who.role});
+              const boost::json::object body{
+                  {"refund_id", refund_id},
+                  {"order_id", order.id},
+                  {"amount", from_minor(plan.amount)},
+                  {"reason", reason},
+                  {"status", "REQUESTED"},
+                  {"cancels_order", plan.kind == order::RefundPlan::Kind::kCancelAndRefund},
+                  {"requested_at", at}};
+              HttpResponse r = json_response(202, to_json_text(boost::json::value(body)));
+              r.headers.emplace_back("Location", "/orders/" + order.id + "/payment");
+              return r;
+            });
+      });
 
   router.add("POST", "/orders/{id}/payment", Access::kBuyer, [&api](const RequestContext& ctx) {
     const JsonBody parsed = parse_json_body(ctx.request);
@@ -428,31 +435,26 @@ void register_order_routes(Router& router, ApiContext& api) {
     FieldCheck check(parsed.object);
     const std::string token = check.required_string("payment_token", 1, 200);
     if (!check.ok()) return check.problem();
-    const std::string id = ctx.params.at("id");
     const Principal& who = *ctx.principal;
-    bool replayed = false;
-    return run_keyed(
-        api, ctx, parsed.object,
-        [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
-          auto order = visible_order(sql, id, who, false);
-          if (!order) return not_found();
-          boost::json::object payment = payment_json(sql, *order);
+    return keyed_order_action(
+        api, ctx, parsed.object, false,
+        [&](soci::session& sql, events::OutboxWriter& out, OrderView& order) -> HttpResponse {
+          boost::json::object payment = payment_json(sql, order);
           if (payment.at("status") == "CHARGED" || payment.at("status") == "REFUNDED") {
             return problem(409, "Conflict", "the order is paid already");
           }
-          if (const auto status = status_of(*order); status && !order::may_pay(*status)) {
+          if (const auto status = status_of(order); status && !order::may_pay(*status)) {
             return problem(409, "Conflict",
-                           "an order that is " + order->status + " does not await a payment");
+                           "an order that is " + order.status + " does not await a payment");
           }
-          sql << kSetToken, soci::use(token, "token"), soci::use(order->id, "id");
+          sql << kSetToken, soci::use(token, "token"), soci::use(order.id, "id");
           send_command(api, out,
                        contracts::order::PayOrderV1{
-                           .order_id = order->id, .payment_token = token, .actor_id = who.user_id});
+                           .order_id = order.id, .payment_token = token, .actor_id = who.user_id});
           HttpResponse r = json_response(202, to_json_text(boost::json::value(std::move(payment))));
-          r.headers.emplace_back("Location", "/orders/" + order->id + "/payment");
+          r.headers.emplace_back("Location", "/orders/" + order.id + "/payment");
           return r;
-        },
-        replayed);
+        });
   });
 }
 
