@@ -235,9 +235,15 @@ class Chaos {
                {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "4000"},
                 {"BAZAAR_ORDER_PAYMENT_WINDOW_MS", "5000"}}},
               {"edge", {{"BAZAAR_EDGE_HTTP_THREADS", "24"}}}}) {
-    const auto seller = api_.user("seller").second;
+    seller_ = api_.user("seller").second;
+    fresh_buyers();
+    for (int i = 0; i < 3; ++i) products_.push_back(api_.product(seller_, 4.0 + i, 100'000));
+  }
+
+  /// New buyers, signed in now: access tokens last 15 minutes, a whole matrix far longer.
+  void fresh_buyers() {
+    buyers_.clear();
     for (int i = 0; i < 4; ++i) buyers_.push_back(api_.user("buyer").second);
-    for (int i = 0; i < 3; ++i) products_.push_back(api_.product(seller, 4.0 + i, 100'000));
   }
 
   Api& api() { return api_; }
@@ -271,27 +277,37 @@ class Chaos {
     for (const auto& [name, pid] : rss_start) start_mib[name] = bench::rss_mib(pid);
     std::vector<double> p99s;
     const long long dlq_before = dead_letters();
-    Load load(api_, buyers_, products_, rate, "soak");
+    std::vector<std::string> ids;
+    int server_errors = 0, doubled = 0;
     const auto end = Steady::now() + span;
-    while (Steady::now() < end) {
-      std::this_thread::sleep_for(every);  // the sampling period of the soak
-      double p99 = 0;
-      soci::indicator ind = soci::i_ok;
-      api_.system.db("edge")
-          << "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY "
-             "extract(epoch FROM settled_at - created_at) * 1000) "
-             "FROM orders_view WHERE settled_at > now() - make_interval(secs => :s)",
-          soci::use(static_cast<long long>(every.count())), soci::into(p99, ind);
-      p99s.push_back(ind == soci::i_null ? 0 : p99);
-      std::printf("  soak: %zu accepted, p99 over the last %llds %.0f ms\n", load.accepted().size(),
-                  static_cast<long long>(every.count()), p99s.back());
-      std::fflush(stdout);
+    // In segments of ten minutes, each with buyers signed in afresh (tokens last 15).
+    for (int segment = 0; Steady::now() < end; ++segment) {
+      fresh_buyers();
+      Load load(api_, buyers_, products_, rate, "soak" + std::to_string(segment));
+      const auto segment_end = std::min(end, Steady::now() + std::chrono::minutes{10});
+      while (Steady::now() < segment_end) {
+        std::this_thread::sleep_for(every);  // the sampling period of the soak
+        double p99 = 0;
+        soci::indicator ind = soci::i_ok;
+        api_.system.db("edge")
+            << "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY "
+               "extract(epoch FROM settled_at - created_at) * 1000) "
+               "FROM orders_view WHERE settled_at > now() - make_interval(secs => :s)",
+            soci::use(static_cast<long long>(every.count())), soci::into(p99, ind);
+        p99s.push_back(ind == soci::i_null ? 0 : p99);
+        std::printf("  soak: %zu accepted, p99 over the last %llds %.0f ms\n",
+                    ids.size() + load.accepted().size(), static_cast<long long>(every.count()),
+                    p99s.back());
+        std::fflush(stdout);
+      }
+      load.stop();
+      for (const auto& id : load.accepted()) ids.push_back(id);
+      server_errors += load.server_errors();
+      doubled += load.doubled();
     }
-    load.stop();
-    const auto ids = load.accepted();
     row.accepted = ids.size();
-    row.server_errors = load.server_errors();
-    row.doubled = load.doubled();
+    row.server_errors = server_errors;
+    row.doubled = doubled;
     check(ids, row);
     row.dlq = dead_letters() - dlq_before;
     std::printf("\n| process | RSS start MiB | RSS end MiB |\n|---|---|---|\n");
@@ -308,6 +324,7 @@ class Chaos {
   Row run(const Fault& fault, int rate, std::chrono::seconds before, std::chrono::seconds after) {
     Row row;
     row.fault = fault.name;
+    fresh_buyers();
     const long long dlq_before = dead_letters();
     Load load(api_, buyers_, products_, rate, fault.name);
     std::this_thread::sleep_for(before);  // the load runs a while before the fault
@@ -446,6 +463,7 @@ class Chaos {
   }
 
   Api api_;
+  std::string seller_;
   std::vector<std::string> buyers_;
   std::vector<std::string> products_;
 };
