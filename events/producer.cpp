@@ -8,6 +8,12 @@
 namespace bazaar::events {
 namespace {
 
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 bool size_error(RdKafka::ErrorCode code) {
   return code == RdKafka::ERR_MSG_SIZE_TOO_LARGE || code == RdKafka::ERR_RECORD_LIST_TOO_LARGE;
 }
@@ -81,6 +87,11 @@ void Producer::create() {
 std::vector<DeliveryReport> Producer::send(const std::vector<OutgoingRecord>& records,
                                            std::chrono::milliseconds timeout) {
   std::lock_guard lock(mutex_);
+  busy_since_ms_.store(steady_ms());
+  struct Idle {
+    std::atomic<std::int64_t>& since;
+    ~Idle() { since.store(0); }
+  } idle{busy_since_ms_};
   std::string fatal_reason;
   if (producer_->fatal_error(fatal_reason) != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("kafka producer had a fatal error ({}); creating a new one", fatal_reason);
@@ -134,7 +145,13 @@ std::vector<DeliveryReport> Producer::send(const std::vector<OutgoingRecord>& re
 }
 
 bool Producer::broker_reachable(std::chrono::milliseconds timeout) {
-  std::lock_guard lock(mutex_);
+  // A send holds the producer for as long as the broker keeps it waiting (up to its own
+  // timeout): rather than wait behind it, judge by how long it has been waiting.
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    const std::int64_t since = busy_since_ms_.load();
+    return since == 0 || steady_ms() - since < timeout.count();
+  }
   RdKafka::Metadata* metadata = nullptr;
   const auto code =
       producer_->metadata(false, nullptr, &metadata, static_cast<int>(timeout.count()));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,9 @@ class Producer {
   std::string brokers_;
   KafkaProperties overrides_;
   std::mutex mutex_;
+  /// When the send under way started (steady clock, ms; 0: none): a probe that finds the
+  /// producer busy judges the broker by how long that send has been waiting.
+  std::atomic<std::int64_t> busy_since_ms_{0};
   std::unique_ptr<RdKafka::Producer> producer_;
   class Reports;
   std::unique_ptr<Reports> reports_;

@@ -59,6 +59,8 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         order_id.clear();  // a transaction retried after a dropped connection starts afresh
         // Refused before any work when accepting it would blow the sagas' deadlines: the
         // transaction rolls back, so an Idempotency-Key stays free for the retry.
+        // A broker that is away is the reason to give, before any estimate of the load.
+        require_broker(api_);
         if (api_.admission != nullptr) api_.admission->admit_one(sql);
         PlaceLines wanted = source(sql);
         if (wanted.problem) return *wanted.problem;
