@@ -583,6 +583,7 @@ TEST_CASE("chaos") {
     const double peak = chaos.peak(20s);
     const int soak_rate = std::max(1, static_cast<int>(peak * 0.7));
     std::printf("peak %.1f orders/s; soaking at %d orders/s for %d s\n", peak, soak_rate, soak_s);
+    std::fflush(stdout);
     rows.push_back(chaos.soak(soak_rate, std::chrono::seconds{soak_s},
                               std::chrono::seconds{std::clamp(soak_s / 10, 10, 60)}));
   }
