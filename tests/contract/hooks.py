@@ -209,6 +209,17 @@ def _sales_window(case):
         query["to"] = last.isoformat()
 
 
+# Deleting or disabling is aimed at what the test made for it, also in stateful runs.
+DESTRUCTIVE = ("deleteProduct", "deleteUser", "updateUser")
+DESTRUCTIVE_TARGETS = {"deleteProduct": "doomed_product", "deleteUser": "user_to_delete",
+                       "updateUser": "user_to_change"}
+
+
+def _steer_path(case, target):
+    for name in case.path_parameters or {}:
+        case.path_parameters[name] = target
+
+
 def _steer_lines(case):
     """An order's lines name the products the test put on sale, one currency, each once."""
     if not isinstance(case.body, dict):
@@ -246,10 +257,8 @@ def _steer(case):
     # disabling is still aimed at what the test made for it, never at the users and products
     # the rest of the run relies on.
     stateful = case.meta is not None and case.meta.phase.name == "stateful"
-    destructive = operation in ("deleteProduct", "deleteUser", "updateUser")
-    if path_ok and (destructive or not stateful) and operation in targets and case.path_parameters:
-        for name in case.path_parameters:
-            case.path_parameters[name] = targets[operation]
+    if path_ok and (operation in DESTRUCTIVE or not stateful) and operation in targets:
+        _steer_path(case, targets[operation])
 
     # Queries: cursors this server issued, bounds in order, windows that make sense.
     if query_ok:
@@ -290,8 +299,13 @@ def map_case(context, case):
 def before_call(context, case, **kwargs):
     # Stateful runs fill ids from earlier answers after map_case: a product created in another
     # currency would make a valid order unpriceable, so its lines are steered once more here.
-    if _operation_id(case) == "placeOrder" and _positive(case, ParameterLocation.BODY):
+    operation = _operation_id(case)
+    if operation == "placeOrder" and _positive(case, ParameterLocation.BODY):
         _steer_lines(case)
+    # The same for a path a link filled with what an earlier call just created (a product
+    # still on its way through the catalog): destructive calls keep to their own targets.
+    if operation in DESTRUCTIVE and _positive(case, ParameterLocation.PATH):
+        _steer_path(case, FIXTURE[DESTRUCTIVE_TARGETS[operation]])
 
 
 @schemathesis.hook
