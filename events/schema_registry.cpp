@@ -50,7 +50,9 @@ Result<void> SchemaRegistry::validate(const std::string& type,
                                       const boost::json::value& payload) const {
   const auto it = schemas_.find(type);
   if (it == schemas_.end()) return Error{"unknown_type", "no schema for event type " + type};
-  valijson::Validator validator;
+  // The validator caches each `pattern` it compiled; a fresh one per call compiled every
+  // pattern of the schema again for every event. One per thread keeps it safe to share.
+  thread_local valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::BoostJsonAdapter target(payload);
   // valijson throws instead of reporting when a value under `format` is not a string (an array
