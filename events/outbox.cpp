@@ -37,7 +37,7 @@ VALUES (CAST(:id AS uuid), :topic, :key, :type, CAST(:payload AS jsonb), CAST(:h
 
 constexpr const char* kSelectBatch = R"sql(
 SELECT seq, aggregatetype, aggregateid, payload::text, headers::text
-FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT :n)sql";
+FROM outbox WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :n)sql";
 
 constexpr const char* kMarkPublished =
     "UPDATE outbox SET published_at = now() WHERE seq = ANY(CAST(:seqs AS bigint[]))";
@@ -108,6 +108,10 @@ bool OutboxRelay::acquire() {
   }
   renewed_ = now;
   if (locked_) return true;
+  // Another holder published meanwhile: start from a full scan again.
+  candidates_.clear();
+  floor_ = 0;
+  next_full_scan_ = {};
   sql << "LISTEN bazaar_outbox";
   locked_ = true;
   spdlog::info("outbox relay holds the lease of its database");
@@ -121,15 +125,29 @@ std::chrono::milliseconds OutboxRelay::wait_budget() const {
                   std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease / 3));
 }
 
+long long OutboxRelay::scan_floor(std::chrono::steady_clock::time_point now) {
+  if (now >= next_full_scan_) {
+    next_full_scan_ = now + settings_.full_scan_every;
+    return 0;
+  }
+  while (!candidates_.empty() && now - candidates_.front().first >= settings_.floor_lag) {
+    floor_ = candidates_.front().second;
+    candidates_.pop_front();
+  }
+  return floor_;
+}
+
 OutboxRelay::Pass OutboxRelay::publish_once() {
   Pass pass;
   if (!acquire()) return pass;
   soci::session& sql = db_.session();
+  const auto started = std::chrono::steady_clock::now();
+  const long long floor = scan_floor(started);
   const auto n = static_cast<std::size_t>(settings_.batch);
   std::vector<long long> seqs(n);
   std::vector<std::string> topics(n), keys(n), payloads(n), header_texts(n);
   sql << kSelectBatch, soci::into(seqs), soci::into(topics), soci::into(keys), soci::into(payloads),
-      soci::into(header_texts), soci::use(settings_.batch, "n");
+      soci::into(header_texts), soci::use(floor, "floor"), soci::use(settings_.batch, "n");
   if (seqs.empty()) {
     if (metrics_ != nullptr) metrics_->outbox_backlog.Set(0);
     return pass;
@@ -168,6 +186,9 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     crash_point(crash::kRelayAfterMark);
   }
   pass.more = pass.failed == 0 && seqs.size() == n;
+  // Every row visible up to the last one read is published now (rows come in seq order); one
+  // whose transaction still holds a lower seq commits within the lag or waits for a full scan.
+  if (pass.failed == 0 && seqs.back() > floor) candidates_.emplace_back(started, seqs.back());
   if (metrics_ != nullptr) {
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));
     // Counting the backlog costs a query: only when a full batch says there may be one.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <string>
 
 #include "events/db.hpp"
@@ -44,6 +45,12 @@ struct RelaySettings {
   /// How long the lease lasts without renewal: a holder that stops making progress (frozen,
   /// cut off) loses it after this, and another instance takes over.
   std::chrono::milliseconds lease{5'000};
+  /// Published rows leave dead entries in the index of unpublished ones, and a scan from the
+  /// start walks all of them until a vacuum. Passes start above what was all published at
+  /// least this long ago; a row whose transaction held a lower `seq` for longer than this is
+  /// found by the full scan, done every `full_scan_every`.
+  std::chrono::milliseconds floor_lag{1'000};
+  std::chrono::milliseconds full_scan_every{5'000};
 };
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
@@ -75,6 +82,8 @@ class OutboxRelay {
 
  private:
   bool acquire();
+  /// Where this pass starts: 0 for a full scan, else the newest floor old enough to trust.
+  long long scan_floor(std::chrono::steady_clock::time_point now);
   std::chrono::milliseconds wait_budget() const;
   void wait_for_notification(std::chrono::milliseconds timeout);
 
@@ -85,6 +94,10 @@ class OutboxRelay {
   std::string holder_;  ///< this relay's id in the lease row
   bool locked_ = false;
   std::chrono::steady_clock::time_point renewed_{};
+  /// Seqs below which every visible row was published, with when that was seen.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, long long>> candidates_;
+  long long floor_ = 0;
+  std::chrono::steady_clock::time_point next_full_scan_{};
 };
 
 }  // namespace bazaar::events

@@ -104,6 +104,31 @@ TEST_CASE("outbox rows are published exactly once and in order per key") {
   CHECK(p.metrics.outbox_published.Value() == 612);
 }
 
+TEST_CASE("a row committed late below the relay's floor is published by the next full scan") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.outbox.late");
+  create_topic(topic, 1);
+  events::OutboxRelay relay({.db_url = p.db_url, .floor_lag = 0ms, .full_scan_every = 300ms},
+                            p.producer);
+
+  // A transaction takes a seq and stays open while a later one commits and is published.
+  events::Database other(p.db_url);
+  auto late_tx = std::make_unique<soci::transaction>(other.session());
+  events::OutboxWriter late_writer(other.session(), p.schemas);
+  late_writer.add(topic, probe_event(p.factory, "late", 0));
+  fill_outbox(p, *sql, topic, 1, 1, 1);
+  CHECK(relay.publish_once().published == 1);
+  CHECK(relay.publish_once().published == 0);  // the floor is now above the open row's seq
+
+  late_tx->commit();
+  // A pass from the floor cannot see it; a full scan must, within its period.
+  CHECK(relay.publish_once().published == 0);
+  CHECK(wait_until(10s, [&] { return relay.publish_once().published == 1; }));
+  CHECK(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0);
+  CHECK(read_topic(topic, 2, 30s).size() == 2);
+}
+
 TEST_CASE("only one relay per database publishes at a time") {
   Platform p;
   auto sql = clean_test_database();
