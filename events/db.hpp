@@ -3,6 +3,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace soci {
 class session;
@@ -31,6 +32,10 @@ class Database {
   std::string url_;
   std::unique_ptr<soci::session> session_;
 };
+
+/// A PostgreSQL array literal of `items` (for `CAST(:x AS text[])`), each element quoted and
+/// escaped, so one statement can take a whole batch of values.
+std::string pg_text_array(const std::vector<std::string>& items);
 
 /// Whether retrying can help: a broken connection or a server restart is transient;
 /// a constraint violation or a bug is not.

@@ -23,3 +23,10 @@ TEST_CASE("anything but a PostgreSQL URL is refused") {
   CHECK_THROWS_AS(to_conninfo("mysql://h/d"), std::invalid_argument);
   CHECK_THROWS_AS(to_conninfo("postgresql://h/d?broken"), std::invalid_argument);
 }
+
+TEST_CASE("a text array literal quotes and escapes every element") {
+  CHECK(bazaar::events::pg_text_array({}) == "{}");
+  CHECK(bazaar::events::pg_text_array({"a", ""}) == R"({"a",""})");
+  CHECK(bazaar::events::pg_text_array({R"(say "hi")", R"(back\slash)", "a,b{c}"}) ==
+        R"({"say \"hi\"","back\\slash","a,b{c}"})");
+}

@@ -95,6 +95,13 @@ class Handler {
   /// across aggregates in a fixed order (inventory's sorted stock locks) says no: a batch would
   /// lock them in poll order and could deadlock with another instance.
   virtual bool batchable() const { return true; }
+  /// A transaction for one or more records begins: work gathered across records (see
+  /// before_commit) starts empty, whatever a rolled-back try left.
+  virtual void begin(soci::session& /*sql*/) {}
+  /// The last record of the transaction was applied and it is about to commit: a handler that
+  /// gathers work across its records (analytics' counters) writes it here, in the same
+  /// transaction.
+  virtual void before_commit(soci::session& /*sql*/) {}
   /// Whether a record of `type` that holds a value no column can hold (find_unstorable) is
   /// answered by refuse() with this service's rejection event: commands, whose senders expect
   /// an answer. Any other such record is dead-lettered (reason `invalid_value`).

@@ -526,10 +526,12 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
+    handler_.begin(sql);
     for (Entry* e : entries) {
       if (!outcomes.empty()) crash_point(crash::kBetweenBatchRecords);
       outcomes.push_back(apply_in(sql, *e, on_commit));
     }
+    handler_.before_commit(sql);
     tx.commit();
     run_effects(on_commit);
     return outcomes;
@@ -548,11 +550,13 @@ void Processor::Impl::apply_one(Entry& e) {
   try {
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
+    handler_.begin(sql);
     std::vector<std::function<void()>> on_commit;
     const Outcome outcome = apply_in(sql, e, on_commit);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
+      handler_.before_commit(sql);
       tx.commit();
       run_effects(on_commit);
     }

@@ -19,16 +19,24 @@ When when(const events::HandlerContext& ctx) {
           t.day};
 }
 
+}  // namespace
+
 // The order's final outcome: its status and, for sagas, the end of their duration.
-void outcome(const events::HandlerContext& ctx, const std::string& order_id,
-             const std::string& status, const std::string& counter) {
-  AnalyticsStore store(ctx.sql);
-  store.order_status(order_id, status);
-  store.order_outcome(order_id, when(ctx).at);
-  store.count("conversion", counter);
+void AnalyticsHandler::outcome(const events::HandlerContext& ctx, const std::string& order_id,
+                               const std::string& status, const std::string& counter) {
+  AnalyticsStore st = store(ctx);
+  st.order_status(order_id, status);
+  st.order_outcome(order_id, when(ctx).at);
+  st.count("conversion", counter);
 }
 
-}  // namespace
+void AnalyticsHandler::begin(soci::session& /*sql*/) {
+  tally_.clear();
+}
+
+void AnalyticsHandler::before_commit(soci::session& sql) {
+  tally_.flush(sql);
+}
 
 std::vector<std::string> analytics_topics() {
   namespace topic = contracts::topic;
@@ -55,104 +63,104 @@ AnalyticsHandler::AnalyticsHandler() {
 
 void AnalyticsHandler::placed(events::HandlerContext& ctx,
                               const contracts::order::OrderPlacedV1& e) {
-  AnalyticsStore(ctx.sql).order_status(e.order_id, "PLACED", when(ctx).at);
+  store(ctx).order_status(e.order_id, "PLACED", when(ctx).at);
 }
 
 void AnalyticsHandler::status_changed(events::HandlerContext& ctx,
                                       const contracts::order::OrderStatusChangedV1& e) {
-  AnalyticsStore(ctx.sql).order_status(e.order_id, e.status);
+  store(ctx).order_status(e.order_id, e.status);
 }
 
 void AnalyticsHandler::confirmed(events::HandlerContext& ctx,
                                  const contracts::order::OrderConfirmedV1& e) {
   outcome(ctx, e.order_id, "CONFIRMED", "confirmed");
-  AnalyticsStore store(ctx.sql);
-  if (!store.confirm(e.order_id, e.currency)) return;
+  AnalyticsStore st = store(ctx);
+  if (!st.confirm(e.order_id, e.currency)) return;
   std::vector<SaleLine> lines;
   for (const auto& l : e.lines) {
     // Lines need not carry the name: the catalog's (when analytics saw it) stands in.
     std::string name = l.name.value_or("");
-    if (name.empty()) name = store.product_name(l.product_id);
+    if (name.empty()) name = st.product_name(l.product_id);
     lines.push_back(
         {l.product_id, l.seller_id, std::move(name), l.quantity, l.quantity * l.unit_price});
   }
-  store.add_sale(e.order_id, when(ctx).day, e.currency, e.total, lines);
-  for (Refund r : store.take_pending_refunds(e.order_id)) {
-    r.amount = store.refund_increment(e.order_id, r.amount);
-    store.add_refund(e.order_id, r);
+  st.add_sale(e.order_id, when(ctx).day, e.currency, e.total, lines);
+  for (Refund r : st.take_pending_refunds(e.order_id)) {
+    r.amount = st.refund_increment(e.order_id, r.amount);
+    st.add_refund(e.order_id, r);
   }
 }
 
 void AnalyticsHandler::rejected(events::HandlerContext& ctx,
                                 const contracts::order::OrderRejectedV1& e) {
   outcome(ctx, e.order_id, "REJECTED", "rejected");
-  AnalyticsStore(ctx.sql).count_failure("rejected", e.reason);
+  store(ctx).count_failure("rejected", e.reason);
 }
 
 void AnalyticsHandler::cancelled(events::HandlerContext& ctx,
                                  const contracts::order::OrderCancelledV1& e) {
   outcome(ctx, e.order_id, "CANCELLED", "cancelled");
-  AnalyticsStore(ctx.sql).count_failure("cancelled", e.reason);
+  store(ctx).count_failure("cancelled", e.reason);
 }
 
 void AnalyticsHandler::declined(events::HandlerContext& ctx,
                                 const contracts::payment::PaymentDeclinedV1& e) {
-  AnalyticsStore(ctx.sql).count_failure("declined", e.reason);
+  store(ctx).count_failure("declined", e.reason);
 }
 
 void AnalyticsHandler::refunded(events::HandlerContext& ctx,
                                 const contracts::payment::PaymentRefundedV1& e) {
-  AnalyticsStore store(ctx.sql);
+  AnalyticsStore st = store(ctx);
   Refund refund{when(ctx).day, e.amount, e.currency};
-  if (store.is_confirmed(e.order_id)) {
+  if (st.is_confirmed(e.order_id)) {
     // A total: only what it adds to the totals counted before is a new refund.
-    refund.amount = store.refund_increment(e.order_id, e.amount);
-    store.add_refund(e.order_id, refund);
+    refund.amount = st.refund_increment(e.order_id, e.amount);
+    st.add_refund(e.order_id, refund);
   } else {
     // Its confirmation may still be on its way (another topic); a refund of an order that
     // never confirmed is no refund of a sale and stays here uncounted.
-    store.keep_pending_refund(ctx.event.id, e.order_id, refund);
+    st.keep_pending_refund(ctx.event.id, e.order_id, refund);
   }
 }
 
 void AnalyticsHandler::stock_rejected(events::HandlerContext& ctx,
                                       const contracts::inventory::StockRejectedV1& e) {
   if (e.reason != "out_of_stock") return;
-  AnalyticsStore store(ctx.sql);
-  store.count("stock_outs", "rejections");
-  for (const auto& s : e.shortages) store.count_stock_rejection(s.product_id);
+  AnalyticsStore st = store(ctx);
+  st.count("stock_outs", "rejections");
+  for (const auto& s : e.shortages) st.count_stock_rejection(s.product_id);
 }
 
 void AnalyticsHandler::stock_level(events::HandlerContext& ctx,
                                    const contracts::inventory::StockLevelChangedV1& e) {
-  AnalyticsStore(ctx.sql).stock_level(e.product_id, e.available);
+  store(ctx).stock_level(e.product_id, e.available);
 }
 
 void AnalyticsHandler::product_created(events::HandlerContext& ctx,
                                        const contracts::catalog::ProductCreatedV1& e) {
-  AnalyticsStore store(ctx.sql);
-  store.product(e.product_id, e.name, e.seller_id);
-  store.count("activity", "products_created");
+  AnalyticsStore st = store(ctx);
+  st.product(e.product_id, e.name, e.seller_id);
+  st.count("activity", "products_created");
 }
 
 void AnalyticsHandler::product_updated(events::HandlerContext& ctx,
                                        const contracts::catalog::ProductUpdatedV1& e) {
-  AnalyticsStore(ctx.sql).product(e.product_id, e.name, e.seller_id);
+  store(ctx).product(e.product_id, e.name, e.seller_id);
 }
 
 void AnalyticsHandler::product_deleted(events::HandlerContext& ctx,
                                        const contracts::catalog::ProductDeletedV1&) {
-  AnalyticsStore(ctx.sql).count("activity", "products_deleted");
+  store(ctx).count("activity", "products_deleted");
 }
 
 void AnalyticsHandler::user_registered(events::HandlerContext& ctx,
                                        const contracts::identity::UserRegisteredV1&) {
-  AnalyticsStore(ctx.sql).count("activity", "users_registered");
+  store(ctx).count("activity", "users_registered");
 }
 
 void AnalyticsHandler::notification_created(events::HandlerContext& ctx,
                                             const contracts::notification::NotificationCreatedV1&) {
-  AnalyticsStore(ctx.sql).count("activity", "notifications_created");
+  store(ctx).count("activity", "notifications_created");
 }
 
 }  // namespace bazaar::analytics

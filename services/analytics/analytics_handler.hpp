@@ -1,6 +1,7 @@
 #pragma once
 
 #include "contracts/contracts.hpp"
+#include "analytics_store.hpp"
 #include "events/handler.hpp"
 
 namespace bazaar::analytics {
@@ -13,6 +14,12 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
   AnalyticsHandler();
 
  private:
+  void begin(soci::session& sql) override;
+  void before_commit(soci::session& sql) override;
+  AnalyticsStore store(const events::HandlerContext& ctx) { return {ctx.sql, tally_}; }
+  void outcome(const events::HandlerContext& ctx, const std::string& order_id,
+               const std::string& status, const std::string& counter);
+
   void placed(events::HandlerContext& ctx, const contracts::order::OrderPlacedV1& e);
   void status_changed(events::HandlerContext& ctx, const contracts::order::OrderStatusChangedV1& e);
   void confirmed(events::HandlerContext& ctx, const contracts::order::OrderConfirmedV1& e);
@@ -28,6 +35,8 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
   void user_registered(events::HandlerContext& ctx, const contracts::identity::UserRegisteredV1& e);
   void notification_created(events::HandlerContext& ctx,
                             const contracts::notification::NotificationCreatedV1& e);
+
+  Tally tally_;  ///< of the open transaction
 };
 
 /// The topics analytics reads: every *.events topic, never commands or identity.otp.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "analytics_rules.hpp"
+#include "events/db.hpp"
 
 namespace bazaar::analytics {
 namespace {
@@ -39,7 +40,8 @@ ON CONFLICT (bucket) DO UPDATE SET count = duration_buckets.count + 1)sql";
 
 constexpr const char* kConfirm = R"sql(
 UPDATE orders SET confirmed = true, currency = :currency
-WHERE order_id = CAST(:id AS uuid) AND NOT confirmed)sql";
+WHERE order_id = CAST(:id AS uuid) AND NOT confirmed
+RETURNING 1)sql";
 
 constexpr const char* kRefundedSoFar =
     "SELECT refunded FROM orders WHERE order_id = CAST(:id AS uuid) FOR UPDATE";
@@ -89,10 +91,6 @@ constexpr const char* kTakeRefunds = R"sql(
 DELETE FROM pending_refunds WHERE order_id = CAST(:id AS uuid)
 RETURNING CAST(day AS text), amount, currency)sql";
 
-constexpr const char* kCount = R"sql(
-INSERT INTO counters AS c (metric, name, count) VALUES (:metric, :name, :delta)
-ON CONFLICT (metric, name) DO UPDATE SET count = c.count + EXCLUDED.count)sql";
-
 constexpr const char* kFailure = R"sql(
 INSERT INTO failure_reasons AS f (kind, reason, count) VALUES (:kind, :reason, 1)
 ON CONFLICT (kind, reason) DO UPDATE SET count = f.count + 1)sql";
@@ -118,9 +116,14 @@ SET name = EXCLUDED.name, seller_id = COALESCE(EXCLUDED.seller_id, p.seller_id))
 constexpr const char* kProductName =
     "SELECT COALESCE(name, '') FROM products WHERE product_id = CAST(:id AS uuid)";
 
-// Takes the row lock (a no-op update when the mark exists): see the class comment.
+constexpr const char* kCounts = R"sql(
+INSERT INTO counters AS c (metric, name, count)
+SELECT * FROM unnest(CAST(:metrics AS text[]), CAST(:names AS text[]), CAST(:deltas AS bigint[]))
+ON CONFLICT (metric, name) DO UPDATE SET count = c.count + EXCLUDED.count)sql";
+
+// Takes the row locks (a no-op update when the mark exists): see the class comment.
 constexpr const char* kDirty = R"sql(
-INSERT INTO dirty_metrics (metric) VALUES (:metric)
+INSERT INTO dirty_metrics (metric) SELECT unnest(CAST(:metrics AS text[]))
 ON CONFLICT (metric) DO UPDATE SET metric = EXCLUDED.metric)sql";
 
 }  // namespace
@@ -155,10 +158,10 @@ void AnalyticsStore::order_outcome(const std::string& order_id, const std::strin
 }
 
 bool AnalyticsStore::confirm(const std::string& order_id, const std::string& currency) {
-  soci::statement st =
-      (sql_.prepare << kConfirm, soci::use(currency, "currency"), soci::use(order_id, "id"));
-  st.execute(true);
-  return st.get_affected_rows() == 1;
+  int updated = 0;
+  sql_ << kConfirm, soci::use(currency, "currency"), soci::use(order_id, "id"),
+      soci::into(updated);
+  return sql_.got_data();
 }
 
 long long AnalyticsStore::refund_increment(const std::string& order_id, long long total) {
@@ -268,8 +271,7 @@ std::vector<Refund> AnalyticsStore::take_pending_refunds(const std::string& orde
 }
 
 void AnalyticsStore::count(const std::string& metric, const std::string& name, long long delta) {
-  sql_ << kCount, soci::use(metric, "metric"), soci::use(name, "name"), soci::use(delta, "delta");
-  dirty(metric);
+  tally_.add(metric, name, delta);
 }
 
 void AnalyticsStore::count_failure(const std::string& kind, const std::string& reason) {
@@ -324,7 +326,45 @@ void AnalyticsStore::add_product_sales(const std::string& product_id, const std:
 }
 
 void AnalyticsStore::dirty(const std::string& metric) {
-  sql_ << kDirty, soci::use(metric, "metric");
+  tally_.mark(metric);
+}
+
+void Tally::add(const std::string& metric, const std::string& name, long long delta) {
+  counts_[{metric, name}] += delta;
+  dirty_.insert(metric);
+}
+
+void Tally::mark(const std::string& metric) {
+  dirty_.insert(metric);
+}
+
+void Tally::clear() {
+  counts_.clear();
+  dirty_.clear();
+}
+
+void Tally::flush(soci::session& sql) {
+  if (!counts_.empty()) {
+    std::vector<std::string> metrics, names;
+    std::string deltas = "{";
+    for (const auto& [key, delta] : counts_) {
+      metrics.push_back(key.first);
+      names.push_back(key.second);
+      if (deltas.size() > 1) deltas += ',';
+      deltas += std::to_string(delta);
+    }
+    deltas += '}';
+    const std::string metric_array = events::pg_text_array(metrics);
+    const std::string name_array = events::pg_text_array(names);
+    sql << kCounts, soci::use(metric_array, "metrics"), soci::use(name_array, "names"),
+        soci::use(deltas, "deltas");
+  }
+  if (!dirty_.empty()) {
+    const std::string marks =
+        events::pg_text_array(std::vector<std::string>(dirty_.begin(), dirty_.end()));
+    sql << kDirty, soci::use(marks, "metrics");
+  }
+  clear();
 }
 
 }  // namespace bazaar::analytics

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace soci {
@@ -25,12 +28,29 @@ struct Refund {
   std::string currency;
 };
 
+/// The counter changes and dirty marks of one transaction, written once just before it
+/// commits: the records of a batch move the same few counters again and again.
+class Tally {
+ public:
+  void add(const std::string& metric, const std::string& name, long long delta);
+  void mark(const std::string& metric);
+  void clear();
+  /// Writes the counters, then the dirty marks, each in one statement and in key order (so
+  /// two instances lock the rows alike); empties the tally.
+  void flush(soci::session& sql);
+
+ private:
+  std::map<std::pair<std::string, std::string>, long long> counts_;
+  std::set<std::string> dirty_;
+};
+
 /// The SQL of the aggregates, one function per change. Every function runs in the caller's
-/// transaction and marks the metrics it changed dirty *after* changing them, so the snapshot
-/// publisher (which takes only unlocked dirty marks) never misses a change.
+/// transaction; counters and dirty marks go to the tally, which writes them before the commit,
+/// the marks after the changes, so the snapshot publisher (which takes only unlocked dirty
+/// marks) never misses a change.
 class AnalyticsStore {
  public:
-  explicit AnalyticsStore(soci::session& sql) : sql_(sql) {}
+  AnalyticsStore(soci::session& sql, Tally& tally) : sql_(sql), tally_(tally) {}
 
   /// Records that the order exists with `status` (new orders count once in conversion);
   /// `placed_at` (RFC 3339) is kept when given and none was. Moves orders_by_status.
@@ -75,6 +95,7 @@ class AnalyticsStore {
   void dirty(const std::string& metric);
 
   soci::session& sql_;
+  Tally& tally_;
 };
 
 }  // namespace bazaar::analytics

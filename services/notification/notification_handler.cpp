@@ -47,7 +47,8 @@ INSERT INTO notifications (notification_id, source_event_id, source_type, recipi
 VALUES (CAST(:notification_id AS uuid), CAST(:source_event_id AS uuid), :source_type,
         CAST(:recipient_id AS uuid), :recipient_role, :kind, CAST(NULLIF(:order_id, '') AS uuid),
         :title, :body, CAST(:created_at AS timestamptz))
-ON CONFLICT (source_event_id, recipient_id, kind) DO NOTHING)sql";
+ON CONFLICT (source_event_id, recipient_id, kind) DO NOTHING
+RETURNING 1)sql";
 
 // `{table}`: deliveries (the webhook) or chat_deliveries (the chat bot), the same columns.
 constexpr const char* kInsertDelivery = R"sql(
@@ -80,14 +81,17 @@ boost::json::object send_message(const std::string& chat_id, const std::string& 
   return request;
 }
 
-std::vector<std::string> admin_ids(soci::session& sql) {
-  std::vector<std::string> ids;
-  soci::rowset<std::string> rows = (sql.prepare << kSelectAdmins);
-  for (const auto& id : rows) ids.push_back(id);
-  return ids;
-}
-
 }  // namespace
+
+const std::vector<std::string>& NotificationHandler::admin_ids(soci::session& sql) {
+  if (!admins_) {
+    std::vector<std::string> ids;
+    soci::rowset<std::string> rows = (sql.prepare << kSelectAdmins);
+    for (const auto& id : rows) ids.push_back(id);
+    admins_ = std::move(ids);
+  }
+  return *admins_;
+}
 
 NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhook, bool chat)
     : ids_(clock, events::system_random()), webhook_(webhook), chat_(chat) {
@@ -103,11 +107,13 @@ NotificationHandler::NotificationHandler(const events::Clock& clock, bool webhoo
 void NotificationHandler::registered(events::HandlerContext& ctx,
                                      const contracts::identity::UserRegisteredV1& e) {
   ctx.sql << kUpsertRole, soci::use(e.user_id, "user_id"), soci::use(e.role, "role");
+  admins_.reset();
 }
 
 void NotificationHandler::role_changed(events::HandlerContext& ctx,
                                        const contracts::identity::UserRoleChangedV1& e) {
   ctx.sql << kUpsertRole, soci::use(e.user_id, "user_id"), soci::use(e.role, "role");
+  admins_.reset();
 }
 
 void NotificationHandler::disabled(events::HandlerContext& ctx,
@@ -115,6 +121,7 @@ void NotificationHandler::disabled(events::HandlerContext& ctx,
   // The event means "disabled" unless it says otherwise (re-enabled).
   const int disabled = e.disabled.value_or(true) ? 1 : 0;
   ctx.sql << kUpsertDisabled, soci::use(e.user_id, "user_id"), soci::use(disabled, "disabled");
+  admins_.reset();
 }
 
 void NotificationHandler::chat_bound(events::HandlerContext& ctx,
@@ -152,14 +159,13 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
                                  const std::string& secret_code) {
   const std::string notification_id = ids_.next().str();
   const std::string created_at = events::format_rfc3339(ctx.clock.now());
-  soci::statement insert =
-      (ctx.sql.prepare << kInsertNotification, soci::use(notification_id, "notification_id"),
-       soci::use(ctx.event.id, "source_event_id"), soci::use(ctx.event.type, "source_type"),
-       soci::use(n.recipient_id, "recipient_id"), soci::use(n.recipient_role, "recipient_role"),
-       soci::use(n.kind, "kind"), soci::use(n.order_id, "order_id"), soci::use(n.title, "title"),
-       soci::use(n.body, "body"), soci::use(created_at, "created_at"));
-  insert.execute(true);
-  if (insert.get_affected_rows() == 0) return;  // created before from this event
+  int inserted = 0;
+  ctx.sql << kInsertNotification, soci::use(notification_id, "notification_id"),
+      soci::use(ctx.event.id, "source_event_id"), soci::use(ctx.event.type, "source_type"),
+      soci::use(n.recipient_id, "recipient_id"), soci::use(n.recipient_role, "recipient_role"),
+      soci::use(n.kind, "kind"), soci::use(n.order_id, "order_id"), soci::use(n.title, "title"),
+      soci::use(n.body, "body"), soci::use(created_at, "created_at"), soci::into(inserted);
+  if (!ctx.sql.got_data()) return;  // created before from this event
 
   const auto payload = created_payload(notification_id, n, created_at);
   std::string chat_id;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "contracts/contracts.hpp"
 #include "events/clock.hpp"
@@ -22,6 +24,10 @@ class NotificationHandler final : public events::DispatchHandler<NotificationHan
   NotificationHandler(const events::Clock& clock, bool webhook, bool chat = false);
 
  private:
+  // The admins are read once per transaction (every order event notifies them), again after a
+  // record of the transaction changed a user.
+  void begin(soci::session& /*sql*/) override { admins_.reset(); }
+  const std::vector<std::string>& admin_ids(soci::session& sql);
   void registered(events::HandlerContext& ctx, const contracts::identity::UserRegisteredV1& e);
   void role_changed(events::HandlerContext& ctx, const contracts::identity::UserRoleChangedV1& e);
   void disabled(events::HandlerContext& ctx, const contracts::identity::UserDisabledV1& e);
@@ -35,6 +41,7 @@ class NotificationHandler final : public events::DispatchHandler<NotificationHan
   events::UuidV7Generator ids_;
   bool webhook_;
   bool chat_;
+  std::optional<std::vector<std::string>> admins_;
 };
 
 }  // namespace bazaar::notification
