@@ -69,7 +69,7 @@ void Producer::create() {
       {"acks", "all"},
       // A gap in a partition would break per-key order: fail hard instead and resend.
       {"enable.gapless.guarantee", "true"},
-      {"linger.ms", "2"},
+      {"linger.ms", "0"},
       {"message.timeout.ms", "30000"},
       {"compression.type", "lz4"},
   };
