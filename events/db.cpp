@@ -4,6 +4,8 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -196,6 +198,50 @@ bool database_reachable(const std::string& url) {
   const bool ok = PQstatus(conn) == CONNECTION_OK;
   PQfinish(conn);
   return ok;
+}
+
+namespace {
+
+[[noreturn]] void throw_result_error(PGconn* conn, PGresult* result) {
+  std::string message = result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn);
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state != nullptr ? state : "";
+  PQclear(result);
+  if (sqlstate.empty()) throw soci::soci_error(message);
+  throw soci::postgresql_soci_error(message, sqlstate.c_str());
+}
+
+// The statements prepared on each connection of this thread, by backend process: a reconnect
+// (a new backend, even at a reused address) starts with none.
+struct PreparedOn {
+  int backend = 0;
+  std::set<std::string> names;
+};
+
+}  // namespace
+
+int PreparedStatement::run(soci::session& sql,
+                           const std::vector<const std::string*>& values) const {
+  thread_local std::map<PGconn*, PreparedOn> prepared;
+  PGconn* conn = native(sql);
+  auto& on = prepared[conn];
+  if (on.backend != PQbackendPID(conn)) on = PreparedOn{PQbackendPID(conn), {}};
+  if (!on.names.contains(name_)) {
+    PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
+    if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
+    PQclear(made);
+    on.names.insert(name_);
+  }
+  std::vector<const char*> params;
+  params.reserve(values.size());
+  for (const auto* v : values) params.push_back(v != nullptr ? v->c_str() : nullptr);
+  PGresult* result = PQexecPrepared(conn, name_.c_str(), static_cast<int>(params.size()),
+                                    params.data(), nullptr, nullptr, 0);
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_result_error(conn, result);
+  const int rows = PQntuples(result);
+  PQclear(result);
+  return rows;
 }
 
 std::string pg_text_array(const std::vector<std::string>& items) {

@@ -33,6 +33,23 @@ class Database {
   std::unique_ptr<soci::session> session_;
 };
 
+/// A statement every record runs (the inbox's, the outbox's): prepared once per connection and
+/// then run by name, so the server parses and plans it once instead of on every run. Its SQL
+/// takes positional parameters ($1, $2...), all passed as text. Errors are thrown as SOCI's
+/// PostgreSQL errors, so they classify like any other statement's.
+class PreparedStatement {
+ public:
+  PreparedStatement(std::string name, std::string sql)
+      : name_(std::move(name)), sql_(std::move(sql)) {}
+  /// Runs it on `sql`'s connection (inside its open transaction, if any); returns how many
+  /// rows it returned.
+  int run(soci::session& sql, const std::vector<const std::string*>& values) const;
+
+ private:
+  std::string name_;
+  std::string sql_;
+};
+
 /// A PostgreSQL array literal of `items` (for `CAST(:x AS text[])`), each element quoted and
 /// escaped, so one statement can take a whole batch of values.
 std::string pg_text_array(const std::vector<std::string>& items);

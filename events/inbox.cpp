@@ -2,25 +2,25 @@
 
 #include <soci/soci.h>
 
+#include "events/db.hpp"
+
 namespace bazaar::events {
 namespace {
 
-constexpr const char* kInsertInbox = R"sql(
+const PreparedStatement kInsertInbox{"bazaar_inbox_insert", R"sql(
 INSERT INTO inbox (consumer, ce_id, ce_type, topic, kafka_partition, kafka_offset)
-VALUES (:consumer, CAST(:id AS uuid), :type, :topic, :partition, :offset)
+VALUES ($1, CAST($2 AS uuid), $3, $4, CAST($5 AS int), CAST($6 AS bigint))
 ON CONFLICT (consumer, ce_id) DO NOTHING
-RETURNING 1)sql";
+RETURNING 1)sql"};
 
 }  // namespace
 
 bool record_in_inbox(soci::session& sql, const std::string& consumer, const Envelope& e,
                      const std::string& topic, int partition, long long offset) {
-  // A one-time query is one round trip; a prepared statement would cost three here.
-  int inserted = 0;
-  sql << kInsertInbox, soci::use(consumer, "consumer"), soci::use(e.id, "id"),
-      soci::use(e.type, "type"), soci::use(topic, "topic"), soci::use(partition, "partition"),
-      soci::use(offset, "offset"), soci::into(inserted);
-  return sql.got_data();
+  const std::string partition_text = std::to_string(partition);
+  const std::string offset_text = std::to_string(offset);
+  return kInsertInbox.run(sql, {&consumer, &e.id, &e.type, &topic, &partition_text, &offset_text}) >
+         0;
 }
 
 }  // namespace bazaar::events

@@ -31,9 +31,9 @@ ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.e
 WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
 RETURNING 1)sql";
 
-constexpr const char* kInsertOutbox = R"sql(
+const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
-VALUES (CAST(:id AS uuid), :topic, :key, :type, CAST(:payload AS jsonb), CAST(:headers AS jsonb)))sql";
+VALUES (CAST($1 AS uuid), $2, $3, $4, CAST($5 AS jsonb), CAST($6 AS jsonb)))sql"};
 
 constexpr const char* kSelectBatch = R"sql(
 SELECT seq, aggregatetype, aggregateid, payload::text, headers::text
@@ -76,9 +76,7 @@ void OutboxWriter::add(const std::string& topic, const Envelope& e) {
   for (const auto& [name, value] : to_headers(e)) headers[name] = value;
   const std::string payload = encode_payload(e);
   const std::string header_text = boost::json::serialize(headers);
-  sql_ << kInsertOutbox, soci::use(e.id, "id"), soci::use(topic, "topic"),
-      soci::use(e.subject, "key"), soci::use(e.type, "type"), soci::use(payload, "payload"),
-      soci::use(header_text, "headers");
+  kInsertOutbox.run(sql_, {&e.id, &topic, &e.subject, &e.type, &payload, &header_text});
   ++added_;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "contracts/contracts.hpp"
 #include "analytics_store.hpp"
+#include "contracts/contracts.hpp"
 #include "events/handler.hpp"
 
 namespace bazaar::analytics {

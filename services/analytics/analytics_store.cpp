@@ -159,8 +159,7 @@ void AnalyticsStore::order_outcome(const std::string& order_id, const std::strin
 
 bool AnalyticsStore::confirm(const std::string& order_id, const std::string& currency) {
   int updated = 0;
-  sql_ << kConfirm, soci::use(currency, "currency"), soci::use(order_id, "id"),
-      soci::into(updated);
+  sql_ << kConfirm, soci::use(currency, "currency"), soci::use(order_id, "id"), soci::into(updated);
   return sql_.got_data();
 }
 
