@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -211,26 +212,38 @@ namespace {
   throw soci::postgresql_soci_error(message, sqlstate.c_str());
 }
 
-// The statements prepared on each connection of this thread, by backend process: a reconnect
-// (a new backend, even at a reused address) starts with none.
+// The statements prepared on each connection, by backend process: a reconnect (a new backend,
+// even at a reused address) starts with none. Shared by every thread, because pooled
+// connections (edge's) move between threads; a connection itself is used by one at a time.
 struct PreparedOn {
   int backend = 0;
   std::set<std::string> names;
 };
+std::mutex prepared_mutex;
+std::map<PGconn*, PreparedOn> prepared_on;
+
+bool needs_prepare(PGconn* conn, const std::string& name) {
+  std::lock_guard lock(prepared_mutex);
+  auto& on = prepared_on[conn];
+  if (on.backend != PQbackendPID(conn)) on = PreparedOn{PQbackendPID(conn), {}};
+  return !on.names.contains(name);
+}
+
+void remember_prepared(PGconn* conn, const std::string& name) {
+  std::lock_guard lock(prepared_mutex);
+  prepared_on[conn].names.insert(name);
+}
 
 }  // namespace
 
 int PreparedStatement::run(soci::session& sql,
                            const std::vector<const std::string*>& values) const {
-  thread_local std::map<PGconn*, PreparedOn> prepared;
   PGconn* conn = native(sql);
-  auto& on = prepared[conn];
-  if (on.backend != PQbackendPID(conn)) on = PreparedOn{PQbackendPID(conn), {}};
-  if (!on.names.contains(name_)) {
+  if (needs_prepare(conn, name_)) {
     PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
     if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
     PQclear(made);
-    on.names.insert(name_);
+    remember_prepared(conn, name_);
   }
   std::vector<const char*> params;
   params.reserve(values.size());
