@@ -557,3 +557,30 @@ TEST_CASE("edge refuses orders it could not finish in time with 503 and Retry-Af
   const std::string id(accepted.json().at("id").as_string());
   CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
 }
+
+TEST_CASE("a search for a rare word reads the trigram indexes, not every product") {
+  Api api(false);
+  soci::session& sql = api.system.db("edge");
+  // Enough products that walking them all costs more than the indexes, in a transaction that
+  // leaves nothing behind (ANALYZE's statistics included).
+  soci::transaction tx(sql);
+  sql << R"sql(
+    INSERT INTO products_view (product_id, seller_id, name, description, price, currency,
+                               category, created_at, updated_at)
+    SELECT gen_random_uuid(), gen_random_uuid(), 'bulk ' || md5(CAST(i AS text)),
+           'a plain ' || md5(CAST(i * 7 AS text)), 100, 'EUR', 'bulk', now(), now()
+    FROM generate_series(1, 20000) AS i)sql";
+  sql << "ANALYZE products_view";
+  std::string plan;
+  sql << R"sql(
+    EXPLAIN (FORMAT JSON)
+    SELECT product_id FROM products_view
+    WHERE status = 'active'
+      AND (lower(name) LIKE lower('%zzqx%') ESCAPE '!'
+           OR lower(description) LIKE lower('%zzqx%') ESCAPE '!')
+    ORDER BY created_at DESC, product_id DESC LIMIT 21)sql",
+      soci::into(plan);
+  tx.rollback();
+  CHECK_MESSAGE(plan.find("products_view_name_trgm") != std::string::npos, plan);
+  CHECK_MESSAGE(plan.find("products_view_description_trgm") != std::string::npos, plan);
+}
