@@ -1,0 +1,127 @@
+// The HTTP benchmark: one edge (and the services behind it) on loopback, driven by wrk, one
+// route at a time with the same connections and duration. It reports each route's requests
+// per second and p99 next to `/health/live` (the server's own ceiling, measured in the same
+// run), so the figures compare on a noisy machine. Run by `scripts/bench http`.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "bench_util.hpp"
+#include "shop_api.hpp"
+
+using namespace bazaar;
+using namespace bazaar::e2e;
+
+namespace {
+
+struct WrkResult {
+  double requests_per_s = 0;
+  double p99_ms = 0;
+  long long requests = 0;
+  long long not_2xx = 0;
+};
+
+double to_ms(double value, const std::string& unit) {
+  if (unit == "us") return value / 1000;
+  if (unit == "s") return value * 1000;
+  return value;
+}
+
+// wrk's own summary: "Requests/sec:", the 99% line of --latency, the request count and
+// "Non-2xx or 3xx responses:".
+WrkResult run_wrk(const std::string& url, int seconds, int connections,
+                  const std::string& script = {}) {
+  std::string command =
+      "wrk --latency -t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s";
+  if (!script.empty()) command += " -s " + script;
+  command += " " + url + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE_MESSAGE(pipe != nullptr, "cannot run wrk");
+  std::string out;
+  char buffer[4096];
+  while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  REQUIRE_MESSAGE(pclose(pipe) == 0, out);
+  WrkResult r;
+  std::smatch m;
+  if (std::regex_search(out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
+    r.requests_per_s = std::stod(m[1]);
+  }
+  if (std::regex_search(out, m, std::regex(R"(\n\s+99%\s+([0-9.]+)(us|ms|s)\b)"))) {
+    r.p99_ms = to_ms(std::stod(m[1]), m[2]);
+  }
+  if (std::regex_search(out, m, std::regex(R"(([0-9]+) requests in)"))) {
+    r.requests = std::stoll(m[1]);
+  }
+  if (std::regex_search(out, m, std::regex(R"(Non-2xx or 3xx responses:\s+([0-9]+))"))) {
+    r.not_2xx = std::stoll(m[1]);
+  }
+  REQUIRE_MESSAGE(r.requests_per_s > 0, out);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("http benchmark") {
+  const int seconds = bench::env_int("BAZAAR_BENCH_SECONDS", 10);
+  const int connections = bench::env_int("BAZAAR_BENCH_CONNECTIONS", 32);
+  // Admission control off: POST /orders measures what edge can take, not the pipeline's pace.
+  Api api(
+      false, {},
+      {{"edge", {{"BAZAAR_EDGE_HTTP_THREADS", "4"}, {"BAZAAR_EDGE_ADMISSION_MAX_WAIT_MS", "0"}}}});
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 3.0, 10'000'000, "Blue lamp");
+  const std::string base = "http://127.0.0.1:" + std::to_string(api.port);
+
+  const std::string script = tests::required_env("BAZAAR_RUN_DIR") + "/post_order.lua";
+  {
+    std::ofstream lua(script);
+    lua << "wrk.method = \"POST\"\n"
+        << "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        << "wrk.headers[\"Authorization\"] = \"Bearer " << buyer << "\"\n"
+        << "wrk.body = '{\"lines\":[{\"product_id\":\"" << product
+        << "\",\"quantity\":1}],\"payment_token\":\"tok_ok\"}'\n";
+  }
+
+  struct Route {
+    std::string name;
+    std::string url;
+    std::string script;
+  };
+  const std::vector<Route> routes{
+      {"GET /health/live", base + "/health/live", {}},
+      {"GET /products/{id}", base + "/products/" + product, {}},
+      {"GET /products?q=lamp", base + "/products?q=lamp", {}},
+      {"POST /orders", base + "/orders", script},
+  };
+  std::printf("\n%-22s %10s %9s %9s %12s\n", "route", "req_per_s", "p99_ms", "of_live", "not_2xx");
+  double live = 0;
+  std::vector<WrkResult> results;
+  for (const auto& route : routes) {
+    const WrkResult r = run_wrk(route.url, seconds, connections, route.script);
+    if (live == 0) live = r.requests_per_s;
+    results.push_back(r);
+    std::printf("%-22s %10.0f %9.2f %8.0f%% %12lld\n", route.name.c_str(), r.requests_per_s,
+                r.p99_ms, 100 * r.requests_per_s / live, r.not_2xx);
+  }
+  const WrkResult& orders = results.back();
+  const double accepted_per_s = orders.requests > 0
+                                    ? orders.requests_per_s *
+                                          static_cast<double>(orders.requests - orders.not_2xx) /
+                                          static_cast<double>(orders.requests)
+                                    : 0;
+  std::printf("live_rps=%.0f product_ratio=%.2f search_ratio=%.2f orders_accepted_per_s=%.0f\n",
+              live, results[1].requests_per_s / live, results[2].requests_per_s / live,
+              accepted_per_s);
+  // Every read answered 2xx: a benchmark of error pages would measure nothing.
+  for (std::size_t i = 0; i + 1 < results.size(); ++i) CHECK(results[i].not_2xx == 0);
+}
+
+int main(int argc, char** argv) {
+  doctest::Context context(argc, argv);
+  return context.run();
+}
