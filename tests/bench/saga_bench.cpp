@@ -82,18 +82,35 @@ TEST_CASE("saga benchmark") {
   const int n = env_int("BAZAAR_BENCH_ORDERS", 500);
   const int concurrency = env_int("BAZAAR_BENCH_CONCURRENCY", 50);
   const int rate = env_int("BAZAAR_BENCH_RATE", 0);  // orders a second; 0: as fast as allowed
+  const int instances = env_int("BAZAAR_BENCH_INSTANCES", 1);
   auto services = kServices;
   services.push_back("analytics");
   System system({}, services);
   Bus bus;
   Shop shop{system, bus};
-  const std::string product = shop.list_product(bus.new_id(), 100, n);
+  // One more unit than orders: a warm-up order takes it.
+  const std::string product = shop.list_product(bus.new_id(), 100, n + 1);
+  // More instances of every consumer service join the same groups; one order settled after
+  // they joined shows the rebalance is over before the clock starts.
+  std::vector<std::string> members = services;
+  for (int i = 2; i <= instances; ++i) {
+    for (const auto& s : services) {
+      const std::string name = s + "-" + std::to_string(i);
+      system.start_instance(name, s, {});
+      members.push_back(name);
+    }
+  }
+  {
+    const std::string warm = shop.place(bus.new_id(), product, 1, "tok_ok");
+    REQUIRE(tests::wait_until(std::chrono::seconds{90},
+                              [&] { return shop.status(warm) == "CONFIRMED"; }));
+  }
 
   // CPU used by every process of the run while the sagas ran, from /proc: the services,
   // the broker, and PostgreSQL (the postmaster with its backends).
   const std::string run_dir = tests::required_env("BAZAAR_RUN_DIR");
   std::vector<std::pair<std::string, std::pair<int, bool>>> processes;
-  for (const auto& s : services) processes.push_back({s, {system.pid(s), false}});
+  for (const auto& s : members) processes.push_back({s, {system.pid(s), false}});
   processes.push_back({"kafka", {bench::pid_in(run_dir + "/kafka/pid"), false}});
   processes.push_back({"postgresql", {bench::pid_in(run_dir + "/pg/data/postmaster.pid"), true}});
   const auto cpu_now = [&] {
@@ -191,8 +208,9 @@ TEST_CASE("saga benchmark") {
               percentile(latencies, 0.99), latencies.size());
   std::printf("%-28s %10.1f %10.1f %10zu\n", "raw produce->consume", percentile(raw, 0.5),
               percentile(raw, 0.99), raw.size());
-  std::printf("orders=%d concurrency=%d rate=%s confirmed=%d elapsed_s=%.2f\n", n, concurrency,
-              rate > 0 ? std::to_string(rate).c_str() : "max", confirmed, seconds);
+  std::printf("orders=%d concurrency=%d rate=%s instances=%d confirmed=%d elapsed_s=%.2f\n", n,
+              concurrency, rate > 0 ? std::to_string(rate).c_str() : "max", instances, confirmed,
+              seconds);
   std::printf("saga_p50/raw_p50=%.1f\n",
               percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
   std::printf(
