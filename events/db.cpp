@@ -272,4 +272,14 @@ std::string pg_text_array(const std::vector<std::string>& items) {
   return out;
 }
 
+std::string pg_int_array(const std::vector<long long>& items) {
+  std::string out = "{";
+  for (const long long item : items) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(item);
+  }
+  out += '}';
+  return out;
+}
+
 }  // namespace bazaar::events

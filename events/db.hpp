@@ -53,6 +53,8 @@ class PreparedStatement {
 /// A PostgreSQL array literal of `items` (for `CAST(:x AS text[])`), each element quoted and
 /// escaped, so one statement can take a whole batch of values.
 std::string pg_text_array(const std::vector<std::string>& items);
+/// The same for integers (`CAST(:x AS bigint[])`).
+std::string pg_int_array(const std::vector<long long>& items);
 
 /// Whether retrying can help: a broken connection or a server restart is transient;
 /// a constraint violation or a bug is not.

@@ -29,4 +29,6 @@ TEST_CASE("a text array literal quotes and escapes every element") {
   CHECK(bazaar::events::pg_text_array({"a", ""}) == R"({"a",""})");
   CHECK(bazaar::events::pg_text_array({R"(say "hi")", R"(back\slash)", "a,b{c}"}) ==
         R"({"say \"hi\"","back\\slash","a,b{c}"})");
+  CHECK(bazaar::events::pg_int_array({}) == "{}");
+  CHECK(bazaar::events::pg_int_array({1, -2, 30}) == "{1,-2,30}");
 }

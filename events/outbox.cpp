@@ -167,18 +167,17 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
 
   // Only confirmed rows are marked. With the gapless idempotent producer a failure stops its
   // partition, so confirmed rows never overtake an unconfirmed one of the same key.
-  std::string confirmed = "{";
+  std::vector<long long> delivered;
   for (std::size_t i = 0; i < reports.size(); ++i) {
     if (reports[i].delivered) {
-      if (pass.published > 0) confirmed += ',';
-      confirmed += std::to_string(seqs[i]);
+      delivered.push_back(seqs[i]);
       ++pass.published;
     } else {
       if (pass.error.empty()) pass.error = reports[i].error;
       ++pass.failed;
     }
   }
-  confirmed += '}';
+  const std::string confirmed = pg_int_array(delivered);
   if (pass.published > 0) {
     sql << kMarkPublished, soci::use(confirmed, "seqs");
     crash_point(crash::kRelayAfterMark);

@@ -345,14 +345,13 @@ void Tally::clear() {
 void Tally::flush(soci::session& sql) {
   if (!counts_.empty()) {
     std::vector<std::string> metrics, names;
-    std::string deltas = "{";
+    std::vector<long long> changes;
     for (const auto& [key, delta] : counts_) {
       metrics.push_back(key.first);
       names.push_back(key.second);
-      if (deltas.size() > 1) deltas += ',';
-      deltas += std::to_string(delta);
+      changes.push_back(delta);
     }
-    deltas += '}';
+    const std::string deltas = events::pg_int_array(changes);
     const std::string metric_array = events::pg_text_array(metrics);
     const std::string name_array = events::pg_text_array(names);
     sql << kCounts, soci::use(metric_array, "metrics"), soci::use(name_array, "names"),

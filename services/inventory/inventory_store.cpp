@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "events/db.hpp"
+
 namespace bazaar::inventory {
 namespace {
 
@@ -72,24 +74,13 @@ ORDER BY expires_at, order_id
 LIMIT :limit
 FOR UPDATE SKIP LOCKED)sql";
 
-// A PostgreSQL array literal of ids that the schemas already restrict to UUIDs.
-std::string array_literal(const std::vector<std::string>& ids) {
-  std::string out = "{";
-  for (const auto& id : ids) {
-    if (out.size() > 1) out += ',';
-    out += id;
-  }
-  out += '}';
-  return out;
-}
-
 }  // namespace
 
 std::map<std::string, StockRow> lock_stock(soci::session& sql,
                                            const std::vector<std::string>& product_ids) {
   std::map<std::string, StockRow> out;
   if (product_ids.empty()) return out;
-  const std::string ids = array_literal(product_ids);
+  const std::string ids = events::pg_text_array(product_ids);
   soci::rowset<soci::row> rows = (sql.prepare << kLockStock, soci::use(ids, "ids"));
   for (const auto& r : rows) {
     StockRow row;
@@ -175,7 +166,7 @@ std::map<std::string, std::vector<Line>> reservation_lines(
     soci::session& sql, const std::vector<std::string>& order_ids) {
   std::map<std::string, std::vector<Line>> out;
   if (order_ids.empty()) return out;
-  const std::string ids = array_literal(order_ids);
+  const std::string ids = events::pg_text_array(order_ids);
   soci::rowset<soci::row> rows = (sql.prepare << kReservationLines, soci::use(ids, "ids"));
   for (const auto& r : rows) {
     out[r.get<std::string>(0)].push_back(Line{r.get<std::string>(1), r.get<long long>(2)});

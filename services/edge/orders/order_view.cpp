@@ -9,6 +9,7 @@
 
 #include "catalog/money.hpp"
 #include "events/clock.hpp"
+#include "events/db.hpp"
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
 #include "order_status.hpp"
@@ -188,12 +189,9 @@ OrderPage list_orders(soci::session& sql, const OrderFilter& filter) {
   }
   if (page.items.empty()) return page;
 
-  std::string ids = "{";
-  for (const auto& o : page.items) {
-    if (ids.size() > 1) ids += ",";
-    ids += o.id;  // UUID text: safe inside an array literal
-  }
-  ids += "}";
+  std::vector<std::string> order_ids;
+  for (const auto& o : page.items) order_ids.push_back(o.id);
+  const std::string ids = events::pg_text_array(order_ids);
   soci::rowset<soci::row> rows = (sql.prepare << kListLines, soci::use(ids, "ids"));
   for (const auto& r : rows) {
     const std::string order_id = r.get<std::string>(0);
