@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "catalog/product_cache.hpp"
 #include "edge_db.hpp"
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
@@ -23,6 +24,8 @@ struct ApiContext {
   /// Whether the broker answered its last probe (empty: taken as up). Commands to other
   /// services are refused with 503 while it does not: they could only wait in the outbox.
   std::function<bool()> broker_up = {};
+  /// When set, product reads are answered from it and product writes hold its Change.
+  ProductCache* product_cache = nullptr;
 };
 
 /// Throws DependencyUnavailable (503 with Retry-After) while the broker is unreachable; called

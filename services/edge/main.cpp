@@ -1,9 +1,11 @@
 // bazaar-edge: the public HTTP/1.1 and WebSocket API. It talks to the other services only
 // through Kafka and answers reads from its own projections.
+#include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <set>
 
 #include "admin/stats_projection.hpp"
@@ -17,6 +19,7 @@
 #include "notifications/notification_projection.hpp"
 #include "orders/idempotency.hpp"
 #include "orders/order_projection.hpp"
+#include "pg_listener.hpp"
 
 namespace {
 
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   edge::AdmissionPolicy admission;
   int admission_wait_ms = static_cast<int>(admission.max_wait.count());
   int read_ms = 10'000;
+  int product_cache_mib = 16;
   int idle_ms = 60'000;
   edge::AuthRateLimit auth_rate;
   app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
@@ -112,6 +116,11 @@ int main(int argc, char** argv) {
                  "Chart.js for /admin/dashboard (installed by scripts/setup)")
       ->envname("BAZAAR_EDGE_DASHBOARD_DIR")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--product-cache-mib", product_cache_mib,
+                 "Memory for product answers kept between changes (0: every read asks the "
+                 "database)")
+      ->envname("BAZAAR_EDGE_PRODUCT_CACHE_MIB")
+      ->check(CLI::Range(0, 4096));
   app.add_option("--admission-max-wait-ms", admission_wait_ms,
                  "Refuse new orders (503, Retry-After) when the sagas in flight would keep one "
                  "waiting longer than this at the rate orders are finishing (0: never)")
@@ -142,6 +151,27 @@ int main(int argc, char** argv) {
                          waiters,
                          &admission_control,
                          [&service] { return service.broker_up(); }};
+    // Product answers kept in memory; forgotten by edge's own writers as they write, and by
+    // the notifications of products_view (migration 010) for every other writer.
+    auto& cache_answers = prometheus::BuildCounter()
+                              .Name("bazaar_edge_product_cache_total")
+                              .Help("Product reads by whether memory held their answer")
+                              .Labels({{"service", "edge"}})
+                              .Register(service.metrics().registry());
+    edge::ProductCache product_cache(static_cast<std::size_t>(product_cache_mib) << 20U,
+                                     &cache_answers.Add({{"answer", "hit"}}),
+                                     &cache_answers.Add({{"answer", "miss"}}));
+    std::optional<edge::PgListener> product_changes;
+    if (product_cache_mib > 0) {
+      api.product_cache = &product_cache;
+      product_changes.emplace(
+          bazaar::events::to_conninfo(cfg.db_url), "products_view_changed",
+          edge::PgListener::Callbacks{
+              [&product_cache](const std::string& id) {
+                product_cache.forget(id == "*" ? std::string{} : id);
+              },
+              [&product_cache](bool listening) { product_cache.watch(listening); }});
+    }
     const edge::TokenService tokens(jwt, service.clock());
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);
@@ -154,7 +184,7 @@ int main(int argc, char** argv) {
                        [&service] { return service.ready(); });
 
     edge::LivePush live;
-    edge::CatalogProjection catalog(live);
+    edge::CatalogProjection catalog(live, api.product_cache);
     edge::NotificationProjection notifications(live);
     edge::StatsProjection stats(live);
     edge::OrderProjection orders(waiters);

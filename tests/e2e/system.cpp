@@ -67,6 +67,7 @@ std::string services_dir() {
 void System::start_instance(const std::string& instance, const std::string& service,
                             const Env& extra, bool wait_ready) {
   const std::uint16_t admin = tests::free_port();
+  admin_ports_[instance] = admin;
   Env env{{events::env_prefix(service) + "ADMIN_PORT", std::to_string(admin)}};
   for (const auto& [k, v] : overrides_[service]) env[k] = v;
   for (const auto& [k, v] : extra) env[k] = v;

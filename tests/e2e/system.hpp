@@ -48,6 +48,8 @@ class System {
                       bool wait_ready = true);
   /// The instance's process id (0 when it is not running).
   int pid(const std::string& instance) const;
+  /// The port of the instance's admin server (/metrics, /health/*).
+  std::uint16_t admin_port(const std::string& instance) const { return admin_ports_.at(instance); }
   /// Sends `sig` to the instance (SIGSTOP / SIGCONT to freeze and thaw it).
   void signal(const std::string& instance, int sig);
   /// Waits for the instance to exit on its own; its exit code, or -1 after `timeout`. The
@@ -66,6 +68,7 @@ class System {
  private:
   std::map<std::string, Env> overrides_;
   std::map<std::string, std::unique_ptr<tests::ChildProcess>> processes_;
+  std::map<std::string, std::uint16_t> admin_ports_;
   std::map<std::string, std::unique_ptr<soci::session>> dbs_;
   std::string log_dir_;
 };

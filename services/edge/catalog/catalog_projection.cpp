@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include <boost/json/serialize.hpp>
+#include <memory>
 
 #include "events/envelope.hpp"
 
@@ -57,7 +58,8 @@ std::vector<std::string> CatalogProjection::topics() {
   return {contracts::topic::kCatalogEvents, contracts::topic::kInventoryEvents};
 }
 
-CatalogProjection::CatalogProjection(const LivePush& live) : live_(live) {
+CatalogProjection::CatalogProjection(const LivePush& live, ProductCache* cache)
+    : live_(live), cache_(cache) {
   on(&CatalogProjection::product_created);
   on(&CatalogProjection::product_updated);
   on(&CatalogProjection::product_deleted);
@@ -65,8 +67,17 @@ CatalogProjection::CatalogProjection(const LivePush& live) : live_(live) {
   on(&CatalogProjection::stock_changed);
 }
 
+void CatalogProjection::changing(events::HandlerContext& ctx, const std::string& product_id) {
+  if (cache_ == nullptr) return;
+  // The effects registered with after_commit() are dropped once the transaction ended, run
+  // or not: the last copy of the pointer releases the Change then.
+  auto change = std::make_shared<ProductCache::Change>(*cache_, product_id);
+  ctx.after_commit([change] {});
+}
+
 void CatalogProjection::product_created(events::HandlerContext& ctx,
                                         const contracts::catalog::ProductCreatedV1& e) {
+  changing(ctx, e.product_id);
   const std::string created_at = normalised_time(e.created_at);
   ctx.sql << kUpsertCreated, soci::use(e.product_id, "product_id"),
       soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
@@ -78,6 +89,7 @@ void CatalogProjection::product_created(events::HandlerContext& ctx,
 
 void CatalogProjection::product_updated(events::HandlerContext& ctx,
                                         const contracts::catalog::ProductUpdatedV1& e) {
+  changing(ctx, e.product_id);
   // ProductUpdated carries the whole new state; it follows its ProductCreated on the same
   // partition, so the row exists unless the view was truncated without a replay.
   ctx.sql << kUpdateFields, soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
@@ -88,6 +100,7 @@ void CatalogProjection::product_updated(events::HandlerContext& ctx,
 
 void CatalogProjection::product_deleted(events::HandlerContext& ctx,
                                         const contracts::catalog::ProductDeletedV1& e) {
+  changing(ctx, e.product_id);
   ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
 }
 
@@ -98,11 +111,13 @@ void CatalogProjection::command_rejected(events::HandlerContext& ctx,
   if (e.command != contracts::catalog::CreateProductV1::kType || e.reason == "already_exists") {
     return;
   }
+  changing(ctx, e.product_id);
   ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
 }
 
 void CatalogProjection::stock_changed(events::HandlerContext& ctx,
                                       const contracts::inventory::StockLevelChangedV1& e) {
+  changing(ctx, e.product_id);
   ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
       soci::use(e.available, "available");
   soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),

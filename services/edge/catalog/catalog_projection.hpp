@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/product_cache.hpp"
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
 #include "http/live_push.hpp"
@@ -18,7 +19,8 @@ class CatalogProjection final : public events::DispatchHandler<CatalogProjection
   /// The topics of kGroup.
   static std::vector<std::string> topics();
 
-  explicit CatalogProjection(const LivePush& live);
+  /// `cache`, when set, is told of every change to products_view (see ProductCache::Change).
+  explicit CatalogProjection(const LivePush& live, ProductCache* cache = nullptr);
 
  private:
   void product_created(events::HandlerContext& ctx, const contracts::catalog::ProductCreatedV1& e);
@@ -28,8 +30,11 @@ class CatalogProjection final : public events::DispatchHandler<CatalogProjection
                         const contracts::catalog::ProductCommandRejectedV1& e);
   void stock_changed(events::HandlerContext& ctx,
                      const contracts::inventory::StockLevelChangedV1& e);
+  // Holds a Change of product `product_id` until this record's transaction has ended.
+  void changing(events::HandlerContext& ctx, const std::string& product_id);
 
   const LivePush& live_;
+  ProductCache* cache_;
 };
 
 /// The live message of a stock change: {"type":"stock","product_id","stock"}.

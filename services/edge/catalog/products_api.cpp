@@ -127,9 +127,30 @@ std::vector<ProductRow> run_listing(soci::session& sql, const BoundSql& query) {
   return rows;
 }
 
+// The statement and its values: what identifies a listing's answer.
+std::string listing_key(const BoundSql& query) {
+  std::string key = query.text;
+  for (const auto& [name, value] : query.params) {
+    key.append(1, '\0').append(name).append(1, '\0').append(value);
+  }
+  return key;
+}
+
+// A writer of products_view holds this around its transaction (see ProductCache::Change).
+std::unique_ptr<ProductCache::Change> changing(ApiContext& api, const std::string& product_id) {
+  if (api.product_cache == nullptr) return nullptr;
+  return std::make_unique<ProductCache::Change>(*api.product_cache, product_id);
+}
+
 HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
-  std::vector<ProductRow> rows;
   const BoundSql sql_query = product_list_sql(query);
+  ProductCache* cache = api.product_cache;
+  const std::string key = cache != nullptr ? listing_key(sql_query) : std::string{};
+  if (cache != nullptr) {
+    if (auto body = cache->listing(key)) return json_response(200, std::move(*body));
+  }
+  const auto ticket = cache != nullptr ? cache->ticket() : ProductCache::Ticket{};
+  std::vector<ProductRow> rows;
   api.db.read([&](soci::session& sql) { rows = run_listing(sql, sql_query); });
   boost::json::value next = nullptr;
   if (rows.size() > static_cast<std::size_t>(query.limit)) {
@@ -138,7 +159,10 @@ HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
   }
   boost::json::array items;
   for (const auto& r : rows) items.push_back(product_to_json(r));
-  return json_answer(200, boost::json::object{{"items", std::move(items)}, {"next_cursor", next}});
+  std::string body =
+      to_json_text(boost::json::object{{"items", std::move(items)}, {"next_cursor", next}});
+  if (cache != nullptr) cache->keep_listing(ticket, key, body);
+  return json_response(200, std::move(body));
 }
 
 // A command about one product, keyed and correlated by its id.
@@ -207,6 +231,7 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
   row.id = ids.next().str();
 
   std::optional<HttpResponse> refused;
+  const auto change = changing(api, row.id);
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     if (other_seller) {
       std::string role;
@@ -274,6 +299,7 @@ HttpResponse update_product(ApiContext& api, const RequestContext& c) {
 
   std::optional<HttpResponse> refused;
   std::optional<ProductRow> row;
+  const auto change = changing(api, *id);
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     refused = writable(sql, *id, who, row);
     if (refused) return;
@@ -310,6 +336,7 @@ HttpResponse set_stock(ApiContext& api, const RequestContext& c) {
   if (!check.ok()) return check.problem();
 
   std::optional<HttpResponse> refused;
+  const auto change = changing(api, *id);
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     std::optional<ProductRow> row;
     refused = writable(sql, *id, who, row);
@@ -331,6 +358,7 @@ HttpResponse delete_product(ApiContext& api, const RequestContext& c) {
   const auto id = canonical_uuid(c.params.at("id"));
   if (!id) return not_found(c.params.at("id"));
   std::optional<HttpResponse> refused;
+  const auto change = changing(api, *id);
   api.db.transact([&](soci::session& sql, events::OutboxWriter& outbox) {
     std::optional<ProductRow> row;
     refused = writable(sql, *id, who, row);
@@ -347,10 +375,19 @@ HttpResponse delete_product(ApiContext& api, const RequestContext& c) {
 HttpResponse get_product(ApiContext& api, const RequestContext& c) {
   const auto id = canonical_uuid(c.params.at("id"));
   if (!id) return not_found(c.params.at("id"));
+  ProductCache* cache = api.product_cache;
+  if (cache != nullptr) {
+    if (auto body = cache->product(*id)) return json_response(200, std::move(*body));
+  }
+  const auto ticket = cache != nullptr ? cache->ticket() : ProductCache::Ticket{};
   std::optional<ProductRow> row;
   api.db.read([&](soci::session& sql) { row = load(sql, *id, false); });
+  // A "no such product" is not kept: anyone may ask for any number of unknown ids, and they
+  // would push the products people read out of the cache.
   if (!row) return not_found(*id);
-  return json_answer(200, product_to_json(*row));
+  std::string body = to_json_text(product_to_json(*row));
+  if (cache != nullptr) cache->keep_product(ticket, *id, body);
+  return json_response(200, std::move(body));
 }
 
 }  // namespace
