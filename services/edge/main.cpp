@@ -165,7 +165,11 @@ int main(int argc, char** argv) {
     if (product_cache_mib > 0) {
       api.product_cache = &product_cache;
       product_changes.emplace(
-          bazaar::events::to_conninfo(cfg.db_url), "products_view_changed",
+          // Keepalives: a connection that went silently half-open must not leave answers kept
+          // that nobody will ever say were replaced (at most ~25 s).
+          bazaar::events::to_conninfo(cfg.db_url) +
+              " keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3",
+          "products_view_changed",
           edge::PgListener::Callbacks{
               [&product_cache](const std::string& id) {
                 product_cache.forget(id == "*" ? std::string{} : id);

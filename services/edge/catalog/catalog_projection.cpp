@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <memory>
+#include <stdexcept>
 
 #include "events/envelope.hpp"
 
@@ -69,6 +70,8 @@ CatalogProjection::CatalogProjection(const LivePush& live, ProductCache* cache)
 
 void CatalogProjection::changing(events::HandlerContext& ctx, const std::string& product_id) {
   if (cache_ == nullptr) return;
+  // Without a list of effects the Change would end before the commit: a bug, not a state.
+  if (ctx.on_commit == nullptr) throw std::logic_error("catalog projection run without effects");
   // The effects registered with after_commit() are dropped once the transaction ended, run
   // or not: the last copy of the pointer releases the Change then.
   auto change = std::make_shared<ProductCache::Change>(*cache_, product_id);
