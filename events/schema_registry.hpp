@@ -33,7 +33,8 @@ class SchemaRegistry {
   Result<void> validate(const std::string& type, const boost::json::value& payload) const;
 
  private:
-  std::map<std::string, std::unique_ptr<valijson::Schema>> schemas_;
+  struct Entry;
+  std::map<std::string, std::unique_ptr<Entry>> schemas_;
 };
 
 }  // namespace bazaar::events

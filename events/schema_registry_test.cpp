@@ -76,6 +76,51 @@ TEST_CASE("a value of the wrong kind under a format is a violation and not an ex
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a string under a date or time format that breaks it is a violation naming its field") {
+  const auto dir = temp_dir("bazaar-schema-dates");
+  std::ofstream(dir / "bazaar.test.Dates.v1.json") << R"({
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "required": ["at"],
+    "properties": {
+      "at": { "type": "string", "format": "date-time" },
+      "window": { "type": "object", "properties": {
+        "day": { "type": "string", "format": "date" },
+        "opens": { "type": "string", "format": "time" } } },
+      "history": { "type": "array", "items": { "type": "string", "format": "date-time" } }
+    }
+  })";
+  const SchemaRegistry dates(dir);
+  const auto check = [&](const char* payload) {
+    return dates.validate("bazaar.test.Dates.v1", boost::json::parse(payload));
+  };
+  CHECK(check(R"({"at":"2026-01-02T03:04:05Z","window":{"day":"2028-02-29","opens":"09:00:00Z"},
+                  "history":["2026-01-01T00:00:00+01:00"]})")
+            .ok());
+
+  const auto at = check(R"({"at":"2026-02-30T03:04:05Z"})");
+  REQUIRE_FALSE(at.ok());
+  CHECK(at.error().code == "schema_violation");
+  CHECK(at.error().message == "/at: String should be a valid date-time");
+
+  const auto nested = check(R"({"at":"2026-01-02T03:04:05Z","window":{"day":"2026-02-29"}})");
+  REQUIRE_FALSE(nested.ok());
+  CHECK(nested.error().message == "/window/day: String should be a valid date");
+  const auto opens = check(R"({"at":"2026-01-02T03:04:05Z","window":{"opens":"25:00:00Z"}})");
+  REQUIRE_FALSE(opens.ok());
+  CHECK(opens.error().message == "/window/opens: String should be a valid time");
+
+  // A format under `items` is checked too, and a format failure is reported beside others.
+  const auto listed = check(R"({"at":"2026-01-02T03:04:05Z","history":["yesterday"]})");
+  REQUIRE_FALSE(listed.ok());
+  CHECK(listed.error().message.find("/history/0") != std::string::npos);
+  const auto both = check(R"({"at":"soon","window":{"day":7}})");
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.error().message.find("/at: String should be a valid date-time") != std::string::npos);
+  CHECK(both.error().message.find("/window/day") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a type without a schema is an error of its own") {
   const auto r = registry().validate("bazaar.nope.Unknown.v1", boost::json::object{});
   REQUIRE_FALSE(r.ok());
