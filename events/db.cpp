@@ -4,6 +4,7 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <set>
@@ -238,6 +239,19 @@ void remember_prepared(PGconn* conn, const std::string& name) {
 
 int PreparedStatement::run(soci::session& sql,
                            const std::vector<const std::string*>& values) const {
+  PGresult* result = execute(sql, values);
+  const int rows = PQntuples(result);
+  PQclear(result);
+  return rows;
+}
+
+PreparedRows PreparedStatement::query(soci::session& sql,
+                                      const std::vector<const std::string*>& values) const {
+  return PreparedRows(execute(sql, values));
+}
+
+PGresult* PreparedStatement::execute(soci::session& sql,
+                                     const std::vector<const std::string*>& values) const {
   PGconn* conn = native(sql);
   if (needs_prepare(conn, name_)) {
     PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
@@ -252,9 +266,37 @@ int PreparedStatement::run(soci::session& sql,
                                     params.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_result_error(conn, result);
-  const int rows = PQntuples(result);
-  PQclear(result);
-  return rows;
+  return result;
+}
+
+void PreparedRows::Clear::operator()(PGresult* r) const {
+  PQclear(r);
+}
+
+int PreparedRows::size() const {
+  return PQntuples(result_.get());
+}
+
+bool PreparedRows::null(int row, int column) const {
+  return PQgetisnull(result_.get(), row, column) != 0;
+}
+
+std::string PreparedRows::text(int row, int column) const {
+  return std::string(PQgetvalue(result_.get(), row, column),
+                     static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+long long PreparedRows::integer(int row, int column) const {
+  if (null(row, column)) return 0;
+  const char* begin = PQgetvalue(result_.get(), row, column);
+  const char* end = begin + PQgetlength(result_.get(), row, column);
+  if (end - begin == 1 && (*begin == 't' || *begin == 'f')) return *begin == 't' ? 1 : 0;
+  long long value = 0;
+  const auto [at, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || at != end) {
+    throw std::invalid_argument("not an integer: " + std::string(begin, end));
+  }
+  return value;
 }
 
 std::string pg_text_array(const std::vector<std::string>& items) {

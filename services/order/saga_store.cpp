@@ -3,22 +3,24 @@
 #include <soci/soci.h>
 
 #include "contracts/contracts.hpp"
+#include "events/db.hpp"
 #include "events/handler.hpp"
 
 namespace bazaar::order {
 namespace {
 
-constexpr const char* kLoadOrder = R"sql(
+// Every input of a saga runs these four: prepared once per connection (events::PreparedStatement).
+const events::PreparedStatement kLoadOrder{"order_load", R"sql(
 SELECT buyer_id::text, status, reason, total, currency, payment_token,
        stock_held::int, charged::int, awaiting_release::int, awaiting_refund::int,
        has_token::int, charging::int, attempts, max_attempts,
        COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
        refund_requested, refunded
-FROM orders WHERE order_id = CAST(:id AS uuid) FOR UPDATE)sql";
+FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE)sql"};
 
-constexpr const char* kLoadLines = R"sql(
+const events::PreparedStatement kLoadLines{"order_lines", R"sql(
 SELECT product_id::text, quantity, unit_price, seller_id::text
-FROM order_lines WHERE order_id = CAST(:id AS uuid) ORDER BY line_no)sql";
+FROM order_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 
 constexpr const char* kInsertOrder = R"sql(
 INSERT INTO orders (order_id, buyer_id, status, reason, total, currency, payment_token,
@@ -32,20 +34,24 @@ INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, se
 VALUES (CAST(:id AS uuid), :no, CAST(:product AS uuid), :quantity, :price, CAST(:seller AS uuid)))sql";
 
 // The deadline is re-armed, kept or cleared in the same statement as the state.
-constexpr const char* kUpdateOrder = R"sql(
-UPDATE orders SET status = :status, reason = :reason,
-       stock_held = (:held <> 0), charged = (:charged <> 0),
-       awaiting_release = (:release <> 0), awaiting_refund = (:refund <> 0),
-       payment_token = :token, has_token = (:has_token <> 0), charging = (:charging <> 0),
-       attempts = :attempts, payment_due_at = CAST(NULLIF(:due, '') AS timestamptz),
-       deadline_at = CASE :mode WHEN 'set' THEN CAST(:deadline AS timestamptz)
-                                WHEN 'clear' THEN NULL ELSE deadline_at END,
-       updated_at = CAST(:now AS timestamptz)
-WHERE order_id = CAST(:id AS uuid))sql";
+const events::PreparedStatement kUpdateOrder{"order_update", R"sql(
+UPDATE orders SET status = $1, reason = $2,
+       stock_held = CAST($3 AS boolean), charged = CAST($4 AS boolean),
+       awaiting_release = CAST($5 AS boolean), awaiting_refund = CAST($6 AS boolean),
+       payment_token = $7, has_token = CAST($8 AS boolean), charging = CAST($9 AS boolean),
+       attempts = CAST($10 AS integer), payment_due_at = CAST(NULLIF($11, '') AS timestamptz),
+       deadline_at = CASE $12 WHEN 'set' THEN CAST($13 AS timestamptz)
+                              WHEN 'clear' THEN NULL ELSE deadline_at END,
+       updated_at = CAST($14 AS timestamptz)
+WHERE order_id = CAST($15 AS uuid))sql"};
 
-constexpr const char* kInsertStep = R"sql(
+const events::PreparedStatement kInsertStep{"order_step", R"sql(
 INSERT INTO saga_steps (order_id, at, trigger, from_status, to_status, commands, note)
-VALUES (CAST(:id AS uuid), CAST(:now AS timestamptz), :trigger, :from, :to, :commands, :note))sql";
+VALUES (CAST($1 AS uuid), CAST($2 AS timestamptz), $3, $4, $5, $6, $7))sql"};
+
+std::string flag(bool b) {
+  return b ? "true" : "false";
+}
 
 constexpr const char* kDueOrders = R"sql(
 SELECT order_id::text FROM orders
@@ -81,38 +87,32 @@ SagaStore::SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory,
 
 std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
                                                       const std::string& order_id) const {
+  const events::PreparedRows row = kLoadOrder.query(sql, {&order_id});
+  if (row.empty()) return std::nullopt;
   OrderRecord r;
   r.order_id = order_id;
-  std::string status;
-  long long total = 0;
-  int held = 0, charged = 0, release = 0, refund = 0, has_token = 0, charging = 0;
-  long long requested = 0, refunded = 0;
-  soci::indicator found = soci::i_null;
-  sql << kLoadOrder, soci::use(order_id, "id"), soci::into(r.buyer_id, found), soci::into(status),
-      soci::into(r.saga.reason), soci::into(total), soci::into(r.currency),
-      soci::into(r.payment_token), soci::into(held), soci::into(charged), soci::into(release),
-      soci::into(refund), soci::into(has_token), soci::into(charging), soci::into(r.saga.attempts),
-      soci::into(r.saga.max_attempts), soci::into(r.payment_due_at), soci::into(requested),
-      soci::into(refunded);
-  if (!sql.got_data()) return std::nullopt;
-  r.total = total;
-  r.saga.status = status_from_string(status).value_or(Status::kRejected);
-  r.saga.stock_held = held != 0;
-  r.saga.charged = charged != 0;
-  r.saga.awaiting_release = release != 0;
-  r.saga.awaiting_refund = refund != 0;
-  r.saga.has_token = has_token != 0;
-  r.saga.charging = charging != 0;
-  r.refund_requested = requested;
-  r.refunded = refunded;
+  r.buyer_id = row.text(0, 0);
+  r.saga.status = status_from_string(row.text(0, 1)).value_or(Status::kRejected);
+  r.saga.reason = row.text(0, 2);
+  r.total = row.integer(0, 3);
+  r.currency = row.text(0, 4);
+  r.payment_token = row.text(0, 5);
+  r.saga.stock_held = row.integer(0, 6) != 0;
+  r.saga.charged = row.integer(0, 7) != 0;
+  r.saga.awaiting_release = row.integer(0, 8) != 0;
+  r.saga.awaiting_refund = row.integer(0, 9) != 0;
+  r.saga.has_token = row.integer(0, 10) != 0;
+  r.saga.charging = row.integer(0, 11) != 0;
+  r.saga.attempts = static_cast<int>(row.integer(0, 12));
+  r.saga.max_attempts = static_cast<int>(row.integer(0, 13));
+  r.payment_due_at = row.text(0, 14);
+  r.refund_requested = row.integer(0, 15);
+  r.refunded = row.integer(0, 16);
 
-  constexpr std::size_t kMaxLines = 100;  // the PlaceOrder schema's limit
-  std::vector<std::string> products(kMaxLines), sellers(kMaxLines);
-  std::vector<long long> quantities(kMaxLines), prices(kMaxLines);
-  sql << kLoadLines, soci::use(order_id, "id"), soci::into(products), soci::into(quantities),
-      soci::into(prices), soci::into(sellers);
-  for (std::size_t i = 0; i < products.size(); ++i) {
-    r.lines.push_back({products[i], quantities[i], prices[i], sellers[i]});
+  const events::PreparedRows lines = kLoadLines.query(sql, {&order_id});
+  for (int i = 0; i < lines.size(); ++i) {
+    r.lines.push_back(
+        {lines.text(i, 0), lines.integer(i, 1), lines.integer(i, 2), lines.text(i, 3)});
   }
   return r;
 }
@@ -170,21 +170,17 @@ void SagaStore::apply(soci::session& sql, events::OutboxWriter& out, const Order
     deadline = events::format_rfc3339(now + wait);
   }
   const std::string status(to_string(to));
-  const int held = d.saga.stock_held ? 1 : 0;
-  const int charged = d.saga.charged ? 1 : 0;
-  const int release = d.saga.awaiting_release ? 1 : 0;
-  const int refund = d.saga.awaiting_refund ? 1 : 0;
-  const int has_token = d.saga.has_token ? 1 : 0;
-  const int charging = d.saga.charging ? 1 : 0;
+  const std::string held = flag(d.saga.stock_held);
+  const std::string charged = flag(d.saga.charged);
+  const std::string release = flag(d.saga.awaiting_release);
+  const std::string refund = flag(d.saga.awaiting_refund);
+  const std::string has_token = flag(d.saga.has_token);
+  const std::string charging = flag(d.saga.charging);
+  const std::string attempts = std::to_string(d.saga.attempts);
   const std::string stamp = events::format_rfc3339(now);
-  soci::indicator deadline_ind = deadline.empty() ? soci::i_null : soci::i_ok;
-  sql << kUpdateOrder, soci::use(status, "status"), soci::use(d.saga.reason, "reason"),
-      soci::use(held, "held"), soci::use(charged, "charged"), soci::use(release, "release"),
-      soci::use(refund, "refund"), soci::use(before.payment_token, "token"),
-      soci::use(has_token, "has_token"), soci::use(charging, "charging"),
-      soci::use(d.saga.attempts, "attempts"), soci::use(due, "due"), soci::use(mode, "mode"),
-      soci::use(deadline, deadline_ind, "deadline"), soci::use(stamp, "now"),
-      soci::use(before.order_id, "id");
+  kUpdateOrder.run(sql, {&status, &d.saga.reason, &held, &charged, &release, &refund,
+                         &before.payment_token, &has_token, &charging, &attempts, &due, &mode,
+                         deadline.empty() ? nullptr : &deadline, &stamp, &before.order_id});
   log_step(sql, before.order_id, trigger, from, to, d.commands, d.note);
   for (const auto& m : decision_messages(before, d, trigger, due, hold_seconds())) {
     send(out, before.order_id, m, cause);
@@ -271,9 +267,7 @@ void SagaStore::log_step(soci::session& sql, const std::string& order_id,
   const std::string now = events::format_rfc3339(clock_.now());
   const std::string f(to_string(from));
   const std::string t(to_string(to));
-  sql << kInsertStep, soci::use(order_id, "id"), soci::use(now, "now"),
-      soci::use(trigger, "trigger"), soci::use(f, "from"), soci::use(t, "to"),
-      soci::use(sent, "commands"), soci::use(note, "note");
+  kInsertStep.run(sql, {&order_id, &now, &trigger, &f, &t, &sent, &note});
 }
 
 }  // namespace bazaar::order
