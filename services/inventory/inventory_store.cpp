@@ -9,45 +9,48 @@
 namespace bazaar::inventory {
 namespace {
 
+// The statements of every reservation, prepared once per connection (events::PreparedStatement).
 // ORDER BY under FOR UPDATE locks the rows in that order: every transaction of the service
 // takes stock locks by ascending product id, so none waits for another in a cycle.
-constexpr const char* kLockStock = R"sql(
+const events::PreparedStatement kLockStock{"inventory_lock_stock", R"sql(
 SELECT product_id::text, COALESCE(seller_id::text, ''), on_hand, available, reserved, sold,
        CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END
 FROM stock
-WHERE product_id = ANY(CAST(:ids AS uuid[]))
+WHERE product_id = ANY(CAST($1 AS uuid[]))
 ORDER BY product_id
-FOR UPDATE)sql";
+FOR UPDATE)sql"};
 
-constexpr const char* kSaveStock = R"sql(
+const events::PreparedStatement kSaveStock{"inventory_save_stock", R"sql(
 UPDATE stock
-SET on_hand = :on_hand, available = :available, reserved = :reserved, sold = :sold,
-    updated_at = now()
-WHERE product_id = CAST(:product_id AS uuid))sql";
+SET on_hand = CAST($1 AS bigint), available = CAST($2 AS bigint), reserved = CAST($3 AS bigint),
+    sold = CAST($4 AS bigint), updated_at = now()
+WHERE product_id = CAST($5 AS uuid))sql"};
 
-constexpr const char* kLockReservation = R"sql(
+const events::PreparedStatement kLockReservation{"inventory_lock_reservation", R"sql(
 SELECT status,
        COALESCE((extract(epoch FROM expires_at) * 1000)::bigint, 0),
        COALESCE(to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
        COALESCE(release_reason, ''),
        COALESCE(rejection::text, '')
 FROM reservations
-WHERE order_id = CAST(:order_id AS uuid)
-FOR UPDATE)sql";
+WHERE order_id = CAST($1 AS uuid)
+FOR UPDATE)sql"};
 
-constexpr const char* kReservationLines = R"sql(
+const events::PreparedStatement kReservationLines{"inventory_reservation_lines", R"sql(
 SELECT order_id::text, product_id::text, quantity
 FROM reservation_lines
-WHERE order_id = ANY(CAST(:ids AS uuid[]))
-ORDER BY order_id, product_id)sql";
+WHERE order_id = ANY(CAST($1 AS uuid[]))
+ORDER BY order_id, product_id)sql"};
 
-constexpr const char* kInsertActive = R"sql(
+const events::PreparedStatement kInsertActive{"inventory_insert_active", R"sql(
 INSERT INTO reservations (order_id, status, expires_at)
-VALUES (CAST(:order_id AS uuid), 'ACTIVE', CAST(:expires_at AS timestamptz)))sql";
+VALUES (CAST($1 AS uuid), 'ACTIVE', CAST($2 AS timestamptz)))sql"};
 
-constexpr const char* kInsertLine = R"sql(
+// Every line of a reservation in one statement.
+const events::PreparedStatement kInsertLines{"inventory_insert_lines", R"sql(
 INSERT INTO reservation_lines (order_id, product_id, quantity)
-VALUES (CAST(:order_id AS uuid), CAST(:product_id AS uuid), :quantity))sql";
+SELECT CAST($1 AS uuid), product_id, quantity
+FROM unnest(CAST($2 AS uuid[]), CAST($3 AS bigint[])) AS l (product_id, quantity))sql"};
 
 constexpr const char* kInsertRejected = R"sql(
 INSERT INTO reservations (order_id, status, rejection)
@@ -57,13 +60,12 @@ constexpr const char* kInsertTombstone = R"sql(
 INSERT INTO reservations (order_id, status, release_reason)
 VALUES (CAST(:order_id AS uuid), 'RELEASED', :reason))sql";
 
-constexpr const char* kSetStatus = R"sql(
+const events::PreparedStatement kSetStatus{"inventory_set_status", R"sql(
 UPDATE reservations
-SET status = :status,
-    release_reason = CASE WHEN :status2 IN ('RELEASED', 'EXPIRED') THEN :reason
-                          ELSE release_reason END,
+SET status = $1,
+    release_reason = CASE WHEN $1 IN ('RELEASED', 'EXPIRED') THEN $2 ELSE release_reason END,
     updated_at = now()
-WHERE order_id = CAST(:order_id AS uuid))sql";
+WHERE order_id = CAST($3 AS uuid))sql"};
 
 // SKIP LOCKED: several instances scan at once, each taking reservations no other holds.
 constexpr const char* kLockExpired = R"sql(
@@ -81,16 +83,16 @@ std::map<std::string, StockRow> lock_stock(soci::session& sql,
   std::map<std::string, StockRow> out;
   if (product_ids.empty()) return out;
   const std::string ids = events::pg_text_array(product_ids);
-  soci::rowset<soci::row> rows = (sql.prepare << kLockStock, soci::use(ids, "ids"));
-  for (const auto& r : rows) {
+  const events::PreparedRows rows = kLockStock.query(sql, {&ids});
+  for (int i = 0; i < rows.size(); ++i) {
     StockRow row;
-    row.seller_id = r.get<std::string>(1);
-    row.level.on_hand = r.get<long long>(2);
-    row.level.available = r.get<long long>(3);
-    row.level.reserved = r.get<long long>(4);
-    row.level.sold = r.get<long long>(5);
-    row.deleted = r.get<int>(6) != 0;
-    out.emplace(r.get<std::string>(0), std::move(row));
+    row.seller_id = rows.text(i, 1);
+    row.level.on_hand = rows.integer(i, 2);
+    row.level.available = rows.integer(i, 3);
+    row.level.reserved = rows.integer(i, 4);
+    row.level.sold = rows.integer(i, 5);
+    row.deleted = rows.integer(i, 6) != 0;
+    out.emplace(rows.text(i, 0), std::move(row));
   }
   return out;
 }
@@ -99,19 +101,22 @@ void save_stock(soci::session& sql, const std::string& product_id, const StockLe
   if (!is_consistent(level)) {
     throw std::logic_error("stock of " + product_id + " would not be conserved");
   }
-  sql << kSaveStock, soci::use(level.on_hand, "on_hand"), soci::use(level.available, "available"),
-      soci::use(level.reserved, "reserved"), soci::use(level.sold, "sold"),
-      soci::use(product_id, "product_id");
+  const std::string on_hand = std::to_string(level.on_hand);
+  const std::string available = std::to_string(level.available);
+  const std::string reserved = std::to_string(level.reserved);
+  const std::string sold = std::to_string(level.sold);
+  kSaveStock.run(sql, {&on_hand, &available, &reserved, &sold, &product_id});
 }
 
 std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::string& order_id) {
-  std::string status;
-  long long expires_ms = 0;
+  const events::PreparedRows found = kLockReservation.query(sql, {&order_id});
+  if (found.empty()) return std::nullopt;
   ReservationRow row;
-  sql << kLockReservation, soci::use(order_id, "order_id"), soci::into(status),
-      soci::into(expires_ms), soci::into(row.expires_at_text), soci::into(row.release_reason),
-      soci::into(row.rejection);
-  if (!sql.got_data()) return std::nullopt;
+  const std::string status = found.text(0, 0);
+  const long long expires_ms = found.integer(0, 1);
+  row.expires_at_text = found.text(0, 2);
+  row.release_reason = found.text(0, 3);
+  row.rejection = found.text(0, 4);
   const auto parsed = parse_status(status);
   if (!parsed) throw std::logic_error("reservation " + order_id + " has status " + status);
   row.status = *parsed;
@@ -123,17 +128,16 @@ std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::st
 
 void insert_active_reservation(soci::session& sql, const std::string& order_id,
                                const std::vector<Line>& lines, const std::string& expires_at) {
-  sql << kInsertActive, soci::use(order_id, "order_id"), soci::use(expires_at, "expires_at");
-  // Filled in for each line before the prepared statement runs again.
-  std::string product_id;
-  long long quantity = 0;
-  soci::statement insert = (sql.prepare << kInsertLine, soci::use(order_id, "order_id"),
-                            soci::use(product_id, "product_id"), soci::use(quantity, "quantity"));
+  kInsertActive.run(sql, {&order_id, &expires_at});
+  std::vector<std::string> products;
+  std::vector<long long> quantities;
   for (const auto& line : lines) {
-    product_id = line.product_id;
-    quantity = line.quantity;
-    insert.execute(true);
+    products.push_back(line.product_id);
+    quantities.push_back(line.quantity);
   }
+  const std::string product_array = events::pg_text_array(products);
+  const std::string quantity_array = events::pg_int_array(quantities);
+  kInsertLines.run(sql, {&order_id, &product_array, &quantity_array});
 }
 
 void insert_rejected_reservation(soci::session& sql, const std::string& order_id,
@@ -149,8 +153,7 @@ void insert_released_tombstone(soci::session& sql, const std::string& order_id,
 void set_reservation_status(soci::session& sql, const std::string& order_id,
                             ReservationStatus status, const std::string& reason) {
   const std::string name(to_string(status));
-  sql << kSetStatus, soci::use(name, "status"), soci::use(name, "status2"),
-      soci::use(reason, "reason"), soci::use(order_id, "order_id");
+  kSetStatus.run(sql, {&name, &reason, &order_id});
 }
 
 std::vector<std::string> lock_expired_reservations(soci::session& sql, const std::string& now,
@@ -167,9 +170,9 @@ std::map<std::string, std::vector<Line>> reservation_lines(
   std::map<std::string, std::vector<Line>> out;
   if (order_ids.empty()) return out;
   const std::string ids = events::pg_text_array(order_ids);
-  soci::rowset<soci::row> rows = (sql.prepare << kReservationLines, soci::use(ids, "ids"));
-  for (const auto& r : rows) {
-    out[r.get<std::string>(0)].push_back(Line{r.get<std::string>(1), r.get<long long>(2)});
+  const events::PreparedRows rows = kReservationLines.query(sql, {&ids});
+  for (int i = 0; i < rows.size(); ++i) {
+    out[rows.text(i, 0)].push_back(Line{rows.text(i, 1), rows.integer(i, 2)});
   }
   return out;
 }
