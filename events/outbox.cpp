@@ -35,6 +35,9 @@ const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
 VALUES (CAST($1 AS uuid), $2, $3, $4, CAST($5 AS jsonb), CAST($6 AS jsonb)))sql"};
 
+// Not prepared (events::PreparedStatement), unlike the statements every record runs: a generic
+// plan, blind to the floor and to the size of the seq list, can walk the published rows the
+// floor exists to skip; the bench showed more database time per saga, not less.
 constexpr const char* kSelectBatch = R"sql(
 SELECT seq, aggregatetype, aggregateid, payload::text, headers::text
 FROM outbox WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :n)sql";

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <vector>
 
+#include "events/db.hpp"
 #include "notification_rules.hpp"
 
 namespace bazaar::notification {
@@ -31,40 +32,49 @@ INSERT INTO users (user_id, chat_id, updated_at)
 VALUES (CAST(:user_id AS uuid), NULLIF(:chat_id, ''), now())
 ON CONFLICT (user_id) DO UPDATE SET chat_id = EXCLUDED.chat_id, updated_at = now())sql";
 
-constexpr const char* kUserChat =
-    "SELECT COALESCE(chat_id, '') FROM users WHERE user_id = CAST(:id AS uuid) AND NOT disabled";
+// The statements of every notification, prepared once per connection
+// (events::PreparedStatement).
+const events::PreparedStatement kUserChat{
+    "notification_user_chat",
+    "SELECT COALESCE(chat_id, '') FROM users WHERE user_id = CAST($1 AS uuid) AND NOT disabled"};
 
-constexpr const char* kSelectAdmins = R"sql(
+const events::PreparedStatement kSelectAdmins{"notification_admins", R"sql(
 SELECT CAST(user_id AS text) FROM users
 WHERE role = 'admin' AND NOT disabled
-ORDER BY user_id)sql";
+ORDER BY user_id)sql"};
 
 // The unique key absorbs the same event arriving again by another path (a replay after the
 // inbox forgot it, a re-published copy): the notification exists once.
-constexpr const char* kInsertNotification = R"sql(
+const events::PreparedStatement kInsertNotification{"notification_insert", R"sql(
 INSERT INTO notifications (notification_id, source_event_id, source_type, recipient_id,
                            recipient_role, kind, order_id, title, body, created_at)
-VALUES (CAST(:notification_id AS uuid), CAST(:source_event_id AS uuid), :source_type,
-        CAST(:recipient_id AS uuid), :recipient_role, :kind, CAST(NULLIF(:order_id, '') AS uuid),
-        :title, :body, CAST(:created_at AS timestamptz))
+VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, CAST($4 AS uuid), $5, $6,
+        CAST(NULLIF($7, '') AS uuid), $8, $9, CAST($10 AS timestamptz))
 ON CONFLICT (source_event_id, recipient_id, kind) DO NOTHING
-RETURNING 1)sql";
+RETURNING 1)sql"};
 
-// `{table}`: deliveries (the webhook) or chat_deliveries (the chat bot), the same columns.
+// The webhook's deliveries and the chat bot's, the same columns.
 constexpr const char* kInsertDelivery = R"sql(
 INSERT INTO {table} (notification_id, status, attempts, next_attempt_at, payload, created_at,
                         updated_at)
-VALUES (CAST(:notification_id AS uuid), 'PENDING', 0, CAST(:next_attempt_at AS timestamptz),
-        CAST(:payload AS jsonb), CAST(:created_at AS timestamptz),
-        CAST(:updated_at AS timestamptz)))sql";
+VALUES (CAST($1 AS uuid), 'PENDING', 0, CAST($2 AS timestamptz), CAST($3 AS jsonb),
+        CAST($2 AS timestamptz), CAST($2 AS timestamptz)))sql";
 
-void queue_delivery(soci::session& sql, const char* table, const std::string& notification_id,
-                    const std::string& payload, const std::string& created_at) {
+std::string delivery_insert(const char* table) {
   std::string insert = kInsertDelivery;
   insert.replace(insert.find("{table}"), 7, table);
-  sql << insert, soci::use(notification_id, "notification_id"),
-      soci::use(created_at, "next_attempt_at"), soci::use(payload, "payload"),
-      soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
+  return insert;
+}
+
+const events::PreparedStatement kInsertWebhookDelivery{"notification_webhook_delivery",
+                                                       delivery_insert("deliveries")};
+const events::PreparedStatement kInsertChatDelivery{"notification_chat_delivery",
+                                                    delivery_insert("chat_deliveries")};
+
+void queue_delivery(soci::session& sql, const events::PreparedStatement& insert,
+                    const std::string& notification_id, const std::string& payload,
+                    const std::string& created_at) {
+  insert.run(sql, {&notification_id, &created_at, &payload});
 }
 
 // The Bot API takes a numeric chat id as an integer and a channel as its @name.
@@ -86,8 +96,8 @@ boost::json::object send_message(const std::string& chat_id, const std::string& 
 const std::vector<std::string>& NotificationHandler::admin_ids(soci::session& sql) {
   if (!admins_) {
     std::vector<std::string> ids;
-    soci::rowset<std::string> rows = (sql.prepare << kSelectAdmins);
-    for (const auto& id : rows) ids.push_back(id);
+    const events::PreparedRows rows = kSelectAdmins.query(sql, {});
+    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.text(i, 0));
     admins_ = std::move(ids);
   }
   return *admins_;
@@ -159,33 +169,29 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
                                  const std::string& secret_code) {
   const std::string notification_id = ids_.next().str();
   const std::string created_at = events::format_rfc3339(ctx.clock.now());
-  int inserted = 0;
-  ctx.sql << kInsertNotification, soci::use(notification_id, "notification_id"),
-      soci::use(ctx.event.id, "source_event_id"), soci::use(ctx.event.type, "source_type"),
-      soci::use(n.recipient_id, "recipient_id"), soci::use(n.recipient_role, "recipient_role"),
-      soci::use(n.kind, "kind"), soci::use(n.order_id, "order_id"), soci::use(n.title, "title"),
-      soci::use(n.body, "body"), soci::use(created_at, "created_at"), soci::into(inserted);
-  if (!ctx.sql.got_data()) return;  // created before from this event
+  const int inserted = kInsertNotification.run(
+      ctx.sql, {&notification_id, &ctx.event.id, &ctx.event.type, &n.recipient_id,
+                &n.recipient_role, &n.kind, &n.order_id, &n.title, &n.body, &created_at});
+  if (inserted == 0) return;  // created before from this event
 
   const auto payload = created_payload(notification_id, n, created_at);
   std::string chat_id;
   if (chat_) {
-    soci::indicator found = soci::i_null;
-    ctx.sql << kUserChat, soci::use(n.recipient_id, "id"), soci::into(chat_id, found);
-    if (found != soci::i_ok) chat_id.clear();
+    const events::PreparedRows found = kUserChat.query(ctx.sql, {&n.recipient_id});
+    if (!found.empty()) chat_id = found.text(0, 0);
   }
   if (!chat_id.empty()) {
     const std::string text =
         secret_code.empty() ? n.title + "\n" + n.body : n.title + ": " + secret_code;
-    queue_delivery(ctx.sql, "chat_deliveries", notification_id,
+    queue_delivery(ctx.sql, kInsertChatDelivery, notification_id,
                    boost::json::serialize(send_message(chat_id, text)), created_at);
   }
   // A code goes to one place: the chat when there is one, else the webhook.
   if (webhook_ && (secret_code.empty() || chat_id.empty())) {
     auto delivered = payload.to_json();
     if (!secret_code.empty()) delivered["code"] = secret_code;
-    queue_delivery(ctx.sql, "deliveries", notification_id, boost::json::serialize(delivered),
-                   created_at);
+    queue_delivery(ctx.sql, kInsertWebhookDelivery, notification_id,
+                   boost::json::serialize(delivered), created_at);
   }
   ctx.emit(contracts::topic::kNotificationEvents, n.recipient_id, payload);
   // The log sink: ids and kind only, never the text (it may grow personal details), and

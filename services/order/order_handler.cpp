@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "events/db.hpp"
 #include "events/fields.hpp"
 #include "refunds.hpp"
 #include "saga_inputs.hpp"
@@ -24,9 +25,10 @@ constexpr const char* kDeletePrice =
     "UPDATE catalog_prices SET deleted = true, updated_at = now() WHERE product_id = CAST(:id AS "
     "uuid)";
 
-constexpr const char* kLookupPrice = R"sql(
+// Every placement runs it for each line: prepared once per connection.
+const events::PreparedStatement kLookupPrice{"order_lookup_price", R"sql(
 SELECT price, currency, seller_id::text, deleted::int FROM catalog_prices
-WHERE product_id = CAST(:id AS uuid))sql";
+WHERE product_id = CAST($1 AS uuid))sql"};
 
 void upsert_price(soci::session& sql, const std::string& product_id, const std::string& seller_id,
                   std::int64_t price, const std::string& currency) {
@@ -195,14 +197,13 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   std::vector<RequestedLine> requested;
   std::map<std::string, KnownProduct> known;
   for (const auto& line : cmd.lines) {
-    long long price = 0;
-    int deleted = 0;
-    KnownProduct p;
-    ctx.sql << kLookupPrice, soci::use(line.product_id, "id"), soci::into(price),
-        soci::into(p.currency), soci::into(p.seller_id), soci::into(deleted);
-    if (ctx.sql.got_data()) {
-      p.price = price;
-      p.deleted = deleted != 0;
+    const events::PreparedRows found = kLookupPrice.query(ctx.sql, {&line.product_id});
+    if (!found.empty()) {
+      KnownProduct p;
+      p.price = found.integer(0, 0);
+      p.currency = found.text(0, 1);
+      p.seller_id = found.text(0, 2);
+      p.deleted = found.integer(0, 3) != 0;
       known[line.product_id] = p;
     }
     requested.push_back({line.product_id, line.quantity});

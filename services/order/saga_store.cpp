@@ -22,16 +22,19 @@ const events::PreparedStatement kLoadLines{"order_lines", R"sql(
 SELECT product_id::text, quantity, unit_price, seller_id::text
 FROM order_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 
-constexpr const char* kInsertOrder = R"sql(
+const events::PreparedStatement kInsertOrder{"order_insert", R"sql(
 INSERT INTO orders (order_id, buyer_id, status, reason, total, currency, payment_token,
                     has_token, max_attempts, created_at, updated_at)
-VALUES (CAST(:id AS uuid), CAST(:buyer AS uuid), :status, :reason, :total, :currency, :token,
-        (:has_token <> 0), :max_attempts, CAST(:created AS timestamptz),
-        CAST(:updated AS timestamptz)))sql";
+VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, $4, CAST($5 AS bigint), $6, $7,
+        CAST($8 AS boolean), CAST($9 AS integer), CAST($10 AS timestamptz),
+        CAST($10 AS timestamptz)))sql"};
 
-constexpr const char* kInsertLine = R"sql(
+// Every line of an order in one statement, numbered from 0.
+const events::PreparedStatement kInsertLines{"order_insert_lines", R"sql(
 INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, seller_id)
-VALUES (CAST(:id AS uuid), :no, CAST(:product AS uuid), :quantity, :price, CAST(:seller AS uuid)))sql";
+SELECT CAST($1 AS uuid), CAST(l.no AS integer) - 1, l.product_id, l.quantity, l.price, l.seller
+FROM unnest(CAST($2 AS uuid[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS uuid[]))
+     WITH ORDINALITY AS l (product_id, quantity, price, seller, no))sql"};
 
 // The deadline is re-armed, kept or cleared in the same statement as the state.
 const events::PreparedStatement kUpdateOrder{"order_update", R"sql(
@@ -120,23 +123,27 @@ std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
 void SagaStore::insert(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
                        const events::Envelope* cause) const {
   const std::string status(to_string(order.saga.status));
-  const long long total = order.total;
+  const std::string total = std::to_string(order.total);
   const std::string now = events::format_rfc3339(clock_.now());
-  const int has_token = order.saga.has_token ? 1 : 0;
-  sql << kInsertOrder, soci::use(order.order_id, "id"), soci::use(order.buyer_id, "buyer"),
-      soci::use(status, "status"), soci::use(order.saga.reason, "reason"),
-      soci::use(total, "total"), soci::use(order.currency, "currency"),
-      soci::use(order.payment_token, "token"), soci::use(has_token, "has_token"),
-      soci::use(order.saga.max_attempts, "max_attempts"), soci::use(now, "created"),
-      soci::use(now, "updated");
-  int no = 0;
-  for (const auto& l : order.lines) {
-    const long long quantity = l.quantity;
-    const long long price = l.unit_price;
-    sql << kInsertLine, soci::use(order.order_id, "id"), soci::use(no, "no"),
-        soci::use(l.product_id, "product"), soci::use(quantity, "quantity"),
-        soci::use(price, "price"), soci::use(l.seller_id, "seller");
-    ++no;
+  const std::string has_token = flag(order.saga.has_token);
+  const std::string max_attempts = std::to_string(order.saga.max_attempts);
+  kInsertOrder.run(sql, {&order.order_id, &order.buyer_id, &status, &order.saga.reason, &total,
+                         &order.currency, &order.payment_token, &has_token, &max_attempts, &now});
+  if (!order.lines.empty()) {
+    std::vector<std::string> products, sellers;
+    std::vector<long long> quantities, prices;
+    for (const auto& l : order.lines) {
+      products.push_back(l.product_id);
+      quantities.push_back(l.quantity);
+      prices.push_back(l.unit_price);
+      sellers.push_back(l.seller_id);
+    }
+    const std::string product_array = events::pg_text_array(products);
+    const std::string quantity_array = events::pg_int_array(quantities);
+    const std::string price_array = events::pg_int_array(prices);
+    const std::string seller_array = events::pg_text_array(sellers);
+    kInsertLines.run(
+        sql, {&order.order_id, &product_array, &quantity_array, &price_array, &seller_array});
   }
   const bool rejected = order.saga.status == Status::kRejected;
   log_step(sql, order.order_id, contracts::order::PlaceOrderV1::kType, Status::kPlaced,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "events/db.hpp"
 #include "events/envelope.hpp"
 #include "payment_state.hpp"
 
@@ -19,33 +20,34 @@ using contracts::topic::kPaymentEvents;
 
 constexpr const char* kOrderCancelled = "order_cancelled";
 
+// Every charge runs these: prepared once per connection (events::PreparedStatement).
 // The row is created first so that the SELECT ... FOR UPDATE below always has a row to lock:
 // two instances handling one order (during a rebalance) then queue on it instead of racing.
-constexpr const char* kEnsurePayment = R"sql(
+const events::PreparedStatement kEnsurePayment{"payment_ensure", R"sql(
 INSERT INTO payments (order_id, status, amount, currency)
-VALUES (CAST(:order_id AS uuid), :status, :amount, :currency)
-ON CONFLICT (order_id) DO NOTHING)sql";
+VALUES (CAST($1 AS uuid), $2, CAST($3 AS bigint), $4)
+ON CONFLICT (order_id) DO NOTHING)sql"};
 
-constexpr const char* kLockPayment = R"sql(
+const events::PreparedStatement kLockPayment{"payment_lock", R"sql(
 SELECT status, COALESCE(payment_id::text, ''), amount, currency, charged_amount,
        refunded_amount, COALESCE(decline_reason, ''), last_attempt
 FROM payments
-WHERE order_id = CAST(:order_id AS uuid)
-FOR UPDATE)sql";
+WHERE order_id = CAST($1 AS uuid)
+FOR UPDATE)sql"};
 
-constexpr const char* kRecordCharged = R"sql(
+const events::PreparedStatement kRecordCharged{"payment_record_charged", R"sql(
 UPDATE payments
-SET status = 'CHARGED', payment_id = CAST(:payment_id AS uuid), amount = :amount,
-    currency = :currency, charged_amount = :charged, attempts = attempts + 1,
-    last_attempt = :attempt, decline_reason = NULL, charged_at = now(), updated_at = now()
-WHERE order_id = CAST(:order_id AS uuid))sql";
-
-constexpr const char* kRecordUncharged = R"sql(
-UPDATE payments
-SET status = :status, amount = :amount, currency = :currency,
-    decline_reason = NULLIF(:reason, ''), attempts = attempts + 1, last_attempt = :attempt,
+SET status = 'CHARGED', payment_id = CAST($1 AS uuid), amount = CAST($2 AS bigint),
+    currency = $3, charged_amount = CAST($2 AS bigint), attempts = attempts + 1,
+    last_attempt = CAST($4 AS integer), decline_reason = NULL, charged_at = now(),
     updated_at = now()
-WHERE order_id = CAST(:order_id AS uuid))sql";
+WHERE order_id = CAST($5 AS uuid))sql"};
+
+const events::PreparedStatement kRecordUncharged{"payment_record_uncharged", R"sql(
+UPDATE payments
+SET status = $1, amount = CAST($2 AS bigint), currency = $3, decline_reason = NULLIF($4, ''),
+    attempts = attempts + 1, last_attempt = CAST($5 AS integer), updated_at = now()
+WHERE order_id = CAST($6 AS uuid))sql"};
 
 constexpr const char* kRecordRefunded = R"sql(
 UPDATE payments
@@ -80,19 +82,23 @@ struct PaymentRow {
 PaymentRow ensure_and_lock(soci::session& sql, const std::string& order_id, PaymentStatus initial,
                            long long amount, const std::string& currency) {
   const std::string status(to_string(initial));
-  sql << kEnsurePayment, soci::use(order_id, "order_id"), soci::use(status, "status"),
-      soci::use(amount, "amount"), soci::use(currency, "currency");
-  PaymentRow row;
-  std::string stored_status;
-  sql << kLockPayment, soci::use(order_id, "order_id"), soci::into(stored_status),
-      soci::into(row.payment_id), soci::into(row.amount), soci::into(row.currency),
-      soci::into(row.charged), soci::into(row.refunded), soci::into(row.decline_reason),
-      soci::into(row.last_attempt);
+  const std::string value = std::to_string(amount);
+  kEnsurePayment.run(sql, {&order_id, &status, &value, &currency});
+  const events::PreparedRows locked = kLockPayment.query(sql, {&order_id});
+  const std::string stored_status = locked.empty() ? std::string{} : locked.text(0, 0);
   const auto parsed = parse_status(stored_status);
-  if (!sql.got_data() || !parsed) {
+  if (locked.empty() || !parsed) {
     throw std::logic_error("payment of " + order_id + " unreadable: status " + stored_status);
   }
+  PaymentRow row;
   row.status = *parsed;
+  row.payment_id = locked.text(0, 1);
+  row.amount = locked.integer(0, 2);
+  row.currency = locked.text(0, 3);
+  row.charged = locked.integer(0, 4);
+  row.refunded = locked.integer(0, 5);
+  row.decline_reason = locked.text(0, 6);
+  row.last_attempt = static_cast<int>(locked.integer(0, 7));
   return row;
 }
 
@@ -137,9 +143,9 @@ void PaymentHandler::charge(events::HandlerContext& ctx,
   if (!status) throw events::TransientError("payment provider: " + outcome.reason);
   if (*status == PaymentStatus::charged) {
     const std::string payment_id = ids_.next().str();
-    ctx.sql << kRecordCharged, soci::use(payment_id, "payment_id"), soci::use(cmd.amount, "amount"),
-        soci::use(cmd.currency, "currency"), soci::use(cmd.amount, "charged"),
-        soci::use(attempt, "attempt"), soci::use(order_id, "order_id");
+    const std::string amount = std::to_string(cmd.amount);
+    const std::string attempt_no = std::to_string(attempt);
+    kRecordCharged.run(ctx.sql, {&payment_id, &amount, &cmd.currency, &attempt_no, &order_id});
     ctx.emit(kPaymentEvents, order_id,
              PaymentChargedV1{.order_id = order_id,
                               .payment_id = payment_id,
@@ -149,9 +155,10 @@ void PaymentHandler::charge(events::HandlerContext& ctx,
     return;
   }
   const std::string status_name(to_string(*status));
-  ctx.sql << kRecordUncharged, soci::use(status_name, "status"), soci::use(cmd.amount, "amount"),
-      soci::use(cmd.currency, "currency"), soci::use(outcome.reason, "reason"),
-      soci::use(attempt, "attempt"), soci::use(order_id, "order_id");
+  const std::string amount = std::to_string(cmd.amount);
+  const std::string attempt_no = std::to_string(attempt);
+  kRecordUncharged.run(
+      ctx.sql, {&status_name, &amount, &cmd.currency, &outcome.reason, &attempt_no, &order_id});
   // No answer emits nothing: the saga's deadline decides what happens to the order.
   if (*status == PaymentStatus::declined) emit_declined(ctx, order_id, outcome.reason, attempt);
 }
