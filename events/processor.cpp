@@ -214,7 +214,13 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   Outcome dead_letter(RdKafka::Message& m, const Error& why, const Headers& extra = {});
   void pause(const PartitionKey& key, std::int64_t offset);
   void resume_due();
+  /// Records `offsets` as done; they go to the broker with the next flush_offsets().
   void commit(const std::map<PartitionKey, std::int64_t>& offsets);
+  /// Commits the offsets done since the last commit, asynchronously, once the commit interval
+  /// passed since then.
+  void flush_offsets();
+  /// Commits them at once and waits (leaving the group).
+  void flush_offsets_now();
   void update_lag();
   Backoff& backoff_for(const PartitionKey& key);
 
@@ -234,7 +240,9 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   std::map<PartitionKey, std::int64_t> rewound_to_;
   std::map<PartitionKey, Backoff> backoffs_;
   std::map<RecordKey, std::string> quarantined_;       // key -> where its first dead letter was
-  std::map<PartitionKey, std::int64_t> done_offsets_;  // last offsets sent to commit, per partition
+  std::map<PartitionKey, std::int64_t> done_offsets_;  // last offsets done, per partition
+  std::map<PartitionKey, std::int64_t> uncommitted_;   // done, not yet sent to the broker
+  std::chrono::steady_clock::time_point next_commit_{};
   bool reload_quarantine_ = true;  // partitions came: another member may have parked keys
   std::chrono::steady_clock::time_point next_lag_update_{};
 };
@@ -254,12 +262,14 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
       consumer->assign(partitions);
     }
   } else {
-    // Offsets of what was processed went out asynchronously after each batch; before the
+    // Offsets of what was processed go out asynchronously every commit interval; before the
     // partitions move they are committed for sure, or the next owner would replay (and
     // dead-letter again) what this member already finished.
     PartitionList done;
     for (auto* tp : partitions) {
-      const auto last = done_offsets_.find({tp->topic(), tp->partition()});
+      const PartitionKey key{tp->topic(), tp->partition()};
+      uncommitted_.erase(key);
+      const auto last = done_offsets_.find(key);
       if (last == done_offsets_.end()) continue;
       done.items.push_back(
           RdKafka::TopicPartition::create(tp->topic(), tp->partition(), last->second));
@@ -612,15 +622,38 @@ void Processor::Impl::resume_due() {
 }
 
 void Processor::Impl::commit(const std::map<PartitionKey, std::int64_t>& offsets) {
-  if (offsets.empty()) return;
-  PartitionList list;
   for (const auto& [key, next] : offsets) {
-    list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
     done_offsets_[key] = next;
+    uncommitted_[key] = next;
   }
+  flush_offsets();
+}
+
+void Processor::Impl::flush_offsets() {
+  if (uncommitted_.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_commit_) return;
+  next_commit_ = now + settings_.commit_interval;
+  PartitionList list;
+  for (const auto& [key, next] : uncommitted_) {
+    list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
+  }
+  uncommitted_.clear();
   // Asynchronous: the effects are already durable, so a commit that is late or lost only
   // replays records that the inbox absorbs; waiting for it would add a round trip per batch.
   if (const auto code = consumer_->commitAsync(list.items); code != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("offset commit for group {} failed: {}", settings_.group, RdKafka::err2str(code));
+  }
+}
+
+void Processor::Impl::flush_offsets_now() {
+  if (uncommitted_.empty()) return;
+  PartitionList list;
+  for (const auto& [key, next] : uncommitted_) {
+    list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
+  }
+  uncommitted_.clear();
+  if (const auto code = consumer_->commitSync(list.items); code != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("offset commit for group {} failed: {}", settings_.group, RdKafka::err2str(code));
   }
 }
@@ -755,6 +788,7 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
                settings_.topics.size());
   while (!stop.load()) {
     resume_due();
+    flush_offsets();  // what an earlier batch left within the interval
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     batch.emplace_back(consumer_->consume(100));
     while (static_cast<int>(batch.size()) < settings_.max_batch &&
@@ -780,6 +814,7 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
   }
   // Leaving the group now hands the partitions over at once instead of after a timeout;
   // close() also waits for the last asynchronous offset commits.
+  flush_offsets_now();
   consumer_->close();
   spdlog::info("consumer group {} left", settings_.group);
 }

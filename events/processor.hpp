@@ -27,6 +27,10 @@ struct ProcessorSettings {
   std::string db_url;
   BackoffPolicy backoff{};
   int max_batch = 500;
+  /// Offsets of applied records are committed at most this often (and always before partitions
+  /// move away or the member leaves): an OffsetCommit per small batch cost the broker more CPU
+  /// than the records themselves. A crash replays at most this much more into the inbox.
+  std::chrono::milliseconds commit_interval{500};
   int dlq_partitions = 6;
   int replication_factor = 1;
   /// Largest dead-letter record (key, value and headers) sent as it is; a larger one is

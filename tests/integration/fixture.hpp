@@ -36,7 +36,8 @@ class RunningProcessor {
   /// `dlq_max_bytes` and `dlq_producer` stand in for a smaller dead-letter limit.
   RunningProcessor(Platform& p, const std::string& group, const std::vector<std::string>& topics,
                    std::size_t dlq_max_bytes = 1'000'000, events::Producer* dlq_producer = nullptr,
-                   bool quarantine = false)
+                   bool quarantine = false,
+                   std::chrono::milliseconds commit_interval = std::chrono::milliseconds{500})
       : handler_(group),
         processor_(events::ProcessorSettings{.brokers = p.brokers,
                                              .group = group,
@@ -44,6 +45,7 @@ class RunningProcessor {
                                              .db_url = p.db_url,
                                              .backoff = {.initial = std::chrono::milliseconds{50},
                                                          .max = std::chrono::milliseconds{1000}},
+                                             .commit_interval = commit_interval,
                                              .dlq_max_bytes = dlq_max_bytes,
                                              .quarantine = quarantine},
                    handler_, p.schemas, p.factory,

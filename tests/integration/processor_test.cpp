@@ -2,6 +2,7 @@
 // poison messages go to the dead-letter topic with their reason while the partition moves on,
 // and a database outage is retried, never skipped.
 #include <doctest/doctest.h>
+#include <librdkafka/rdkafkacpp.h>
 #include <soci/soci.h>
 
 #include <boost/json/parse.hpp>
@@ -9,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "events/kafka_client.hpp"
 #include "fixture.hpp"
 
 using namespace bazaar;
@@ -59,6 +61,41 @@ TEST_CASE("a duplicate delivery changes nothing") {
   CHECK(count(*sql, "SELECT count(*) FROM inbox") == 3);
   CHECK(counter_value(p.metrics.messages, {{"topic", topic}, {"outcome", "processed"}}) == 3);
   CHECK(count(*sql, "SELECT count(*) FROM probe_applied WHERE seq = 1") == 1);
+}
+
+TEST_CASE("offsets are committed once per commit interval and for sure when the member leaves") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.offsets");
+  const std::string group = unique_name("itest-offsets");
+  create_topic(topic, 1);
+  auto committed = [&] {
+    auto conf = events::make_kafka_conf({{"bootstrap.servers", p.brokers}, {"group.id", group}});
+    std::string err;
+    std::unique_ptr<RdKafka::KafkaConsumer> reader(RdKafka::KafkaConsumer::create(conf.get(), err));
+    REQUIRE_MESSAGE(reader != nullptr, err);
+    std::vector<RdKafka::TopicPartition*> parts{RdKafka::TopicPartition::create(topic, 0)};
+    REQUIRE(reader->committed(parts, 10'000) == RdKafka::ERR_NO_ERROR);
+    const std::int64_t offset = parts[0]->offset();
+    RdKafka::TopicPartition::destroy(parts);
+    reader->close();
+    return offset;
+  };
+  {
+    RunningProcessor consumer(p, group, {topic}, 1'000'000, nullptr, false,
+                              std::chrono::minutes{10});
+    send_all(p, {record_of(topic, probe_event(p.factory, "k", 1))});
+    REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == 1; }));
+    // The first commit goes out at once.
+    REQUIRE(wait_until(30s, [&] { return committed() == 1; }));
+    send_all(p, {record_of(topic, probe_event(p.factory, "k", 2)),
+                 record_of(topic, probe_event(p.factory, "k", 3))});
+    REQUIRE(wait_until(30s, [&] { return applied(*sql, group) == 3; }));
+    // Within the interval the later ones wait (a crash would replay them into the inbox)...
+    CHECK(committed() == 1);
+  }
+  // ...and leaving the group commits them.
+  CHECK(committed() == 3);
 }
 
 TEST_CASE(
