@@ -92,9 +92,15 @@ class Handler {
   /// ones are retried); PermanentError sends the event to the dead-letter topic.
   virtual void apply(HandlerContext& ctx) = 0;
   /// Whether several records may share one transaction. A handler that locks rows shared
-  /// across aggregates in a fixed order (inventory's sorted stock locks) says no: a batch would
-  /// lock them in poll order and could deadlock with another instance.
+  /// across aggregates in a fixed order says no, unless lock_ahead() takes every lock of a
+  /// batch up front: applied one after another, the records would lock them in poll order and
+  /// could deadlock with another instance.
   virtual bool batchable() const { return true; }
+  /// Several records are about to share the open transaction (called after begin(), before
+  /// the first is applied): a handler whose records lock rows shared across aggregates locks
+  /// all of the batch's here, in its fixed order (inventory: reservations, then stock, each
+  /// sorted). The records may still be refused or dead-lettered afterwards.
+  virtual void lock_ahead(soci::session& /*sql*/, const std::vector<const Envelope*>& /*batch*/) {}
   /// A transaction for one or more records begins: work gathered across records (see
   /// before_commit) starts empty, whatever a rolled-back try left.
   virtual void begin(soci::session& /*sql*/) {}

@@ -537,6 +537,12 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
     soci::session& sql = db_.session();
     soci::transaction tx(sql);
     handler_.begin(sql);
+    if (entries.size() > 1) {
+      std::vector<const Envelope*> batch;
+      batch.reserve(entries.size());
+      for (const Entry* e : entries) batch.push_back(&e->event);
+      handler_.lock_ahead(sql, batch);
+    }
     for (Entry* e : entries) {
       if (!outcomes.empty()) crash_point(crash::kBetweenBatchRecords);
       outcomes.push_back(apply_in(sql, *e, on_commit));

@@ -27,8 +27,10 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
     on(&InventoryHandler::adjust, &InventoryHandler::reject_unstorable_adjustment);
   }
 
-  /// Stock rows are shared across orders and locked in sorted order per record.
-  bool batchable() const override { return false; }
+  /// Stock rows are shared across orders: every transaction locks reservations before stock,
+  /// each in ascending id. A batch takes all of its locks that way before its first record
+  /// (the reservation expiry skips locked reservations, so it never waits on one).
+  void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
 
  private:
   void product_created(events::HandlerContext& ctx,

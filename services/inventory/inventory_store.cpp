@@ -36,6 +36,12 @@ FROM reservations
 WHERE order_id = CAST($1 AS uuid)
 FOR UPDATE)sql"};
 
+const events::PreparedStatement kLockReservations{"inventory_lock_reservations", R"sql(
+SELECT order_id FROM reservations
+WHERE order_id = ANY(CAST($1 AS uuid[]))
+ORDER BY order_id
+FOR UPDATE)sql"};
+
 const events::PreparedStatement kReservationLines{"inventory_reservation_lines", R"sql(
 SELECT order_id::text, product_id::text, quantity
 FROM reservation_lines
@@ -124,6 +130,12 @@ std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::st
   auto lines = reservation_lines(sql, {order_id});
   if (auto it = lines.find(order_id); it != lines.end()) row.lines = std::move(it->second);
   return row;
+}
+
+void lock_reservations(soci::session& sql, const std::vector<std::string>& order_ids) {
+  if (order_ids.empty()) return;
+  const std::string ids = events::pg_text_array(order_ids);
+  kLockReservations.run(sql, {&ids});
 }
 
 void insert_active_reservation(soci::session& sql, const std::string& order_id,

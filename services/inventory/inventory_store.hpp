@@ -61,6 +61,10 @@ void insert_released_tombstone(soci::session& sql, const std::string& order_id,
 void set_reservation_status(soci::session& sql, const std::string& order_id,
                             ReservationStatus status, const std::string& reason);
 
+/// Locks the reservations of `order_ids` that exist, in ascending order id (a batch's first
+/// locks: see InventoryHandler::lock_ahead).
+void lock_reservations(soci::session& sql, const std::vector<std::string>& order_ids);
+
 /// Locks and returns up to `limit` active reservations past `now` (RFC 3339), skipping those
 /// another instance holds, oldest deadline first.
 std::vector<std::string> lock_expired_reservations(soci::session& sql, const std::string& now,

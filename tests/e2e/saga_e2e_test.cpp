@@ -193,6 +193,35 @@ TEST_CASE("forty concurrent orders for the last ten units confirm exactly ten") 
   shop.check_invariants(orders, {product});
 }
 
+TEST_CASE("two inventory instances applying batches share three products without overselling") {
+  System system;
+  system.start_instance("inventory-2", "inventory", {});
+  Bus bus;
+  Shop shop{system, bus};
+  std::vector<std::string> products;
+  for (int i = 0; i < 3; ++i) products.push_back(shop.list_product(bus.new_id(), 100, 10));
+  // Both members hold partitions once the group reports two of them.
+  REQUIRE(tests::wait_until(60s, [&] {
+    return bazaarctl({"lag", "--group", "inventory"}).out.find("2 members") != std::string::npos;
+  }));
+  std::vector<std::string> orders;
+  for (int i = 0; i < 45; ++i) {
+    orders.push_back(
+        shop.place(bus.new_id(), products[static_cast<std::size_t>(i % 3)], 1, "tok_ok"));
+  }
+  int confirmed = 0;
+  int rejected = 0;
+  for (const auto& o : orders) {
+    const std::string s = shop.wait_status(o, kSettled);
+    confirmed += s == "CONFIRMED";
+    rejected += s == "REJECTED";
+  }
+  CHECK(confirmed == 30);
+  CHECK(rejected == 15);
+  for (const auto& p : products) CHECK(shop.stock(p) == std::array<long long, 4>{0, 0, 10, 10});
+  shop.check_invariants(orders, products);
+}
+
 TEST_CASE("every command delivered twice has no double effect") {
   System system;
   Bus bus;
