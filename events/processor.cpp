@@ -221,6 +221,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   void flush_offsets();
   /// Commits them at once and waits (leaving the group).
   void flush_offsets_now();
+  /// The offsets done since the last commit, as a list to commit; empties them.
+  PartitionList take_uncommitted();
   void update_lag();
   Backoff& backoff_for(const PartitionKey& key);
 
@@ -640,11 +642,7 @@ void Processor::Impl::flush_offsets() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_commit_) return;
   next_commit_ = now + settings_.commit_interval;
-  PartitionList list;
-  for (const auto& [key, next] : uncommitted_) {
-    list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
-  }
-  uncommitted_.clear();
+  PartitionList list = take_uncommitted();
   // Asynchronous: the effects are already durable, so a commit that is late or lost only
   // replays records that the inbox absorbs; waiting for it would add a round trip per batch.
   if (const auto code = consumer_->commitAsync(list.items); code != RdKafka::ERR_NO_ERROR) {
@@ -652,13 +650,18 @@ void Processor::Impl::flush_offsets() {
   }
 }
 
-void Processor::Impl::flush_offsets_now() {
-  if (uncommitted_.empty()) return;
+PartitionList Processor::Impl::take_uncommitted() {
   PartitionList list;
   for (const auto& [key, next] : uncommitted_) {
     list.items.push_back(RdKafka::TopicPartition::create(key.first, key.second, next));
   }
   uncommitted_.clear();
+  return list;
+}
+
+void Processor::Impl::flush_offsets_now() {
+  if (uncommitted_.empty()) return;
+  PartitionList list = take_uncommitted();
   if (const auto code = consumer_->commitSync(list.items); code != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("offset commit for group {} failed: {}", settings_.group, RdKafka::err2str(code));
   }
