@@ -173,13 +173,10 @@ TEST_CASE("cancelling a confirmed order refunds it and restocks") {
   shop.check_invariants({order}, {product});
 }
 
-TEST_CASE("forty concurrent orders for the last ten units confirm exactly ten") {
-  System system;
-  Bus bus;
-  Shop shop{system, bus};
-  const std::string product = shop.list_product(bus.new_id(), 100, 10);
-  std::vector<std::string> orders;
-  for (int i = 0; i < 40; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+namespace {
+
+// How many of `orders` were confirmed and how many rejected, once each settled.
+std::pair<int, int> outcomes(Shop& shop, const std::vector<std::string>& orders) {
   int confirmed = 0;
   int rejected = 0;
   for (const auto& o : orders) {
@@ -187,6 +184,19 @@ TEST_CASE("forty concurrent orders for the last ten units confirm exactly ten") 
     confirmed += s == "CONFIRMED";
     rejected += s == "REJECTED";
   }
+  return {confirmed, rejected};
+}
+
+}  // namespace
+
+TEST_CASE("forty concurrent orders for the last ten units confirm exactly ten") {
+  System system;
+  Bus bus;
+  Shop shop{system, bus};
+  const std::string product = shop.list_product(bus.new_id(), 100, 10);
+  std::vector<std::string> orders;
+  for (int i = 0; i < 40; ++i) orders.push_back(shop.place(bus.new_id(), product, 1, "tok_ok"));
+  const auto [confirmed, rejected] = outcomes(shop, orders);
   CHECK(confirmed == 10);
   CHECK(rejected == 30);
   CHECK(shop.stock(product) == std::array<long long, 4>{0, 0, 10, 10});
@@ -209,13 +219,7 @@ TEST_CASE("two inventory instances applying batches share three products without
     orders.push_back(
         shop.place(bus.new_id(), products[static_cast<std::size_t>(i % 3)], 1, "tok_ok"));
   }
-  int confirmed = 0;
-  int rejected = 0;
-  for (const auto& o : orders) {
-    const std::string s = shop.wait_status(o, kSettled);
-    confirmed += s == "CONFIRMED";
-    rejected += s == "REJECTED";
-  }
+  const auto [confirmed, rejected] = outcomes(shop, orders);
   CHECK(confirmed == 30);
   CHECK(rejected == 15);
   for (const auto& p : products) CHECK(shop.stock(p) == std::array<long long, 4>{0, 0, 10, 10});
