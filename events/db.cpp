@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "events/outbox.hpp"
+
 namespace bazaar::events {
 namespace {
 
@@ -120,6 +122,7 @@ soci::session& Database::session() {
     // NOTICEs go to stderr by default; they are never errors for us.
     PQsetNoticeProcessor(
         native(*s), [](void*, const char*) {}, nullptr);
+    identify_connection(*s);
     session_ = std::move(s);
   }
   return *session_;

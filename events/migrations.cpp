@@ -95,6 +95,21 @@ CREATE TABLE quarantined_keys (
 );
 )sql";
 
+// The relay of the process holding the lease is woken in-process after its own commits
+// (ring_relays()); only other writers (another instance, an operator's session) NOTIFY it.
+// Every connection of a service names its process in `bazaar.process` (identify_connection()).
+constexpr const char* kWakeInProcess = R"sql(
+ALTER TABLE relay_lease ADD COLUMN process uuid;
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM relay_lease
+                 WHERE id = 1 AND process::text = current_setting('bazaar.process', true)) THEN
+    PERFORM pg_notify('bazaar_outbox', '');
+  END IF;
+  RETURN NULL;
+END $$;
+)sql";
+
 }  // namespace
 
 std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
@@ -128,7 +143,8 @@ std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
 const std::vector<Migration>& platform_migrations() {
   static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema},
                                            {2, "relay_lease", kRelayLease},
-                                           {3, "quarantined_keys", kQuarantine}};
+                                           {3, "quarantined_keys", kQuarantine},
+                                           {4, "outbox_wake_in_process", kWakeInProcess}};
   return kAll;
 }
 

@@ -5,12 +5,20 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "events/backoff.hpp"
 #include "events/crash_points.hpp"
@@ -25,9 +33,11 @@ namespace {
 // Takes the lease when it is free or expired, renews it when this relay holds it. The
 // database's clock decides expiry, so instances never compare their own clocks.
 constexpr const char* kTakeLease = R"sql(
-INSERT INTO relay_lease AS l (id, holder, expires_at)
-VALUES (1, CAST(:holder AS uuid), clock_timestamp() + :ms * interval '1 millisecond')
-ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+INSERT INTO relay_lease AS l (id, holder, process, expires_at)
+VALUES (1, CAST(:holder AS uuid), CAST(:process AS uuid),
+        clock_timestamp() + :ms * interval '1 millisecond')
+ON CONFLICT (id) DO UPDATE
+SET holder = EXCLUDED.holder, process = EXCLUDED.process, expires_at = EXCLUDED.expires_at
 WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
 RETURNING 1)sql";
 
@@ -58,6 +68,33 @@ PGconn* native(soci::session& s) {
   return static_cast<soci::postgresql_session_backend*>(s.get_backend())->conn_;
 }
 
+// This process's id in the lease row and in its connections' `bazaar.process` setting.
+const std::string& process_id() {
+  static const std::string id = [] {
+    const SystemClock clock;
+    return UuidV7Generator(clock, system_random()).next().str();
+  }();
+  return id;
+}
+
+// The eventfd of every relay of this process (one per database; tests run several).
+struct Bells {
+  std::mutex mutex;
+  std::vector<int> fds;
+};
+
+Bells& bells() {
+  static Bells b;
+  return b;
+}
+
+// Empties an eventfd's counter, or libpq's queue of notifications: either woke the relay.
+void drain_bell(int fd) {
+  std::uint64_t count = 0;
+  while (::read(fd, &count, sizeof count) == static_cast<ssize_t>(sizeof count)) {
+  }
+}
+
 void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
   const auto until = std::chrono::steady_clock::now() + d;
   while (!stop.load() && std::chrono::steady_clock::now() < until) {
@@ -67,6 +104,21 @@ void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::millisecon
 }
 
 }  // namespace
+
+void identify_connection(soci::session& sql) {
+  const std::string& id = process_id();
+  sql << "SELECT set_config('bazaar.process', :id, false)", soci::use(id, "id");
+}
+
+void ring_relays() {
+  Bells& b = bells();
+  const std::lock_guard lock(b.mutex);
+  const std::uint64_t one = 1;
+  for (const int fd : b.fds) {
+    // A full counter (never in practice) already means "wake up".
+    [[maybe_unused]] const auto written = ::write(fd, &one, sizeof one);
+  }
+}
 
 OutboxWriter::OutboxWriter(soci::session& sql, const SchemaRegistry& schemas)
     : sql_(sql), schemas_(schemas) {}
@@ -90,6 +142,20 @@ OutboxRelay::OutboxRelay(RelaySettings settings, Producer& producer, Metrics* me
       db_(settings_.db_url) {
   const SystemClock clock;
   holder_ = UuidV7Generator(clock, system_random()).next().str();
+  bell_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (bell_ < 0) throw std::system_error(errno, std::generic_category(), "outbox relay eventfd");
+  Bells& b = bells();
+  const std::lock_guard lock(b.mutex);
+  b.fds.push_back(bell_);
+}
+
+OutboxRelay::~OutboxRelay() {
+  Bells& b = bells();
+  {
+    const std::lock_guard lock(b.mutex);
+    std::erase(b.fds, bell_);
+  }
+  ::close(bell_);
 }
 
 bool OutboxRelay::acquire() {
@@ -98,9 +164,11 @@ bool OutboxRelay::acquire() {
   if (locked_ && now - renewed_ < settings_.lease / 3) return true;
   soci::session& sql = db_.session();
   const std::string& holder = holder_;
+  const std::string& process = process_id();
   const long long ms = settings_.lease.count();
   int got = 0;
-  sql << kTakeLease, soci::use(holder, "holder"), soci::use(ms, "ms"), soci::into(got);
+  sql << kTakeLease, soci::use(holder, "holder"), soci::use(process, "process"),
+      soci::use(ms, "ms"), soci::into(got);
   const bool held = sql.got_data();
   if (!held) {
     if (locked_) spdlog::warn("outbox relay lost its lease to another instance");
@@ -222,9 +290,14 @@ void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {
     PQfreemem(n);
     queued = true;
   }
-  if (queued) return;
-  pollfd fd{PQsocket(conn), POLLIN, 0};
-  if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+  if (queued) {
+    drain_bell(bell_);  // this pass sees whatever rang meanwhile too
+    return;
+  }
+  std::array<pollfd, 2> fds{pollfd{bell_, POLLIN, 0}, pollfd{PQsocket(conn), POLLIN, 0}};
+  if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return;
+  if (fds[0].revents != 0) drain_bell(bell_);
+  if (fds[1].revents != 0) {
     if (PQconsumeInput(conn) == 0) {
       throw std::runtime_error(std::string("outbox LISTEN connection: ") + PQerrorMessage(conn));
     }

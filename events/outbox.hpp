@@ -35,6 +35,16 @@ class OutboxWriter {
   std::size_t added_ = 0;
 };
 
+/// Tells the database which process `sql`'s connection belongs to (once per connection). An
+/// outbox insert of a connection whose process holds the relay lease sends no NOTIFY: that
+/// relay is woken in-process by ring_relays() instead. A NOTIFY takes a lock at commit that
+/// every notifying commit of the cluster queues for, and wakes the relay's backend too.
+void identify_connection(soci::session& sql);
+
+/// Wakes every relay of this process at once: called right after a transaction that added
+/// outbox rows committed (never before: the relay would not see them yet).
+void ring_relays();
+
 /// How the relay works.
 struct RelaySettings {
   std::string db_url;
@@ -54,14 +64,18 @@ struct RelaySettings {
 };
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
-/// reports. Woken by LISTEN/NOTIFY, with polling as the fallback. Only the holder of the
-/// database's relay lease publishes, so several instances of a service can run; the holder
+/// reports. Woken by its own process's commits (ring_relays()), by LISTEN/NOTIFY for every
+/// other writer (another instance, an operator), with polling as the fallback. Only the holder of
+/// the database's relay lease publishes, so several instances of a service can run; the holder
 /// renews the lease as it works, and loses it to another instance when it stops doing so.
 /// A crash between publishing and marking republishes those rows; the inbox of every
 /// consumer absorbs the copies.
 class OutboxRelay {
  public:
   OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics = nullptr);
+  ~OutboxRelay();
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
 
   /// Works until `stop` becomes true; retries database and broker failures with backoff.
   void run(const std::atomic<bool>& stop);
@@ -92,6 +106,7 @@ class OutboxRelay {
   Metrics* metrics_;
   Database db_;
   std::string holder_;  ///< this relay's id in the lease row
+  int bell_ = -1;       ///< eventfd written by ring_relays()
   bool locked_ = false;
   std::chrono::steady_clock::time_point renewed_{};
   /// Seqs below which every visible row was published, with when that was seen.

@@ -205,7 +205,9 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   /// Records the key of a record about to be dead-lettered; false when the database failed.
   bool quarantine(const Entry& e);
   std::optional<Outcome> precheck(Entry& e);
-  Outcome apply_in(soci::session& sql, Entry& e, std::vector<std::function<void()>>& on_commit);
+  /// Applies one record in `sql`'s open transaction; adds to `outbox_rows` what it queued.
+  Outcome apply_in(soci::session& sql, Entry& e, std::vector<std::function<void()>>& on_commit,
+                   std::size_t& outbox_rows);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
   /// Applies one record in its own transaction: sets its outcome, or its poison when it can
   /// never be applied.
@@ -499,7 +501,8 @@ std::optional<Outcome> Processor::Impl::precheck(Entry& e) {
 }
 
 Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
-                                  std::vector<std::function<void()>>& on_commit) {
+                                  std::vector<std::function<void()>>& on_commit,
+                                  std::size_t& outbox_rows) {
   RdKafka::Message& m = *e.message;
   const Envelope& event = e.event;
   log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
@@ -521,6 +524,7 @@ Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
   HandlerContext ctx{event, sql, outbox, factory_, factory_.clock(), &on_commit};
   if (e.unstorable) {
     handler_.refuse(ctx, *e.unstorable);
+    outbox_rows += outbox.added();
     on_commit.push_back([where = m.topic_name() + "/" + std::to_string(m.partition()) + "@" +
                                  std::to_string(m.offset()),
                          type = event.type, why = e.unstorable->message()] {
@@ -529,6 +533,7 @@ Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
     return Outcome::refused;
   }
   handler_.apply(ctx);
+  outbox_rows += outbox.added();
   return Outcome::processed;
 }
 
@@ -545,12 +550,14 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
       for (const Entry* e : entries) batch.push_back(&e->event);
       handler_.lock_ahead(sql, batch);
     }
+    std::size_t outbox_rows = 0;
     for (Entry* e : entries) {
       if (!outcomes.empty()) crash_point(crash::kBetweenBatchRecords);
-      outcomes.push_back(apply_in(sql, *e, on_commit));
+      outcomes.push_back(apply_in(sql, *e, on_commit, outbox_rows));
     }
     handler_.before_commit(sql);
     tx.commit();
+    if (outbox_rows > 0) ring_relays();
     run_effects(on_commit);
     return outcomes;
   } catch (const std::exception& e) {
@@ -570,12 +577,14 @@ void Processor::Impl::apply_one(Entry& e) {
     soci::transaction tx(sql);
     handler_.begin(sql);
     std::vector<std::function<void()>> on_commit;
-    const Outcome outcome = apply_in(sql, e, on_commit);
+    std::size_t outbox_rows = 0;
+    const Outcome outcome = apply_in(sql, e, on_commit, outbox_rows);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
       handler_.before_commit(sql);
       tx.commit();
+      if (outbox_rows > 0) ring_relays();
       run_effects(on_commit);
     }
     e.outcome = outcome;

@@ -63,6 +63,7 @@ void in_transaction(TaskContext& ctx,
   OutboxWriter outbox(sql, ctx.schemas);
   work(sql, outbox);
   tx.commit();
+  if (outbox.added() > 0) ring_relays();
 }
 
 Service::Service(PlatformConfig cfg)

@@ -21,8 +21,10 @@ constexpr int kRetryAfterSeconds = 2;
 void make_usable(soci::session& sql, const std::string& conninfo) {
   if (sql.get_backend() == nullptr) {
     sql.open(soci::postgresql, conninfo);
+    events::identify_connection(sql);
   } else if (!events::connection_ok(sql)) {
     sql.reconnect();
+    events::identify_connection(sql);
   }
 }
 
@@ -67,6 +69,7 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
     work(sql, outbox);
     committing = true;
     tx.commit();
+    if (outbox.added() > 0) events::ring_relays();
   });
 }
 

@@ -1,7 +1,9 @@
 // The transactional outbox against the real broker and PostgreSQL: every row is published,
 // in order per key, once its transaction commits, and a relay killed mid-batch loses nothing.
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
 #include <signal.h>
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
 #include <boost/json/parse.hpp>
@@ -102,6 +104,62 @@ TEST_CASE("outbox rows are published exactly once and in order per key") {
   CHECK(seen == expected);
   check_order_per_key(records);
   CHECK(p.metrics.outbox_published.Value() == 612);
+}
+
+TEST_CASE(
+    "the lease holder's own commits wake its relay in-process, any other writer's by NOTIFY") {
+  Platform p;
+  auto sql = clean_test_database();  // a connection that names no process: an operator's
+  const std::string topic = unique_name("itest.outbox.wake");
+  create_topic(topic, 1);
+  auto unpublished = [&] {
+    return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL");
+  };
+
+  // Between wakes the relay waits 40 s (a third of its lease): only a wake publishes in 10 s.
+  events::OutboxRelay relay({.db_url = p.db_url, .poll = 120s, .lease = 120s}, p.producer);
+  std::atomic<bool> stop{false};
+  std::thread worker([&] { relay.run(stop); });
+  REQUIRE(wait_until(30s, [&] { return count(*sql, "SELECT count(*) FROM relay_lease") == 1; }));
+
+  auto listener = connect_test_database();
+  PGconn* conn = static_cast<soci::postgresql_session_backend*>(listener->get_backend())->conn_;
+  *listener << "LISTEN bazaar_outbox";
+  *listener << "LISTEN itest_marker";
+  // The payloads NOTIFYed on bazaar_outbox before `marker` came on a channel the relay does not
+  // hear: one queue carries every channel's notifications in commit order.
+  auto notified_until = [&](const std::string& marker) {
+    *sql << "SELECT pg_notify('itest_marker', :m)", soci::use(marker, "m");
+    std::vector<std::string> payloads;
+    const bool seen = wait_until(10s, [&] {
+      PQconsumeInput(conn);
+      while (PGnotify* n = PQnotifies(conn)) {
+        payloads.emplace_back(n->extra);
+        PQfreemem(n);
+      }
+      return !payloads.empty() && payloads.back() == marker;
+    });
+    REQUIRE_MESSAGE(seen, "the marker NOTIFY never arrived");
+    payloads.pop_back();
+    return payloads;
+  };
+
+  // A connection of this process (events::Database names it) commits a row: no NOTIFY, and
+  // ring_relays() wakes the relay.
+  events::Database own(p.db_url);
+  fill_outbox(p, own.session(), topic, 1, 1, 1);
+  CHECK(notified_until("after own commit").empty());
+  events::ring_relays();
+  CHECK(wait_until(10s, [&] { return unpublished() == 0; }));
+
+  // Any other connection's insert NOTIFYs, and that alone wakes the relay.
+  fill_outbox(p, *sql, topic, 1, 1, 1, 1);
+  CHECK(notified_until("after other commit") == std::vector<std::string>{""});
+  CHECK(wait_until(10s, [&] { return unpublished() == 0; }));
+  stop.store(true);
+  events::ring_relays();  // rather than wait out the 40 s
+  worker.join();
+  CHECK(read_topic(topic, 2, 30s).size() == 2);
 }
 
 TEST_CASE("a row committed late below the relay's floor is published by the next full scan") {
