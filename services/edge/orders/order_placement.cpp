@@ -7,6 +7,7 @@
 #include <map>
 
 #include "catalog/money.hpp"
+#include "events/db.hpp"
 #include "http/prefer.hpp"
 #include "http/problem.hpp"
 #include "orders/keyed_transaction.hpp"
@@ -16,22 +17,25 @@
 namespace bazaar::edge {
 namespace {
 
-constexpr const char* kProduct = R"sql(
-SELECT price, currency, status FROM products_view WHERE product_id = CAST(:id AS uuid))sql";
+// Prepared: every placement runs them (events::PreparedStatement).
+const events::PreparedStatement kProduct{"edge_placement_product", R"sql(
+SELECT price, currency, status FROM products_view WHERE product_id = CAST($1 AS uuid))sql"};
 
-constexpr const char* kInsertOrder = R"sql(
-INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
-                         created_at, updated_at)
-VALUES (CAST(:id AS uuid), CAST(:buyer AS uuid), 'PLACED', :total, :currency, NULLIF(:token, ''),
-        CAST(:created AS timestamptz), CAST(:updated AS timestamptz)))sql";
-
-constexpr const char* kInsertLine = R"sql(
-INSERT INTO order_lines_view (order_id, line_no, product_id, quantity, unit_price)
-VALUES (CAST(:id AS uuid), :no, CAST(:product AS uuid), :quantity, :price))sql";
-
-constexpr const char* kInsertPlacedStep = R"sql(
+// The order, its lines and its first step in one statement: the foreign keys of the lines and
+// the step are checked at its end, when the order row is there.
+const events::PreparedStatement kInsertOrder{"edge_placement_insert", R"sql(
+WITH placed AS (
+  INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
+                           created_at, updated_at)
+  VALUES (CAST($1 AS uuid), CAST($2 AS uuid), 'PLACED', CAST($3 AS bigint), $4, NULLIF($5, ''),
+          CAST($6 AS timestamptz), CAST($6 AS timestamptz))),
+lines AS (
+  INSERT INTO order_lines_view (order_id, line_no, product_id, quantity, unit_price)
+  SELECT CAST($1 AS uuid), CAST(l.no AS integer) - 1, l.product_id, l.quantity, l.price
+  FROM unnest(CAST($7 AS uuid[]), CAST($8 AS bigint[]), CAST($9 AS bigint[]))
+       WITH ORDINALITY AS l (product_id, quantity, price, no))
 INSERT INTO order_steps_view (order_id, seq, at, status, previous_status)
-VALUES (CAST(:id AS uuid), 0, CAST(:at AS timestamptz), 'PLACED', 'PLACED'))sql";
+VALUES (CAST($1 AS uuid), 0, CAST($6 AS timestamptz), 'PLACED', 'PLACED'))sql"};
 
 std::int64_t micros_of(events::Clock::time_point t) {
   // Milliseconds, as the database stores the RFC 3339 text it is given.
@@ -73,17 +77,15 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         std::map<std::string, order::KnownProduct> known;
         for (std::size_t i = 0; i < wanted.lines.size(); ++i) {
           const PlaceLine& line = wanted.lines[i];
-          long long price = 0;
-          order::KnownProduct product;
-          std::string status;
-          sql << kProduct, soci::use(line.product_id, "id"), soci::into(price),
-              soci::into(product.currency), soci::into(status);
-          if (!sql.got_data() || status != "active") {
+          const events::PreparedRows row = kProduct.query(sql, {&line.product_id});
+          if (row.empty() || row.text(0, 2) != "active") {
             errors.push_back(
                 {"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
             continue;
           }
-          product.price = price;
+          order::KnownProduct product;
+          product.price = row.integer(0, 0);
+          product.currency = row.text(0, 1);
           known[line.product_id] = product;
           requested.push_back({line.product_id, line.quantity});
         }
@@ -115,26 +117,26 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         view.created_us = view.updated_us = micros_of(now);
         view.steps = std::vector<OrderStep>{{"PLACED", "PLACED", "", view.created_us}};
 
-        const long long total = view.total;
-        const std::string created = events::format_rfc3339(now);
-        sql << kInsertOrder, soci::use(order_id, "id"), soci::use(buyer.user_id, "buyer"),
-            soci::use(total, "total"), soci::use(view.currency, "currency"),
-            soci::use(token, "token"), soci::use(created, "created"), soci::use(created, "updated");
         contracts::order::PlaceOrderV1 command{.order_id = order_id,
                                                .buyer_id = buyer.user_id,
                                                .lines = {},
                                                .payment_token = payment_token};
-        int no = 0;
+        std::vector<std::string> products;
+        std::vector<long long> quantities;
+        std::vector<long long> prices;
         for (const auto& l : view.lines) {
-          const long long quantity = l.quantity;
-          const long long price = l.unit_price;
-          sql << kInsertLine, soci::use(order_id, "id"), soci::use(no, "no"),
-              soci::use(l.product_id, "product"), soci::use(quantity, "quantity"),
-              soci::use(price, "price");
+          products.push_back(l.product_id);
+          quantities.push_back(l.quantity);
+          prices.push_back(l.unit_price);
           command.lines.push_back({l.product_id, l.quantity});
-          ++no;
         }
-        sql << kInsertPlacedStep, soci::use(order_id, "id"), soci::use(created, "at");
+        const std::string total = std::to_string(view.total);
+        const std::string created = events::format_rfc3339(now);
+        const std::string product_array = events::pg_text_array(products);
+        const std::string quantity_array = events::pg_int_array(quantities);
+        const std::string price_array = events::pg_int_array(prices);
+        kInsertOrder.run(sql, {&order_id, &buyer.user_id, &total, &view.currency, &token, &created,
+                               &product_array, &quantity_array, &price_array});
         send_command(api_, out, command);
         if (after) after(sql);
         return order_answer(202, view);
