@@ -21,11 +21,12 @@ constexpr int kRetryAfterSeconds = 2;
 void make_usable(soci::session& sql, const std::string& conninfo) {
   if (sql.get_backend() == nullptr) {
     sql.open(soci::postgresql, conninfo);
-    events::identify_connection(sql);
   } else if (!events::connection_ok(sql)) {
     sql.reconnect();
-    events::identify_connection(sql);
+  } else {
+    return;
   }
+  events::identify_connection(sql);  // a new backend: name the process again
 }
 
 }  // namespace
