@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -44,6 +45,15 @@ RETURNING 1)sql";
 const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
 VALUES (CAST($1 AS uuid), $2, $3, $4, CAST($5 AS jsonb), CAST($6 AS jsonb)))sql"};
+// The rows of a whole transaction as one JSON array of {id, topic, key, type, payload,
+// headers}: payloads and headers are JSON already and go in as they are, with no escaping.
+// Rows are inserted, and so numbered by `seq`, in the array's order.
+const PreparedStatement kInsertOutboxRows{"bazaar_outbox_insert_rows", R"sql(
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
+SELECT CAST(r.e->>'id' AS uuid), r.e->>'topic', r.e->>'key', r.e->>'type', r.e->'payload',
+       r.e->'headers'
+FROM jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS r(e, n)
+ORDER BY r.n)sql"};
 
 // Not prepared (events::PreparedStatement), unlike the statements every record runs: a generic
 // plan, blind to the floor and to the size of the seq list, can walk the published rows the
@@ -120,8 +130,15 @@ void ring_relays() {
   }
 }
 
-OutboxWriter::OutboxWriter(soci::session& sql, const SchemaRegistry& schemas)
-    : sql_(sql), schemas_(schemas) {}
+OutboxWriter::OutboxWriter(soci::session& sql, const SchemaRegistry& schemas, Write when)
+    : sql_(sql), schemas_(schemas), when_(when) {}
+
+OutboxWriter::~OutboxWriter() {
+  if (!queued_.empty() && std::uncaught_exceptions() == 0) {
+    spdlog::error("{} outbox rows were never flushed: their transaction must not commit",
+                  queued_.size());
+  }
+}
 
 void OutboxWriter::add(const std::string& topic, const Envelope& e) {
   if (auto valid = schemas_.validate(e.type, e.data); !valid) {
@@ -129,10 +146,42 @@ void OutboxWriter::add(const std::string& topic, const Envelope& e) {
   }
   boost::json::object headers;
   for (const auto& [name, value] : to_headers(e)) headers[name] = value;
-  const std::string payload = encode_payload(e);
-  const std::string header_text = boost::json::serialize(headers);
-  kInsertOutbox.run(sql_, {&e.id, &topic, &e.subject, &e.type, &payload, &header_text});
+  Row row{e.id, topic, e.subject, e.type, encode_payload(e), boost::json::serialize(headers)};
+  if (when_ == Write::at_once) {
+    kInsertOutbox.run(sql_, {&row.id, &row.topic, &row.key, &row.type, &row.payload, &row.headers});
+  } else {
+    queued_.push_back(std::move(row));
+  }
   ++added_;
+}
+
+void OutboxWriter::flush() {
+  if (queued_.empty()) return;
+  if (queued_.size() == 1) {
+    const Row& r = queued_.front();
+    kInsertOutbox.run(sql_, {&r.id, &r.topic, &r.key, &r.type, &r.payload, &r.headers});
+  } else {
+    std::string rows = "[";
+    for (const Row& r : queued_) {
+      if (rows.size() > 1) rows += ',';
+      rows += R"({"id":)";
+      rows += boost::json::serialize(boost::json::string_view(r.id));
+      rows += R"(,"topic":)";
+      rows += boost::json::serialize(boost::json::string_view(r.topic));
+      rows += R"(,"key":)";
+      rows += boost::json::serialize(boost::json::string_view(r.key));
+      rows += R"(,"type":)";
+      rows += boost::json::serialize(boost::json::string_view(r.type));
+      rows += R"(,"payload":)";
+      rows += r.payload;
+      rows += R"(,"headers":)";
+      rows += r.headers;
+      rows += '}';
+    }
+    rows += ']';
+    kInsertOutboxRows.run(sql_, {&rows});
+  }
+  queued_.clear();
 }
 
 OutboxRelay::OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "events/db.hpp"
 #include "events/envelope.hpp"
@@ -23,15 +24,34 @@ class SchemaRegistry;
 /// and only if that transaction commits.
 class OutboxWriter {
  public:
-  OutboxWriter(soci::session& sql, const SchemaRegistry& schemas);
+  /// When the rows reach the table: with each add(), or all of them with flush(), in one
+  /// statement (a batch of records in one transaction writes its outbox once).
+  enum class Write { at_once, at_flush };
+
+  OutboxWriter(soci::session& sql, const SchemaRegistry& schemas, Write when = Write::at_once);
+  OutboxWriter(const OutboxWriter&) = delete;
+  OutboxWriter& operator=(const OutboxWriter&) = delete;
+  /// Rows still waiting for flush() are dropped, and said so: their transaction must not have
+  /// committed (an exception rolled it back, or a bug skipped the flush).
+  ~OutboxWriter();
+
   /// Queues `e` for `topic`, keyed by its subject. A payload that breaks its schema is a bug
   /// and throws std::logic_error, which rolls the transaction back.
   void add(const std::string& topic, const Envelope& e);
+  /// Inserts the rows add() queued (Write::at_flush), in the order they were added; must run
+  /// before the transaction commits.
+  void flush();
   std::size_t added() const { return added_; }
 
  private:
+  struct Row {
+    std::string id, topic, key, type, payload, headers;
+  };
+
   soci::session& sql_;
   const SchemaRegistry& schemas_;
+  Write when_;
+  std::vector<Row> queued_;
   std::size_t added_ = 0;
 };
 

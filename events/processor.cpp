@@ -205,9 +205,10 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   /// Records the key of a record about to be dead-lettered; false when the database failed.
   bool quarantine(const Entry& e);
   std::optional<Outcome> precheck(Entry& e);
-  /// Applies one record in `sql`'s open transaction; adds to `outbox_rows` what it queued.
+  /// Applies one record in `sql`'s open transaction, its events queued in `outbox`; `fresh`
+  /// says whether the inbox took its id (false: a duplicate, skipped).
   Outcome apply_in(soci::session& sql, Entry& e, std::vector<std::function<void()>>& on_commit,
-                   std::size_t& outbox_rows);
+                   OutboxWriter& outbox, bool fresh);
   std::optional<std::vector<Outcome>> apply_together(std::vector<Entry*>& entries);
   /// Applies one record in its own transaction: sets its outcome, or its poison when it can
   /// never be applied.
@@ -502,7 +503,7 @@ std::optional<Outcome> Processor::Impl::precheck(Entry& e) {
 
 Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
                                   std::vector<std::function<void()>>& on_commit,
-                                  std::size_t& outbox_rows) {
+                                  OutboxWriter& outbox, bool fresh) {
   RdKafka::Message& m = *e.message;
   const Envelope& event = e.event;
   log::ScopedContext context(event.correlation_id, trace_id_of(event.traceparent));
@@ -517,14 +518,10 @@ Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
                    std::get<0>(rk), std::get<1>(rk));
     });
   }
-  if (!record_in_inbox(sql, settings_.group, event, m.topic_name(), m.partition(), m.offset())) {
-    return Outcome::duplicate;
-  }
-  OutboxWriter outbox(sql, schemas_);
+  if (!fresh) return Outcome::duplicate;
   HandlerContext ctx{event, sql, outbox, factory_, factory_.clock(), &on_commit};
   if (e.unstorable) {
     handler_.refuse(ctx, *e.unstorable);
-    outbox_rows += outbox.added();
     on_commit.push_back([where = m.topic_name() + "/" + std::to_string(m.partition()) + "@" +
                                  std::to_string(m.offset()),
                          type = event.type, why = e.unstorable->message()] {
@@ -533,7 +530,6 @@ Outcome Processor::Impl::apply_in(soci::session& sql, Entry& e,
     return Outcome::refused;
   }
   handler_.apply(ctx);
-  outbox_rows += outbox.added();
   return Outcome::processed;
 }
 
@@ -550,14 +546,23 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
       for (const Entry* e : entries) batch.push_back(&e->event);
       handler_.lock_ahead(sql, batch);
     }
-    std::size_t outbox_rows = 0;
-    for (Entry* e : entries) {
-      if (!outcomes.empty()) crash_point(crash::kBetweenBatchRecords);
-      outcomes.push_back(apply_in(sql, *e, on_commit, outbox_rows));
+    // One statement records the batch in the inbox, one writes its outbox before the commit.
+    std::vector<InboxRecord> sources;
+    sources.reserve(entries.size());
+    for (const Entry* e : entries) {
+      sources.push_back(
+          {&e->event, e->message->topic_name(), e->message->partition(), e->message->offset()});
+    }
+    const std::vector<bool> fresh = record_all_in_inbox(sql, settings_.group, sources);
+    OutboxWriter outbox(sql, schemas_, OutboxWriter::Write::at_flush);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i > 0) crash_point(crash::kBetweenBatchRecords);
+      outcomes.push_back(apply_in(sql, *entries[i], on_commit, outbox, fresh[i]));
     }
     handler_.before_commit(sql);
+    outbox.flush();
     tx.commit();
-    if (outbox_rows > 0) ring_relays();
+    if (outbox.added() > 0) ring_relays();
     run_effects(on_commit);
     return outcomes;
   } catch (const std::exception& e) {
@@ -577,14 +582,17 @@ void Processor::Impl::apply_one(Entry& e) {
     soci::transaction tx(sql);
     handler_.begin(sql);
     std::vector<std::function<void()>> on_commit;
-    std::size_t outbox_rows = 0;
-    const Outcome outcome = apply_in(sql, e, on_commit, outbox_rows);
+    OutboxWriter outbox(sql, schemas_, OutboxWriter::Write::at_flush);
+    const bool fresh =
+        record_in_inbox(sql, settings_.group, e.event, m.topic_name(), m.partition(), m.offset());
+    const Outcome outcome = apply_in(sql, e, on_commit, outbox, fresh);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
       handler_.before_commit(sql);
+      outbox.flush();
       tx.commit();
-      if (outbox_rows > 0) ring_relays();
+      if (outbox.added() > 0) ring_relays();
       run_effects(on_commit);
     }
     e.outcome = outcome;

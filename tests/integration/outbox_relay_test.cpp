@@ -24,24 +24,27 @@ using namespace std::chrono_literals;
 namespace {
 
 // Writes `per_key` Probe events for each of `keys` keys, interleaved, `per_tx` to a transaction.
-std::set<std::string> fill_outbox(Platform& p, soci::session& sql, const std::string& topic,
-                                  int keys, int per_key, int per_tx, int first_seq = 0) {
+std::set<std::string> fill_outbox(
+    Platform& p, soci::session& sql, const std::string& topic, int keys, int per_key, int per_tx,
+    int first_seq = 0, events::OutboxWriter::Write when = events::OutboxWriter::Write::at_once) {
   std::set<std::string> ids;
   int in_tx = 0;
   auto tx = std::make_unique<soci::transaction>(sql);
-  events::OutboxWriter outbox(sql, p.schemas);
+  events::OutboxWriter outbox(sql, p.schemas, when);
   for (int seq = first_seq; seq < first_seq + per_key; ++seq) {
     for (int k = 0; k < keys; ++k) {
       const auto e = probe_event(p.factory, "key-" + std::to_string(k), seq);
       outbox.add(topic, e);
       ids.insert(e.id);
       if (++in_tx == per_tx) {
+        outbox.flush();
         tx->commit();
         tx = std::make_unique<soci::transaction>(sql);
         in_tx = 0;
       }
     }
   }
+  outbox.flush();
   tx->commit();
   return ids;
 }
@@ -70,8 +73,19 @@ TEST_CASE("outbox rows are published exactly once and in order per key") {
   const std::string topic = unique_name("itest.outbox");
   create_topic(topic, 6);
 
-  const auto ids = fill_outbox(p, *sql, topic, 12, 50, 7);
+  auto when = events::OutboxWriter::Write::at_once;
+  SUBCASE("each row written as it is added") {}
+  SUBCASE("a transaction's rows written together before its commit") {
+    when = events::OutboxWriter::Write::at_flush;
+  }
+  const auto ids = fill_outbox(p, *sql, topic, 12, 50, 25, 0, when);  // two or three per key
   REQUIRE(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 600);
+  // Rows are numbered in the order they were added, whichever way they were written.
+  CHECK(count(*sql, R"sql(
+    SELECT count(*) FROM (
+      SELECT seq, lag(CAST(payload->>'seq' AS int)) OVER (PARTITION BY aggregateid ORDER BY seq)
+               AS before, CAST(payload->>'seq' AS int) AS now FROM outbox) AS s
+    WHERE s.before >= s.now)sql") == 0);
 
   events::OutboxRelay relay({.db_url = p.db_url, .batch = 64, .poll = 200ms}, p.producer,
                             &p.metrics);
