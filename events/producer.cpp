@@ -69,7 +69,9 @@ void Producer::create() {
       {"acks", "all"},
       // A gap in a partition would break per-key order: fail hard instead and resend.
       {"enable.gapless.guarantee", "true"},
-      {"linger.ms", "0"},
+      // Records wait to be batched, but never for long: send() flushes, which sends at once
+      // whatever is queued, every partition of a broker in one request.
+      {"linger.ms", "5"},
       {"message.timeout.ms", "30000"},
       {"compression.type", "lz4"},
   };
@@ -129,7 +131,7 @@ std::vector<DeliveryReport> Producer::send(const std::vector<OutgoingRecord>& re
     }
   }
   while (reports_->pending > 0 && std::chrono::steady_clock::now() < deadline) {
-    producer_->poll(50);
+    producer_->flush(50);
   }
   if (reports_->pending > 0) {
     // Unconfirmed records stay failed; the caller resends them, and consumers absorb any copy
