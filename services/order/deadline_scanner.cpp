@@ -2,14 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "events/crash_points.hpp"
 
 namespace bazaar::order {
 
-int scan_deadlines(events::TaskContext& ctx, const SagaStore& store, int limit) {
+int scan_deadlines(events::TaskContext& ctx, const SagaStore& store, DeadlineFloor& floor,
+                   int limit) {
   int moved = 0;
+  const auto now = ctx.clock.now();
+  const auto from = floor.from(now);
+  bool filled = false;
   events::in_transaction(ctx, [&](soci::session& sql, events::OutboxWriter& out) {
-    const auto due = store.due_orders(sql, limit);
+    const auto due = store.due_orders(sql, limit, now, from);
+    filled = std::cmp_greater_equal(due.size(), limit);
     // Scanned and locked, nothing updated: a crash here rolls the scan back.
     if (!due.empty()) events::crash_point(events::crash::kDeadlineScanBeforeUpdate);
     for (const auto& order_id : due) {
@@ -22,6 +29,7 @@ int scan_deadlines(events::TaskContext& ctx, const SagaStore& store, int limit) 
       ++moved;
     }
   });
+  floor.scanned(now, from, filled);  // only once the scan committed
   return moved;
 }
 

@@ -60,9 +60,11 @@ int main(int argc, char** argv) {
                           {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents,
                            topic::kCatalogEvents},
                           handler, true);
-    service.add_periodic(
-        "deadline scanner", std::chrono::milliseconds{scan_ms},
-        [&store](bazaar::events::TaskContext& ctx) { bazaar::order::scan_deadlines(ctx, store); });
+    bazaar::order::DeadlineFloor floor;
+    service.add_periodic("deadline scanner", std::chrono::milliseconds{scan_ms},
+                         [&store, &floor](bazaar::events::TaskContext& ctx) {
+                           bazaar::order::scan_deadlines(ctx, store, floor);
+                         });
     return service.run();
   });
 }

@@ -58,7 +58,7 @@ std::string flag(bool b) {
 
 constexpr const char* kDueOrders = R"sql(
 SELECT order_id::text FROM orders
-WHERE deadline_at <= CAST(:now AS timestamptz)
+WHERE deadline_at <= CAST(:now AS timestamptz) AND deadline_at >= CAST(:from_at AS timestamptz)
 ORDER BY deadline_at LIMIT :n FOR UPDATE SKIP LOCKED)sql";
 
 constexpr const char* kRefundKnown =
@@ -250,10 +250,14 @@ void SagaStore::apply_unknown(events::OutboxWriter& out, const std::string& orde
   for (const auto& m : unknown_order_messages(order_id, d)) send(out, order_id, m, cause);
 }
 
-std::vector<std::string> SagaStore::due_orders(soci::session& sql, int limit) const {
+std::vector<std::string> SagaStore::due_orders(
+    soci::session& sql, int limit, events::Clock::time_point now,
+    std::optional<events::Clock::time_point> from) const {
   std::vector<std::string> ids(static_cast<std::size_t>(limit));
-  const std::string now = events::format_rfc3339(clock_.now());
-  sql << kDueOrders, soci::use(now, "now"), soci::use(limit, "n"), soci::into(ids);
+  const std::string until = events::format_rfc3339(now);
+  const std::string since = from ? events::format_rfc3339(*from) : std::string("-infinity");
+  sql << kDueOrders, soci::use(until, "now"), soci::use(since, "from_at"), soci::use(limit, "n"),
+      soci::into(ids);
   return ids;
 }
 

@@ -48,8 +48,10 @@ class SagaStore {
   /// Sends the commands of a decision about an order this service does not know.
   void apply_unknown(events::OutboxWriter& out, const std::string& order_id, const Decision& d,
                      const events::Envelope* cause) const;
-  /// Orders whose deadline passed, locked (skipping rows others hold), oldest first.
-  std::vector<std::string> due_orders(soci::session& sql, int limit) const;
+  /// Orders whose deadline passed by `now`, none before `from` when given, locked (skipping
+  /// rows others hold), oldest first.
+  std::vector<std::string> due_orders(soci::session& sql, int limit, events::Clock::time_point now,
+                                      std::optional<events::Clock::time_point> from) const;
   /// Whether admin refund `refund_id` was accepted before (a repeated command).
   bool refund_known(soci::session& sql, const std::string& refund_id) const;
   /// Records admin refund `order.refund_id` of `amount` as accepted: its row, and the order's
