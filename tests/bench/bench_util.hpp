@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -76,6 +77,50 @@ inline double cpu_ms(int pid, bool tree = false) {
     }
   }
   return ticks * ms_per_tick;
+}
+
+/// What a child of PostgreSQL's postmaster serves, from the title it gives itself: the
+/// database of a client backend ("postgres: bazaar bazaar_order 127.0.0.1(5432) idle"), or
+/// "other" (the checkpointer, the WAL writer, autovacuum).
+inline std::string pg_child_label(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string title;
+  std::getline(in, title, '\0');
+  std::istringstream words(title);
+  std::string program, user, database, client;
+  words >> program >> user >> database >> client;
+  const bool backend =
+      program == "postgres:" && (client.find('(') != std::string::npos || client == "[local]");
+  return backend ? database : "other";
+}
+
+/// CPU time (ms) of every live child of `postmaster` so far, by pid, with its label.
+inline std::map<int, std::pair<std::string, double>> pg_children_cpu(int postmaster) {
+  static const double ms_per_tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::map<int, std::pair<std::string, double>> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const int pid = std::atoi(name.c_str());
+    const auto f = stat_fields(pid);
+    if (f.size() < 15 || std::atoi(f[1].c_str()) != postmaster) continue;
+    out[pid] = {pg_child_label(pid),
+                (std::atof(f[11].c_str()) + std::atof(f[12].c_str())) * ms_per_tick};
+  }
+  return out;
+}
+
+/// What each label used between two readings of pg_children_cpu(); a child that ended in
+/// between is missing here (the postmaster's own total still counts it).
+inline std::map<std::string, double> pg_cpu_by_label(
+    const std::map<int, std::pair<std::string, double>>& before,
+    const std::map<int, std::pair<std::string, double>>& after) {
+  std::map<std::string, double> out;
+  for (const auto& [pid, now] : after) {
+    const auto was = before.find(pid);
+    out[now.first] += now.second - (was != before.end() ? was->second.second : 0.0);
+  }
+  return out;
 }
 
 }  // namespace bazaar::bench

@@ -5,6 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -98,15 +99,32 @@ TEST_CASE("http benchmark") {
       {"GET /products?q=lamp", base + "/products?q=lamp", {}},
       {"POST /orders", base + "/orders", script},
   };
-  std::printf("\n%-22s %10s %9s %9s %12s\n", "route", "req_per_s", "p99_ms", "of_live", "not_2xx");
+  // CPU per request from /proc while each route ran: edge, PostgreSQL with its backends, and
+  // the rest (the broker and the services behind edge, busy with the sagas a POST starts).
+  const std::string run_dir = tests::required_env("BAZAAR_RUN_DIR");
+  const int edge_pid = api.system.pid("edge");
+  const int pg_pid = bench::pid_in(run_dir + "/pg/data/postmaster.pid");
+  std::vector<int> others{bench::pid_in(run_dir + "/kafka/pid")};
+  for (const auto& s : kServices) others.push_back(api.system.pid(s));
+  const auto cpu_now = [&] {
+    double rest = 0;
+    for (const int pid : others) rest += bench::cpu_ms(pid);
+    return std::array<double, 3>{bench::cpu_ms(edge_pid), bench::cpu_ms(pg_pid, true), rest};
+  };
+  std::printf("\n%-22s %10s %9s %9s %12s %10s %10s %10s\n", "route", "req_per_s", "p99_ms",
+              "of_live", "not_2xx", "edge_cpu", "pg_cpu", "rest_cpu");
   double live = 0;
   std::vector<WrkResult> results;
   for (const auto& route : routes) {
+    const auto before = cpu_now();
     const WrkResult r = run_wrk(route.url, seconds, connections, route.script);
+    const auto after = cpu_now();
     if (live == 0) live = r.requests_per_s;
     results.push_back(r);
-    std::printf("%-22s %10.0f %9.2f %8.0f%% %12lld\n", route.name.c_str(), r.requests_per_s,
-                r.p99_ms, 100 * r.requests_per_s / live, r.not_2xx);
+    const double n = static_cast<double>(std::max(1LL, r.requests));
+    std::printf("%-22s %10.0f %9.2f %8.0f%% %12lld %10.3f %10.3f %10.3f\n", route.name.c_str(),
+                r.requests_per_s, r.p99_ms, 100 * r.requests_per_s / live, r.not_2xx,
+                (after[0] - before[0]) / n, (after[1] - before[1]) / n, (after[2] - before[2]) / n);
   }
   const WrkResult& orders = results.back();
   const double accepted_per_s = orders.requests > 0

@@ -175,6 +175,8 @@ TEST_CASE("saga benchmark") {
     return out;
   };
   const std::vector<double> cpu_before = cpu_now();
+  const int postmaster = processes.back().second.first;
+  const auto pg_before = bench::pg_children_cpu(postmaster);
 
   std::vector<std::string> orders;
   std::map<std::string, Clock::time_point> sent_at;
@@ -209,6 +211,7 @@ TEST_CASE("saga benchmark") {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::vector<double> cpu_after = cpu_now();
+  const auto pg_by_label = bench::pg_cpu_by_label(pg_before, bench::pg_children_cpu(postmaster));
 
   std::vector<double> latencies;
   int confirmed = 0;
@@ -274,6 +277,13 @@ TEST_CASE("saga benchmark") {
     cpu_total += used;
     std::printf("%-14s %12.0f %14.2f %10.1f\n", processes[i].first.c_str(), used,
                 used / std::max(1, confirmed), bench::rss_mib(processes[i].second.first));
+  }
+  // PostgreSQL's share by database (its backends) and its own helpers, included above.
+  for (const auto& [label, used] : pg_by_label) {
+    // "  order db" for bazaar_order: the column stays as wide as a service's name.
+    const std::string name =
+        "  " + (label.rfind("bazaar_", 0) == 0 ? label.substr(7) + " db" : label);
+    std::printf("%-14s %12.0f %14.2f\n", name.c_str(), used, used / std::max(1, confirmed));
   }
   std::printf("%-14s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d cpu_ms_per_saga=%.2f\n",
