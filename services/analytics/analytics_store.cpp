@@ -1,5 +1,7 @@
 #include "analytics_store.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,18 +18,21 @@ namespace {
 // (events::PreparedStatement), its parameters passed as text.
 using events::PreparedStatement;
 
-const PreparedStatement kLockOrder{"analytics_lock_order",
-                                   "SELECT status FROM orders WHERE order_id = CAST($1 AS uuid) "
-                                   "FOR UPDATE"};
-
-const PreparedStatement kInsertOrder{"analytics_insert_order", R"sql(
-INSERT INTO orders (order_id, status, placed_at)
-VALUES (CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS timestamptz)))sql"};
-
-const PreparedStatement kUpdateOrder{"analytics_update_order", R"sql(
-UPDATE orders
-SET status = $2, placed_at = COALESCE(placed_at, CAST(NULLIF($3, '') AS timestamptz))
-WHERE order_id = CAST($1 AS uuid))sql"};
+// The order's status before this change ('' for a new order), its row locked, updated or
+// inserted in one statement. Two inserts of one new order still collide on the key, and the
+// transaction is retried, so a new order counts once.
+const PreparedStatement kOrderStatus{"analytics_order_status", R"sql(
+WITH previous AS (
+  SELECT status FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE),
+changed AS (
+  UPDATE orders
+  SET status = $2, placed_at = COALESCE(placed_at, CAST(NULLIF($3, '') AS timestamptz))
+  WHERE order_id = CAST($1 AS uuid) AND EXISTS (SELECT 1 FROM previous)),
+added AS (
+  INSERT INTO orders (order_id, status, placed_at)
+  SELECT CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS timestamptz)
+  WHERE NOT EXISTS (SELECT 1 FROM previous))
+SELECT COALESCE((SELECT status FROM previous), ''))sql"};
 
 // The saga's duration in ms, or -1 when the placement is unknown; no row at all when the
 // order already had its outcome.
@@ -36,10 +41,6 @@ UPDATE orders SET outcome_at = CAST($1 AS timestamptz)
 WHERE order_id = CAST($2 AS uuid) AND outcome_at IS NULL
 RETURNING COALESCE(CAST(extract(epoch FROM CAST($1 AS timestamptz) - placed_at) * 1000
                         AS double precision), -1))sql"};
-
-const PreparedStatement kBucket{"analytics_bucket", R"sql(
-INSERT INTO duration_buckets (bucket, count) VALUES (CAST($1 AS integer), 1)
-ON CONFLICT (bucket) DO UPDATE SET count = duration_buckets.count + 1)sql"};
 
 const PreparedStatement kConfirm{"analytics_confirm", R"sql(
 UPDATE orders SET confirmed = true, currency = $2
@@ -70,11 +71,16 @@ const PreparedStatement kSoldLines{"analytics_sold_lines", R"sql(
 SELECT CAST(product_id AS text), COALESCE(CAST(seller_id AS text), ''), name, quantity, amount
 FROM sale_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 
-const PreparedStatement kSalesRow{"analytics_sales_row", R"sql(
+// A transaction's sales, one row per key in key order (Tally::flush).
+const PreparedStatement kDailySales{"analytics_daily_sales", R"sql(
 INSERT INTO daily_sales AS s (day, grp, dim, currency, name, seller_id, orders, units, gross,
                               refunded)
-VALUES (CAST($1 AS date), $2, $3, $4, NULLIF($5, ''), CAST(NULLIF($6, '') AS uuid),
-        CAST($7 AS bigint), CAST($8 AS bigint), CAST($9 AS bigint), CAST($10 AS bigint))
+SELECT CAST(r.day AS date), r.grp, r.dim, r.currency, NULLIF(r.name, ''),
+       CAST(NULLIF(r.seller, '') AS uuid), r.orders, r.units, r.gross, r.refunded
+FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]),
+            CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS bigint[]), CAST($8 AS bigint[]),
+            CAST($9 AS bigint[]), CAST($10 AS bigint[]))
+     AS r (day, grp, dim, currency, name, seller, orders, units, gross, refunded)
 ON CONFLICT (day, grp, dim, currency) DO UPDATE
 SET orders = s.orders + EXCLUDED.orders, units = s.units + EXCLUDED.units,
     gross = s.gross + EXCLUDED.gross, refunded = s.refunded + EXCLUDED.refunded,
@@ -83,13 +89,22 @@ SET orders = s.orders + EXCLUDED.orders, units = s.units + EXCLUDED.units,
 const PreparedStatement kProductSales{"analytics_product_sales", R"sql(
 INSERT INTO product_sales AS p (product_id, currency, seller_id, name, orders, units, gross,
                                 refunded)
-VALUES (CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS uuid), $4, CAST($5 AS bigint),
-        CAST($6 AS bigint), CAST($7 AS bigint), CAST($8 AS bigint))
+SELECT CAST(r.product AS uuid), r.currency, CAST(NULLIF(r.seller, '') AS uuid), r.name, r.orders,
+       r.units, r.gross, r.refunded
+FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]),
+            CAST($5 AS bigint[]), CAST($6 AS bigint[]), CAST($7 AS bigint[]),
+            CAST($8 AS bigint[]))
+     AS r (product, currency, seller, name, orders, units, gross, refunded)
 ON CONFLICT (product_id, currency) DO UPDATE
 SET orders = p.orders + EXCLUDED.orders, units = p.units + EXCLUDED.units,
     gross = p.gross + EXCLUDED.gross, refunded = p.refunded + EXCLUDED.refunded,
     name = CASE WHEN EXCLUDED.name = '' THEN p.name ELSE EXCLUDED.name END,
     seller_id = COALESCE(EXCLUDED.seller_id, p.seller_id))sql"};
+
+const PreparedStatement kDurations{"analytics_durations", R"sql(
+INSERT INTO duration_buckets AS d (bucket, count)
+SELECT * FROM unnest(CAST($1 AS integer[]), CAST($2 AS bigint[]))
+ON CONFLICT (bucket) DO UPDATE SET count = d.count + EXCLUDED.count)sql"};
 
 const PreparedStatement kKeepRefund{"analytics_keep_refund", R"sql(
 INSERT INTO pending_refunds (event_id, order_id, day, amount, currency)
@@ -108,13 +123,14 @@ const PreparedStatement kStockRejection{"analytics_stock_rejection", R"sql(
 INSERT INTO products AS p (product_id, rejections) VALUES (CAST($1 AS uuid), 1)
 ON CONFLICT (product_id) DO UPDATE SET rejections = p.rejections + 1)sql"};
 
-// The previous level decides whether the stock-outs changed: only a move to or from zero does.
-const PreparedStatement kLockLevel{"analytics_lock_level", R"sql(
-SELECT COALESCE(available, -1) FROM products WHERE product_id = CAST($1 AS uuid) FOR UPDATE)sql"};
-
+// The level before this change (-1 when unknown), and the new one, in one statement: only a
+// move to or from zero changes the stock-outs.
 const PreparedStatement kLevel{"analytics_level", R"sql(
+WITH previous AS (
+  SELECT available FROM products WHERE product_id = CAST($1 AS uuid) FOR UPDATE)
 INSERT INTO products AS p (product_id, available) VALUES (CAST($1 AS uuid), CAST($2 AS bigint))
-ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available)sql"};
+ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available
+RETURNING COALESCE((SELECT available FROM previous), -1))sql"};
 
 const PreparedStatement kProduct{"analytics_product", R"sql(
 INSERT INTO products AS p (product_id, name, seller_id)
@@ -140,15 +156,13 @@ ON CONFLICT (metric) DO UPDATE SET metric = EXCLUDED.metric)sql"};
 
 void AnalyticsStore::order_status(const std::string& order_id, const std::string& status,
                                   const std::string& placed_at) {
-  const events::PreparedRows locked = kLockOrder.query(sql_, {&order_id});
-  if (locked.empty()) {
-    kInsertOrder.run(sql_, {&order_id, &status, &placed_at});
+  const std::string previous =
+      kOrderStatus.query(sql_, {&order_id, &status, &placed_at}).text(0, 0);
+  if (previous.empty()) {
     count("conversion", "orders");
     count("orders_by_status", status);
     return;
   }
-  const std::string previous = locked.text(0, 0);
-  kUpdateOrder.run(sql_, {&order_id, &status, &placed_at});
   if (previous == status) return;
   count("orders_by_status", previous, -1);
   count("orders_by_status", status);
@@ -159,8 +173,7 @@ void AnalyticsStore::order_outcome(const std::string& order_id, const std::strin
   if (outcome.empty()) return;
   const double ms = std::stod(outcome.text(0, 0));
   if (ms < 0) return;
-  const std::string bucket = std::to_string(duration_bucket(ms));
-  kBucket.run(sql_, {&bucket});
+  tally_.duration(duration_bucket(ms));
   dirty("saga_durations");
 }
 
@@ -216,15 +229,16 @@ void AnalyticsStore::add_sale(const std::string& order_id, const std::string& da
     s.first += l.quantity;
     s.second += l.amount;
   }
-  add_sales_row(day, "currency", currency, currency, "", "", 1, units, total, 0);
+  tally_.daily_sales(day, "currency", currency, currency, {"", "", 1, units, total, 0});
   for (const auto& [product_id, l] : by_product) {
-    add_sales_row(day, "product", product_id, currency, l.name, l.seller_id, 1, l.quantity,
-                  l.amount, 0);
-    add_product_sales(product_id, currency, l.name, l.seller_id, 1, l.quantity, l.amount, 0);
+    const SalesDelta sold{l.name, l.seller_id, 1, l.quantity, l.amount, 0};
+    tally_.daily_sales(day, "product", product_id, currency, sold);
+    tally_.product_sales(product_id, currency, sold);
   }
   for (const auto& [seller_id, s] : by_seller) {
     if (seller_id.empty()) continue;
-    add_sales_row(day, "seller", seller_id, currency, "", seller_id, 1, s.first, s.second, 0);
+    tally_.daily_sales(day, "seller", seller_id, currency,
+                       {"", seller_id, 1, s.first, s.second, 0});
   }
   dirty(sales_metric(day));
   dirty("sales_totals");
@@ -239,8 +253,8 @@ void AnalyticsStore::add_refund(const std::string& order_id, const Refund& refun
     lines.push_back({sold.text(i, 0), sold.text(i, 1), sold.text(i, 2), sold.integer(i, 3),
                      sold.integer(i, 4)});
   }
-  add_sales_row(refund.day, "currency", refund.currency, refund.currency, "", "", 0, 0, 0,
-                refund.amount);
+  tally_.daily_sales(refund.day, "currency", refund.currency, refund.currency,
+                     {"", "", 0, 0, 0, refund.amount});
   std::vector<long long> amounts;
   for (const auto& l : lines) amounts.push_back(l.amount);
   const auto shares = allocate_refund(refund.amount, amounts);
@@ -254,13 +268,14 @@ void AnalyticsStore::add_refund(const std::string& order_id, const Refund& refun
   }
   for (const auto& [product_id, share] : by_product) {
     const SaleLine& l = *line_of.at(product_id);
-    add_sales_row(refund.day, "product", product_id, refund.currency, l.name, l.seller_id, 0, 0, 0,
-                  share);
-    add_product_sales(product_id, refund.currency, "", l.seller_id, 0, 0, 0, share);
+    tally_.daily_sales(refund.day, "product", product_id, refund.currency,
+                       {l.name, l.seller_id, 0, 0, 0, share});
+    tally_.product_sales(product_id, refund.currency, {"", l.seller_id, 0, 0, 0, share});
   }
   for (const auto& [seller_id, share] : by_seller) {
     if (seller_id.empty()) continue;
-    add_sales_row(refund.day, "seller", seller_id, refund.currency, "", seller_id, 0, 0, 0, share);
+    tally_.daily_sales(refund.day, "seller", seller_id, refund.currency,
+                       {"", seller_id, 0, 0, 0, share});
   }
   dirty(sales_metric(refund.day));
   dirty("sales_totals");
@@ -298,10 +313,8 @@ void AnalyticsStore::count_stock_rejection(const std::string& product_id) {
 }
 
 void AnalyticsStore::stock_level(const std::string& product_id, long long available) {
-  const events::PreparedRows level = kLockLevel.query(sql_, {&product_id});
-  const long long previous = level.empty() ? -1 : level.integer(0, 0);
   const std::string value = std::to_string(available);
-  kLevel.run(sql_, {&product_id, &value});
+  const long long previous = kLevel.query(sql_, {&product_id, &value}).integer(0, 0);
   if ((previous == 0) != (available == 0)) dirty("stock_outs");
 }
 
@@ -315,31 +328,17 @@ std::string AnalyticsStore::product_name(const std::string& product_id) {
   return found.empty() ? std::string{} : found.text(0, 0);
 }
 
-void AnalyticsStore::add_sales_row(const std::string& day, const std::string& grp,
-                                   const std::string& dim, const std::string& currency,
-                                   const std::string& name, const std::string& seller_id,
-                                   long long orders, long long units, long long gross,
-                                   long long refunded) {
-  const std::string o = std::to_string(orders);
-  const std::string u = std::to_string(units);
-  const std::string g = std::to_string(gross);
-  const std::string r = std::to_string(refunded);
-  kSalesRow.run(sql_, {&day, &grp, &dim, &currency, &name, &seller_id, &o, &u, &g, &r});
-}
-
-void AnalyticsStore::add_product_sales(const std::string& product_id, const std::string& currency,
-                                       const std::string& name, const std::string& seller_id,
-                                       long long orders, long long units, long long gross,
-                                       long long refunded) {
-  const std::string o = std::to_string(orders);
-  const std::string u = std::to_string(units);
-  const std::string g = std::to_string(gross);
-  const std::string r = std::to_string(refunded);
-  kProductSales.run(sql_, {&product_id, &currency, &seller_id, &name, &o, &u, &g, &r});
-}
-
 void AnalyticsStore::dirty(const std::string& metric) {
   tally_.mark(metric);
+}
+
+void SalesDelta::add(const SalesDelta& later) {
+  if (!later.name.empty()) name = later.name;
+  if (!later.seller_id.empty()) seller_id = later.seller_id;
+  orders += later.orders;
+  units += later.units;
+  gross += later.gross;
+  refunded += later.refunded;
 }
 
 void Tally::add(const std::string& metric, const std::string& name, long long delta) {
@@ -351,10 +350,55 @@ void Tally::mark(const std::string& metric) {
   dirty_.insert(metric);
 }
 
+void Tally::daily_sales(const std::string& day, const std::string& grp, const std::string& dim,
+                        const std::string& currency, const SalesDelta& delta) {
+  daily_[{day, grp, dim, currency}].add(delta);
+}
+
+void Tally::product_sales(const std::string& product_id, const std::string& currency,
+                          const SalesDelta& delta) {
+  // One row per product whatever the spelling of its id: a statement may not change a row twice.
+  std::string key = product_id;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  products_[{key, currency}].add(delta);
+}
+
+void Tally::duration(int bucket) {
+  ++durations_[bucket];
+}
+
 void Tally::clear() {
   counts_.clear();
+  daily_.clear();
+  products_.clear();
+  durations_.clear();
   dirty_.clear();
 }
+
+namespace {
+
+// The sums of a map of sales rows as the columns of the flush statements.
+struct SalesColumns {
+  std::vector<std::string> names, sellers;
+  std::vector<long long> orders, units, gross, refunded;
+
+  void add(const SalesDelta& d) {
+    names.push_back(d.name);
+    sellers.push_back(d.seller_id);
+    orders.push_back(d.orders);
+    units.push_back(d.units);
+    gross.push_back(d.gross);
+    refunded.push_back(d.refunded);
+  }
+  std::vector<std::string> arrays() const {
+    return {events::pg_text_array(names), events::pg_text_array(sellers),
+            events::pg_int_array(orders), events::pg_int_array(units),
+            events::pg_int_array(gross),  events::pg_int_array(refunded)};
+  }
+};
+
+}  // namespace
 
 void Tally::flush(soci::session& sql) {
   if (!counts_.empty()) {
@@ -369,6 +413,47 @@ void Tally::flush(soci::session& sql) {
     const std::string metric_array = events::pg_text_array(metrics);
     const std::string name_array = events::pg_text_array(names);
     kCounts.run(sql, {&metric_array, &name_array, &deltas});
+  }
+  if (!daily_.empty()) {
+    std::vector<std::string> days, groups, dims, currencies;
+    SalesColumns columns;
+    for (const auto& [key, delta] : daily_) {
+      days.push_back(std::get<0>(key));
+      groups.push_back(std::get<1>(key));
+      dims.push_back(std::get<2>(key));
+      currencies.push_back(std::get<3>(key));
+      columns.add(delta);
+    }
+    const std::vector<std::string> a{events::pg_text_array(days), events::pg_text_array(groups),
+                                     events::pg_text_array(dims),
+                                     events::pg_text_array(currencies)};
+    const std::vector<std::string> c = columns.arrays();
+    kDailySales.run(sql, {&a[0], &a[1], &a[2], &a[3], &c[0], &c[1], &c[2], &c[3], &c[4], &c[5]});
+  }
+  if (!products_.empty()) {
+    std::vector<std::string> products, currencies;
+    SalesColumns columns;
+    for (const auto& [key, delta] : products_) {
+      products.push_back(key.first);
+      currencies.push_back(key.second);
+      columns.add(delta);
+    }
+    const std::string product_array = events::pg_text_array(products);
+    const std::string currency_array = events::pg_text_array(currencies);
+    const std::vector<std::string> c = columns.arrays();
+    // The name and the seller go in the statement's own order of columns.
+    kProductSales.run(sql,
+                      {&product_array, &currency_array, &c[1], &c[0], &c[2], &c[3], &c[4], &c[5]});
+  }
+  if (!durations_.empty()) {
+    std::vector<long long> buckets, counts;
+    for (const auto& [bucket, n] : durations_) {
+      buckets.push_back(bucket);
+      counts.push_back(n);
+    }
+    const std::string bucket_array = events::pg_int_array(buckets);
+    const std::string count_array = events::pg_int_array(counts);
+    kDurations.run(sql, {&bucket_array, &count_array});
   }
   if (!dirty_.empty()) {
     const std::string marks =

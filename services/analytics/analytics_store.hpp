@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,19 +29,43 @@ struct Refund {
   std::string currency;
 };
 
-/// The counter changes and dirty marks of one transaction, written once just before it
-/// commits: the records of a batch move the same few counters again and again.
+/// What one change adds to a row of sales; an empty name or seller keeps the row's own.
+struct SalesDelta {
+  std::string name;
+  std::string seller_id;
+  long long orders = 0;
+  long long units = 0;
+  long long gross = 0;
+  long long refunded = 0;
+
+  /// Adds `later` to this; its name and seller, when given, replace these.
+  void add(const SalesDelta& later);
+};
+
+/// The counter changes, sales, saga durations and dirty marks of one transaction, written
+/// once just before it commits: the records of a batch move the same few rows again and again.
 class Tally {
  public:
   void add(const std::string& metric, const std::string& name, long long delta);
   void mark(const std::string& metric);
+  /// Adds to the sales of `dim` (a currency, product or seller: `grp`) on `day`.
+  void daily_sales(const std::string& day, const std::string& grp, const std::string& dim,
+                   const std::string& currency, const SalesDelta& delta);
+  /// Adds to the all-time sales of a product.
+  void product_sales(const std::string& product_id, const std::string& currency,
+                     const SalesDelta& delta);
+  /// Counts one saga in the histogram's `bucket`.
+  void duration(int bucket);
   void clear();
-  /// Writes the counters, then the dirty marks, each in one statement and in key order (so
-  /// two instances lock the rows alike); empties the tally.
+  /// Writes the counters, the sales, the histogram, then the dirty marks, each in one
+  /// statement and in key order (so two instances lock the rows alike); empties the tally.
   void flush(soci::session& sql);
 
  private:
   std::map<std::pair<std::string, std::string>, long long> counts_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, SalesDelta> daily_;
+  std::map<std::pair<std::string, std::string>, SalesDelta> products_;
+  std::map<int, long long> durations_;
   std::set<std::string> dirty_;
 };
 
@@ -85,13 +110,6 @@ class AnalyticsStore {
   std::string product_name(const std::string& product_id);
 
  private:
-  void add_sales_row(const std::string& day, const std::string& grp, const std::string& dim,
-                     const std::string& currency, const std::string& name,
-                     const std::string& seller_id, long long orders, long long units,
-                     long long gross, long long refunded);
-  void add_product_sales(const std::string& product_id, const std::string& currency,
-                         const std::string& name, const std::string& seller_id, long long orders,
-                         long long units, long long gross, long long refunded);
   void dirty(const std::string& metric);
 
   soci::session& sql_;
