@@ -22,31 +22,41 @@ const events::PreparedStatement kLoadLines{"order_lines", R"sql(
 SELECT product_id::text, quantity, unit_price, seller_id::text
 FROM order_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 
+// A new order, every line of it (numbered from 0) and its first step in one statement: the
+// foreign key of the lines is checked at its end, when the order row is there.
 const events::PreparedStatement kInsertOrder{"order_insert", R"sql(
-INSERT INTO orders (order_id, buyer_id, status, reason, total, currency, payment_token,
-                    has_token, max_attempts, created_at, updated_at)
-VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, $4, CAST($5 AS bigint), $6, $7,
-        CAST($8 AS boolean), CAST($9 AS integer), CAST($10 AS timestamptz),
-        CAST($10 AS timestamptz)))sql"};
+WITH placed AS (
+  INSERT INTO orders (order_id, buyer_id, status, reason, total, currency, payment_token,
+                      has_token, max_attempts, created_at, updated_at)
+  VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, $4, CAST($5 AS bigint), $6, $7,
+          CAST($8 AS boolean), CAST($9 AS integer), CAST($10 AS timestamptz),
+          CAST($10 AS timestamptz))
+  RETURNING order_id),
+lines AS (
+  INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, seller_id)
+  SELECT CAST($1 AS uuid), CAST(l.no AS integer) - 1, l.product_id, l.quantity, l.price, l.seller
+  FROM unnest(CAST($11 AS uuid[]), CAST($12 AS bigint[]), CAST($13 AS bigint[]),
+              CAST($14 AS uuid[]))
+       WITH ORDINALITY AS l (product_id, quantity, price, seller, no))
+INSERT INTO saga_steps (order_id, at, trigger, from_status, to_status, commands, note)
+SELECT order_id, CAST($10 AS timestamptz), $15, $16, $3, '', $17 FROM placed)sql"};
 
-// Every line of an order in one statement, numbered from 0.
-const events::PreparedStatement kInsertLines{"order_insert_lines", R"sql(
-INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, seller_id)
-SELECT CAST($1 AS uuid), CAST(l.no AS integer) - 1, l.product_id, l.quantity, l.price, l.seller
-FROM unnest(CAST($2 AS uuid[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS uuid[]))
-     WITH ORDINALITY AS l (product_id, quantity, price, seller, no))sql"};
-
-// The deadline is re-armed, kept or cleared in the same statement as the state.
+// The deadline is re-armed, kept or cleared in the same statement as the state, and the step
+// is logged by it too.
 const events::PreparedStatement kUpdateOrder{"order_update", R"sql(
-UPDATE orders SET status = $1, reason = $2,
-       stock_held = CAST($3 AS boolean), charged = CAST($4 AS boolean),
-       awaiting_release = CAST($5 AS boolean), awaiting_refund = CAST($6 AS boolean),
-       payment_token = $7, has_token = CAST($8 AS boolean), charging = CAST($9 AS boolean),
-       attempts = CAST($10 AS integer), payment_due_at = CAST(NULLIF($11, '') AS timestamptz),
-       deadline_at = CASE $12 WHEN 'set' THEN CAST($13 AS timestamptz)
-                              WHEN 'clear' THEN NULL ELSE deadline_at END,
-       updated_at = CAST($14 AS timestamptz)
-WHERE order_id = CAST($15 AS uuid))sql"};
+WITH changed AS (
+  UPDATE orders SET status = $1, reason = $2,
+         stock_held = CAST($3 AS boolean), charged = CAST($4 AS boolean),
+         awaiting_release = CAST($5 AS boolean), awaiting_refund = CAST($6 AS boolean),
+         payment_token = $7, has_token = CAST($8 AS boolean), charging = CAST($9 AS boolean),
+         attempts = CAST($10 AS integer), payment_due_at = CAST(NULLIF($11, '') AS timestamptz),
+         deadline_at = CASE $12 WHEN 'set' THEN CAST($13 AS timestamptz)
+                                WHEN 'clear' THEN NULL ELSE deadline_at END,
+         updated_at = CAST($14 AS timestamptz)
+  WHERE order_id = CAST($15 AS uuid)
+  RETURNING order_id)
+INSERT INTO saga_steps (order_id, at, trigger, from_status, to_status, commands, note)
+SELECT order_id, CAST($14 AS timestamptz), $16, $17, $1, $18, $19 FROM changed)sql"};
 
 const events::PreparedStatement kInsertStep{"order_step", R"sql(
 INSERT INTO saga_steps (order_id, at, trigger, from_status, to_status, commands, note)
@@ -54,6 +64,16 @@ VALUES (CAST($1 AS uuid), CAST($2 AS timestamptz), $3, $4, $5, $6, $7))sql"};
 
 std::string flag(bool b) {
   return b ? "true" : "false";
+}
+
+// The commands a step sent, as the step log keeps them: "ReserveStock,ChargePayment".
+std::string command_list(const std::vector<Command>& commands) {
+  std::string sent;
+  for (Command c : commands) {
+    if (!sent.empty()) sent += ",";
+    sent += command_name(c);
+  }
+  return sent;
 }
 
 constexpr const char* kDueOrders = R"sql(
@@ -127,28 +147,27 @@ void SagaStore::insert(soci::session& sql, events::OutboxWriter& out, const Orde
   const std::string now = events::format_rfc3339(clock_.now());
   const std::string has_token = flag(order.saga.has_token);
   const std::string max_attempts = std::to_string(order.saga.max_attempts);
-  kInsertOrder.run(sql, {&order.order_id, &order.buyer_id, &status, &order.saga.reason, &total,
-                         &order.currency, &order.payment_token, &has_token, &max_attempts, &now});
-  if (!order.lines.empty()) {
-    std::vector<std::string> products, sellers;
-    std::vector<long long> quantities, prices;
-    for (const auto& l : order.lines) {
-      products.push_back(l.product_id);
-      quantities.push_back(l.quantity);
-      prices.push_back(l.unit_price);
-      sellers.push_back(l.seller_id);
-    }
-    const std::string product_array = events::pg_text_array(products);
-    const std::string quantity_array = events::pg_int_array(quantities);
-    const std::string price_array = events::pg_int_array(prices);
-    const std::string seller_array = events::pg_text_array(sellers);
-    kInsertLines.run(
-        sql, {&order.order_id, &product_array, &quantity_array, &price_array, &seller_array});
+  std::vector<std::string> products, sellers;
+  std::vector<long long> quantities, prices;
+  for (const auto& l : order.lines) {
+    products.push_back(l.product_id);
+    quantities.push_back(l.quantity);
+    prices.push_back(l.unit_price);
+    sellers.push_back(l.seller_id);
   }
-  const bool rejected = order.saga.status == Status::kRejected;
-  log_step(sql, order.order_id, contracts::order::PlaceOrderV1::kType, Status::kPlaced,
-           order.saga.status, {},
-           rejected ? "could not be priced: " + order.saga.reason : "placed with captured prices");
+  const std::string product_array = events::pg_text_array(products);
+  const std::string quantity_array = events::pg_int_array(quantities);
+  const std::string price_array = events::pg_int_array(prices);
+  const std::string seller_array = events::pg_text_array(sellers);
+  const std::string trigger = contracts::order::PlaceOrderV1::kType;
+  const std::string placed(to_string(Status::kPlaced));
+  const std::string note = order.saga.status == Status::kRejected
+                               ? "could not be priced: " + order.saga.reason
+                               : "placed with captured prices";
+  kInsertOrder.run(
+      sql, {&order.order_id, &order.buyer_id, &status, &order.saga.reason, &total, &order.currency,
+            &order.payment_token, &has_token, &max_attempts, &now, &product_array, &quantity_array,
+            &price_array, &seller_array, &trigger, &placed, &note});
   send(out, order.order_id, placement_message(order), cause);
 }
 
@@ -185,10 +204,12 @@ void SagaStore::apply(soci::session& sql, events::OutboxWriter& out, const Order
   const std::string charging = flag(d.saga.charging);
   const std::string attempts = std::to_string(d.saga.attempts);
   const std::string stamp = events::format_rfc3339(now);
-  kUpdateOrder.run(sql, {&status, &d.saga.reason, &held, &charged, &release, &refund,
-                         &before.payment_token, &has_token, &charging, &attempts, &due, &mode,
-                         deadline.empty() ? nullptr : &deadline, &stamp, &before.order_id});
-  log_step(sql, before.order_id, trigger, from, to, d.commands, d.note);
+  const std::string from_status(to_string(from));
+  const std::string sent = command_list(d.commands);
+  kUpdateOrder.run(
+      sql, {&status, &d.saga.reason, &held, &charged, &release, &refund, &before.payment_token,
+            &has_token, &charging, &attempts, &due, &mode, deadline.empty() ? nullptr : &deadline,
+            &stamp, &before.order_id, &trigger, &from_status, &sent, &d.note});
   for (const auto& m : decision_messages(before, d, trigger, due, hold_seconds())) {
     send(out, before.order_id, m, cause);
   }
@@ -270,11 +291,7 @@ void SagaStore::send(events::OutboxWriter& out, const std::string& order_id, con
 void SagaStore::log_step(soci::session& sql, const std::string& order_id,
                          const std::string& trigger, Status from, Status to,
                          const std::vector<Command>& commands, const std::string& note) const {
-  std::string sent;
-  for (Command c : commands) {
-    if (!sent.empty()) sent += ",";
-    sent += command_name(c);
-  }
+  const std::string sent = command_list(commands);
   const std::string now = events::format_rfc3339(clock_.now());
   const std::string f(to_string(from));
   const std::string t(to_string(to));
