@@ -80,7 +80,15 @@ void InventoryHandler::lock_ahead(soci::session& sql,
   for (const auto& [order_id, lines] : reservation_lines(sql, order_ids)) {
     for (const auto& line : lines) products.insert(line.product_id);
   }
-  lock_stock(sql, std::vector<std::string>(products.begin(), products.end()));
+  stock_.lock(sql, std::vector<std::string>(products.begin(), products.end()));
+}
+
+void InventoryHandler::begin(soci::session& /*sql*/) {
+  stock_.clear();
+}
+
+void InventoryHandler::before_commit(soci::session& sql) {
+  stock_.flush(sql);
 }
 
 void InventoryHandler::product_created(events::HandlerContext& ctx,
@@ -90,7 +98,7 @@ void InventoryHandler::product_created(events::HandlerContext& ctx,
       soci::use(event.seller_id, "seller_id"), soci::use(stock, "stock"),
       soci::use(stock, "stock2");
   // A replay reports the current level, which is what subscribers need either way.
-  const auto rows = lock_stock(ctx.sql, {event.product_id});
+  const auto rows = stock_.lock(ctx.sql, {event.product_id});
   const auto it = rows.find(event.product_id);
   if (it == rows.end()) throw std::logic_error("stock of " + event.product_id + " vanished");
   emitter_of(ctx).emit(event.product_id, stock_level_changed(event.product_id, it->second.level));
@@ -99,6 +107,7 @@ void InventoryHandler::product_created(events::HandlerContext& ctx,
 void InventoryHandler::product_deleted(events::HandlerContext& ctx,
                                        const contracts::catalog::ProductDeletedV1& event) {
   ctx.sql << kDeleteStock, soci::use(event.product_id, "product_id");
+  stock_.mark_deleted(event.product_id);
 }
 
 void InventoryHandler::reserve(events::HandlerContext& ctx,
@@ -129,7 +138,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   std::vector<std::string> ids;
   for (const auto& line : merged) ids.push_back(line.product_id);
 
-  const auto rows = lock_stock(ctx.sql, ids);
+  const auto rows = stock_.lock(ctx.sql, ids);
   const bool some_not_created = std::any_of(
       ids.begin(), ids.end(), [&](const std::string& id) { return !rows.contains(id); });
   if (some_not_created) {
@@ -151,7 +160,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   for (const auto& line : merged) {
     StockLevel& level = live.at(line.product_id);
     level = inventory::reserve(level, line.quantity);
-    save_stock(ctx.sql, line.product_id, level);
+    stock_.save(line.product_id, level);
   }
   // The saga may ask for a longer hold (a buyer paying later); never a shorter one.
   const auto hold =
@@ -179,7 +188,8 @@ void InventoryHandler::release(events::HandlerContext& ctx,
     out.emit(order_id, stock_released(order_id, reason, false));
     return;
   }
-  give_back(ctx.sql, out, order_id, existing->lines, action, ReservationStatus::released, reason);
+  give_back(ctx.sql, stock_, out, order_id, existing->lines, action, ReservationStatus::released,
+            reason);
 }
 
 void InventoryHandler::commit(events::HandlerContext& ctx,
@@ -195,7 +205,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
     case CommitAction::commit: {
       std::vector<std::string> ids;
       for (const auto& line : existing->lines) ids.push_back(line.product_id);
-      auto rows = lock_stock(ctx.sql, ids);
+      auto rows = stock_.lock(ctx.sql, ids);
       std::vector<std::pair<std::string, StockLevel>> changed;
       for (const auto& line : existing->lines) {
         const auto it = rows.find(line.product_id);
@@ -204,7 +214,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
                                  line.product_id);
         }
         it->second.level = inventory::commit(it->second.level, line.quantity);
-        save_stock(ctx.sql, line.product_id, it->second.level);
+        stock_.save(line.product_id, it->second.level);
         changed.emplace_back(line.product_id, it->second.level);
       }
       set_reservation_status(ctx.sql, order_id, ReservationStatus::committed, {});
@@ -218,7 +228,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
       out.emit(order_id, inv::ReservationCommittedV1{.order_id = order_id});
       return;
     case CommitAction::expire_then_fail:
-      give_back(ctx.sql, out, order_id, existing->lines, ReleaseAction::release_reserved,
+      give_back(ctx.sql, stock_, out, order_id, existing->lines, ReleaseAction::release_reserved,
                 ReservationStatus::expired, "expired");
       out.emit(order_id, commit_failed(order_id, decision.failure));
       return;
@@ -254,7 +264,7 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
                                                     .detail = std::move(detail)});
   };
 
-  const auto rows = lock_stock(ctx.sql, {product_id});
+  const auto rows = stock_.lock(ctx.sql, {product_id});
   const auto it = rows.find(product_id);
   if (it == rows.end() || it->second.deleted) return reject(AdjustRejection::unknown_product);
   if (!may_adjust(actor, it->second.seller_id)) return reject(AdjustRejection::forbidden);
@@ -266,7 +276,7 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
     }
     return reject(outcome.rejection);
   }
-  save_stock(ctx.sql, product_id, *outcome.level);
+  stock_.save(product_id, *outcome.level);
   out.emit(product_id, stock_level_changed(product_id, *outcome.level));
 }
 

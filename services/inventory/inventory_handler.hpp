@@ -5,6 +5,7 @@
 
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
+#include "inventory_store.hpp"
 
 namespace bazaar::inventory {
 
@@ -31,6 +32,9 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
   /// each in ascending id. A batch takes all of its locks that way before its first record
   /// (the reservation expiry skips locked reservations, so it never waits on one).
   void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
+  /// A transaction starts with no stock rows read, and writes those it changed before it commits.
+  void begin(soci::session& sql) override;
+  void before_commit(soci::session& sql) override;
 
  private:
   void product_created(events::HandlerContext& ctx,
@@ -48,6 +52,7 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
                                     const events::UnstorableValue& value);
 
   std::chrono::seconds ttl_;
+  StockBook stock_;
   std::chrono::milliseconds unknown_product_grace_;
 };
 

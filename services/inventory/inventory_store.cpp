@@ -20,11 +20,14 @@ WHERE product_id = ANY(CAST($1 AS uuid[]))
 ORDER BY product_id
 FOR UPDATE)sql"};
 
+// Every row a transaction changed, in product order (rows it already holds locked).
 const events::PreparedStatement kSaveStock{"inventory_save_stock", R"sql(
-UPDATE stock
-SET on_hand = CAST($1 AS bigint), available = CAST($2 AS bigint), reserved = CAST($3 AS bigint),
-    sold = CAST($4 AS bigint), updated_at = now()
-WHERE product_id = CAST($5 AS uuid))sql"};
+UPDATE stock AS s
+SET on_hand = c.on_hand, available = c.available, reserved = c.reserved, sold = c.sold,
+    updated_at = now()
+FROM unnest(CAST($1 AS uuid[]), CAST($2 AS bigint[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]),
+            CAST($5 AS bigint[])) AS c (product_id, on_hand, available, reserved, sold)
+WHERE s.product_id = c.product_id)sql"};
 
 const events::PreparedStatement kLockReservation{"inventory_lock_reservation", R"sql(
 SELECT status,
@@ -103,15 +106,58 @@ std::map<std::string, StockRow> lock_stock(soci::session& sql,
   return out;
 }
 
-void save_stock(soci::session& sql, const std::string& product_id, const StockLevel& level) {
+std::map<std::string, StockRow> StockBook::lock(soci::session& sql,
+                                                const std::vector<std::string>& product_ids) {
+  std::vector<std::string> missing;
+  for (const auto& id : product_ids) {
+    if (!rows_.contains(id)) missing.push_back(id);
+  }
+  for (auto& [id, row] : lock_stock(sql, missing)) rows_.insert_or_assign(id, std::move(row));
+  std::map<std::string, StockRow> out;
+  for (const auto& id : product_ids) {
+    if (const auto it = rows_.find(id); it != rows_.end()) out.insert(*it);
+  }
+  return out;
+}
+
+void StockBook::save(const std::string& product_id, const StockLevel& level) {
   if (!is_consistent(level)) {
     throw std::logic_error("stock of " + product_id + " would not be conserved");
   }
-  const std::string on_hand = std::to_string(level.on_hand);
-  const std::string available = std::to_string(level.available);
-  const std::string reserved = std::to_string(level.reserved);
-  const std::string sold = std::to_string(level.sold);
-  kSaveStock.run(sql, {&on_hand, &available, &reserved, &sold, &product_id});
+  const auto it = rows_.find(product_id);
+  if (it == rows_.end()) throw std::logic_error("stock of " + product_id + " was never locked");
+  it->second.level = level;
+  changed_.insert(product_id);
+}
+
+void StockBook::mark_deleted(const std::string& product_id) {
+  if (const auto it = rows_.find(product_id); it != rows_.end()) it->second.deleted = true;
+}
+
+void StockBook::flush(soci::session& sql) {
+  if (changed_.empty()) return;
+  std::vector<std::string> ids;
+  std::vector<long long> on_hand, available, reserved, sold;
+  for (const auto& id : changed_) {
+    const StockLevel& level = rows_.at(id).level;
+    ids.push_back(id);
+    on_hand.push_back(level.on_hand);
+    available.push_back(level.available);
+    reserved.push_back(level.reserved);
+    sold.push_back(level.sold);
+  }
+  const std::string id_array = events::pg_text_array(ids);
+  const std::string on_hand_array = events::pg_int_array(on_hand);
+  const std::string available_array = events::pg_int_array(available);
+  const std::string reserved_array = events::pg_int_array(reserved);
+  const std::string sold_array = events::pg_int_array(sold);
+  kSaveStock.run(sql, {&id_array, &on_hand_array, &available_array, &reserved_array, &sold_array});
+  changed_.clear();
+}
+
+void StockBook::clear() {
+  rows_.clear();
+  changed_.clear();
 }
 
 std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::string& order_id) {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,29 @@ struct StockRow {
 std::map<std::string, StockRow> lock_stock(soci::session& sql,
                                            const std::vector<std::string>& product_ids);
 
-/// Writes a product's new level; the table's CHECKs refuse a level that is not conserved.
-void save_stock(soci::session& sql, const std::string& product_id, const StockLevel& level);
+/// The stock rows of one transaction: each read and locked once (lock_stock), kept here while
+/// the records of a batch move them, and written once just before the commit. A batch of
+/// reservations of one product used to read and write the same row for every record.
+class StockBook {
+ public:
+  /// The rows of `product_ids` that exist, locked: those not yet here are read with
+  /// lock_stock(); those here are returned as this transaction left them.
+  std::map<std::string, StockRow> lock(soci::session& sql,
+                                       const std::vector<std::string>& product_ids);
+  /// A product's new level, written by flush(). Throws std::logic_error for a level that is
+  /// not conserved or a row lock() did not return.
+  void save(const std::string& product_id, const StockLevel& level);
+  /// The product was deleted in this transaction (its row was written directly).
+  void mark_deleted(const std::string& product_id);
+  /// Writes every changed row in one statement (the table's CHECKs apply), keeping the rows.
+  void flush(soci::session& sql);
+  /// Forgets every row (a new transaction).
+  void clear();
+
+ private:
+  std::map<std::string, StockRow> rows_;
+  std::set<std::string> changed_;
+};
 
 /// A reservation as locked for an update.
 struct ReservationRow {

@@ -34,12 +34,14 @@ std::size_t expire_reservations(events::TaskContext& ctx, int batch) {
       for (const auto& [order_id, order_lines] : lines) {
         for (const auto& line : order_lines) products.insert(line.product_id);
       }
-      lock_stock(sql, {products.begin(), products.end()});
+      StockBook stock;
+      stock.lock(sql, {products.begin(), products.end()});
       const Emitter out{outbox, ctx.factory, nullptr};
       for (const auto& order_id : ids) {
-        give_back(sql, out, order_id, lines[order_id], ReleaseAction::release_reserved,
+        give_back(sql, stock, out, order_id, lines[order_id], ReleaseAction::release_reserved,
                   ReservationStatus::expired, "expired");
       }
+      stock.flush(sql);
       expired = ids.size();
     });
     total += expired;

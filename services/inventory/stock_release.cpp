@@ -6,12 +6,12 @@
 
 namespace bazaar::inventory {
 
-void give_back(soci::session& sql, const Emitter& out, const std::string& order_id,
-               const std::vector<Line>& lines, ReleaseAction action, ReservationStatus status,
-               const std::string& reason) {
+void give_back(soci::session& sql, StockBook& stock, const Emitter& out,
+               const std::string& order_id, const std::vector<Line>& lines, ReleaseAction action,
+               ReservationStatus status, const std::string& reason) {
   std::vector<std::string> ids;
   for (const auto& line : lines) ids.push_back(line.product_id);
-  auto rows = lock_stock(sql, ids);
+  auto rows = stock.lock(sql, ids);
   std::vector<std::pair<std::string, StockLevel>> changed;
   for (const auto& line : lines) {
     const auto it = rows.find(line.product_id);
@@ -22,7 +22,7 @@ void give_back(soci::session& sql, const Emitter& out, const std::string& order_
     StockLevel& level = it->second.level;
     level = action == ReleaseAction::restock_sold ? restock(level, line.quantity)
                                                   : release(level, line.quantity);
-    save_stock(sql, line.product_id, level);
+    stock.save(line.product_id, level);
     changed.emplace_back(line.product_id, level);
   }
   set_reservation_status(sql, order_id, status, reason);

@@ -270,22 +270,22 @@ TEST_CASE("saga benchmark") {
       applied_s > 0 ? static_cast<double>(applied) / applied_s : 0.0, analytics_lag, catch_up_ms,
       caught_up ? "" : " (never caught up)");
   // Per completed saga, so that runs of other lengths and on a busy machine compare.
-  std::printf("\n%-14s %12s %14s %10s\n", "process", "cpu_ms", "cpu_ms_per_saga", "rss_mib");
+  std::printf("\n%-17s %12s %14s %10s\n", "process", "cpu_ms", "cpu_ms_per_saga", "rss_mib");
   double cpu_total = 0;
   for (std::size_t i = 0; i < processes.size(); ++i) {
     const double used = cpu_after[i] - cpu_before[i];
     cpu_total += used;
-    std::printf("%-14s %12.0f %14.2f %10.1f\n", processes[i].first.c_str(), used,
+    std::printf("%-17s %12.0f %14.2f %10.1f\n", processes[i].first.c_str(), used,
                 used / std::max(1, confirmed), bench::rss_mib(processes[i].second.first));
   }
   // PostgreSQL's share by database (its backends) and its own helpers, included above.
   for (const auto& [label, used] : pg_by_label) {
-    // "  order db" for bazaar_order: the column stays as wide as a service's name.
+    // "  order db" for bazaar_order.
     const std::string name =
         "  " + (label.rfind("bazaar_", 0) == 0 ? label.substr(7) + " db" : label);
-    std::printf("%-14s %12.0f %14.2f\n", name.c_str(), used, used / std::max(1, confirmed));
+    std::printf("%-17s %12.0f %14.2f\n", name.c_str(), used, used / std::max(1, confirmed));
   }
-  std::printf("%-14s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
+  std::printf("%-17s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d cpu_ms_per_saga=%.2f\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
               percentile(latencies, 0.99), violations, cpu_total / std::max(1, confirmed));
