@@ -19,8 +19,9 @@ namespace {
 using events::PreparedStatement;
 
 // The order's status before this change ('' for a new order), its row locked, updated or
-// inserted in one statement. Two inserts of one new order still collide on the key, and the
-// transaction is retried, so a new order counts once.
+// inserted in one statement: the main query reads the old row, the data-modifying parts run
+// after it. Two inserts of one new order still collide on the key and fail, as two separate
+// statements did, so a new order never counts twice.
 const PreparedStatement kOrderStatus{"analytics_order_status", R"sql(
 WITH previous AS (
   SELECT status FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE),
@@ -124,13 +125,16 @@ INSERT INTO products AS p (product_id, rejections) VALUES (CAST($1 AS uuid), 1)
 ON CONFLICT (product_id) DO UPDATE SET rejections = p.rejections + 1)sql"};
 
 // The level before this change (-1 when unknown), and the new one, in one statement: only a
-// move to or from zero changes the stock-outs.
+// move to or from zero changes the stock-outs. The main query reads (and locks) the old row;
+// the upsert, a data-modifying part, runs after it. (Read from RETURNING instead, the old row
+// would already be the one this statement replaced, and FOR UPDATE would skip it.)
 const PreparedStatement kLevel{"analytics_level", R"sql(
 WITH previous AS (
-  SELECT available FROM products WHERE product_id = CAST($1 AS uuid) FOR UPDATE)
-INSERT INTO products AS p (product_id, available) VALUES (CAST($1 AS uuid), CAST($2 AS bigint))
-ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available
-RETURNING COALESCE((SELECT available FROM previous), -1))sql"};
+  SELECT available FROM products WHERE product_id = CAST($1 AS uuid) FOR UPDATE),
+level AS (
+  INSERT INTO products AS p (product_id, available) VALUES (CAST($1 AS uuid), CAST($2 AS bigint))
+  ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available)
+SELECT COALESCE((SELECT available FROM previous), -1))sql"};
 
 const PreparedStatement kProduct{"analytics_product", R"sql(
 INSERT INTO products AS p (product_id, name, seller_id)

@@ -1,0 +1,139 @@
+// AnalyticsStore against the real PostgreSQL: the statements that read the value they replace,
+// and the tally that writes a transaction's counters and sales once, before the commit.
+#include "analytics_store.hpp"
+
+#include <doctest/doctest.h>
+#include <soci/soci.h>
+
+#include <cctype>
+#include <string>
+
+#include "events/clock.hpp"
+#include "events/db.hpp"
+#include "events/migrations.hpp"
+#include "events/uuid.hpp"
+#include "harness.hpp"
+
+using namespace bazaar;
+
+namespace {
+
+struct Fixture {
+  Fixture()
+      : db(tests::required_env("BAZAAR_TEST_DB")),
+        ids(clock, events::system_random()),
+        sql(db.session()) {
+    events::migrate(db, "analytics", events::load_migrations(BAZAAR_ANALYTICS_MIGRATIONS_DIR));
+    db.exec_script(
+        "TRUNCATE orders, sale_lines, pending_refunds, daily_sales, product_sales, counters, "
+        "failure_reasons, duration_buckets, products, dirty_metrics");
+  }
+
+  // Runs `work` in one transaction with a fresh tally, flushed before the commit.
+  template <typename Work>
+  void in_transaction(Work work) {
+    soci::transaction tx(sql);
+    analytics::Tally tally;
+    analytics::AnalyticsStore store(sql, tally);
+    work(store);
+    tally.flush(sql);
+    tx.commit();
+  }
+
+  // Whether `metric` is marked dirty; the mark is taken away.
+  bool take_dirty(const std::string& metric) {
+    const long long marked =
+        tests::count(sql, "SELECT count(*) FROM dirty_metrics WHERE metric = '" + metric + "'");
+    sql << "DELETE FROM dirty_metrics";
+    return marked > 0;
+  }
+
+  long long counter(const std::string& metric, const std::string& name) {
+    return tests::count(sql, "SELECT COALESCE(sum(count), 0) FROM counters WHERE metric = '" +
+                                 metric + "' AND name = '" + name + "'");
+  }
+
+  events::Database db;
+  events::SystemClock clock;
+  events::UuidV7Generator ids;
+  soci::session& sql;
+};
+
+}  // namespace
+
+TEST_CASE("a stock level marks the stock-outs only when it moves to or from zero") {
+  Fixture f;
+  const std::string lamp = f.ids.next().str();
+  const auto level = [&](long long available) {
+    f.in_transaction([&](analytics::AnalyticsStore& st) { st.stock_level(lamp, available); });
+    CHECK(tests::count(f.sql, "SELECT available FROM products WHERE product_id = '" + lamp + "'") ==
+          available);
+    return f.take_dirty("stock_outs");
+  };
+  CHECK_FALSE(level(7));  // a new product in stock
+  CHECK(level(0));        // sold out
+  CHECK_FALSE(level(0));  // still out
+  CHECK(level(5));        // back in stock
+  CHECK_FALSE(level(3));
+  const std::string vase = f.ids.next().str();
+  f.in_transaction([&](analytics::AnalyticsStore& st) { st.stock_level(vase, 0); });
+  CHECK(f.take_dirty("stock_outs"));  // a new product that has none
+}
+
+TEST_CASE("an order counts once when new and moves between statuses") {
+  Fixture f;
+  const std::string order = f.ids.next().str();
+  const auto status = [&](const std::string& s, const std::string& placed_at = {}) {
+    f.in_transaction([&](analytics::AnalyticsStore& st) { st.order_status(order, s, placed_at); });
+  };
+  status("PLACED", "2026-12-01T10:00:00.000Z");
+  CHECK(f.counter("conversion", "orders") == 1);
+  CHECK(f.counter("orders_by_status", "PLACED") == 1);
+  status("AWAITING_STOCK");
+  status("AWAITING_STOCK");  // a repeat moves nothing
+  CHECK(f.counter("conversion", "orders") == 1);
+  CHECK(f.counter("orders_by_status", "PLACED") == 0);
+  CHECK(f.counter("orders_by_status", "AWAITING_STOCK") == 1);
+  CHECK(tests::count(f.sql, "SELECT count(*) FROM orders WHERE order_id = '" + order +
+                                "' AND status = 'AWAITING_STOCK' AND placed_at IS NOT NULL") == 1);
+
+  // An order first heard of after its placement counts as new all the same.
+  const std::string late = f.ids.next().str();
+  f.in_transaction([&](analytics::AnalyticsStore& st) { st.order_status(late, "CONFIRMED"); });
+  CHECK(f.counter("conversion", "orders") == 2);
+  CHECK(f.counter("orders_by_status", "CONFIRMED") == 1);
+}
+
+TEST_CASE("the sales of a transaction go in summed, one row per key, with the last name given") {
+  Fixture f;
+  const std::string lamp = f.ids.next().str();
+  const std::string seller = f.ids.next().str();
+  const std::string day = "2026-12-01";
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.add_sale(f.ids.next().str(), day, "EUR", 300, {{lamp, seller, "Lamp", 1, 300}});
+    // The same product with its id in capitals and a new name: one all-time row all the same
+    // (a statement may change a row once only).
+    std::string upper = lamp;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    st.add_sale(f.ids.next().str(), day, "EUR", 600, {{upper, seller, "Blue lamp", 2, 600}});
+  });
+  // orders, units and gross of the lamp in one number: 2 orders, 3 units, 900.
+  CHECK(tests::count(f.sql,
+                     "SELECT orders * 1000000 + units * 1000 + gross FROM product_sales "
+                     "WHERE product_id = '" +
+                         lamp + "' AND currency = 'EUR'") == 2'003'900);
+  CHECK(tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE name = 'Blue lamp'") == 1);
+  CHECK(tests::count(f.sql, "SELECT gross FROM daily_sales WHERE day = '" + day +
+                                "' AND grp = 'currency' AND dim = 'EUR'") == 900);
+  CHECK(tests::count(f.sql, "SELECT orders FROM daily_sales WHERE grp = 'seller' AND dim = '" +
+                                seller + "'") == 2);
+  CHECK(f.take_dirty("top_products"));
+
+  // A later transaction adds to the same rows.
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.add_sale(f.ids.next().str(), day, "EUR", 300, {{lamp, seller, "", 1, 300}});
+  });
+  CHECK(tests::count(f.sql, "SELECT units FROM product_sales WHERE product_id = '" + lamp + "'") ==
+        4);
+  CHECK(tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE name = 'Blue lamp'") == 1);
+}
