@@ -42,7 +42,8 @@ class StockBook {
   void save(const std::string& product_id, const StockLevel& level);
   /// The product was deleted in this transaction (its row was written directly).
   void mark_deleted(const std::string& product_id);
-  /// Writes every changed row in one statement (the table's CHECKs apply), keeping the rows.
+  /// Writes every changed row once, in product order (the table's CHECKs apply), keeping the
+  /// rows.
   void flush(soci::session& sql);
   /// Forgets every row (a new transaction).
   void clear();
