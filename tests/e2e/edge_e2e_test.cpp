@@ -666,3 +666,69 @@ TEST_CASE("product answers kept in memory follow every write to products_view, w
   sql << "DELETE FROM products_view WHERE product_id = CAST(:p AS uuid)", soci::use(other);
   CHECK(tests::wait_until(10s, [&] { return other_name() == "404"; }));
 }
+
+TEST_CASE("a late catalog event never undoes a newer write of the API") {
+  Api api(false);
+  const auto [seller_id, seller] = api.user("seller");
+  const std::string product = api.product(seller, 7, 3, "Teapot");
+  soci::session& sql = api.system.db("edge");
+  auto name = [&] {
+    return std::string(api.http.get("/products/" + product).json().at("name").as_string());
+  };
+  auto awaited = [&] {
+    soci::indicator ind = soci::i_null;
+    std::string command;
+    sql << "SELECT CAST(awaiting_command AS text) FROM products_view "
+           "WHERE product_id = CAST(:p AS uuid)",
+        soci::use(product), soci::into(command, ind);
+    return ind == soci::i_ok ? command : std::string{};
+  };
+  // Catalog's event as edge's projection reads it, sent with no cause: the answer to no
+  // command edge awaits.
+  auto late = [&](const std::string& type, const std::string& old_name) {
+    json::object e{{"product_id", product}, {"seller_id", seller_id}, {"name", old_name},
+                   {"description", ""},     {"price", 700},           {"currency", "EUR"},
+                   {"category", "kitchen"}};
+    if (type == "bazaar.catalog.ProductCreated.v1") {
+      e["initial_stock"] = 3;
+      e["created_at"] = "2026-01-01T00:00:00Z";
+    } else {
+      e["updated_at"] = "2026-01-01T00:00:00Z";
+    }
+    const auto sent = api.bus.send("catalog.events", type, product, e);
+    auto applied = [&] {
+      long long n = 0;
+      sql << "SELECT count(*) FROM inbox WHERE consumer = 'edge-catalog' "
+             "AND ce_id = CAST(:id AS uuid)",
+          soci::use(sent.id), soci::into(n);
+      return n == 1;
+    };
+    REQUIRE(tests::wait_until(30s, applied));
+  };
+  auto patch = [&](const std::string& new_name) {
+    REQUIRE(api.http.send("PATCH", "/products/" + product, json::object{{"name", new_name}}, seller)
+                .status == 202);
+  };
+  // The catalog's answer to the listing arrives, then nothing is awaited.
+  REQUIRE(tests::wait_until(30s, [&] { return awaited().empty(); }));
+
+  // With the catalog stopped, edge's writes wait for their answers.
+  api.system.stop("catalog");
+  patch("Kettle");
+  CHECK_FALSE(awaited().empty());
+  late("bazaar.catalog.ProductCreated.v1", "Teapot");
+  CHECK(name() == "Kettle");
+  patch("Pot");
+  late("bazaar.catalog.ProductUpdated.v1", "Kettle");
+  CHECK(name() == "Pot");
+
+  // The catalog answers both commands in order: only the answer to the second one applies.
+  api.system.start("catalog");
+  REQUIRE(tests::wait_until(30s, [&] { return awaited().empty(); }));
+  CHECK(name() == "Pot");
+
+  // With nothing awaited, an event from elsewhere (an operator's command) is the catalog's
+  // word and applies.
+  late("bazaar.catalog.ProductUpdated.v1", "Jug");
+  CHECK(name() == "Jug");
+}

@@ -15,6 +15,8 @@ namespace {
 // catalog's fields but keeps the row's status, stock and created_at: a later delete, stock
 // change or the API's own timestamp must not be undone by a late ProductCreated. Without a
 // row (a rebuild), stock is inventory's last word if one came first, else initial_stock.
+// While the API awaits the answer to a later command (a PATCH since), the row is newer than
+// this event and keeps its fields (migration 012).
 constexpr const char* kUpsertCreated = R"sql(
 INSERT INTO products_view (product_id, seller_id, name, description, price, currency, category,
                            stock, status, created_at, updated_at)
@@ -26,13 +28,25 @@ VALUES (CAST(:product_id AS uuid), CAST(:seller_id AS uuid), :name, :description
 ON CONFLICT (product_id) DO UPDATE
 SET seller_id = EXCLUDED.seller_id, name = EXCLUDED.name, description = EXCLUDED.description,
     price = EXCLUDED.price, currency = EXCLUDED.currency, category = EXCLUDED.category,
-    updated_at = now())sql";
+    awaiting_command = NULL, updated_at = now()
+WHERE products_view.awaiting_command IS NULL
+   OR products_view.awaiting_command = CAST(NULLIF(:cause, '') AS uuid))sql";
 
+// The same rule: an answer to an older command than the one awaited changes nothing.
 constexpr const char* kUpdateFields = R"sql(
 UPDATE products_view
 SET seller_id = CAST(:seller_id AS uuid), name = :name, description = :description,
-    price = :price, currency = :currency, category = :category, updated_at = now()
-WHERE product_id = CAST(:product_id AS uuid))sql";
+    price = :price, currency = :currency, category = :category, awaiting_command = NULL,
+    updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid)
+  AND (awaiting_command IS NULL OR awaiting_command = CAST(NULLIF(:cause, '') AS uuid)))sql";
+
+// A refusal of the awaited command: the catalog will not answer it otherwise, so its later
+// events apply again.
+constexpr const char* kStopAwaiting = R"sql(
+UPDATE products_view SET awaiting_command = NULL
+WHERE product_id = CAST(:product_id AS uuid)
+  AND awaiting_command = CAST(NULLIF(:cause, '') AS uuid))sql";
 
 constexpr const char* kMarkDeleted = R"sql(
 UPDATE products_view SET status = 'deleted', updated_at = now()
@@ -87,7 +101,7 @@ void CatalogProjection::product_created(events::HandlerContext& ctx,
       soci::use(e.description, "description"), soci::use(e.price, "price"),
       soci::use(e.currency, "currency"), soci::use(e.category, "category"),
       soci::use(e.product_id, "stock_product_id"), soci::use(e.initial_stock, "initial_stock"),
-      soci::use(created_at, "created_at");
+      soci::use(created_at, "created_at"), soci::use(ctx.event.causation_id, "cause");
 }
 
 void CatalogProjection::product_updated(events::HandlerContext& ctx,
@@ -98,7 +112,7 @@ void CatalogProjection::product_updated(events::HandlerContext& ctx,
   ctx.sql << kUpdateFields, soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
       soci::use(e.description, "description"), soci::use(e.price, "price"),
       soci::use(e.currency, "currency"), soci::use(e.category, "category"),
-      soci::use(e.product_id, "product_id");
+      soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause");
 }
 
 void CatalogProjection::product_deleted(events::HandlerContext& ctx,
@@ -109,12 +123,14 @@ void CatalogProjection::product_deleted(events::HandlerContext& ctx,
 
 void CatalogProjection::command_rejected(events::HandlerContext& ctx,
                                          const contracts::catalog::ProductCommandRejectedV1& e) {
+  changing(ctx, e.product_id);
+  ctx.sql << kStopAwaiting, soci::use(e.product_id, "product_id"),
+      soci::use(ctx.event.causation_id, "cause");
   // The API showed a new product before the catalog accepted it; a refused creation takes
   // it off the listing again. ("already_exists" means the product is there after all.)
   if (e.command != contracts::catalog::CreateProductV1::kType || e.reason == "already_exists") {
     return;
   }
-  changing(ctx, e.product_id);
   ctx.sql << kMarkDeleted, soci::use(e.product_id, "product_id");
 }
 

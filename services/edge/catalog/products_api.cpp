@@ -41,15 +41,16 @@ FOR UPDATE)sql";
 
 constexpr const char* kInsertProduct = R"sql(
 INSERT INTO products_view (product_id, seller_id, name, description, price, currency, category,
-                           stock, status, created_at, updated_at)
+                           stock, status, created_at, updated_at, awaiting_command)
 VALUES (CAST(:product_id AS uuid), CAST(:seller_id AS uuid), :name, :description, :price,
         :currency, :category, :stock, 'active', CAST(:created_at AS timestamptz),
-        CAST(:updated_at AS timestamptz)))sql";
+        CAST(:updated_at AS timestamptz), CAST(:command AS uuid)))sql";
 
+// The row remembers the command, so no older catalog event undoes this write (migration 012).
 constexpr const char* kUpdateProductRow = R"sql(
 UPDATE products_view
 SET name = :name, description = :description, price = :price, category = :category,
-    updated_at = now()
+    awaiting_command = CAST(:command AS uuid), updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kSetStock = R"sql(
@@ -165,13 +166,14 @@ HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
   return json_response(200, std::move(body));
 }
 
-// A command about one product, keyed and correlated by its id.
+// A command about one product, keyed and correlated by its id; returns its ce_id.
 template <typename Command>
-void add_command(ApiContext& api, events::OutboxWriter& outbox, const char* topic,
-                 const Command& command) {
+std::string add_command(ApiContext& api, events::OutboxWriter& outbox, const char* topic,
+                        const Command& command) {
   require_broker(api);
-  events::emit(outbox, api.factory, topic, command.product_id, command, nullptr,
-               command.product_id);
+  return events::emit(outbox, api.factory, topic, command.product_id, command, nullptr,
+                      command.product_id)
+      .id;
 }
 
 bool is_currency(const std::string& c) {
@@ -243,24 +245,25 @@ HttpResponse create_product(ApiContext& api, events::UuidV7Generator& ids,
       }
       row.seller_id = *other_seller;
     }
+    const std::string command = add_command(api, outbox, kCatalogCommands,
+                                            cat::CreateProductV1{.product_id = row.id,
+                                                                 .seller_id = row.seller_id,
+                                                                 .name = row.name,
+                                                                 .description = row.description,
+                                                                 .price = row.price,
+                                                                 .currency = row.currency,
+                                                                 .category = row.category,
+                                                                 .initial_stock = row.stock,
+                                                                 .actor_id = who.user_id,
+                                                                 .actor_role = who.role});
     const long long price_value = row.price;
     const long long stock_value = row.stock;
     sql << kInsertProduct, soci::use(row.id, "product_id"), soci::use(row.seller_id, "seller_id"),
         soci::use(row.name, "name"), soci::use(row.description, "description"),
         soci::use(price_value, "price"), soci::use(row.currency, "currency"),
         soci::use(row.category, "category"), soci::use(stock_value, "stock"),
-        soci::use(created_at, "created_at"), soci::use(created_at, "updated_at");
-    add_command(api, outbox, kCatalogCommands,
-                cat::CreateProductV1{.product_id = row.id,
-                                     .seller_id = row.seller_id,
-                                     .name = row.name,
-                                     .description = row.description,
-                                     .price = row.price,
-                                     .currency = row.currency,
-                                     .category = row.category,
-                                     .initial_stock = row.stock,
-                                     .actor_id = who.user_id,
-                                     .actor_role = who.role});
+        soci::use(created_at, "created_at"), soci::use(created_at, "updated_at"),
+        soci::use(command, "command");
   });
   if (refused) return *refused;
   HttpResponse r = json_answer(202, product_to_json(row));
@@ -315,11 +318,12 @@ HttpResponse update_product(ApiContext& api, const RequestContext& c) {
     row->description = description.value_or(row->description);
     row->price = price.value_or(row->price);
     row->category = category.value_or(row->category);
+    const std::string command = add_command(api, outbox, kCatalogCommands, changes);
     const long long price_value = row->price;
     sql << kUpdateProductRow, soci::use(row->name, "name"),
         soci::use(row->description, "description"), soci::use(price_value, "price"),
-        soci::use(row->category, "category"), soci::use(*id, "product_id");
-    add_command(api, outbox, kCatalogCommands, changes);
+        soci::use(row->category, "category"), soci::use(command, "command"),
+        soci::use(*id, "product_id");
   });
   if (refused) return *refused;
   return json_answer(202, product_to_json(*row));
