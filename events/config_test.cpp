@@ -122,6 +122,7 @@ TEST_CASE("redaction and prefixes") {
   CHECK(redact_url("postgresql://h/db?user=u&password=s3cret&x=1") ==
         "postgresql://h/db?user=u&password=***&x=1");
   CHECK(redact_url("postgresql://u@h/db") == "postgresql://u@h/db");
+  CHECK(redact_url("postgresql://u:p@/db?host=/run/pg") == "postgresql://u:***@/db?host=/run/pg");
   CHECK(redact_url("postgresql://h:5432/db") == "postgresql://h:5432/db");
   CHECK(env_prefix("order") == "BAZAAR_ORDER_");
   CHECK(env_prefix("probe-relay") == "BAZAAR_PROBE_RELAY_");

@@ -12,6 +12,10 @@ TEST_CASE("a PostgreSQL URL becomes a libpq connection string with a connect tim
         "connect_timeout='5'");
   CHECK(to_conninfo("postgres://h/db?connect_timeout=2&application_name=x") ==
         "host='h' dbname='db' connect_timeout='2' application_name='x'");
+  // A Unix socket's directory is given as the host parameter, the URL's host left empty.
+  CHECK(to_conninfo("postgresql://bazaar:s3cret@/bazaar_order?host=/run/pg&port=15432") ==
+        "user='bazaar' password='s3cret' dbname='bazaar_order' host='/run/pg' port='15432' "
+        "connect_timeout='5'");
 }
 
 TEST_CASE("URL escapes are decoded and libpq quoting is applied") {
