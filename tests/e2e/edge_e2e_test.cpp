@@ -732,3 +732,70 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
   late("bazaar.catalog.ProductUpdated.v1", "Jug");
   CHECK(name() == "Jug");
 }
+
+TEST_CASE("a late stock event never undoes a stock the API set, and a refusal shows inventory's") {
+  Api api(false);
+  const auto [seller_id, seller] = api.user("seller");
+  const std::string product = api.product(seller, 7, 3, "Teapot");
+  soci::session& sql = api.system.db("edge");
+  auto stock = [&] {
+    return api.http.get("/products/" + product).json().at("stock").to_number<long long>();
+  };
+  auto awaited = [&] {
+    soci::indicator ind = soci::i_null;
+    std::string command;
+    sql << "SELECT CAST(awaiting_stock_command AS text) FROM products_view "
+           "WHERE product_id = CAST(:p AS uuid)",
+        soci::use(product), soci::into(command, ind);
+    return ind == soci::i_ok ? command : std::string{};
+  };
+  auto applied = [&](const events::Envelope& sent) {
+    return tests::wait_until(30s, [&] {
+      long long n = 0;
+      sql << "SELECT count(*) FROM inbox WHERE consumer = 'edge-catalog' "
+             "AND ce_id = CAST(:id AS uuid)",
+          soci::use(sent.id), soci::into(n);
+      return n == 1;
+    });
+  };
+  // Inventory's word on the stock, sent with no cause: the answer to no command edge awaits.
+  auto level = [&](long long available) {
+    REQUIRE(
+        applied(api.bus.send("inventory.events", "bazaar.inventory.StockLevelChanged.v1", product,
+                             json::object{{"product_id", product},
+                                          {"on_hand", available},
+                                          {"available", available},
+                                          {"reserved", 0},
+                                          {"sold", 0}})));
+  };
+  auto put = [&](long long value) {
+    REQUIRE(
+        api.http
+            .send("PUT", "/products/" + product + "/stock", json::object{{"stock", value}}, seller)
+            .status == 202);
+  };
+  REQUIRE(tests::wait_until(30s, [&] { return stock() == 3; }));
+
+  // With inventory stopped, edge's stock waits for its answer.
+  api.system.stop("inventory");
+  put(9);
+  CHECK(stock() == 9);
+  REQUIRE_FALSE(awaited().empty());
+  level(2);
+  CHECK(stock() == 9);
+
+  // Inventory refusing the awaited command puts its last word (2, above) back on the listing.
+  REQUIRE(applied(api.bus.send(
+      "inventory.events", "bazaar.inventory.StockAdjustRejected.v1", product,
+      json::object{{"product_id", product}, {"reason", "forbidden"}}, false, awaited())));
+  CHECK(stock() == 2);
+  CHECK(awaited().empty());
+
+  // Inventory answers both commands in order: only the answer to the last one applies.
+  put(5);
+  api.system.start("inventory");
+  REQUIRE(tests::wait_until(30s, [&] { return awaited().empty(); }));
+  CHECK(stock() == 5);
+  level(4);
+  CHECK(stock() == 4);
+}

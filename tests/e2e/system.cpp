@@ -149,9 +149,11 @@ std::string Bus::new_id() {
 }
 
 events::Envelope Bus::send(const std::string& topic, const std::string& type,
-                           const std::string& key, boost::json::object payload, bool twice) {
+                           const std::string& key, boost::json::object payload, bool twice,
+                           const std::string& cause) {
   events::Envelope e = factory_.make(type, key, std::move(payload));
   e.correlation_id = key;
+  e.causation_id = cause;
   std::vector<events::OutgoingRecord> records{tests::record_of(topic, e)};
   if (twice) records.push_back(records.front());
   for (const auto& r : producer_.send(records, 30s)) REQUIRE_MESSAGE(r.delivered, r.error);

@@ -78,9 +78,11 @@ class Bus {
  public:
   Bus();
   std::string new_id();
-  /// Publishes one event; `twice` sends the very same record (same ce_id) a second time.
+  /// Publishes one event; `twice` sends the very same record (same ce_id) a second time;
+  /// `cause` is its ce_causationid (none when empty).
   events::Envelope send(const std::string& topic, const std::string& type, const std::string& key,
-                        boost::json::object payload, bool twice = false);
+                        boost::json::object payload, bool twice = false,
+                        const std::string& cause = {});
 
  private:
   events::SystemClock clock_;

@@ -57,9 +57,21 @@ INSERT INTO product_stock_view (product_id, available, updated_at)
 VALUES (CAST(:product_id AS uuid), :available, now())
 ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, updated_at = now())sql";
 
+// Skipped while the API awaits the answer to a later stock command (migration 012).
 constexpr const char* kSetStock = R"sql(
-UPDATE products_view SET stock = :available, updated_at = now()
-WHERE product_id = CAST(:product_id AS uuid) AND status = 'active')sql";
+UPDATE products_view SET stock = :available, awaiting_stock_command = NULL, updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid) AND status = 'active'
+  AND (awaiting_stock_command IS NULL
+       OR awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid)))sql";
+
+// Inventory refused the awaited stock command: the row shows inventory's last word again.
+constexpr const char* kRestoreStock = R"sql(
+UPDATE products_view
+SET stock = COALESCE((SELECT available FROM product_stock_view
+                      WHERE product_id = CAST(:stock_product_id AS uuid)), stock),
+    awaiting_stock_command = NULL, updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid)
+  AND awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid))sql";
 
 }  // namespace
 
@@ -80,6 +92,7 @@ CatalogProjection::CatalogProjection(const LivePush& live, ProductCache* cache)
   on(&CatalogProjection::product_deleted);
   on(&CatalogProjection::command_rejected);
   on(&CatalogProjection::stock_changed);
+  on(&CatalogProjection::adjust_rejected);
 }
 
 void CatalogProjection::changing(events::HandlerContext& ctx, const std::string& product_id) {
@@ -139,14 +152,22 @@ void CatalogProjection::stock_changed(events::HandlerContext& ctx,
   changing(ctx, e.product_id);
   ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
       soci::use(e.available, "available");
-  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
-                         soci::use(e.product_id, "product_id"));
+  soci::statement set =
+      (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
+       soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause"));
   set.execute(true);
   // Only listed products are worth telling every session about.
   if (set.get_affected_rows() == 0) return;
   // Pushed once the transaction committed: a rolled-back try pushes nothing.
   ctx.after_commit(
       [this, message = stock_message(e.product_id, e.available)] { live_.broadcast(message); });
+}
+
+void CatalogProjection::adjust_rejected(events::HandlerContext& ctx,
+                                        const contracts::inventory::StockAdjustRejectedV1& e) {
+  changing(ctx, e.product_id);
+  ctx.sql << kRestoreStock, soci::use(e.product_id, "stock_product_id"),
+      soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause");
 }
 
 std::string stock_message(const std::string& product_id, std::int64_t stock) {

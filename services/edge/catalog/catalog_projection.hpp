@@ -30,6 +30,8 @@ class CatalogProjection final : public events::DispatchHandler<CatalogProjection
                         const contracts::catalog::ProductCommandRejectedV1& e);
   void stock_changed(events::HandlerContext& ctx,
                      const contracts::inventory::StockLevelChangedV1& e);
+  void adjust_rejected(events::HandlerContext& ctx,
+                       const contracts::inventory::StockAdjustRejectedV1& e);
   // Holds a Change of product `product_id` until this record's transaction has ended.
   void changing(events::HandlerContext& ctx, const std::string& product_id);
 

@@ -17,6 +17,7 @@ TEST_CASE("the projections follow their topics and event types") {
   CHECK(catalog.wants("bazaar.catalog.ProductUpdated.v1"));
   CHECK(catalog.wants("bazaar.catalog.ProductDeleted.v1"));
   CHECK(catalog.wants("bazaar.inventory.StockLevelChanged.v1"));
+  CHECK(catalog.wants("bazaar.inventory.StockAdjustRejected.v1"));
   CHECK_FALSE(catalog.wants("bazaar.inventory.StockReserved.v1"));
   CHECK_FALSE(catalog.wants("bazaar.catalog.CreateProduct.v1"));
   const NotificationProjection notifications(live);

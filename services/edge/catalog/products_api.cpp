@@ -54,7 +54,8 @@ SET name = :name, description = :description, price = :price, category = :catego
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kSetStock = R"sql(
-UPDATE products_view SET stock = :stock, updated_at = now()
+UPDATE products_view
+SET stock = :stock, awaiting_stock_command = CAST(:command AS uuid), updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kMarkDeleted = R"sql(
@@ -345,13 +346,15 @@ HttpResponse set_stock(ApiContext& api, const RequestContext& c) {
     std::optional<ProductRow> row;
     refused = writable(sql, *id, who, row);
     if (refused) return;
-    sql << kSetStock, soci::use(stock, "stock"), soci::use(*id, "product_id");
-    add_command(api, outbox, kInventoryCommands,
-                contracts::inventory::AdjustStockV1{.product_id = *id,
-                                                    .available = stock,
-                                                    .delta = std::nullopt,
-                                                    .actor_id = who.user_id,
-                                                    .actor_role = who.role});
+    const std::string command =
+        add_command(api, outbox, kInventoryCommands,
+                    contracts::inventory::AdjustStockV1{.product_id = *id,
+                                                        .available = stock,
+                                                        .delta = std::nullopt,
+                                                        .actor_id = who.user_id,
+                                                        .actor_role = who.role});
+    sql << kSetStock, soci::use(stock, "stock"), soci::use(command, "command"),
+        soci::use(*id, "product_id");
   });
   if (refused) return *refused;
   return json_answer(202, boost::json::object{{"product_id", *id}, {"stock", stock}});
