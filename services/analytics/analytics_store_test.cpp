@@ -40,17 +40,32 @@ struct Fixture {
     tx.commit();
   }
 
+  // The number `query` returns, its parameters :v1, :v2... bound to `values` in order.
+  long long number(const std::string& query, const std::vector<std::string>& values) {
+    long long out = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(out));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      st.exchange(soci::use(values[i], "v" + std::to_string(i + 1)));
+    }
+    st.alloc();
+    st.prepare(query);
+    st.define_and_bind();
+    st.execute(true);
+    return out;
+  }
+
   // Whether `metric` is marked dirty; the mark is taken away.
   bool take_dirty(const std::string& metric) {
     const long long marked =
-        tests::count(sql, "SELECT count(*) FROM dirty_metrics WHERE metric = '" + metric + "'");
+        number("SELECT count(*) FROM dirty_metrics WHERE metric = :v1", {metric});
     sql << "DELETE FROM dirty_metrics";
     return marked > 0;
   }
 
   long long counter(const std::string& metric, const std::string& name) {
-    return tests::count(sql, "SELECT COALESCE(sum(count), 0) FROM counters WHERE metric = '" +
-                                 metric + "' AND name = '" + name + "'");
+    return number("SELECT COALESCE(sum(count), 0) FROM counters WHERE metric = :v1 AND name = :v2",
+                  {metric, name});
   }
 
   events::Database db;
@@ -66,7 +81,7 @@ TEST_CASE("a stock level marks the stock-outs only when it moves to or from zero
   const std::string lamp = f.ids.next().str();
   const auto level = [&](long long available) {
     f.in_transaction([&](analytics::AnalyticsStore& st) { st.stock_level(lamp, available); });
-    CHECK(tests::count(f.sql, "SELECT available FROM products WHERE product_id = '" + lamp + "'") ==
+    CHECK(f.number("SELECT available FROM products WHERE product_id = CAST(:v1 AS uuid)", {lamp}) ==
           available);
     return f.take_dirty("stock_outs");
   };
@@ -94,8 +109,9 @@ TEST_CASE("an order counts once when new and moves between statuses") {
   CHECK(f.counter("conversion", "orders") == 1);
   CHECK(f.counter("orders_by_status", "PLACED") == 0);
   CHECK(f.counter("orders_by_status", "AWAITING_STOCK") == 1);
-  CHECK(tests::count(f.sql, "SELECT count(*) FROM orders WHERE order_id = '" + order +
-                                "' AND status = 'AWAITING_STOCK' AND placed_at IS NOT NULL") == 1);
+  CHECK(f.number("SELECT count(*) FROM orders WHERE order_id = CAST(:v1 AS uuid) "
+                 "AND status = 'AWAITING_STOCK' AND placed_at IS NOT NULL",
+                 {order}) == 1);
 
   // An order first heard of after its placement counts as new all the same.
   const std::string late = f.ids.next().str();
@@ -118,22 +134,22 @@ TEST_CASE("the sales of a transaction go in summed, one row per key, with the la
     st.add_sale(f.ids.next().str(), day, "EUR", 600, {{upper, seller, "Blue lamp", 2, 600}});
   });
   // orders, units and gross of the lamp in one number: 2 orders, 3 units, 900.
-  CHECK(tests::count(f.sql,
-                     "SELECT orders * 1000000 + units * 1000 + gross FROM product_sales "
-                     "WHERE product_id = '" +
-                         lamp + "' AND currency = 'EUR'") == 2'003'900);
+  CHECK(f.number("SELECT orders * 1000000 + units * 1000 + gross FROM product_sales "
+                 "WHERE product_id = CAST(:v1 AS uuid) AND currency = 'EUR'",
+                 {lamp}) == 2'003'900);
   CHECK(tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE name = 'Blue lamp'") == 1);
-  CHECK(tests::count(f.sql, "SELECT gross FROM daily_sales WHERE day = '" + day +
-                                "' AND grp = 'currency' AND dim = 'EUR'") == 900);
-  CHECK(tests::count(f.sql, "SELECT orders FROM daily_sales WHERE grp = 'seller' AND dim = '" +
-                                seller + "'") == 2);
+  CHECK(f.number("SELECT gross FROM daily_sales WHERE day = CAST(:v1 AS date) "
+                 "AND grp = 'currency' AND dim = 'EUR'",
+                 {day}) == 900);
+  CHECK(f.number("SELECT orders FROM daily_sales WHERE grp = 'seller' AND dim = :v1", {seller}) ==
+        2);
   CHECK(f.take_dirty("top_products"));
 
   // A later transaction adds to the same rows.
   f.in_transaction([&](analytics::AnalyticsStore& st) {
     st.add_sale(f.ids.next().str(), day, "EUR", 300, {{lamp, seller, "", 1, 300}});
   });
-  CHECK(tests::count(f.sql, "SELECT units FROM product_sales WHERE product_id = '" + lamp + "'") ==
+  CHECK(f.number("SELECT units FROM product_sales WHERE product_id = CAST(:v1 AS uuid)", {lamp}) ==
         4);
   CHECK(tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE name = 'Blue lamp'") == 1);
 }
