@@ -667,6 +667,33 @@ TEST_CASE("product answers kept in memory follow every write to products_view, w
   CHECK(tests::wait_until(10s, [&] { return other_name() == "404"; }));
 }
 
+namespace {
+
+// The command a product's row in edge's view awaits the answer to (`column`:
+// awaiting_command or awaiting_stock_command), empty when none.
+std::string awaited_command(soci::session& sql, const std::string& column,
+                            const std::string& product) {
+  soci::indicator ind = soci::i_null;
+  std::string command;
+  sql << "SELECT CAST(" + column +
+             " AS text) FROM products_view WHERE product_id = CAST(:p AS uuid)",
+      soci::use(product, "p"), soci::into(command, ind);
+  return ind == soci::i_ok ? command : std::string{};
+}
+
+// Whether edge's catalog projection took in `sent` within 30 s.
+bool applied_by_edge(soci::session& sql, const events::Envelope& sent) {
+  return tests::wait_until(30s, [&] {
+    long long n = 0;
+    sql << "SELECT count(*) FROM inbox WHERE consumer = 'edge-catalog' "
+           "AND ce_id = CAST(:id AS uuid)",
+        soci::use(sent.id, "id"), soci::into(n);
+    return n == 1;
+  });
+}
+
+}  // namespace
+
 TEST_CASE("a late catalog event never undoes a newer write of the API") {
   Api api(false);
   const auto [seller_id, seller] = api.user("seller");
@@ -675,14 +702,7 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
   auto name = [&] {
     return std::string(api.http.get("/products/" + product).json().at("name").as_string());
   };
-  auto awaited = [&] {
-    soci::indicator ind = soci::i_null;
-    std::string command;
-    sql << "SELECT CAST(awaiting_command AS text) FROM products_view "
-           "WHERE product_id = CAST(:p AS uuid)",
-        soci::use(product), soci::into(command, ind);
-    return ind == soci::i_ok ? command : std::string{};
-  };
+  auto awaited = [&] { return awaited_command(sql, "awaiting_command", product); };
   // Catalog's event as edge's projection reads it, sent with no cause: the answer to no
   // command edge awaits.
   auto late = [&](const std::string& type, const std::string& old_name) {
@@ -695,15 +715,7 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
     } else {
       e["updated_at"] = "2026-01-01T00:00:00Z";
     }
-    const auto sent = api.bus.send("catalog.events", type, product, e);
-    auto applied = [&] {
-      long long n = 0;
-      sql << "SELECT count(*) FROM inbox WHERE consumer = 'edge-catalog' "
-             "AND ce_id = CAST(:id AS uuid)",
-          soci::use(sent.id), soci::into(n);
-      return n == 1;
-    };
-    REQUIRE(tests::wait_until(30s, applied));
+    REQUIRE(applied_by_edge(sql, api.bus.send("catalog.events", type, product, e)));
   };
   auto patch = [&](const std::string& new_name) {
     REQUIRE(api.http.send("PATCH", "/products/" + product, json::object{{"name", new_name}}, seller)
@@ -741,23 +753,8 @@ TEST_CASE("a late stock event never undoes a stock the API set, and a refusal sh
   auto stock = [&] {
     return api.http.get("/products/" + product).json().at("stock").to_number<long long>();
   };
-  auto awaited = [&] {
-    soci::indicator ind = soci::i_null;
-    std::string command;
-    sql << "SELECT CAST(awaiting_stock_command AS text) FROM products_view "
-           "WHERE product_id = CAST(:p AS uuid)",
-        soci::use(product), soci::into(command, ind);
-    return ind == soci::i_ok ? command : std::string{};
-  };
-  auto applied = [&](const events::Envelope& sent) {
-    return tests::wait_until(30s, [&] {
-      long long n = 0;
-      sql << "SELECT count(*) FROM inbox WHERE consumer = 'edge-catalog' "
-             "AND ce_id = CAST(:id AS uuid)",
-          soci::use(sent.id), soci::into(n);
-      return n == 1;
-    });
-  };
+  auto awaited = [&] { return awaited_command(sql, "awaiting_stock_command", product); };
+  auto applied = [&](const events::Envelope& sent) { return applied_by_edge(sql, sent); };
   // Inventory's word on the stock, sent with no cause: the answer to no command edge awaits.
   auto level = [&](long long available) {
     REQUIRE(
