@@ -703,9 +703,9 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
     return std::string(api.http.get("/products/" + product).json().at("name").as_string());
   };
   auto awaited = [&] { return awaited_command(sql, "awaiting_command", product); };
-  // Catalog's event as edge's projection reads it, sent with no cause: the answer to no
-  // command edge awaits.
-  auto late = [&](const std::string& type, const std::string& old_name) {
+  // Catalog's event as edge's projection reads it, sent with no cause (or `cause`, when given).
+  auto late = [&](const std::string& type, const std::string& old_name,
+                  const std::string& cause = {}) {
     json::object e{{"product_id", product}, {"seller_id", seller_id}, {"name", old_name},
                    {"description", ""},     {"price", 700},           {"currency", "EUR"},
                    {"category", "kitchen"}};
@@ -715,7 +715,7 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
     } else {
       e["updated_at"] = "2026-01-01T00:00:00Z";
     }
-    REQUIRE(applied_by_edge(sql, api.bus.send("catalog.events", type, product, e)));
+    REQUIRE(applied_by_edge(sql, api.bus.send("catalog.events", type, product, e, false, cause)));
   };
   auto patch = [&](const std::string& new_name) {
     REQUIRE(api.http.send("PATCH", "/products/" + product, json::object{{"name", new_name}}, seller)
@@ -733,11 +733,45 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
   patch("Pot");
   late("bazaar.catalog.ProductUpdated.v1", "Kettle");
   CHECK(name() == "Pot");
-
-  // The catalog answers both commands in order: only the answer to the second one applies.
-  api.system.start("catalog");
-  REQUIRE(tests::wait_until(30s, [&] { return awaited().empty(); }));
+  // A cause that is no UUID answers no command, and the event is taken in all the same.
+  late("bazaar.catalog.ProductUpdated.v1", "Kettle", "not-a-uuid");
   CHECK(name() == "Pot");
+
+  // A wait no answer ended within five minutes (a dead-lettered command) holds nothing back.
+  sql << "UPDATE products_view SET awaiting_since = now() - interval '6 minutes' "
+         "WHERE product_id = CAST(:p AS uuid)",
+      soci::use(product, "p");
+  late("bazaar.catalog.ProductUpdated.v1", "Mug");
+  CHECK(name() == "Mug");
+  CHECK(awaited().empty());
+
+  // The catalog refusing the awaited command ends the wait too.
+  patch("Pot");
+  REQUIRE(applied_by_edge(
+      sql, api.bus.send("catalog.events", "bazaar.catalog.ProductCommandRejected.v1", product,
+                        json::object{{"product_id", product},
+                                     {"command", "bazaar.catalog.UpdateProduct.v1"},
+                                     {"reason", "forbidden"}},
+                        false, awaited())));
+  CHECK(awaited().empty());
+
+  // The catalog answers the three commands in order, each the catalog's word now.
+  api.system.start("catalog");
+  soci::session& catalog = api.system.db("catalog");
+  auto answers = [&] {
+    std::vector<std::string> ids(10);
+    catalog << "SELECT CAST(id AS text) FROM outbox WHERE aggregateid = :p ORDER BY seq",
+        soci::use(product, "p"), soci::into(ids);
+    return ids;
+  };
+  REQUIRE(tests::wait_until(30s, [&] { return answers().size() == 4; }));
+  for (const auto& id : answers()) {
+    events::Envelope answer;
+    answer.id = id;
+    REQUIRE(applied_by_edge(sql, answer));
+  }
+  CHECK(name() == "Pot");
+  CHECK(awaited().empty());
 
   // With nothing awaited, an event from elsewhere (an operator's command) is the catalog's
   // word and applies.
@@ -771,7 +805,13 @@ TEST_CASE("a late stock event never undoes a stock the API set, and a refusal sh
             .send("PUT", "/products/" + product + "/stock", json::object{{"stock", value}}, seller)
             .status == 202);
   };
-  REQUIRE(tests::wait_until(30s, [&] { return stock() == 3; }));
+  // Inventory knows the product (its first level reached edge) before it stops.
+  REQUIRE(tests::wait_until(30s, [&] {
+    long long known = 0;
+    sql << "SELECT count(*) FROM product_stock_view WHERE product_id = CAST(:p AS uuid)",
+        soci::use(product, "p"), soci::into(known);
+    return known == 1 && stock() == 3;
+  }));
 
   // With inventory stopped, edge's stock waits for its answer.
   api.system.stop("inventory");

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "events/envelope.hpp"
+#include "events/uuid.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -28,23 +29,25 @@ VALUES (CAST(:product_id AS uuid), CAST(:seller_id AS uuid), :name, :description
 ON CONFLICT (product_id) DO UPDATE
 SET seller_id = EXCLUDED.seller_id, name = EXCLUDED.name, description = EXCLUDED.description,
     price = EXCLUDED.price, currency = EXCLUDED.currency, category = EXCLUDED.category,
-    awaiting_command = NULL, updated_at = now()
+    awaiting_command = NULL, awaiting_since = NULL, updated_at = now()
 WHERE products_view.awaiting_command IS NULL
-   OR products_view.awaiting_command = CAST(NULLIF(:cause, '') AS uuid))sql";
+   OR products_view.awaiting_command = CAST(NULLIF(:cause, '') AS uuid)
+   OR products_view.awaiting_since < now() - interval '5 minutes')sql";
 
 // The same rule: an answer to an older command than the one awaited changes nothing.
 constexpr const char* kUpdateFields = R"sql(
 UPDATE products_view
 SET seller_id = CAST(:seller_id AS uuid), name = :name, description = :description,
     price = :price, currency = :currency, category = :category, awaiting_command = NULL,
-    updated_at = now()
+    awaiting_since = NULL, updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid)
-  AND (awaiting_command IS NULL OR awaiting_command = CAST(NULLIF(:cause, '') AS uuid)))sql";
+  AND (awaiting_command IS NULL OR awaiting_command = CAST(NULLIF(:cause, '') AS uuid)
+       OR awaiting_since < now() - interval '5 minutes'))sql";
 
 // A refusal of the awaited command: the catalog will not answer it otherwise, so its later
 // events apply again.
 constexpr const char* kStopAwaiting = R"sql(
-UPDATE products_view SET awaiting_command = NULL
+UPDATE products_view SET awaiting_command = NULL, awaiting_since = NULL
 WHERE product_id = CAST(:product_id AS uuid)
   AND awaiting_command = CAST(NULLIF(:cause, '') AS uuid))sql";
 
@@ -59,19 +62,30 @@ ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, updated_a
 
 // Skipped while the API awaits the answer to a later stock command (migration 012).
 constexpr const char* kSetStock = R"sql(
-UPDATE products_view SET stock = :available, awaiting_stock_command = NULL, updated_at = now()
+UPDATE products_view
+SET stock = :available, awaiting_stock_command = NULL, awaiting_stock_since = NULL,
+    updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid) AND status = 'active'
   AND (awaiting_stock_command IS NULL
-       OR awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid)))sql";
+       OR awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid)
+       OR awaiting_stock_since < now() - interval '5 minutes'))sql";
 
 // Inventory refused the awaited stock command: the row shows inventory's last word again.
 constexpr const char* kRestoreStock = R"sql(
 UPDATE products_view
 SET stock = COALESCE((SELECT available FROM product_stock_view
                       WHERE product_id = CAST(:stock_product_id AS uuid)), stock),
-    awaiting_stock_command = NULL, updated_at = now()
-WHERE product_id = CAST(:product_id AS uuid)
-  AND awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid))sql";
+    awaiting_stock_command = NULL, awaiting_stock_since = NULL, updated_at = now()
+WHERE product_id = CAST(:product_id AS uuid) AND status = 'active'
+  AND awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid)
+RETURNING stock)sql";
+
+// The command an event answers, as the view stores command ids: canonical, or empty when the
+// event names none or something that is not a UUID (it then answers no command edge awaits).
+std::string cause_of(const events::HandlerContext& ctx) {
+  const auto id = events::Uuid::parse(ctx.event.causation_id);
+  return id ? id->str() : std::string{};
+}
 
 }  // namespace
 
@@ -108,24 +122,26 @@ void CatalogProjection::changing(events::HandlerContext& ctx, const std::string&
 void CatalogProjection::product_created(events::HandlerContext& ctx,
                                         const contracts::catalog::ProductCreatedV1& e) {
   changing(ctx, e.product_id);
+  const std::string cause = cause_of(ctx);
   const std::string created_at = normalised_time(e.created_at);
   ctx.sql << kUpsertCreated, soci::use(e.product_id, "product_id"),
       soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
       soci::use(e.description, "description"), soci::use(e.price, "price"),
       soci::use(e.currency, "currency"), soci::use(e.category, "category"),
       soci::use(e.product_id, "stock_product_id"), soci::use(e.initial_stock, "initial_stock"),
-      soci::use(created_at, "created_at"), soci::use(ctx.event.causation_id, "cause");
+      soci::use(created_at, "created_at"), soci::use(cause, "cause");
 }
 
 void CatalogProjection::product_updated(events::HandlerContext& ctx,
                                         const contracts::catalog::ProductUpdatedV1& e) {
   changing(ctx, e.product_id);
+  const std::string cause = cause_of(ctx);
   // ProductUpdated carries the whole new state; it follows its ProductCreated on the same
   // partition, so the row exists unless the view was truncated without a replay.
   ctx.sql << kUpdateFields, soci::use(e.seller_id, "seller_id"), soci::use(e.name, "name"),
       soci::use(e.description, "description"), soci::use(e.price, "price"),
       soci::use(e.currency, "currency"), soci::use(e.category, "category"),
-      soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause");
+      soci::use(e.product_id, "product_id"), soci::use(cause, "cause");
 }
 
 void CatalogProjection::product_deleted(events::HandlerContext& ctx,
@@ -137,8 +153,8 @@ void CatalogProjection::product_deleted(events::HandlerContext& ctx,
 void CatalogProjection::command_rejected(events::HandlerContext& ctx,
                                          const contracts::catalog::ProductCommandRejectedV1& e) {
   changing(ctx, e.product_id);
-  ctx.sql << kStopAwaiting, soci::use(e.product_id, "product_id"),
-      soci::use(ctx.event.causation_id, "cause");
+  const std::string cause = cause_of(ctx);
+  ctx.sql << kStopAwaiting, soci::use(e.product_id, "product_id"), soci::use(cause, "cause");
   // The API showed a new product before the catalog accepted it; a refused creation takes
   // it off the listing again. ("already_exists" means the product is there after all.)
   if (e.command != contracts::catalog::CreateProductV1::kType || e.reason == "already_exists") {
@@ -150,24 +166,32 @@ void CatalogProjection::command_rejected(events::HandlerContext& ctx,
 void CatalogProjection::stock_changed(events::HandlerContext& ctx,
                                       const contracts::inventory::StockLevelChangedV1& e) {
   changing(ctx, e.product_id);
+  const std::string cause = cause_of(ctx);
   ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
       soci::use(e.available, "available");
-  soci::statement set =
-      (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
-       soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause"));
+  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
+                         soci::use(e.product_id, "product_id"), soci::use(cause, "cause"));
   set.execute(true);
   // Only listed products are worth telling every session about.
   if (set.get_affected_rows() == 0) return;
-  // Pushed once the transaction committed: a rolled-back try pushes nothing.
-  ctx.after_commit(
-      [this, message = stock_message(e.product_id, e.available)] { live_.broadcast(message); });
+  push_stock(ctx, e.product_id, e.available);
 }
 
 void CatalogProjection::adjust_rejected(events::HandlerContext& ctx,
                                         const contracts::inventory::StockAdjustRejectedV1& e) {
   changing(ctx, e.product_id);
+  const std::string cause = cause_of(ctx);
+  long long stock = 0;
   ctx.sql << kRestoreStock, soci::use(e.product_id, "stock_product_id"),
-      soci::use(e.product_id, "product_id"), soci::use(ctx.event.causation_id, "cause");
+      soci::use(e.product_id, "product_id"), soci::use(cause, "cause"), soci::into(stock);
+  if (ctx.sql.got_data()) push_stock(ctx, e.product_id, stock);
+}
+
+void CatalogProjection::push_stock(events::HandlerContext& ctx, const std::string& product_id,
+                                   std::int64_t stock) {
+  // Pushed once the transaction committed: a rolled-back try pushes nothing.
+  ctx.after_commit(
+      [this, message = stock_message(product_id, stock)] { live_.broadcast(message); });
 }
 
 std::string stock_message(const std::string& product_id, std::int64_t stock) {

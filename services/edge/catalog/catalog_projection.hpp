@@ -32,6 +32,8 @@ class CatalogProjection final : public events::DispatchHandler<CatalogProjection
                      const contracts::inventory::StockLevelChangedV1& e);
   void adjust_rejected(events::HandlerContext& ctx,
                        const contracts::inventory::StockAdjustRejectedV1& e);
+  // Tells every open session the product's new stock once the transaction committed.
+  void push_stock(events::HandlerContext& ctx, const std::string& product_id, std::int64_t stock);
   // Holds a Change of product `product_id` until this record's transaction has ended.
   void changing(events::HandlerContext& ctx, const std::string& product_id);
 

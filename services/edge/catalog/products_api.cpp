@@ -41,21 +41,23 @@ FOR UPDATE)sql";
 
 constexpr const char* kInsertProduct = R"sql(
 INSERT INTO products_view (product_id, seller_id, name, description, price, currency, category,
-                           stock, status, created_at, updated_at, awaiting_command)
+                           stock, status, created_at, updated_at, awaiting_command,
+                           awaiting_since)
 VALUES (CAST(:product_id AS uuid), CAST(:seller_id AS uuid), :name, :description, :price,
         :currency, :category, :stock, 'active', CAST(:created_at AS timestamptz),
-        CAST(:updated_at AS timestamptz), CAST(:command AS uuid)))sql";
+        CAST(:updated_at AS timestamptz), CAST(:command AS uuid), now()))sql";
 
 // The row remembers the command, so no older catalog event undoes this write (migration 012).
 constexpr const char* kUpdateProductRow = R"sql(
 UPDATE products_view
 SET name = :name, description = :description, price = :price, category = :category,
-    awaiting_command = CAST(:command AS uuid), updated_at = now()
+    awaiting_command = CAST(:command AS uuid), awaiting_since = now(), updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kSetStock = R"sql(
 UPDATE products_view
-SET stock = :stock, awaiting_stock_command = CAST(:command AS uuid), updated_at = now()
+SET stock = :stock, awaiting_stock_command = CAST(:command AS uuid), awaiting_stock_since = now(),
+    updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
 constexpr const char* kMarkDeleted = R"sql(
