@@ -132,10 +132,8 @@ void Database::reset() {
   session_.reset();
 }
 
-bool Database::connected() const {
-  if (!session_) return false;
-  PGconn* conn = native(*session_);
-  return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+bool Database::connected() {
+  return session_ && connection_answers(*session_);
 }
 
 void Database::exec_script(const std::string& sql) {
@@ -166,13 +164,22 @@ std::string error_summary(const std::exception& error) {
   return error.what();
 }
 
-FailureKind classify(const std::exception& error, const Database& db) {
+FailureKind classify(const std::exception& error, Database& db) {
   return classify(error, db.connected());
 }
 
 bool connection_ok(soci::session& sql) {
   PGconn* conn = native(sql);
   return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+}
+
+bool connection_answers(soci::session& sql) {
+  if (sql.get_backend() == nullptr || !connection_ok(sql)) return false;
+  PGconn* conn = native(sql);
+  PGresult* result = PQexec(conn, "");
+  const bool answered = PQresultStatus(result) == PGRES_EMPTY_QUERY;
+  PQclear(result);
+  return answered && PQstatus(conn) == CONNECTION_OK;
 }
 
 FailureKind classify(const std::exception& error, bool connection_alive) {

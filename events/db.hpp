@@ -25,8 +25,9 @@ class Database {
   soci::session& session();
   /// Drops the connection so the next session() reconnects.
   void reset();
-  /// True when the connection exists and libpq considers it healthy.
-  bool connected() const;
+  /// True when the connection exists and the server answers on it (a round trip: for the
+  /// paths after an error, see connection_answers()).
+  bool connected();
   /// Runs a script of several statements (migrations) in one round trip.
   void exec_script(const std::string& sql);
 
@@ -93,13 +94,18 @@ enum class FailureKind { transient, permanent };
 std::string error_summary(const std::exception& error);
 
 /// Classifies an exception thrown while working with `db`.
-FailureKind classify(const std::exception& error, const Database& db);
+FailureKind classify(const std::exception& error, Database& db);
 /// Classifies an exception thrown on a connection that is (or is no longer) alive.
 FailureKind classify(const std::exception& error, bool connection_alive);
 
 /// Whether the libpq connection behind `sql` exists and is healthy, without a round trip
 /// (SOCI's is_connected() pings the server, and answers false for a session to reopen).
 bool connection_ok(soci::session& sql);
+
+/// Whether the server answers on the connection behind `sql`: an empty query's round trip.
+/// After the server went away, libpq over a Unix socket still reports the connection as
+/// healthy until it is used once more, so the paths after an error ask this instead.
+bool connection_answers(soci::session& sql);
 
 /// A libpq key=value connection string for a `postgresql://user:password@host:port/db?k=v`
 /// URL (SOCI 4.0 takes no URLs), with `connect_timeout=5` unless the URL sets one. Throws

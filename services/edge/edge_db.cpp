@@ -100,7 +100,7 @@ void EdgeDb::run(const std::function<void(soci::session&, bool&)>& work) {
     } catch (const DependencyUnavailable&) {
       throw;
     } catch (const std::exception& e) {
-      const bool alive = sql.get_backend() != nullptr && events::connection_ok(sql);
+      const bool alive = events::connection_answers(sql);
       if (events::classify(e, alive) == events::FailureKind::permanent) throw;
       // A connection the server dropped (restart, idle kill) is reopened and the work tried
       // once more, but never after COMMIT was sent: it may have succeeded, and doing the work

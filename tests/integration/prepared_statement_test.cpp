@@ -70,3 +70,30 @@ TEST_CASE(
   CHECK(count(db.session(), "SELECT count(*) FROM prepared_probe") == 2);
   db.session() << "DROP TABLE prepared_probe";
 }
+
+TEST_CASE("an error with no SQLSTATE is transient only when the server no longer answers") {
+  // libpq's own errors carry no SQLSTATE: a lost server, or a statement libpq refused to send.
+  const soci::postgresql_soci_error no_answer("server closed the connection unexpectedly", "     ");
+  events::Database victim(required_env("BAZAAR_TEST_DB"));
+  int pid = 0;
+  victim.session() << "SELECT pg_backend_pid()", soci::into(pid);
+  CHECK(events::connection_answers(victim.session()));
+  CHECK(events::classify(no_answer, victim) == events::FailureKind::permanent);
+
+  // The server ends the victim's backend. Until the connection is used, libpq still calls it
+  // healthy (over a Unix socket even after a failed statement): only a round trip tells.
+  events::Database other(required_env("BAZAAR_TEST_DB"));
+  other.session() << "SELECT pg_terminate_backend(:pid)", soci::use(pid, "pid");
+  REQUIRE(wait_until(std::chrono::seconds{10}, [&] {
+    long long left = 0;
+    other.session() << "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid",
+        soci::use(pid, "pid"), soci::into(left);
+    return left == 0;
+  }));
+  CHECK(events::connection_ok(victim.session()));
+  CHECK(events::classify(no_answer, victim) == events::FailureKind::transient);
+  CHECK_FALSE(victim.connected());
+  victim.reset();
+  victim.session();  // reconnects
+  CHECK(victim.connected());
+}
