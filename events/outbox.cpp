@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -32,7 +33,9 @@ namespace bazaar::events {
 namespace {
 
 // Takes the lease when it is free or expired, renews it when this relay holds it. The
-// database's clock decides expiry, so instances never compare their own clocks.
+// database's clock decides expiry, so instances never compare their own clocks. Returns the
+// floor the holders keep in the row; a floor above the last seq handed out belongs to an
+// outbox numbered again from the start, and counts as none.
 constexpr const char* kTakeLease = R"sql(
 INSERT INTO relay_lease AS l (id, holder, process, expires_at)
 VALUES (1, CAST(:holder AS uuid), CAST(:process AS uuid),
@@ -40,7 +43,7 @@ VALUES (1, CAST(:holder AS uuid), CAST(:process AS uuid),
 ON CONFLICT (id) DO UPDATE
 SET holder = EXCLUDED.holder, process = EXCLUDED.process, expires_at = EXCLUDED.expires_at
 WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
-RETURNING 1)sql";
+RETURNING CASE WHEN l.floor <= (SELECT last_value FROM outbox_seq_seq) THEN l.floor ELSE 0 END)sql";
 
 const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
@@ -57,18 +60,33 @@ ORDER BY r.n)sql"};
 
 // Not prepared (events::PreparedStatement), unlike the statements every record runs: a generic
 // plan, blind to the floor and to the size of the seq list, can walk the published rows the
-// floor exists to skip; the bench showed more database time per saga, not less.
+// floor exists to skip; the bench showed more database time per saga, not less. Each row
+// carries the statement's snapshot, which RelayFloor reasons with.
 constexpr const char* kSelectBatch = R"sql(
-SELECT seq, aggregatetype, aggregateid, payload::text, headers::text
-FROM outbox WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :n)sql";
+SELECT seq, aggregatetype, aggregateid, payload::text, headers::text, pg_current_snapshot()::text
+FROM outbox WHERE seq > :floor AND published_at IS NULL ORDER BY seq LIMIT :n)sql";
 
-constexpr const char* kMarkPublished =
-    "UPDATE outbox SET published_at = now() WHERE seq = ANY(CAST(:seqs AS bigint[]))";
+// Marks the delivered rows and keeps the floor in the lease row (only while this relay holds
+// it), in one transaction whose id it returns: an id given after the batch's snapshot.
+// `published_at` is in no index, so the mark is a HOT update that adds no index entry.
+constexpr const char* kMarkPublished = R"sql(
+WITH marked AS (
+  UPDATE outbox SET published_at = now() WHERE seq = ANY(CAST(:seqs AS bigint[])) RETURNING 1),
+kept AS (
+  UPDATE relay_lease SET floor = :floor
+  WHERE id = 1 AND holder = CAST(:holder AS uuid) AND floor <> :new_floor RETURNING 1)
+SELECT pg_current_xact_id()::text)sql";
 
-constexpr const char* kBacklog = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+constexpr const char* kBacklog =
+    "SELECT count(*) FROM outbox WHERE seq > :floor AND published_at IS NULL";
 
-constexpr const char* kPurgeOutbox =
-    "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :h)";
+// The oldest row young enough to keep. Rows come in seq order, so the walk along the primary
+// key stops there, having read only what the purge deletes.
+constexpr const char* kPurgeBound = R"sql(
+SELECT seq FROM outbox WHERE created_at >= now() - make_interval(hours => :h)
+ORDER BY seq LIMIT 1)sql";
+constexpr const char* kPurgeOutbox = R"sql(
+DELETE FROM outbox WHERE seq < :bound AND published_at < now() - make_interval(hours => :h))sql";
 constexpr const char* kPurgeInbox =
     "DELETE FROM inbox WHERE received_at < now() - make_interval(hours => :h)";
 
@@ -215,9 +233,9 @@ bool OutboxRelay::acquire() {
   const std::string& holder = holder_;
   const std::string& process = process_id();
   const long long ms = settings_.lease.count();
-  int got = 0;
+  long long kept_floor = 0;
   sql << kTakeLease, soci::use(holder, "holder"), soci::use(process, "process"),
-      soci::use(ms, "ms"), soci::into(got);
+      soci::use(ms, "ms"), soci::into(kept_floor);
   const bool held = sql.got_data();
   if (!held) {
     if (locked_) spdlog::warn("outbox relay lost its lease to another instance");
@@ -225,11 +243,11 @@ bool OutboxRelay::acquire() {
     return false;
   }
   renewed_ = now;
+  // A lease row created again, or an outbox numbered again, starts lower than this relay's.
+  if (locked_ && kept_floor < floor_.value()) floor_.reset(kept_floor);
   if (locked_) return true;
-  // Another holder published meanwhile: start from a full scan again.
-  candidates_.clear();
-  floor_ = 0;
-  next_full_scan_ = {};
+  // Another holder published meanwhile: start from the floor it kept.
+  floor_.reset(kept_floor);
   sql << "LISTEN bazaar_outbox";
   locked_ = true;
   spdlog::info("outbox relay holds the lease of its database");
@@ -243,33 +261,22 @@ std::chrono::milliseconds OutboxRelay::wait_budget() const {
                   std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease / 3));
 }
 
-long long OutboxRelay::scan_floor(std::chrono::steady_clock::time_point now) {
-  if (now >= next_full_scan_) {
-    next_full_scan_ = now + settings_.full_scan_every;
-    return 0;
-  }
-  while (!candidates_.empty() && now - candidates_.front().first >= settings_.floor_lag) {
-    floor_ = candidates_.front().second;
-    candidates_.pop_front();
-  }
-  return floor_;
-}
-
 OutboxRelay::Pass OutboxRelay::publish_once() {
   Pass pass;
   if (!acquire()) return pass;
   soci::session& sql = db_.session();
-  const auto started = std::chrono::steady_clock::now();
-  const long long floor = scan_floor(started);
+  const long long floor = floor_.value();
   const auto n = static_cast<std::size_t>(settings_.batch);
   std::vector<long long> seqs(n);
-  std::vector<std::string> topics(n), keys(n), payloads(n), header_texts(n);
+  std::vector<std::string> topics(n), keys(n), payloads(n), header_texts(n), snapshots(n);
   sql << kSelectBatch, soci::into(seqs), soci::into(topics), soci::into(keys), soci::into(payloads),
-      soci::into(header_texts), soci::use(floor, "floor"), soci::use(settings_.batch, "n");
+      soci::into(header_texts), soci::into(snapshots), soci::use(floor, "floor"),
+      soci::use(settings_.batch, "n");
   if (seqs.empty()) {
     if (metrics_ != nullptr) metrics_->outbox_backlog.Set(0);
     return pass;
   }
+  const TxSnapshot read = TxSnapshot::parse(snapshots.front());
 
   std::vector<OutgoingRecord> records(seqs.size());
   for (std::size_t i = 0; i < seqs.size(); ++i) {
@@ -297,21 +304,30 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
       ++pass.failed;
     }
   }
-  const std::string confirmed = pg_int_array(delivered);
-  if (pass.published > 0) {
-    sql << kMarkPublished, soci::use(confirmed, "seqs");
-    crash_point(crash::kRelayAfterMark);
-  }
   pass.more = pass.failed == 0 && seqs.size() == n;
-  // Every row visible up to the last one read is published now (rows come in seq order); one
-  // whose transaction still holds a lower seq commits within the lag or waits for a full scan.
-  if (pass.failed == 0 && seqs.back() > floor) candidates_.emplace_back(started, seqs.back());
+  // This pass published every row it could see above the floor, up to the last one it read
+  // (all of them when its batch was not full): earlier passes whose transactions have all
+  // ended in its snapshot move the floor.
+  if (pass.failed == 0) {
+    floor_.advance(read, pass.more ? seqs.back() : std::numeric_limits<long long>::max());
+  }
+  if (pass.published > 0) {
+    const std::string confirmed = pg_int_array(delivered);
+    const long long kept = floor_.value();
+    std::string mark_xid;
+    sql << kMarkPublished, soci::use(confirmed, "seqs"), soci::use(kept, "floor"),
+        soci::use(holder_, "holder"), soci::use(kept, "new_floor"), soci::into(mark_xid);
+    crash_point(crash::kRelayAfterMark);
+    if (pass.failed == 0)
+      floor_.published_through(seqs.back(), read, TxSnapshot::parse_xid(mark_xid));
+  }
   if (metrics_ != nullptr) {
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));
     // Counting the backlog costs a query: only when a full batch says there may be one.
     if (pass.more) {
       long long backlog = 0;
-      sql << kBacklog, soci::into(backlog);
+      const long long from = floor_.value();
+      sql << kBacklog, soci::into(backlog), soci::use(from, "floor");
       metrics_->outbox_backlog.Set(static_cast<double>(backlog));
     } else {
       metrics_->outbox_backlog.Set(static_cast<double>(pass.failed));
@@ -323,7 +339,10 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
 void OutboxRelay::purge() {
   soci::session& sql = db_.session();
   const int hours = static_cast<int>(settings_.retention.count());
-  sql << kPurgeOutbox, soci::use(hours, "h");
+  long long bound = std::numeric_limits<long long>::max();
+  sql << kPurgeBound, soci::use(hours, "h"), soci::into(bound);
+  if (!sql.got_data()) bound = std::numeric_limits<long long>::max();
+  sql << kPurgeOutbox, soci::use(bound, "bound"), soci::use(hours, "h");
   sql << kPurgeInbox, soci::use(hours, "h");
 }
 

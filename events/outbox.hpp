@@ -3,12 +3,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <vector>
 
 #include "events/db.hpp"
 #include "events/envelope.hpp"
+#include "events/relay_floor.hpp"
 
 namespace soci {
 class session;
@@ -75,21 +75,15 @@ struct RelaySettings {
   /// How long the lease lasts without renewal: a holder that stops making progress (frozen,
   /// cut off) loses it after this, and another instance takes over.
   std::chrono::milliseconds lease{5'000};
-  /// Published rows leave dead entries in the index of unpublished ones, and a scan from the
-  /// start walks all of them until a vacuum. Passes start above what was all published at
-  /// least this long ago; a row whose transaction held a lower `seq` for longer than this is
-  /// found by the full scan, done every `full_scan_every`.
-  std::chrono::milliseconds floor_lag{1'000};
-  std::chrono::milliseconds full_scan_every{5'000};
 };
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
-/// reports. Woken by its own process's commits (ring_relays()), by LISTEN/NOTIFY for every
-/// other writer (another instance, an operator), with polling as the fallback. Only the holder of
-/// the database's relay lease publishes, so several instances of a service can run; the holder
-/// renews the lease as it works, and loses it to another instance when it stops doing so.
-/// A crash between publishing and marking republishes those rows; the inbox of every
-/// consumer absorbs the copies.
+/// reports. Each pass starts at the floor (RelayFloor), below which every row is published. Woken
+/// by its own process's commits (ring_relays()), by LISTEN/NOTIFY for every other writer (another
+/// instance, an operator), with polling as the fallback. Only the holder of the database's relay
+/// lease publishes, so several instances of a service can run; the holder renews the lease as it
+/// works, and loses it to another instance when it stops doing so. A crash between publishing and
+/// marking republishes those rows; the inbox of every consumer absorbs the copies.
 class OutboxRelay {
  public:
   OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics = nullptr);
@@ -116,8 +110,6 @@ class OutboxRelay {
 
  private:
   bool acquire();
-  /// Where this pass starts: 0 for a full scan, else the newest floor old enough to trust.
-  long long scan_floor(std::chrono::steady_clock::time_point now);
   std::chrono::milliseconds wait_budget() const;
   void wait_for_notification(std::chrono::milliseconds timeout);
 
@@ -129,10 +121,7 @@ class OutboxRelay {
   int bell_ = -1;       ///< eventfd written by ring_relays()
   bool locked_ = false;
   std::chrono::steady_clock::time_point renewed_{};
-  /// Seqs below which every visible row was published, with when that was seen.
-  std::deque<std::pair<std::chrono::steady_clock::time_point, long long>> candidates_;
-  long long floor_ = 0;
-  std::chrono::steady_clock::time_point next_full_scan_{};
+  RelayFloor floor_;  ///< where passes start; kept in the lease row
 };
 
 }  // namespace bazaar::events

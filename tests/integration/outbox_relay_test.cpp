@@ -176,29 +176,106 @@ TEST_CASE(
   CHECK(read_topic(topic, 2, 30s).size() == 2);
 }
 
-TEST_CASE("a row committed late below the relay's floor is published by the next full scan") {
+TEST_CASE(
+    "the floor never passes a row whose transaction is still open, and that row is "
+    "published by the first pass after its commit") {
   Platform p;
   auto sql = clean_test_database();
   const std::string topic = unique_name("itest.outbox.late");
   create_topic(topic, 1);
-  events::OutboxRelay relay({.db_url = p.db_url, .floor_lag = 0ms, .full_scan_every = 300ms},
-                            p.producer);
+  events::OutboxRelay relay({.db_url = p.db_url}, p.producer);
+  auto kept_floor = [&] { return count(*sql, "SELECT floor FROM relay_lease"); };
 
-  // A transaction takes a seq and stays open while a later one commits and is published.
+  // A transaction takes seq 1 as its first write and stays open while later ones commit.
   events::Database other(p.db_url);
   auto late_tx = std::make_unique<soci::transaction>(other.session());
   events::OutboxWriter late_writer(other.session(), p.schemas);
   late_writer.add(topic, probe_event(p.factory, "late", 0));
-  fill_outbox(p, *sql, topic, 1, 1, 1);
-  CHECK(relay.publish_once().published == 1);
-  CHECK(relay.publish_once().published == 0);  // the floor is now above the open row's seq
+  for (int i = 1; i <= 4; ++i) {
+    fill_outbox(p, *sql, topic, 1, 1, 1, i);
+    CHECK(relay.publish_once().published == 1);
+  }
+  CHECK(relay.publish_once().published == 0);
+  CHECK(kept_floor() == 0);  // every pass saw the open transaction running
 
   late_tx->commit();
-  // A pass from the floor cannot see it; a full scan must, within its period.
-  CHECK(relay.publish_once().published == 0);
-  CHECK(wait_until(10s, [&] { return relay.publish_once().published == 1; }));
+  CHECK(relay.publish_once().published == 1);  // no wait for a periodic scan
+  // That pass saw the late transaction ended: the floor moves past every row published.
+  CHECK(kept_floor() == 5);
+  fill_outbox(p, *sql, topic, 1, 1, 1, 5);
+  CHECK(relay.publish_once().published == 1);
   CHECK(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0);
-  CHECK(read_topic(topic, 2, 30s).size() == 2);
+  CHECK(read_topic(topic, 6, 30s).size() == 6);
+}
+
+TEST_CASE("an outbox row's transaction has its id before the row takes its seq") {
+  // The floor's proof needs it: a trigger that runs after the row's defaults were computed and
+  // before it is stored refuses a row whose transaction has no id yet.
+  Platform p;
+  auto sql = clean_test_database();
+  struct Guard {
+    soci::session& sql;
+    ~Guard() {
+      sql << "DROP TRIGGER IF EXISTS itest_xid_first ON outbox";
+      sql << "DROP FUNCTION IF EXISTS itest_xid_first()";
+    }
+  } guard{*sql};
+  *sql << R"sql(
+    CREATE FUNCTION itest_xid_first() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF pg_current_xact_id_if_assigned() IS NULL THEN
+        RAISE EXCEPTION 'seq % taken before the transaction had an id', NEW.seq;
+      END IF;
+      RETURN NEW;
+    END $$)sql";
+  *sql << "CREATE TRIGGER itest_xid_first BEFORE INSERT ON outbox "
+          "FOR EACH ROW EXECUTE FUNCTION itest_xid_first()";
+  // Both ways of writing, each as the first write of its transaction.
+  fill_outbox(p, *sql, unique_name("itest.xid"), 1, 1, 1, 0, events::OutboxWriter::Write::at_once);
+  fill_outbox(p, *sql, unique_name("itest.xid"), 1, 3, 3, 0, events::OutboxWriter::Write::at_flush);
+  CHECK(count(*sql, "SELECT count(*) FROM outbox") == 4);
+  // The trigger itself refuses what the default used to do.
+  CHECK_THROWS(sql->once << R"sql(
+    INSERT INTO outbox (seq, id, aggregatetype, aggregateid, type, payload, headers)
+    VALUES (nextval('outbox_seq_seq'), gen_random_uuid(), 't', 'k', 'x', '{}', '{}'))sql");
+}
+
+TEST_CASE(
+    "a relay starts from the floor kept in the lease row, or from the start of an outbox "
+    "numbered again") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.outbox.kept");
+  create_topic(topic, 1);
+  fill_outbox(p, *sql, topic, 1, 3, 1);
+  {
+    events::OutboxRelay first({.db_url = p.db_url}, p.producer);
+    CHECK(first.publish_once().published == 3);
+    fill_outbox(p, *sql, topic, 1, 1, 1, 3);
+    CHECK(first.publish_once().published == 1);
+  }
+  CHECK(count(*sql, "SELECT floor FROM relay_lease") == 3);
+  // The lease of the first has not expired: let it, as after a crash.
+  *sql << "UPDATE relay_lease SET expires_at = clock_timestamp() - interval '1 second'";
+  // Rows below the kept floor that look unpublished stay as they are: the floor says every
+  // one of them went out.
+  *sql << "UPDATE outbox SET published_at = NULL WHERE seq = 1";
+  fill_outbox(p, *sql, topic, 1, 1, 1, 4);
+  {
+    events::OutboxRelay second({.db_url = p.db_url}, p.producer);
+    CHECK(second.publish_once().published == 1);  // seq 5 alone
+    CHECK(second.publish_once().published == 0);
+  }
+  CHECK(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1);
+  CHECK(read_topic(topic, 5, 30s).size() == 5);
+
+  // The outbox emptied and numbered from 1 again: a floor above its last seq counts as none.
+  *sql << "TRUNCATE outbox RESTART IDENTITY";
+  *sql << "UPDATE relay_lease SET expires_at = clock_timestamp() - interval '1 second'";
+  fill_outbox(p, *sql, topic, 1, 2, 1, 6);
+  events::OutboxRelay third({.db_url = p.db_url}, p.producer);
+  CHECK(third.publish_once().published == 2);
+  CHECK(read_topic(topic, 7, 30s).size() == 7);
 }
 
 TEST_CASE("only one relay per database publishes at a time") {
@@ -297,10 +374,14 @@ TEST_CASE("a relay killed mid-batch loses nothing and the inbox absorbs its copi
   MESSAGE("relay killed with " << left << " of " << total << " rows unpublished");
   REQUIRE(left > 0);  // the kill landed mid-stream, or this test proves nothing
   // Whether the kill fell between a delivery and its mark is luck; make it certain for the
-  // last rows it published, as if it had died just before marking them.
+  // last rows it published, as if it had died just before marking them: unmarked, and the
+  // floor kept in the same statement as their marks no higher than before them.
   sql->once << R"sql(
-    UPDATE outbox SET published_at = NULL WHERE seq IN (
-      SELECT seq FROM outbox WHERE published_at IS NOT NULL ORDER BY seq DESC LIMIT 100))sql";
+    WITH last AS (
+      SELECT seq FROM outbox WHERE published_at IS NOT NULL ORDER BY seq DESC LIMIT 100),
+    unmarked AS (
+      UPDATE outbox SET published_at = NULL WHERE seq IN (SELECT seq FROM last))
+    UPDATE relay_lease SET floor = LEAST(floor, (SELECT min(seq) - 1 FROM last)))sql";
 
   {
     const std::uint16_t admin_port = free_port();
