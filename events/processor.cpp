@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "events/batch_order.hpp"
 #include "events/crash_points.hpp"
 #include "events/db.hpp"
 #include "events/inbox.hpp"
@@ -214,6 +215,8 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   /// never be applied.
   void apply_one(Entry& e);
   void handle_batch(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
+  /// Applies a batch of several partitions in the order its records were written (time_order).
+  static void order_by_time(std::vector<std::unique_ptr<RdKafka::Message>>& batch);
   Outcome dead_letter(RdKafka::Message& m, const Error& why, const Headers& extra = {});
   void pause(const PartitionKey& key, std::int64_t offset);
   void resume_due();
@@ -331,7 +334,8 @@ void Processor::Impl::connect() {
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
-      {"fetch.wait.max.ms", "100"},
+      {"fetch.wait.max.ms", std::to_string(settings_.fetch_wait.count())},
+      {"fetch.min.bytes", std::to_string(settings_.fetch_min_bytes)},
       {"topic.metadata.refresh.interval.ms", "10000"},
   };
   for (const auto& [k, v] : settings_.overrides) props[k] = v;
@@ -808,6 +812,26 @@ void Processor::Impl::handle_batch(std::vector<std::unique_ptr<RdKafka::Message>
   }
 }
 
+void Processor::Impl::order_by_time(std::vector<std::unique_ptr<RdKafka::Message>>& batch) {
+  // The poll stops at its first error: the records before it are what time_order() reorders.
+  std::size_t polled = 0;
+  while (polled < batch.size() && batch[polled]->err() == RdKafka::ERR_NO_ERROR) ++polled;
+  if (polled < 2) return;
+  std::vector<std::string> topics;
+  topics.reserve(polled);  // the views below point into it
+  std::vector<PolledRecord> records;
+  records.reserve(polled);
+  for (std::size_t i = 0; i < polled; ++i) {
+    topics.push_back(batch[i]->topic_name());
+    records.push_back({topics.back(), batch[i]->partition(), batch[i]->timestamp().timestamp});
+  }
+  std::vector<std::unique_ptr<RdKafka::Message>> ordered;
+  ordered.reserve(batch.size());
+  for (const std::size_t i : time_order(records)) ordered.push_back(std::move(batch[i]));
+  for (std::size_t i = polled; i < batch.size(); ++i) ordered.push_back(std::move(batch[i]));
+  batch = std::move(ordered);
+}
+
 void Processor::Impl::run(const std::atomic<bool>& stop) {
   connect();
   spdlog::info("consumer group {} subscribed to {} topics", settings_.group,
@@ -835,6 +859,7 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
       }
       continue;
     }
+    order_by_time(batch);
     handle_batch(batch);
     update_lag();
   }

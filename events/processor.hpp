@@ -31,6 +31,10 @@ struct ProcessorSettings {
   /// move away or the member leaves): an OffsetCommit per small batch cost the broker more CPU
   /// than the records themselves. A crash replays at most this much more into the inbox.
   std::chrono::milliseconds commit_interval{500};
+  /// How long the broker may hold a fetch for `fetch_min_bytes` to arrive: a fetch answered at
+  /// the first new record keeps a hop quick, and costs the broker a request per few records.
+  std::chrono::milliseconds fetch_wait{100};
+  int fetch_min_bytes = 1;
   int dlq_partitions = 6;
   int replication_factor = 1;
   /// Largest dead-letter record (key, value and headers) sent as it is; a larger one is
