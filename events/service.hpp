@@ -59,10 +59,15 @@ class Service {
   Metrics& metrics() { return metrics_; }
   Producer& producer() { return producer_; }
 
+  /// How a consumer fetches. `at_once`: each record as soon as it lands, for the saga's path.
+  /// `in_bulk`: the broker holds a fetch up to half a second until a mebibyte is there, for
+  /// consumers no saga waits for (analytics, notifications, dashboards). They see records up
+  /// to that much later, in batches that share one transaction, one relay pass and one fetch.
+  enum class Fetch { at_once, in_bulk };
   /// Runs `handler` for consumer group `group` on `topics`, on its own thread, once run() starts.
   /// `quarantine`: per-key order matters, so a dead-lettered key parks its later records.
   void add_processor(std::string group, std::vector<std::string> topics, Handler& handler,
-                     bool quarantine = false);
+                     bool quarantine = false, Fetch fetch = Fetch::at_once);
   /// Runs `task` every `every` on its own thread once run() starts (deadline scanners,
   /// reservation expiry, webhook delivery). A failing run is logged and retried next tick.
   void add_periodic(std::string name, std::chrono::milliseconds every,

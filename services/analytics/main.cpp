@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   return bazaar::events::run_main("bazaar-analytics", [&] {
     bazaar::events::Service service(cfg);
     analytics::AnalyticsHandler handler;
-    service.add_processor("analytics", analytics::analytics_topics(), handler);
+    service.add_processor("analytics", analytics::analytics_topics(), handler, false,
+                          bazaar::events::Service::Fetch::in_bulk);
     const std::chrono::seconds refresh{refresh_s};
     service.add_periodic("snapshots", std::chrono::milliseconds{interval_ms},
                          [refresh](bazaar::events::TaskContext& ctx) {

@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
                           {bazaar::contracts::topic::kNotificationEvents}, notifications);
     service.add_processor(edge::kOrderProjectionGroup, edge::OrderProjection::topics(), orders);
     service.add_processor(edge::StatsProjection::kGroup,
-                          {bazaar::contracts::topic::kAnalyticsEvents}, stats);
+                          {bazaar::contracts::topic::kAnalyticsEvents}, stats, false,
+                          bazaar::events::Service::Fetch::in_bulk);
     service.add_periodic("idempotency key purge", std::chrono::hours{1},
                          [](bazaar::events::TaskContext& ctx) {
                            edge::purge_idempotency_keys(ctx.db.session(), std::chrono::hours{24});

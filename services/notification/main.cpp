@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     namespace topic = bazaar::contracts::topic;
     service.add_processor("notification",
                           {topic::kIdentityEvents, topic::kIdentityOtp, topic::kOrderEvents},
-                          handler);
+                          handler, false, bazaar::events::Service::Fetch::in_bulk);
     std::unique_ptr<notification::DeliverySender> sender;
     if (client) {
       sender = std::make_unique<notification::DeliverySender>(notification::kWebhookDeliveries,
