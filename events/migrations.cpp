@@ -124,6 +124,20 @@ ALTER TABLE outbox SET (fillfactor = 50);
 ALTER TABLE relay_lease ADD COLUMN floor bigint NOT NULL DEFAULT 0;
 )sql";
 
+// The floor counts seqs as the sequence hands them out, one at a time (a cached block would
+// hand a lower seq out after a higher one). An outbox emptied and numbered again starts with
+// no floor: the trigger resets it in the same transaction.
+constexpr const char* kFloorGuards = R"sql(
+ALTER SEQUENCE outbox_seq_seq CACHE 1;
+CREATE FUNCTION outbox_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE relay_lease SET floor = 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_truncated AFTER TRUNCATE ON outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION outbox_truncated();
+)sql";
+
 }  // namespace
 
 std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
@@ -155,11 +169,10 @@ std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
 }
 
 const std::vector<Migration>& platform_migrations() {
-  static const std::vector<Migration> kAll{{1, "outbox_inbox", kPlatformSchema},
-                                           {2, "relay_lease", kRelayLease},
-                                           {3, "quarantined_keys", kQuarantine},
-                                           {4, "outbox_wake_in_process", kWakeInProcess},
-                                           {5, "relay_floor", kRelayFloor}};
+  static const std::vector<Migration> kAll{
+      {1, "outbox_inbox", kPlatformSchema}, {2, "relay_lease", kRelayLease},
+      {3, "quarantined_keys", kQuarantine}, {4, "outbox_wake_in_process", kWakeInProcess},
+      {5, "relay_floor", kRelayFloor},      {6, "relay_floor_guards", kFloorGuards}};
   return kAll;
 }
 

@@ -35,7 +35,7 @@ namespace {
 // Takes the lease when it is free or expired, renews it when this relay holds it. The
 // database's clock decides expiry, so instances never compare their own clocks. Returns the
 // floor the holders keep in the row; a floor above the last seq handed out belongs to an
-// outbox numbered again from the start, and counts as none.
+// outbox numbered again from the start (a TRUNCATE resets it too), and counts as none.
 constexpr const char* kTakeLease = R"sql(
 INSERT INTO relay_lease AS l (id, holder, process, expires_at)
 VALUES (1, CAST(:holder AS uuid), CAST(:process AS uuid),
@@ -43,7 +43,9 @@ VALUES (1, CAST(:holder AS uuid), CAST(:process AS uuid),
 ON CONFLICT (id) DO UPDATE
 SET holder = EXCLUDED.holder, process = EXCLUDED.process, expires_at = EXCLUDED.expires_at
 WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
-RETURNING CASE WHEN l.floor <= (SELECT last_value FROM outbox_seq_seq) THEN l.floor ELSE 0 END)sql";
+RETURNING CASE WHEN l.floor < (SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END
+                                FROM outbox_seq_seq)
+               THEN l.floor ELSE 0 END)sql";
 
 const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
