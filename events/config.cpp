@@ -72,6 +72,12 @@ void add_platform_options(CLI::App& app, PlatformConfig& cfg) {
   app.add_option("--replication-factor", cfg.replication_factor, "Replication of topics it creates")
       ->envname("BAZAAR_REPLICATION_FACTOR")
       ->check(CLI::Range(1, 10));
+  app.add_option("--kafka-compression", cfg.kafka_compression,
+                 "Compression of the records this service produces: none, lz4, zstd, snappy or "
+                 "gzip (none costs the least CPU next to the broker; a remote broker may prefer "
+                 "lz4)")
+      ->envname("BAZAAR_KAFKA_COMPRESSION")
+      ->check(CLI::IsMember({"none", "lz4", "zstd", "snappy", "gzip"}));
   app.add_option("--relay-batch", cfg.relay_batch, "Outbox rows published per relay pass")
       ->envname("BAZAAR_RELAY_BATCH")
       ->check(CLI::Range(1, 100000));
@@ -134,6 +140,7 @@ boost::json::object describe(const PlatformConfig& cfg) {
       {"migrations_dir", cfg.migrations_dir.string()},
       {"topic_partitions", cfg.topic_partitions},
       {"replication_factor", cfg.replication_factor},
+      {"kafka_compression", cfg.kafka_compression},
       {"relay_batch", cfg.relay_batch},
       {"relay_poll_ms", cfg.relay_poll_ms},
       {"relay_lease_ms", cfg.relay_lease_ms},

@@ -25,6 +25,7 @@ struct PlatformConfig {
   std::filesystem::path migrations_dir;
   int topic_partitions = 6;
   int replication_factor = 1;
+  std::string kafka_compression = "none";  ///< the producers' compression.type
   int relay_batch = 500;
   int relay_poll_ms = 500;
   int relay_lease_ms = 5'000;

@@ -28,9 +28,9 @@ class Env {
   }
 
  private:
-  static constexpr const char* kNames[] = {"BAZAAR_KAFKA_BROKERS",    "BAZAAR_ORDER_DB",
-                                           "BAZAAR_ORDER_ADMIN_PORT", "BAZAAR_LOG_LEVEL",
-                                           "BAZAAR_TOPIC_PARTITIONS", "BAZAAR_DEV_MODE"};
+  static constexpr const char* kNames[] = {
+      "BAZAAR_KAFKA_BROKERS",    "BAZAAR_ORDER_DB", "BAZAAR_ORDER_ADMIN_PORT", "BAZAAR_LOG_LEVEL",
+      "BAZAAR_TOPIC_PARTITIONS", "BAZAAR_DEV_MODE", "BAZAAR_KAFKA_COMPRESSION"};
   std::map<std::string, std::string> saved_;
 };
 
@@ -63,6 +63,7 @@ TEST_CASE("configuration is read from the service's environment variables") {
   CHECK(cfg.admin_port == 9105);
   CHECK(cfg.topic_partitions == 12);
   CHECK(cfg.log_level == "info");
+  CHECK(cfg.kafka_compression == "none");
   CHECK(cfg.migrations_dir.string().ends_with("services/order/migrations"));
   CHECK_FALSE(cfg.dev_mode);
 }
@@ -70,6 +71,20 @@ TEST_CASE("configuration is read from the service's environment variables") {
 TEST_CASE("a command-line option overrides the environment") {
   Env env(kMinimal);
   CHECK(parse({"--kafka-brokers", "10.0.0.1:9092"}).kafka_brokers == "10.0.0.1:9092");
+}
+
+TEST_CASE("the producers' compression is one librdkafka knows") {
+  auto vars = kMinimal;
+  vars["BAZAAR_KAFKA_COMPRESSION"] = "lz4";
+  {
+    Env env(vars);
+    CHECK(parse().kafka_compression == "lz4");
+    CHECK(boost::json::serialize(describe(parse())).find(R"("kafka_compression":"lz4")") !=
+          std::string::npos);
+  }
+  vars["BAZAAR_KAFKA_COMPRESSION"] = "brotli";
+  Env env(vars);
+  CHECK_THROWS_AS((void)parse(), CLI::ValidationError);
 }
 
 TEST_CASE("a missing required setting is an error naming its variable") {

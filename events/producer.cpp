@@ -73,7 +73,10 @@ void Producer::create() {
       // whatever is queued, every partition of a broker in one request.
       {"linger.ms", "5"},
       {"message.timeout.ms", "30000"},
-      {"compression.type", "lz4"},
+      // Records are small and the broker near: compressing cost CPU in every producer, the
+      // broker (which decompresses to validate a batch) and every consumer. Services take
+      // theirs from --kafka-compression.
+      {"compression.type", "none"},
   };
   for (const auto& [k, v] : overrides_) props[k] = v;
   auto conf = make_kafka_conf(props);

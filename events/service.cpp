@@ -72,7 +72,8 @@ Service::Service(PlatformConfig cfg)
       factory_(cfg_.service, clock_, ids_, system_random()),
       schemas_(cfg_.schemas_dir),
       metrics_(cfg_.service),
-      producer_(cfg_.kafka_brokers, {{"client.id", cfg_.service}}) {
+      producer_(cfg_.kafka_brokers,
+                {{"client.id", cfg_.service}, {"compression.type", cfg_.kafka_compression}}) {
   wait_for_dependencies();
   Database db(cfg_.db_url);
   const int platform = migrate(db, "platform", platform_migrations());
