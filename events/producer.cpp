@@ -70,7 +70,7 @@ void Producer::create() {
       // A gap in a partition would break per-key order: fail hard instead and resend.
       {"enable.gapless.guarantee", "true"},
       // Records wait to be batched, but never for long: send() flushes, which sends at once
-      // whatever is queued, every partition of a broker in one request.
+      // whatever is queued (librdkafka 2.0 sends one produce request per partition).
       {"linger.ms", "5"},
       {"message.timeout.ms", "30000"},
       // Records are small and the broker near: compressing cost CPU in every producer, the

@@ -111,7 +111,6 @@ void Service::wait_for_dependencies() {
 
 void Service::add_processor(std::string group, std::vector<std::string> topics, Handler& handler,
                             bool quarantine, Fetch fetch) {
-  const bool bulk = fetch == Fetch::in_bulk;
   ProcessorSettings settings{
       .brokers = cfg_.kafka_brokers,
       .group = std::move(group),
@@ -121,10 +120,8 @@ void Service::add_processor(std::string group, std::vector<std::string> topics, 
       .replication_factor = cfg_.replication_factor,
       .quarantine = quarantine,
   };
-  if (bulk) {
-    settings.fetch_wait = std::chrono::milliseconds{500};
-    settings.fetch_min_bytes = 1 << 20;
-  }
+  // A bulk consumer lets the broker gather up to a megabyte for the whole fetch wait.
+  if (fetch == Fetch::in_bulk) settings.fetch_min_bytes = 1 << 20;
   processors_.push_back(std::make_unique<Processor>(std::move(settings), handler, schemas_,
                                                     factory_, producer_, &metrics_));
 }
