@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <map>
@@ -260,23 +261,166 @@ PreparedRows PreparedStatement::query(soci::session& sql,
   return PreparedRows(execute(sql, values));
 }
 
-PGresult* PreparedStatement::execute(soci::session& sql,
-                                     const std::vector<const std::string*>& values) const {
+void PreparedStatement::prepare_on(soci::session& sql) const {
   PGconn* conn = native(sql);
-  if (needs_prepare(conn, name_)) {
-    PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
-    if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
-    PQclear(made);
-    remember_prepared(conn, name_);
-  }
+  if (!needs_prepare(conn, name_)) return;
+  PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
+  if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
+  PQclear(made);
+  remember_prepared(conn, name_);
+}
+
+namespace {
+
+std::vector<const char*> c_strings(const std::vector<const std::string*>& values) {
   std::vector<const char*> params;
   params.reserve(values.size());
   for (const auto* v : values) params.push_back(v != nullptr ? v->c_str() : nullptr);
+  return params;
+}
+
+bool succeeded(const PGresult* result) {
+  const auto status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+}  // namespace
+
+PGresult* PreparedStatement::execute(soci::session& sql,
+                                     const std::vector<const std::string*>& values) const {
+  prepare_on(sql);
+  PGconn* conn = native(sql);
+  const std::vector<const char*> params = c_strings(values);
   PGresult* result = PQexecPrepared(conn, name_.c_str(), static_cast<int>(params.size()),
                                     params.data(), nullptr, nullptr, 0);
-  const auto status = PQresultStatus(result);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_result_error(conn, result);
+  if (!succeeded(result)) throw_result_error(conn, result);
   return result;
+}
+
+namespace {
+
+// Sends `before`, the prepared statement `name` and `after` (SQL without parameters; either may
+// be null) in one pipeline, so in one round trip, and returns a result per query sent, in order
+// (fewer when the connection broke). The rest of a pipeline after a failed query is skipped:
+// its results say so (PGRES_PIPELINE_ABORTED).
+std::vector<PGresult*> pipeline(PGconn* conn, const char* before, const std::string& name,
+                                const std::vector<const char*>& params, const char* after) {
+  if (PQenterPipelineMode(conn) != 1) throw_result_error(conn, nullptr);
+  bool sent = before == nullptr ||
+              PQsendQueryParams(conn, before, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  sent = sent && PQsendQueryPrepared(conn, name.c_str(), static_cast<int>(params.size()),
+                                     params.data(), nullptr, nullptr, 0) == 1;
+  sent = sent && (after == nullptr ||
+                  PQsendQueryParams(conn, after, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  sent = sent && PQpipelineSync(conn) == 1;
+  // Each query's result is followed by a null; the sync's result ends the pipeline. A lost
+  // connection answers nothing but nulls (its status may still say OK): one null more than
+  // there were queries ends the wait.
+  const int queries = 1 + (before != nullptr ? 1 : 0) + (after != nullptr ? 1 : 0);
+  std::vector<PGresult*> results;
+  for (int ends = 0; sent;) {
+    PGresult* r = PQgetResult(conn);
+    if (r == nullptr) {
+      if (PQstatus(conn) == CONNECTION_BAD || ++ends > queries) break;
+      continue;
+    }
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    results.push_back(r);
+  }
+  if (PQexitPipelineMode(conn) != 1 || !sent) {
+    for (PGresult* r : results) PQclear(r);
+    throw_result_error(conn, nullptr);
+  }
+  return results;
+}
+
+// The result at `keep` when all `expected` queries succeeded; otherwise throws the first failure
+// (or the connection's error). Clears every other result.
+PGresult* kept_result(PGconn* conn, std::vector<PGresult*>& results, std::size_t expected,
+                      std::size_t keep) {
+  PGresult* failed = nullptr;
+  for (PGresult* r : results) {
+    if (!succeeded(r)) {
+      failed = r;
+      break;
+    }
+  }
+  if (failed == nullptr && results.size() == expected) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (i != keep) PQclear(results[i]);
+    }
+    return results[keep];
+  }
+  for (PGresult* r : results) {
+    if (r != failed) PQclear(r);
+  }
+  throw_result_error(conn, failed);
+}
+
+}  // namespace
+
+PGresult* PreparedStatement::execute_first(Transaction& tx,
+                                           const std::vector<const std::string*>& values) const {
+  if (tx.open_) return execute(tx.sql_, values);
+  prepare_on(tx.sql_);
+  PGconn* conn = native(tx.sql_);
+  std::vector<PGresult*> results = pipeline(conn, "BEGIN", name_, c_strings(values), nullptr);
+  tx.open_ = !results.empty() && succeeded(results.front());
+  return kept_result(conn, results, 2, 1);
+}
+
+PGresult* PreparedStatement::execute_last(Transaction& tx,
+                                          const std::vector<const std::string*>& values) const {
+  if (!tx.open_) throw std::logic_error("commit of a transaction no statement opened");
+  prepare_on(tx.sql_);
+  PGconn* conn = native(tx.sql_);
+  std::vector<PGresult*> results = pipeline(conn, nullptr, name_, c_strings(values), "COMMIT");
+  // A failed statement leaves the transaction open (and aborted) for the rollback; once COMMIT
+  // ran, whatever its outcome, the transaction has ended.
+  tx.open_ = results.empty() || !succeeded(results.front());
+  return kept_result(conn, results, 2, 0);
+}
+
+int PreparedStatement::run_first(Transaction& tx,
+                                 const std::vector<const std::string*>& values) const {
+  PGresult* result = execute_first(tx, values);
+  const int rows = PQntuples(result);
+  PQclear(result);
+  return rows;
+}
+
+PreparedRows PreparedStatement::query_first(Transaction& tx,
+                                            const std::vector<const std::string*>& values) const {
+  return PreparedRows(execute_first(tx, values));
+}
+
+void PreparedStatement::run_committing(Transaction& tx,
+                                       const std::vector<const std::string*>& values) const {
+  PQclear(execute_last(tx, values));
+}
+
+Transaction::~Transaction() {
+  if (!open_) return;
+  try {
+    sql_.rollback();
+  } catch (const std::exception& e) {
+    spdlog::debug("rollback failed: {}", error_summary(e));
+  }
+}
+
+void Transaction::commit() {
+  if (!open_) throw std::logic_error("commit of a transaction no statement opened");
+  open_ = false;
+  sql_.commit();
+}
+
+void Transaction::rollback() {
+  if (!open_) return;
+  open_ = false;
+  sql_.rollback();
 }
 
 void PreparedRows::Clear::operator()(PGresult* r) const {

@@ -56,6 +56,31 @@ class PreparedRows {
   std::unique_ptr<pg_result, Clear> result_;
 };
 
+class PreparedStatement;
+
+/// A transaction whose BEGIN reaches the server together with its first statement (a
+/// PreparedStatement's run_first() or query_first()), and whose COMMIT may go with its last
+/// (run_committing()): one round trip each instead of two. A statement run before the first
+/// would run outside it: the first must come first. Rolled back when destroyed unless committed.
+class Transaction {
+ public:
+  explicit Transaction(soci::session& sql) : sql_(sql) {}
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  soci::session& session() { return sql_; }
+  /// Commits; throws std::logic_error when no statement opened the transaction.
+  void commit();
+  /// Rolls back what the transaction did (nothing when no statement opened it).
+  void rollback();
+
+ private:
+  friend class PreparedStatement;
+  soci::session& sql_;
+  bool open_ = false;
+};
+
 /// A statement run for every record (the inbox's, the outbox's, a saga's load and update):
 /// prepared once per connection and then run by name, so the server parses and plans it once
 /// instead of on every run (a third of PostgreSQL's CPU went to that). Its SQL takes
@@ -70,9 +95,20 @@ class PreparedStatement {
   int run(soci::session& sql, const std::vector<const std::string*>& values) const;
   /// Runs it and returns its rows.
   PreparedRows query(soci::session& sql, const std::vector<const std::string*>& values) const;
+  /// run() as the first statement of `tx`, which it opens: BEGIN and the statement go out
+  /// together (libpq's pipeline mode). When `tx` is open already, the same as run().
+  int run_first(Transaction& tx, const std::vector<const std::string*>& values) const;
+  /// query() as the first statement of `tx`, likewise.
+  PreparedRows query_first(Transaction& tx, const std::vector<const std::string*>& values) const;
+  /// Runs it as the last statement of `tx` and commits: the statement and COMMIT go out
+  /// together. Throws std::logic_error when `tx` is not open.
+  void run_committing(Transaction& tx, const std::vector<const std::string*>& values) const;
 
  private:
   pg_result* execute(soci::session& sql, const std::vector<const std::string*>& values) const;
+  pg_result* execute_first(Transaction& tx, const std::vector<const std::string*>& values) const;
+  pg_result* execute_last(Transaction& tx, const std::vector<const std::string*>& values) const;
+  void prepare_on(soci::session& sql) const;
 
   std::string name_;
   std::string sql_;

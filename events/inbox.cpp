@@ -30,19 +30,19 @@ RETURNING topic, kafka_partition, kafka_offset)sql"};
 
 }  // namespace
 
-bool record_in_inbox(soci::session& sql, const std::string& consumer, const Envelope& e,
+bool record_in_inbox(Transaction& tx, const std::string& consumer, const Envelope& e,
                      const std::string& topic, int partition, long long offset) {
   const std::string partition_text = std::to_string(partition);
   const std::string offset_text = std::to_string(offset);
-  return kInsertInbox.run(sql, {&consumer, &e.id, &e.type, &topic, &partition_text, &offset_text}) >
-         0;
+  return kInsertInbox.run_first(
+             tx, {&consumer, &e.id, &e.type, &topic, &partition_text, &offset_text}) > 0;
 }
 
-std::vector<bool> record_all_in_inbox(soci::session& sql, const std::string& consumer,
+std::vector<bool> record_all_in_inbox(Transaction& tx, const std::string& consumer,
                                       const std::vector<InboxRecord>& records) {
   if (records.size() == 1) {
     const InboxRecord& r = records.front();
-    return {record_in_inbox(sql, consumer, *r.event, r.topic, r.partition, r.offset)};
+    return {record_in_inbox(tx, consumer, *r.event, r.topic, r.partition, r.offset)};
   }
   std::vector<std::string> ids, types, topics, partitions, offsets;
   for (const InboxRecord& r : records) {
@@ -55,8 +55,8 @@ std::vector<bool> record_all_in_inbox(soci::session& sql, const std::string& con
   const std::array<std::string, 5> arrays{pg_text_array(ids), pg_text_array(types),
                                           pg_text_array(topics), pg_text_array(partitions),
                                           pg_text_array(offsets)};
-  const PreparedRows rows = kInsertInboxRows.query(
-      sql, {&consumer, &arrays[0], &arrays[1], &arrays[2], &arrays[3], &arrays[4]});
+  const PreparedRows rows = kInsertInboxRows.query_first(
+      tx, {&consumer, &arrays[0], &arrays[1], &arrays[2], &arrays[3], &arrays[4]});
   std::set<std::tuple<std::string, long long, long long>> inserted;
   for (int i = 0; i < rows.size(); ++i) {
     inserted.emplace(rows.text(i, 0), rows.integer(i, 1), rows.integer(i, 2));

@@ -176,12 +176,27 @@ void OutboxWriter::add(const std::string& topic, const Envelope& e) {
 }
 
 void OutboxWriter::flush() {
+  write(nullptr);
+}
+
+void OutboxWriter::commit(Transaction& tx) {
+  if (queued_.empty()) {
+    tx.commit();
+  } else {
+    write(&tx);
+  }
+}
+
+void OutboxWriter::write(Transaction* committing) {
   if (queued_.empty()) return;
+  const PreparedStatement* statement = &kInsertOutbox;
+  std::vector<const std::string*> values;
+  std::string rows;
   if (queued_.size() == 1) {
     const Row& r = queued_.front();
-    kInsertOutbox.run(sql_, {&r.id, &r.topic, &r.key, &r.type, &r.payload, &r.headers});
+    values = {&r.id, &r.topic, &r.key, &r.type, &r.payload, &r.headers};
   } else {
-    std::string rows = "[";
+    rows = "[";
     for (const Row& r : queued_) {
       if (rows.size() > 1) rows += ',';
       rows += R"({"id":)";
@@ -199,7 +214,13 @@ void OutboxWriter::flush() {
       rows += '}';
     }
     rows += ']';
-    kInsertOutboxRows.run(sql_, {&rows});
+    statement = &kInsertOutboxRows;
+    values = {&rows};
+  }
+  if (committing != nullptr) {
+    statement->run_committing(*committing, values);
+  } else {
+    statement->run(sql_, values);
   }
   queued_.clear();
 }

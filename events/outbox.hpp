@@ -41,12 +41,17 @@ class OutboxWriter {
   /// Inserts the rows add() queued (Write::at_flush), in the order they were added; must run
   /// before the transaction commits.
   void flush();
+  /// flush() and commit `tx` (the writer's transaction) in one round trip: the insert and
+  /// COMMIT go out together.
+  void commit(Transaction& tx);
   std::size_t added() const { return added_; }
 
  private:
   struct Row {
     std::string id, topic, key, type, payload, headers;
   };
+  /// Inserts the queued rows, committing `committing` with them unless it is null.
+  void write(Transaction* committing);
 
   soci::session& sql_;
   const SchemaRegistry& schemas_;

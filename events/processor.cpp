@@ -542,30 +542,30 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
   std::vector<std::function<void()>> on_commit;
   try {
     soci::session& sql = db_.session();
-    soci::transaction tx(sql);
+    Transaction tx(sql);
     handler_.begin(sql);
-    if (entries.size() > 1) {
-      std::vector<const Envelope*> batch;
-      batch.reserve(entries.size());
-      for (const Entry* e : entries) batch.push_back(&e->event);
-      handler_.lock_ahead(sql, batch);
-    }
-    // One statement records the batch in the inbox, one writes its outbox before the commit.
+    // One statement records the batch in the inbox and opens the transaction (its BEGIN goes
+    // with it), one writes the outbox before the commit.
     std::vector<InboxRecord> sources;
     sources.reserve(entries.size());
     for (const Entry* e : entries) {
       sources.push_back(
           {&e->event, e->message->topic_name(), e->message->partition(), e->message->offset()});
     }
-    const std::vector<bool> fresh = record_all_in_inbox(sql, settings_.group, sources);
+    const std::vector<bool> fresh = record_all_in_inbox(tx, settings_.group, sources);
+    if (entries.size() > 1) {
+      std::vector<const Envelope*> batch;
+      batch.reserve(entries.size());
+      for (const Entry* e : entries) batch.push_back(&e->event);
+      handler_.lock_ahead(sql, batch);
+    }
     OutboxWriter outbox(sql, schemas_, OutboxWriter::Write::at_flush);
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (i > 0) crash_point(crash::kBetweenBatchRecords);
       outcomes.push_back(apply_in(sql, *entries[i], on_commit, outbox, fresh[i]));
     }
     handler_.before_commit(sql);
-    outbox.flush();
-    tx.commit();
+    outbox.commit(tx);
     if (outbox.added() > 0) ring_relays();
     run_effects(on_commit);
     return outcomes;
@@ -583,19 +583,18 @@ void Processor::Impl::apply_one(Entry& e) {
   RdKafka::Message& m = *e.message;
   try {
     soci::session& sql = db_.session();
-    soci::transaction tx(sql);
+    Transaction tx(sql);
     handler_.begin(sql);
     std::vector<std::function<void()>> on_commit;
     OutboxWriter outbox(sql, schemas_, OutboxWriter::Write::at_flush);
     const bool fresh =
-        record_in_inbox(sql, settings_.group, e.event, m.topic_name(), m.partition(), m.offset());
+        record_in_inbox(tx, settings_.group, e.event, m.topic_name(), m.partition(), m.offset());
     const Outcome outcome = apply_in(sql, e, on_commit, outbox, fresh);
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
       handler_.before_commit(sql);
-      outbox.flush();
-      tx.commit();
+      outbox.commit(tx);
       if (outbox.added() > 0) ring_relays();
       run_effects(on_commit);
     }

@@ -1,5 +1,6 @@
 // events::PreparedStatement against the real PostgreSQL: rows as text, NULLs, errors that
-// classify like SOCI's, and a statement prepared again on a new connection.
+// classify like SOCI's, a statement prepared again on a new connection, and events::Transaction,
+// whose BEGIN and COMMIT go out with its first and last statements.
 #include <doctest/doctest.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -20,6 +21,13 @@ FROM generate_series(1, CAST($5 AS integer)))sql"};
 
 const events::PreparedStatement kInsertOnce{"test_prepared_insert_once", R"sql(
 INSERT INTO prepared_probe (id) VALUES (CAST($1 AS integer)))sql"};
+
+const events::PreparedStatement kInsertTagged{"test_pipelined_insert", R"sql(
+INSERT INTO pipelined_probe (id, tag) VALUES (CAST($1 AS integer), CAST($1 AS integer) % 10))sql"};
+
+long long probes(soci::session& sql) {
+  return count(sql, "SELECT count(*) FROM pipelined_probe");
+}
 
 }  // namespace
 
@@ -96,4 +104,87 @@ TEST_CASE("an error with no SQLSTATE is transient only when the server no longer
   victim.reset();
   victim.session();  // reconnects
   CHECK(victim.connected());
+}
+
+TEST_CASE("a transaction's BEGIN goes with its first statement and its COMMIT with its last") {
+  events::Database db(required_env("BAZAAR_TEST_DB"));
+  db.session() << "DROP TABLE IF EXISTS pipelined_probe";
+  // `tag` is checked at commit: a duplicate tag fails the COMMIT, not the statement.
+  db.session() << "CREATE TABLE pipelined_probe (id integer PRIMARY KEY, tag integer, "
+                  "CONSTRAINT tag_once UNIQUE (tag) DEFERRABLE INITIALLY DEFERRED)";
+  auto other = connect_test_database();
+  const std::string one = "1", two = "2", three = "3", four = "4", eleven = "11", five = "5";
+
+  {
+    events::Transaction tx(db.session());
+    CHECK(kInsertTagged.run_first(tx, {&one}) == 0);
+    kInsertTagged.run(db.session(), {&two});
+    CHECK(probes(*other) == 0);  // inside a transaction, not yet committed
+    kInsertTagged.run_committing(tx, {&three});
+  }
+  CHECK(probes(*other) == 3);
+
+  SUBCASE("a transaction left without a commit is rolled back") {
+    {
+      events::Transaction tx(db.session());
+      kInsertTagged.run_first(tx, {&four});
+      CHECK(probes(db.session()) == 4);
+    }
+    CHECK(probes(*other) == 3);
+    CHECK(probes(db.session()) == 3);  // the session is outside any transaction again
+  }
+  SUBCASE("a failing first statement leaves no transaction behind") {
+    {
+      events::Transaction tx(db.session());
+      try {
+        kInsertTagged.run_first(tx, {&one});
+        FAIL("a duplicate key was inserted");
+      } catch (const soci::postgresql_soci_error& e) {
+        CHECK(e.sqlstate() == std::string("23505"));
+        CHECK(events::classify(e, db) == events::FailureKind::permanent);
+      }
+    }
+    CHECK(probes(db.session()) == 3);
+  }
+  SUBCASE("a failing COMMIT ends the transaction and keeps nothing of it") {
+    {
+      events::Transaction tx(db.session());
+      kInsertTagged.run_first(tx, {&four});
+      try {
+        kInsertTagged.run_committing(tx, {&eleven});  // tag 1 again
+        FAIL("a duplicate tag was committed");
+      } catch (const soci::postgresql_soci_error& e) {
+        CHECK(e.sqlstate() == std::string("23505"));
+      }
+    }
+    CHECK(probes(*other) == 3);
+    CHECK(probes(db.session()) == 3);
+  }
+  SUBCASE("a commit needs a statement that opened the transaction") {
+    events::Transaction tx(db.session());
+    CHECK_THROWS_AS(tx.commit(), std::logic_error);
+    CHECK_THROWS_AS(kInsertTagged.run_committing(tx, {&five}), std::logic_error);
+    CHECK(probes(*other) == 3);
+  }
+  SUBCASE("a lost connection fails the first statement at once, as transient") {
+    int pid = 0;
+    db.session() << "SELECT pg_backend_pid()", soci::into(pid);
+    *other << "SELECT pg_terminate_backend(:pid)", soci::use(pid, "pid");
+    REQUIRE(wait_until(std::chrono::seconds{10}, [&] {
+      return count(*other,
+                   "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == 0;
+    }));
+    {
+      events::Transaction tx(db.session());
+      try {
+        kInsertTagged.run_first(tx, {&five});
+        FAIL("a statement ran on a terminated connection");
+      } catch (const std::exception& e) {
+        CHECK(events::classify(e, db) == events::FailureKind::transient);
+      }
+    }
+    db.reset();
+    CHECK(probes(db.session()) == 3);
+  }
+  db.session() << "DROP TABLE pipelined_probe";
 }
