@@ -330,9 +330,19 @@ std::vector<PGresult*> pipeline(PGconn* conn, const char* before, const std::str
     }
     results.push_back(r);
   }
-  if (PQexitPipelineMode(conn) != 1 || !sent) {
-    for (PGresult* r : results) PQclear(r);
-    throw_result_error(conn, nullptr);
+  // A connection lost after every query answered leaves the pipeline unfinished: the answers
+  // still stand (a COMMIT that succeeded did commit); the next use of the connection fails.
+  const bool left = PQexitPipelineMode(conn) == 1;
+  if (!sent || (!left && static_cast<int>(results.size()) < queries)) {
+    PGresult* failed = nullptr;
+    for (PGresult* r : results) {
+      if (failed == nullptr && PQresultStatus(r) == PGRES_FATAL_ERROR) {
+        failed = r;
+      } else {
+        PQclear(r);
+      }
+    }
+    throw_result_error(conn, failed);
   }
   return results;
 }
@@ -367,8 +377,11 @@ PGresult* PreparedStatement::execute_first(Transaction& tx,
   if (tx.open_) return execute(tx.sql_, values);
   prepare_on(tx.sql_);
   PGconn* conn = native(tx.sql_);
+  // Open from here on, whatever the outcome: after a failure the rollback ends whatever BEGIN
+  // may have started, or an aborted transaction the session was still in (outside of any, it
+  // is a warning, nothing more).
+  tx.open_ = true;
   std::vector<PGresult*> results = pipeline(conn, "BEGIN", name_, c_strings(values), nullptr);
-  tx.open_ = !results.empty() && succeeded(results.front());
   return kept_result(conn, results, 2, 1);
 }
 

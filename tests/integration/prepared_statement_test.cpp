@@ -117,7 +117,7 @@ TEST_CASE("a transaction's BEGIN goes with its first statement and its COMMIT wi
 
   {
     events::Transaction tx(db.session());
-    CHECK(kInsertTagged.run_first(tx, {&one}) == 0);
+    kInsertTagged.run_first(tx, {&one});
     kInsertTagged.run(db.session(), {&two});
     CHECK(probes(*other) == 0);  // inside a transaction, not yet committed
     kInsertTagged.run_committing(tx, {&three});
@@ -145,6 +145,20 @@ TEST_CASE("a transaction's BEGIN goes with its first statement and its COMMIT wi
       }
     }
     CHECK(probes(db.session()) == 3);
+  }
+  SUBCASE("a statement failing before COMMIT leaves the transaction for the rollback") {
+    {
+      events::Transaction tx(db.session());
+      kInsertTagged.run_first(tx, {&four});
+      try {
+        kInsertTagged.run_committing(tx, {&one});
+        FAIL("a duplicate key was committed");
+      } catch (const soci::postgresql_soci_error& e) {
+        CHECK(e.sqlstate() == std::string("23505"));
+      }
+    }
+    CHECK(probes(*other) == 3);
+    CHECK(probes(db.session()) == 3);  // would fail inside an aborted transaction
   }
   SUBCASE("a failing COMMIT ends the transaction and keeps nothing of it") {
     {
@@ -183,6 +197,7 @@ TEST_CASE("a transaction's BEGIN goes with its first statement and its COMMIT wi
         CHECK(events::classify(e, db) == events::FailureKind::transient);
       }
     }
+    CHECK_FALSE(db.connected());
     db.reset();
     CHECK(probes(db.session()) == 3);
   }
