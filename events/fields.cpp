@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "events/errors.hpp"
+#include "events/uuid.hpp"
 
 namespace bazaar::events {
 namespace {
@@ -126,6 +127,13 @@ Fields Fields::item(const boost::json::array& items, std::size_t index, const st
     throw PermanentError("payload field " + at + " must be an object");
   }
   return Fields(items[index].get_object(), at);
+}
+
+std::optional<std::string> uuid_at(const boost::json::object& data, std::string_view field) {
+  const auto* value = data.if_contains(field);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  const auto id = Uuid::parse(value->get_string());
+  return id ? std::optional<std::string>(id->str()) : std::nullopt;
 }
 
 }  // namespace bazaar::events

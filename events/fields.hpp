@@ -50,4 +50,9 @@ class Fields {
   std::string path_;
 };
 
+/// The uuid in `field` of `data` in canonical form, if it holds one; nullopt for anything else,
+/// never an error: for a look at a batch before its records are applied (taking their locks
+/// ahead), where a wrong field is left to the record's own handling.
+std::optional<std::string> uuid_at(const boost::json::object& data, std::string_view field);
+
 }  // namespace bazaar::events

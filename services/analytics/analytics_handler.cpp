@@ -1,8 +1,15 @@
 #include "analytics_handler.hpp"
 
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "analytics_rules.hpp"
 #include "analytics_store.hpp"
 #include "events/envelope.hpp"
+#include "events/fields.hpp"
 
 namespace bazaar::analytics {
 namespace {
@@ -11,12 +18,13 @@ namespace {
 struct When {
   std::string at;
   std::string day;
+  std::int64_t ms = 0;  ///< since the epoch
 };
 
 When when(const events::HandlerContext& ctx) {
   const EventTime t = event_time(ctx.event.time, ctx.clock.now());
   return {events::format_rfc3339(events::Clock::time_point{std::chrono::milliseconds{t.epoch_ms}}),
-          t.day};
+          t.day, t.epoch_ms};
 }
 
 }  // namespace
@@ -26,15 +34,39 @@ void AnalyticsHandler::outcome(const events::HandlerContext& ctx, const std::str
                                const std::string& status, const std::string& counter) {
   AnalyticsStore st = store(ctx);
   st.order_status(order_id, status);
-  st.order_outcome(order_id, when(ctx).at);
+  const When w = when(ctx);
+  st.order_outcome(order_id, w.at, w.ms);
   st.count("conversion", counter);
 }
 
 void AnalyticsHandler::begin(soci::session& /*sql*/) {
+  ledger_.clear();
   tally_.clear();
 }
 
+void AnalyticsHandler::lock_ahead(soci::session& sql,
+                                  const std::vector<const events::Envelope*>& batch) {
+  namespace order = contracts::order;
+  static const std::set<std::string, std::less<>> kAboutAnOrder{
+      order::OrderPlacedV1::kType,    order::OrderStatusChangedV1::kType,
+      order::OrderConfirmedV1::kType, order::OrderRejectedV1::kType,
+      order::OrderCancelledV1::kType, contracts::payment::PaymentRefundedV1::kType};
+  std::vector<std::string> orders;
+  std::vector<std::string> products;
+  for (const events::Envelope* e : batch) {
+    const auto* data = e->data.if_object();
+    if (data == nullptr) continue;
+    if (kAboutAnOrder.contains(e->type)) {
+      if (auto id = events::uuid_at(*data, "order_id")) orders.push_back(std::move(*id));
+    } else if (e->type == contracts::inventory::StockLevelChangedV1::kType) {
+      if (auto id = events::uuid_at(*data, "product_id")) products.push_back(std::move(*id));
+    }
+  }
+  ledger_.lock(sql, orders, products);
+}
+
 void AnalyticsHandler::before_commit(soci::session& sql) {
+  ledger_.flush(sql);
   tally_.flush(sql);
 }
 
@@ -63,7 +95,8 @@ AnalyticsHandler::AnalyticsHandler() {
 
 void AnalyticsHandler::placed(events::HandlerContext& ctx,
                               const contracts::order::OrderPlacedV1& e) {
-  store(ctx).order_status(e.order_id, "PLACED", when(ctx).at);
+  const When w = when(ctx);
+  store(ctx).order_status(e.order_id, "PLACED", w.at, w.ms);
 }
 
 void AnalyticsHandler::status_changed(events::HandlerContext& ctx,

@@ -15,8 +15,11 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
 
  private:
   void begin(soci::session& sql) override;
+  /// Reads and locks the orders and stock levels of a batch up front, in ascending id: the
+  /// records then change them in the ledger.
+  void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
   void before_commit(soci::session& sql) override;
-  AnalyticsStore store(const events::HandlerContext& ctx) { return {ctx.sql, tally_}; }
+  AnalyticsStore store(const events::HandlerContext& ctx) { return {ctx.sql, tally_, ledger_}; }
   void outcome(const events::HandlerContext& ctx, const std::string& order_id,
                const std::string& status, const std::string& counter);
 
@@ -36,7 +39,8 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
   void notification_created(events::HandlerContext& ctx,
                             const contracts::notification::NotificationCreatedV1& e);
 
-  Tally tally_;  ///< of the open transaction
+  Tally tally_;    ///< of the open transaction
+  Ledger ledger_;  ///< of the open transaction
 };
 
 /// The topics analytics reads: every *.events topic, never commands or identity.otp.

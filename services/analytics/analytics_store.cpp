@@ -18,46 +18,41 @@ namespace {
 // (events::PreparedStatement), its parameters passed as text.
 using events::PreparedStatement;
 
-// The order's status before this change ('' for a new order), its row locked, updated or
-// inserted in one statement: the main query reads the old row, the data-modifying parts run
-// after it. Two inserts of one new order still collide on the key and fail, as two separate
-// statements did, so a new order never counts twice.
-const PreparedStatement kOrderStatus{"analytics_order_status", R"sql(
-WITH previous AS (
-  SELECT status FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE),
+// One spelling per id: a statement may not change a row twice.
+std::string lowercase(std::string id) {
+  std::transform(id.begin(), id.end(), id.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return id;
+}
+
+// The orders of a transaction (Ledger), read and locked in key order. placed_at goes out as
+// text and comes back from it in the same session, so it round-trips exactly; its ms after the
+// epoch are exact for the ms-precision times analytics writes.
+const PreparedStatement kLockOrders{"analytics_lock_orders", R"sql(
+SELECT CAST(order_id AS text), status, CAST(placed_at AS text),
+       CAST(extract(epoch FROM placed_at) * 1000 AS double precision), CAST(outcome_at AS text),
+       CAST(confirmed AS integer), currency, refunded
+FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql"};
+
+// The changed orders of a transaction: rows it found are updated, new ones inserted (where two
+// writers of one new order collide on the key, as separate inserts would).
+const PreparedStatement kWriteOrders{"analytics_write_orders", R"sql(
+WITH r AS (
+  SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS boolean[]), CAST($3 AS text[]),
+                       CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS boolean[]),
+                       CAST($7 AS text[]), CAST($8 AS bigint[]))
+    AS r (order_id, stored, status, placed_at, outcome_at, confirmed, currency, refunded)),
 changed AS (
-  UPDATE orders
-  SET status = $2, placed_at = COALESCE(placed_at, CAST(NULLIF($3, '') AS timestamptz))
-  WHERE order_id = CAST($1 AS uuid) AND EXISTS (SELECT 1 FROM previous)),
-added AS (
-  INSERT INTO orders (order_id, status, placed_at)
-  SELECT CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS timestamptz)
-  WHERE NOT EXISTS (SELECT 1 FROM previous))
-SELECT COALESCE((SELECT status FROM previous), ''))sql"};
-
-// The saga's duration in ms, or -1 when the placement is unknown; no row at all when the
-// order already had its outcome.
-const PreparedStatement kOutcome{"analytics_outcome", R"sql(
-UPDATE orders SET outcome_at = CAST($1 AS timestamptz)
-WHERE order_id = CAST($2 AS uuid) AND outcome_at IS NULL
-RETURNING COALESCE(CAST(extract(epoch FROM CAST($1 AS timestamptz) - placed_at) * 1000
-                        AS double precision), -1))sql"};
-
-const PreparedStatement kConfirm{"analytics_confirm", R"sql(
-UPDATE orders SET confirmed = true, currency = $2
-WHERE order_id = CAST($1 AS uuid) AND NOT confirmed
-RETURNING 1)sql"};
-
-const PreparedStatement kRefundedSoFar{
-    "analytics_refunded_so_far",
-    "SELECT refunded FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE"};
-const PreparedStatement kSetRefunded{
-    "analytics_set_refunded",
-    "UPDATE orders SET refunded = CAST($2 AS bigint) WHERE order_id = CAST($1 AS uuid)"};
-
-const PreparedStatement kIsConfirmed{
-    "analytics_is_confirmed",
-    "SELECT 1 FROM orders WHERE order_id = CAST($1 AS uuid) AND confirmed"};
+  UPDATE orders o
+  SET status = r.status, placed_at = CAST(NULLIF(r.placed_at, '') AS timestamptz),
+      outcome_at = CAST(NULLIF(r.outcome_at, '') AS timestamptz), confirmed = r.confirmed,
+      currency = NULLIF(r.currency, ''), refunded = r.refunded
+  FROM r WHERE o.order_id = r.order_id AND r.stored)
+INSERT INTO orders (order_id, status, placed_at, outcome_at, confirmed, currency, refunded)
+SELECT r.order_id, r.status, CAST(NULLIF(r.placed_at, '') AS timestamptz),
+       CAST(NULLIF(r.outcome_at, '') AS timestamptz), r.confirmed, NULLIF(r.currency, ''),
+       r.refunded
+FROM r WHERE NOT r.stored)sql"};
 
 // Every line of a sale in one statement.
 const PreparedStatement kSaleLines{"analytics_sale_lines", R"sql(
@@ -124,17 +119,16 @@ const PreparedStatement kStockRejection{"analytics_stock_rejection", R"sql(
 INSERT INTO products AS p (product_id, rejections) VALUES (CAST($1 AS uuid), 1)
 ON CONFLICT (product_id) DO UPDATE SET rejections = p.rejections + 1)sql"};
 
-// The level before this change (-1 when unknown), and the new one, in one statement: only a
-// move to or from zero changes the stock-outs. The main query reads (and locks) the old row;
-// the upsert, a data-modifying part, runs after it. (Read from RETURNING instead, the old row
-// would already be the one this statement replaced, and FOR UPDATE would skip it.)
-const PreparedStatement kLevel{"analytics_level", R"sql(
-WITH previous AS (
-  SELECT available FROM products WHERE product_id = CAST($1 AS uuid) FOR UPDATE),
-level AS (
-  INSERT INTO products AS p (product_id, available) VALUES (CAST($1 AS uuid), CAST($2 AS bigint))
-  ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available)
-SELECT COALESCE((SELECT available FROM previous), -1))sql"};
+// The stock levels of a transaction (Ledger), read and locked in key order; written back in
+// one upsert (a product analytics never heard of gets its row).
+const PreparedStatement kLockLevels{"analytics_lock_levels", R"sql(
+SELECT CAST(product_id AS text), available FROM products
+WHERE product_id = ANY(CAST($1 AS uuid[])) ORDER BY product_id FOR UPDATE)sql"};
+
+const PreparedStatement kWriteLevels{"analytics_write_levels", R"sql(
+INSERT INTO products AS p (product_id, available)
+SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS bigint[]))
+ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available)sql"};
 
 const PreparedStatement kProduct{"analytics_product", R"sql(
 INSERT INTO products AS p (product_id, name, seller_id)
@@ -159,9 +153,16 @@ ON CONFLICT (metric) DO UPDATE SET metric = EXCLUDED.metric)sql"};
 }  // namespace
 
 void AnalyticsStore::order_status(const std::string& order_id, const std::string& status,
-                                  const std::string& placed_at) {
-  const std::string previous =
-      kOrderStatus.query(sql_, {&order_id, &status, &placed_at}).text(0, 0);
+                                  const std::string& placed_at, std::int64_t placed_ms) {
+  std::optional<OrderRow> row = ledger_.order(sql_, order_id);
+  const std::string previous = row ? row->status : std::string{};
+  if (!row) row.emplace();
+  row->status = status;
+  if (row->placed_at.empty() && !placed_at.empty()) {
+    row->placed_at = placed_at;
+    row->placed_ms = static_cast<double>(placed_ms);
+  }
+  ledger_.save(order_id, *row);
   if (previous.empty()) {
     count("conversion", "orders");
     count("orders_by_status", status);
@@ -172,31 +173,40 @@ void AnalyticsStore::order_status(const std::string& order_id, const std::string
   count("orders_by_status", status);
 }
 
-void AnalyticsStore::order_outcome(const std::string& order_id, const std::string& at) {
-  const events::PreparedRows outcome = kOutcome.query(sql_, {&at, &order_id});
-  if (outcome.empty()) return;
-  const double ms = std::stod(outcome.text(0, 0));
+void AnalyticsStore::order_outcome(const std::string& order_id, const std::string& at,
+                                   std::int64_t at_ms) {
+  std::optional<OrderRow> row = ledger_.order(sql_, order_id);
+  if (!row || !row->outcome_at.empty()) return;
+  row->outcome_at = at;
+  ledger_.save(order_id, *row);
+  if (row->placed_at.empty()) return;
+  const double ms = static_cast<double>(at_ms) - row->placed_ms;
   if (ms < 0) return;
   tally_.duration(duration_bucket(ms));
   dirty("saga_durations");
 }
 
 bool AnalyticsStore::confirm(const std::string& order_id, const std::string& currency) {
-  return kConfirm.run(sql_, {&order_id, &currency}) > 0;
+  std::optional<OrderRow> row = ledger_.order(sql_, order_id);
+  if (!row || row->confirmed) return false;
+  row->confirmed = true;
+  row->currency = currency;
+  ledger_.save(order_id, *row);
+  return true;
 }
 
 long long AnalyticsStore::refund_increment(const std::string& order_id, long long total) {
-  const events::PreparedRows so_far = kRefundedSoFar.query(sql_, {&order_id});
-  if (so_far.empty()) return 0;
-  const long long before = so_far.integer(0, 0);
-  if (total <= before) return 0;
-  const std::string value = std::to_string(total);
-  kSetRefunded.run(sql_, {&order_id, &value});
+  std::optional<OrderRow> row = ledger_.order(sql_, order_id);
+  if (!row || total <= row->refunded) return 0;
+  const long long before = row->refunded;
+  row->refunded = total;
+  ledger_.save(order_id, *row);
   return total - before;
 }
 
 bool AnalyticsStore::is_confirmed(const std::string& order_id) {
-  return kIsConfirmed.run(sql_, {&order_id}) > 0;
+  const std::optional<OrderRow> row = ledger_.order(sql_, order_id);
+  return row && row->confirmed;
 }
 
 void AnalyticsStore::add_sale(const std::string& order_id, const std::string& day,
@@ -317,8 +327,8 @@ void AnalyticsStore::count_stock_rejection(const std::string& product_id) {
 }
 
 void AnalyticsStore::stock_level(const std::string& product_id, long long available) {
-  const std::string value = std::to_string(available);
-  const long long previous = kLevel.query(sql_, {&product_id, &value}).integer(0, 0);
+  const long long previous = ledger_.available(sql_, product_id);
+  ledger_.save_available(product_id, available);
   if ((previous == 0) != (available == 0)) dirty("stock_outs");
 }
 
@@ -334,6 +344,119 @@ std::string AnalyticsStore::product_name(const std::string& product_id) {
 
 void AnalyticsStore::dirty(const std::string& metric) {
   tally_.mark(metric);
+}
+
+void Ledger::lock(soci::session& sql, const std::vector<std::string>& order_ids,
+                  const std::vector<std::string>& product_ids) {
+  read_orders(sql, order_ids);
+  read_levels(sql, product_ids);
+}
+
+void Ledger::read_orders(soci::session& sql, const std::vector<std::string>& ids) {
+  std::set<std::string> wanted;
+  for (const std::string& id : ids) {
+    std::string key = lowercase(id);
+    if (!orders_.contains(key)) wanted.insert(std::move(key));
+  }
+  if (wanted.empty()) return;
+  const std::string array = events::pg_text_array({wanted.begin(), wanted.end()});
+  const events::PreparedRows rows = kLockOrders.query(sql, {&array});
+  for (int i = 0; i < rows.size(); ++i) {
+    OrderRow row{rows.text(i, 1),
+                 rows.text(i, 2),
+                 rows.null(i, 3) ? 0 : std::stod(rows.text(i, 3)),
+                 rows.text(i, 4),
+                 rows.integer(i, 5) != 0,
+                 rows.text(i, 6),
+                 rows.integer(i, 7)};
+    orders_[lowercase(rows.text(i, 0))] = Order{std::move(row), true, false};
+  }
+  for (const std::string& key : wanted) orders_.try_emplace(key);  // unknown so far
+}
+
+void Ledger::read_levels(soci::session& sql, const std::vector<std::string>& ids) {
+  std::set<std::string> wanted;
+  for (const std::string& id : ids) {
+    std::string key = lowercase(id);
+    if (!levels_.contains(key)) wanted.insert(std::move(key));
+  }
+  if (wanted.empty()) return;
+  const std::string array = events::pg_text_array({wanted.begin(), wanted.end()});
+  const events::PreparedRows rows = kLockLevels.query(sql, {&array});
+  for (int i = 0; i < rows.size(); ++i) {
+    levels_[lowercase(rows.text(i, 0))].available = rows.null(i, 1) ? -1 : rows.integer(i, 1);
+  }
+  for (const std::string& key : wanted) levels_.try_emplace(key);  // unknown so far
+}
+
+std::optional<OrderRow> Ledger::order(soci::session& sql, const std::string& order_id) {
+  read_orders(sql, {order_id});
+  return orders_.at(lowercase(order_id)).row;
+}
+
+void Ledger::save(const std::string& order_id, const OrderRow& row) {
+  Order& order = orders_[lowercase(order_id)];
+  order.row = row;
+  order.changed = true;
+}
+
+long long Ledger::available(soci::session& sql, const std::string& product_id) {
+  read_levels(sql, {product_id});
+  return levels_.at(lowercase(product_id)).available;
+}
+
+void Ledger::save_available(const std::string& product_id, long long available) {
+  Level& level = levels_[lowercase(product_id)];
+  level.available = available;
+  level.changed = true;
+}
+
+void Ledger::flush(soci::session& sql) {
+  std::vector<std::string> ids, stored, statuses, placed, outcomes, confirmed, currencies;
+  std::vector<long long> refunded;
+  for (const auto& [id, order] : orders_) {
+    if (!order.changed || !order.row) continue;
+    const OrderRow& row = *order.row;
+    ids.push_back(id);
+    stored.emplace_back(order.stored ? "t" : "f");
+    statuses.push_back(row.status);
+    placed.push_back(row.placed_at);
+    outcomes.push_back(row.outcome_at);
+    confirmed.emplace_back(row.confirmed ? "t" : "f");
+    currencies.push_back(row.currency);
+    refunded.push_back(row.refunded);
+  }
+  if (!ids.empty()) {
+    const std::vector<std::string> a{
+        events::pg_text_array(ids),        events::pg_text_array(stored),
+        events::pg_text_array(statuses),   events::pg_text_array(placed),
+        events::pg_text_array(outcomes),   events::pg_text_array(confirmed),
+        events::pg_text_array(currencies), events::pg_int_array(refunded)};
+    kWriteOrders.run(sql, {&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]});
+  }
+  std::vector<std::string> products;
+  std::vector<long long> levels;
+  for (const auto& [id, level] : levels_) {
+    if (!level.changed) continue;
+    products.push_back(id);
+    levels.push_back(level.available);
+  }
+  if (!products.empty()) {
+    const std::string product_array = events::pg_text_array(products);
+    const std::string level_array = events::pg_int_array(levels);
+    kWriteLevels.run(sql, {&product_array, &level_array});
+  }
+  // Written rows exist now and are as they were saved.
+  for (auto& [id, order] : orders_) {
+    if (order.changed && order.row) order.stored = true;
+    order.changed = false;
+  }
+  for (auto& [id, level] : levels_) level.changed = false;
+}
+
+void Ledger::clear() {
+  orders_.clear();
+  levels_.clear();
 }
 
 void SalesDelta::add(const SalesDelta& later) {
@@ -362,10 +485,7 @@ void Tally::daily_sales(const std::string& day, const std::string& grp, const st
 void Tally::product_sales(const std::string& product_id, const std::string& currency,
                           const SalesDelta& delta) {
   // One row per product whatever the spelling of its id: a statement may not change a row twice.
-  std::string key = product_id;
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  products_[{key, currency}].add(delta);
+  products_[{lowercase(product_id), currency}].add(delta);
 }
 
 void Tally::duration(int bucket) {

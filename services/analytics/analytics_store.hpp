@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -69,21 +71,75 @@ class Tally {
   std::set<std::string> dirty_;
 };
 
+/// An order as analytics keeps it (table `orders`).
+struct OrderRow {
+  std::string status;
+  std::string placed_at;   ///< as the event or PostgreSQL wrote it; empty when unknown
+  double placed_ms = 0;    ///< placed_at in ms since the epoch, when known
+  std::string outcome_at;  ///< empty until the order's first outcome
+  bool confirmed = false;
+  std::string currency;    ///< empty until it confirms
+  long long refunded = 0;  ///< the largest refunded total counted
+};
+
+/// The orders and stock levels one transaction reads and changes. Every record of an order
+/// moves its row (five statuses, an outcome, a confirmation per saga), and a batch holds many
+/// records of the same orders and products: each row is read and locked once (all of a batch's
+/// up front by lock(), in ascending id, else on first use), changed here, and written once by
+/// flush(), just before the commit.
+class Ledger {
+ public:
+  /// Reads and locks the rows of these orders and products not read yet, each in ascending id.
+  void lock(soci::session& sql, const std::vector<std::string>& order_ids,
+            const std::vector<std::string>& product_ids);
+  /// The order as this transaction left it; nullopt when analytics does not know it.
+  std::optional<OrderRow> order(soci::session& sql, const std::string& order_id);
+  /// The order's new row, written by flush(): inserted when order() found none (a second
+  /// writer of the same new order then fails on the key, so no order counts twice).
+  void save(const std::string& order_id, const OrderRow& row);
+  /// The product's stock level as this transaction left it; -1 when unknown.
+  long long available(soci::session& sql, const std::string& product_id);
+  void save_available(const std::string& product_id, long long available);
+  /// Writes the changed orders, then the changed levels, one statement each, in key order.
+  void flush(soci::session& sql);
+  /// Forgets every row (a new transaction).
+  void clear();
+
+ private:
+  struct Order {
+    std::optional<OrderRow> row;
+    bool stored = false;  ///< the row exists in the table
+    bool changed = false;
+  };
+  struct Level {
+    long long available = -1;
+    bool changed = false;
+  };
+  void read_orders(soci::session& sql, const std::vector<std::string>& ids);
+  void read_levels(soci::session& sql, const std::vector<std::string>& ids);
+
+  std::map<std::string, Order> orders_;  ///< by lowercase id
+  std::map<std::string, Level> levels_;  ///< by lowercase id
+};
+
 /// The SQL of the aggregates, one function per change. Every function runs in the caller's
-/// transaction; counters and dirty marks go to the tally, which writes them before the commit,
-/// the marks after the changes, so the snapshot publisher (which takes only unlocked dirty
-/// marks) never misses a change.
+/// transaction; orders and stock levels go to the ledger, counters and dirty marks to the tally,
+/// and both are written before the commit (the ledger first, the marks last), so the snapshot
+/// publisher (which takes only unlocked dirty marks) never misses a change.
 class AnalyticsStore {
  public:
-  AnalyticsStore(soci::session& sql, Tally& tally) : sql_(sql), tally_(tally) {}
+  AnalyticsStore(soci::session& sql, Tally& tally, Ledger& ledger)
+      : sql_(sql), tally_(tally), ledger_(ledger) {}
 
   /// Records that the order exists with `status` (new orders count once in conversion);
-  /// `placed_at` (RFC 3339) is kept when given and none was. Moves orders_by_status.
+  /// `placed_at` (RFC 3339, `placed_ms` after the epoch) is kept when given and none was.
+  /// Moves orders_by_status.
   void order_status(const std::string& order_id, const std::string& status,
-                    const std::string& placed_at = {});
-  /// The order's first outcome at `at`: its saga duration joins the histogram when its
-  /// placement is known. Later outcomes (a cancellation after confirming) change nothing.
-  void order_outcome(const std::string& order_id, const std::string& at);
+                    const std::string& placed_at = {}, std::int64_t placed_ms = 0);
+  /// The order's first outcome at `at` (`at_ms` after the epoch): its saga duration joins the
+  /// histogram when its placement is known. Later outcomes (a cancellation after confirming) change
+  /// nothing.
+  void order_outcome(const std::string& order_id, const std::string& at, std::int64_t at_ms);
   /// Marks the order confirmed; false when it already was (a second confirmation is no sale).
   bool confirm(const std::string& order_id, const std::string& currency);
   /// Adds a sale of `lines` on `day`: per currency, product and seller, and all-time.
@@ -114,6 +170,7 @@ class AnalyticsStore {
 
   soci::session& sql_;
   Tally& tally_;
+  Ledger& ledger_;
 };
 
 }  // namespace bazaar::analytics

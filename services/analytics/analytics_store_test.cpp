@@ -6,8 +6,11 @@
 #include <soci/soci.h>
 
 #include <cctype>
+#include <cstdint>
 #include <string>
+#include <utility>
 
+#include "analytics_rules.hpp"
 #include "events/clock.hpp"
 #include "events/db.hpp"
 #include "events/migrations.hpp"
@@ -29,13 +32,15 @@ struct Fixture {
         "failure_reasons, duration_buckets, products, dirty_metrics");
   }
 
-  // Runs `work` in one transaction with a fresh tally, flushed before the commit.
+  // Runs `work` in one transaction with a fresh tally and ledger, flushed before the commit.
   template <typename Work>
   void in_transaction(Work work) {
     soci::transaction tx(sql);
     analytics::Tally tally;
-    analytics::AnalyticsStore store(sql, tally);
+    analytics::Ledger ledger;
+    analytics::AnalyticsStore store(sql, tally, ledger);
     work(store);
+    ledger.flush(sql);
     tally.flush(sql);
     tx.commit();
   }
@@ -118,6 +123,96 @@ TEST_CASE("an order counts once when new and moves between statuses") {
   f.in_transaction([&](analytics::AnalyticsStore& st) { st.order_status(late, "CONFIRMED"); });
   CHECK(f.counter("conversion", "orders") == 2);
   CHECK(f.counter("orders_by_status", "CONFIRMED") == 1);
+}
+
+TEST_CASE("a transaction writes each order and stock level once, whatever its records change") {
+  Fixture f;
+  const std::string order = f.ids.next().str();
+  const std::string lamp = f.ids.next().str();
+  // Rows of `table` inserted and updated so far by this backend, as PostgreSQL counts them while
+  // a transaction runs (including earlier transactions whose counts it has not reported yet:
+  // only differences within one transaction tell).
+  const auto written = [&](const std::string& table) {
+    return std::pair{
+        f.number("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = :v1", {table}),
+        f.number("SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = :v1", {table})};
+  };
+  const auto since = [&](const std::string& table, std::pair<long long, long long> before) {
+    const auto now = written(table);
+    return std::pair{now.first - before.first, now.second - before.second};
+  };
+  const std::int64_t placed_ms = 1'764'583'200'000;  // 2025-12-01T10:00:00Z
+  {
+    soci::transaction tx(f.sql);
+    analytics::Tally tally;
+    analytics::Ledger ledger;
+    analytics::AnalyticsStore st(f.sql, tally, ledger);
+    const auto orders_before = written("orders");
+    const auto products_before = written("products");
+    st.order_status(order, "PLACED", "2025-12-01T10:00:00.000Z", placed_ms);
+    st.order_status(order, "AWAITING_STOCK");
+    st.stock_level(lamp, 4);
+    st.order_status(order, "AWAITING_PAYMENT");
+    st.stock_level(lamp, 0);
+    st.order_status(order, "CONFIRMED");
+    st.order_outcome(order, "2025-12-01T10:00:01.500Z", placed_ms + 1500);
+    st.order_outcome(order, "2025-12-01T10:00:09.000Z", placed_ms + 9000);  // not the first
+    CHECK(st.confirm(order, "EUR"));
+    CHECK_FALSE(st.confirm(order, "EUR"));
+    CHECK(st.is_confirmed(order));
+    ledger.flush(f.sql);
+    tally.flush(f.sql);
+    CHECK(since("orders", orders_before) == std::pair{1LL, 0LL});
+    CHECK(since("products", products_before) == std::pair{1LL, 0LL});
+    tx.commit();
+  }
+  CHECK(f.counter("conversion", "orders") == 1);
+  CHECK(f.counter("orders_by_status", "CONFIRMED") == 1);
+  CHECK(f.counter("orders_by_status", "PLACED") == 0);
+  CHECK(f.counter("orders_by_status", "AWAITING_PAYMENT") == 0);
+  CHECK(f.number("SELECT count FROM duration_buckets WHERE bucket = CAST(:v1 AS integer)",
+                 {std::to_string(analytics::duration_bucket(1500))}) == 1);
+  CHECK(f.number("SELECT sum(count) FROM duration_buckets", {}) == 1);
+  CHECK(f.number("SELECT count(*) FROM orders WHERE order_id = CAST(:v1 AS uuid) AND "
+                 "status = 'CONFIRMED' AND confirmed AND currency = 'EUR' AND "
+                 "placed_at = CAST('2025-12-01T10:00:00Z' AS timestamptz) AND "
+                 "outcome_at = CAST('2025-12-01T10:00:01.5Z' AS timestamptz)",
+                 {order}) == 1);
+  CHECK(f.number("SELECT available FROM products WHERE product_id = CAST(:v1 AS uuid)", {lamp}) ==
+        0);
+  CHECK(f.take_dirty("stock_outs"));
+
+  // A batch's rows locked up front: the rows written come back as they were.
+  {
+    soci::transaction tx(f.sql);
+    analytics::Tally tally;
+    analytics::Ledger ledger;
+    analytics::AnalyticsStore st(f.sql, tally, ledger);
+    const auto orders_before = written("orders");
+    const auto products_before = written("products");
+    ledger.lock(f.sql, {order, f.ids.next().str()}, {lamp});
+    CHECK(st.refund_increment(order, 300) == 300);
+    CHECK(st.refund_increment(order, 200) == 0);  // an older total
+    st.order_status(order, "CANCELLED");
+    st.order_outcome(order, "2025-12-01T10:00:30.000Z", placed_ms + 30'000);
+    st.stock_level(lamp, 2);
+    ledger.flush(f.sql);
+    tally.flush(f.sql);
+    CHECK(since("orders", orders_before) == std::pair{0LL, 1LL});
+    CHECK(since("products", products_before) == std::pair{0LL, 1LL});
+    tx.commit();
+  }
+  CHECK(f.counter("conversion", "orders") == 1);
+  CHECK(f.counter("orders_by_status", "CONFIRMED") == 0);
+  CHECK(f.counter("orders_by_status", "CANCELLED") == 1);
+  CHECK(f.number("SELECT sum(count) FROM duration_buckets", {}) == 1);
+  CHECK(f.number("SELECT count(*) FROM orders WHERE order_id = CAST(:v1 AS uuid) AND "
+                 "status = 'CANCELLED' AND confirmed AND refunded = 300 AND "
+                 "placed_at = CAST('2025-12-01T10:00:00Z' AS timestamptz) AND "
+                 "outcome_at = CAST('2025-12-01T10:00:01.5Z' AS timestamptz)",
+                 {order}) == 1);
+  CHECK(f.number("SELECT count(*) FROM orders", {}) == 1);  // the unknown order stays unknown
+  CHECK(f.take_dirty("stock_outs"));
 }
 
 TEST_CASE("the sales of a transaction go in summed, one row per key, with the last name given") {

@@ -13,7 +13,7 @@
 
 #include "adjustment.hpp"
 #include "events/envelope.hpp"
-#include "events/uuid.hpp"
+#include "events/fields.hpp"
 #include "inventory_events.hpp"
 #include "inventory_store.hpp"
 #include "reservation.hpp"
@@ -39,15 +39,6 @@ Emitter emitter_of(events::HandlerContext& ctx) {
   return Emitter{ctx.outbox, ctx.factory, &ctx.event};
 }
 
-// The canonical uuid in `field` of `data`, if there is one: anything else is left to the
-// record's own handling (a refusal or a dead letter), which takes no lock.
-std::optional<std::string> uuid_at(const boost::json::object& data, std::string_view field) {
-  const auto* value = data.if_contains(field);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  const auto id = events::Uuid::parse(value->get_string());
-  return id ? std::optional<std::string>(id->str()) : std::nullopt;
-}
-
 }  // namespace
 
 void InventoryHandler::lock_ahead(soci::session& sql,
@@ -61,18 +52,19 @@ void InventoryHandler::lock_ahead(soci::session& sql,
     if (data == nullptr) continue;
     if (e->type == ReserveStockV1::kType || e->type == ReleaseStockV1::kType ||
         e->type == CommitReservationV1::kType) {
-      if (auto id = uuid_at(*data, "order_id")) orders.insert(std::move(*id));
+      if (auto id = events::uuid_at(*data, "order_id")) orders.insert(std::move(*id));
     }
     if (e->type == ReserveStockV1::kType) {
       const auto* lines = data->if_contains("lines");
       if (lines == nullptr || !lines->is_array()) continue;
       for (const auto& line : lines->get_array()) {
         if (!line.is_object()) continue;
-        if (auto id = uuid_at(line.get_object(), "product_id")) products.insert(std::move(*id));
+        if (auto id = events::uuid_at(line.get_object(), "product_id"))
+          products.insert(std::move(*id));
       }
     } else if (e->type == ProductCreatedV1::kType || e->type == ProductDeletedV1::kType ||
                e->type == AdjustStockV1::kType) {
-      if (auto id = uuid_at(*data, "product_id")) products.insert(std::move(*id));
+      if (auto id = events::uuid_at(*data, "product_id")) products.insert(std::move(*id));
     }
   }
   const std::vector<std::string> order_ids(orders.begin(), orders.end());
