@@ -346,6 +346,22 @@ void AnalyticsStore::dirty(const std::string& metric) {
   tally_.mark(metric);
 }
 
+namespace {
+
+// The ids of `ids` that `rows` does not hold yet, in their lowercase spelling and ascending order
+// (the order rows are locked in).
+template <typename Rows>
+std::vector<std::string> unread(const Rows& rows, const std::vector<std::string>& ids) {
+  std::set<std::string> wanted;
+  for (const std::string& id : ids) {
+    std::string key = lowercase(id);
+    if (!rows.contains(key)) wanted.insert(std::move(key));
+  }
+  return {wanted.begin(), wanted.end()};
+}
+
+}  // namespace
+
 void Ledger::lock(soci::session& sql, const std::vector<std::string>& order_ids,
                   const std::vector<std::string>& product_ids) {
   read_orders(sql, order_ids);
@@ -353,13 +369,9 @@ void Ledger::lock(soci::session& sql, const std::vector<std::string>& order_ids,
 }
 
 void Ledger::read_orders(soci::session& sql, const std::vector<std::string>& ids) {
-  std::set<std::string> wanted;
-  for (const std::string& id : ids) {
-    std::string key = lowercase(id);
-    if (!orders_.contains(key)) wanted.insert(std::move(key));
-  }
+  const std::vector<std::string> wanted = unread(orders_, ids);
   if (wanted.empty()) return;
-  const std::string array = events::pg_text_array({wanted.begin(), wanted.end()});
+  const std::string array = events::pg_text_array(wanted);
   const events::PreparedRows rows = kLockOrders.query(sql, {&array});
   for (int i = 0; i < rows.size(); ++i) {
     OrderRow row{rows.text(i, 1),
@@ -375,13 +387,9 @@ void Ledger::read_orders(soci::session& sql, const std::vector<std::string>& ids
 }
 
 void Ledger::read_levels(soci::session& sql, const std::vector<std::string>& ids) {
-  std::set<std::string> wanted;
-  for (const std::string& id : ids) {
-    std::string key = lowercase(id);
-    if (!levels_.contains(key)) wanted.insert(std::move(key));
-  }
+  const std::vector<std::string> wanted = unread(levels_, ids);
   if (wanted.empty()) return;
-  const std::string array = events::pg_text_array({wanted.begin(), wanted.end()});
+  const std::string array = events::pg_text_array(wanted);
   const events::PreparedRows rows = kLockLevels.query(sql, {&array});
   for (int i = 0; i < rows.size(); ++i) {
     levels_[lowercase(rows.text(i, 0))].available = rows.null(i, 1) ? -1 : rows.integer(i, 1);

@@ -129,26 +129,34 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
   Fixture f;
   const std::string order = f.ids.next().str();
   const std::string lamp = f.ids.next().str();
-  // Rows of `table` inserted and updated so far by this backend, as PostgreSQL counts them while
-  // a transaction runs (including earlier transactions whose counts it has not reported yet:
-  // only differences within one transaction tell).
+  // Runs `work` in one transaction and returns how many rows of orders and of products its
+  // ledger inserted and updated: PostgreSQL's counts of this backend while the transaction runs
+  // (they include earlier transactions it has not reported yet, so only differences tell).
+  using Counts = std::pair<long long, long long>;
   const auto written = [&](const std::string& table) {
-    return std::pair{
+    return Counts{
         f.number("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = :v1", {table}),
         f.number("SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = :v1", {table})};
   };
-  const auto since = [&](const std::string& table, std::pair<long long, long long> before) {
-    const auto now = written(table);
-    return std::pair{now.first - before.first, now.second - before.second};
-  };
-  const std::int64_t placed_ms = 1'764'583'200'000;  // 2025-12-01T10:00:00Z
-  {
+  const auto counted = [&](auto work) {
     soci::transaction tx(f.sql);
     analytics::Tally tally;
     analytics::Ledger ledger;
     analytics::AnalyticsStore st(f.sql, tally, ledger);
-    const auto orders_before = written("orders");
-    const auto products_before = written("products");
+    const Counts orders = written("orders");
+    const Counts products = written("products");
+    work(st, ledger);
+    ledger.flush(f.sql);
+    tally.flush(f.sql);
+    const Counts orders_now = written("orders");
+    const Counts products_now = written("products");
+    tx.commit();
+    return std::pair{
+        Counts{orders_now.first - orders.first, orders_now.second - orders.second},
+        Counts{products_now.first - products.first, products_now.second - products.second}};
+  };
+  const std::int64_t placed_ms = 1'764'583'200'000;  // 2025-12-01T10:00:00Z
+  const auto first = counted([&](analytics::AnalyticsStore& st, analytics::Ledger&) {
     st.order_status(order, "PLACED", "2025-12-01T10:00:00.000Z", placed_ms);
     st.order_status(order, "AWAITING_STOCK");
     st.stock_level(lamp, 4);
@@ -160,12 +168,9 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
     CHECK(st.confirm(order, "EUR"));
     CHECK_FALSE(st.confirm(order, "EUR"));
     CHECK(st.is_confirmed(order));
-    ledger.flush(f.sql);
-    tally.flush(f.sql);
-    CHECK(since("orders", orders_before) == std::pair{1LL, 0LL});
-    CHECK(since("products", products_before) == std::pair{1LL, 0LL});
-    tx.commit();
-  }
+  });
+  CHECK(first.first == Counts{1, 0});   // orders
+  CHECK(first.second == Counts{1, 0});  // products
   CHECK(f.counter("conversion", "orders") == 1);
   CHECK(f.counter("orders_by_status", "CONFIRMED") == 1);
   CHECK(f.counter("orders_by_status", "PLACED") == 0);
@@ -183,25 +188,16 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
   CHECK(f.take_dirty("stock_outs"));
 
   // A batch's rows locked up front: the rows written come back as they were.
-  {
-    soci::transaction tx(f.sql);
-    analytics::Tally tally;
-    analytics::Ledger ledger;
-    analytics::AnalyticsStore st(f.sql, tally, ledger);
-    const auto orders_before = written("orders");
-    const auto products_before = written("products");
+  const auto second = counted([&](analytics::AnalyticsStore& st, analytics::Ledger& ledger) {
     ledger.lock(f.sql, {order, f.ids.next().str()}, {lamp});
     CHECK(st.refund_increment(order, 300) == 300);
     CHECK(st.refund_increment(order, 200) == 0);  // an older total
     st.order_status(order, "CANCELLED");
     st.order_outcome(order, "2025-12-01T10:00:30.000Z", placed_ms + 30'000);
     st.stock_level(lamp, 2);
-    ledger.flush(f.sql);
-    tally.flush(f.sql);
-    CHECK(since("orders", orders_before) == std::pair{0LL, 1LL});
-    CHECK(since("products", products_before) == std::pair{0LL, 1LL});
-    tx.commit();
-  }
+  });
+  CHECK(second.first == Counts{0, 1});
+  CHECK(second.second == Counts{0, 1});
   CHECK(f.counter("conversion", "orders") == 1);
   CHECK(f.counter("orders_by_status", "CONFIRMED") == 0);
   CHECK(f.counter("orders_by_status", "CANCELLED") == 1);
