@@ -16,15 +16,15 @@ namespace {
 
 // The event's own time (ce_time), as RFC 3339 for SQL and as its UTC day.
 struct When {
-  std::string at;
+  Moment at;
   std::string day;
-  std::int64_t ms = 0;  ///< since the epoch
 };
 
 When when(const events::HandlerContext& ctx) {
   const EventTime t = event_time(ctx.event.time, ctx.clock.now());
-  return {events::format_rfc3339(events::Clock::time_point{std::chrono::milliseconds{t.epoch_ms}}),
-          t.day, t.epoch_ms};
+  return {{events::format_rfc3339(events::Clock::time_point{std::chrono::milliseconds{t.epoch_ms}}),
+           t.epoch_ms},
+          t.day};
 }
 
 }  // namespace
@@ -34,8 +34,7 @@ void AnalyticsHandler::outcome(const events::HandlerContext& ctx, const std::str
                                const std::string& status, const std::string& counter) {
   AnalyticsStore st = store(ctx);
   st.order_status(order_id, status);
-  const When w = when(ctx);
-  st.order_outcome(order_id, w.at, w.ms);
+  st.order_outcome(order_id, when(ctx).at);
   st.count("conversion", counter);
 }
 
@@ -51,6 +50,10 @@ void AnalyticsHandler::lock_ahead(soci::session& sql,
       order::OrderPlacedV1::kType,    order::OrderStatusChangedV1::kType,
       order::OrderConfirmedV1::kType, order::OrderRejectedV1::kType,
       order::OrderCancelledV1::kType, contracts::payment::PaymentRefundedV1::kType};
+  // Every record that locks a product's row: its level, its name, its rejections.
+  static const std::set<std::string, std::less<>> kAboutAProduct{
+      contracts::inventory::StockLevelChangedV1::kType, contracts::catalog::ProductCreatedV1::kType,
+      contracts::catalog::ProductUpdatedV1::kType};
   std::vector<std::string> orders;
   std::vector<std::string> products;
   for (const events::Envelope* e : batch) {
@@ -58,8 +61,17 @@ void AnalyticsHandler::lock_ahead(soci::session& sql,
     if (data == nullptr) continue;
     if (kAboutAnOrder.contains(e->type)) {
       if (auto id = events::uuid_at(*data, "order_id")) orders.push_back(std::move(*id));
-    } else if (e->type == contracts::inventory::StockLevelChangedV1::kType) {
+    } else if (kAboutAProduct.contains(e->type)) {
       if (auto id = events::uuid_at(*data, "product_id")) products.push_back(std::move(*id));
+    } else if (e->type == contracts::inventory::StockRejectedV1::kType) {
+      const auto* shortages = data->if_contains("shortages");
+      if (shortages == nullptr || !shortages->is_array()) continue;
+      for (const auto& s : shortages->get_array()) {
+        if (!s.is_object()) continue;
+        if (auto id = events::uuid_at(s.get_object(), "product_id")) {
+          products.push_back(std::move(*id));
+        }
+      }
     }
   }
   ledger_.lock(sql, orders, products);
@@ -95,8 +107,7 @@ AnalyticsHandler::AnalyticsHandler() {
 
 void AnalyticsHandler::placed(events::HandlerContext& ctx,
                               const contracts::order::OrderPlacedV1& e) {
-  const When w = when(ctx);
-  store(ctx).order_status(e.order_id, "PLACED", w.at, w.ms);
+  store(ctx).order_status(e.order_id, "PLACED", when(ctx).at);
 }
 
 void AnalyticsHandler::status_changed(events::HandlerContext& ctx,

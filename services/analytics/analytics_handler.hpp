@@ -15,8 +15,9 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
 
  private:
   void begin(soci::session& sql) override;
-  /// Reads and locks the orders and stock levels of a batch up front, in ascending id: the
-  /// records then change them in the ledger.
+  /// Reads and locks the orders and products of a batch up front, each in ascending id: the
+  /// records then change them in the ledger, and no record of the batch locks a row of either
+  /// later, in an order of its own.
   void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
   void before_commit(soci::session& sql) override;
   AnalyticsStore store(const events::HandlerContext& ctx) { return {ctx.sql, tally_, ledger_}; }

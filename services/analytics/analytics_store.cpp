@@ -10,6 +10,7 @@
 
 #include "analytics_rules.hpp"
 #include "events/db.hpp"
+#include "events/uuid.hpp"
 
 namespace bazaar::analytics {
 namespace {
@@ -25,9 +26,15 @@ std::string lowercase(std::string id) {
   return id;
 }
 
-// The orders of a transaction (Ledger), read and locked in key order. placed_at goes out as
-// text and comes back from it in the same session, so it round-trips exactly; its ms after the
-// epoch are exact for the ms-precision times analytics writes.
+// A uuid in the spelling PostgreSQL prints, so that ids given and ids read back meet.
+std::string canonical(const std::string& id) {
+  const auto uuid = events::Uuid::parse(id);
+  return uuid ? uuid->str() : lowercase(id);
+}
+
+// The orders of a transaction (Ledger), read and locked in key order. The times are read as
+// text only to tell whether they are set: a stored one is never written back from it. placed_at
+// in ms after the epoch is exact for the ms-precision times analytics writes.
 const PreparedStatement kLockOrders{"analytics_lock_orders", R"sql(
 SELECT CAST(order_id AS text), status, CAST(placed_at AS text),
        CAST(extract(epoch FROM placed_at) * 1000 AS double precision), CAST(outcome_at AS text),
@@ -35,7 +42,8 @@ SELECT CAST(order_id AS text), status, CAST(placed_at AS text),
 FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql"};
 
 // The changed orders of a transaction: rows it found are updated, new ones inserted (where two
-// writers of one new order collide on the key, as separate inserts would).
+// writers of one new order collide on the key, as separate inserts would). The placement and the
+// outcome are set once: a stored value stays as it is.
 const PreparedStatement kWriteOrders{"analytics_write_orders", R"sql(
 WITH r AS (
   SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS boolean[]), CAST($3 AS text[]),
@@ -44,8 +52,10 @@ WITH r AS (
     AS r (order_id, stored, status, placed_at, outcome_at, confirmed, currency, refunded)),
 changed AS (
   UPDATE orders o
-  SET status = r.status, placed_at = CAST(NULLIF(r.placed_at, '') AS timestamptz),
-      outcome_at = CAST(NULLIF(r.outcome_at, '') AS timestamptz), confirmed = r.confirmed,
+  SET status = r.status,
+      placed_at = COALESCE(o.placed_at, CAST(NULLIF(r.placed_at, '') AS timestamptz)),
+      outcome_at = COALESCE(o.outcome_at, CAST(NULLIF(r.outcome_at, '') AS timestamptz)),
+      confirmed = r.confirmed,
       currency = NULLIF(r.currency, ''), refunded = r.refunded
   FROM r WHERE o.order_id = r.order_id AND r.stored)
 INSERT INTO orders (order_id, status, placed_at, outcome_at, confirmed, currency, refunded)
@@ -153,14 +163,14 @@ ON CONFLICT (metric) DO UPDATE SET metric = EXCLUDED.metric)sql"};
 }  // namespace
 
 void AnalyticsStore::order_status(const std::string& order_id, const std::string& status,
-                                  const std::string& placed_at, std::int64_t placed_ms) {
+                                  const std::optional<Moment>& placed) {
   std::optional<OrderRow> row = ledger_.order(sql_, order_id);
   const std::string previous = row ? row->status : std::string{};
   if (!row) row.emplace();
   row->status = status;
-  if (row->placed_at.empty() && !placed_at.empty()) {
-    row->placed_at = placed_at;
-    row->placed_ms = static_cast<double>(placed_ms);
+  if (row->placed_at.empty() && placed) {
+    row->placed_at = placed->rfc3339;
+    row->placed_ms = static_cast<double>(placed->epoch_ms);
   }
   ledger_.save(order_id, *row);
   if (previous.empty()) {
@@ -173,14 +183,13 @@ void AnalyticsStore::order_status(const std::string& order_id, const std::string
   count("orders_by_status", status);
 }
 
-void AnalyticsStore::order_outcome(const std::string& order_id, const std::string& at,
-                                   std::int64_t at_ms) {
+void AnalyticsStore::order_outcome(const std::string& order_id, const Moment& at) {
   std::optional<OrderRow> row = ledger_.order(sql_, order_id);
   if (!row || !row->outcome_at.empty()) return;
-  row->outcome_at = at;
+  row->outcome_at = at.rfc3339;
   ledger_.save(order_id, *row);
   if (row->placed_at.empty()) return;
-  const double ms = static_cast<double>(at_ms) - row->placed_ms;
+  const double ms = static_cast<double>(at.epoch_ms) - row->placed_ms;
   if (ms < 0) return;
   tally_.duration(duration_bucket(ms));
   dirty("saga_durations");
@@ -348,13 +357,13 @@ void AnalyticsStore::dirty(const std::string& metric) {
 
 namespace {
 
-// The ids of `ids` that `rows` does not hold yet, in their lowercase spelling and ascending order
+// The ids of `ids` that `rows` does not hold yet, in their canonical spelling and ascending order
 // (the order rows are locked in).
 template <typename Rows>
 std::vector<std::string> unread(const Rows& rows, const std::vector<std::string>& ids) {
   std::set<std::string> wanted;
   for (const std::string& id : ids) {
-    std::string key = lowercase(id);
+    std::string key = canonical(id);
     if (!rows.contains(key)) wanted.insert(std::move(key));
   }
   return {wanted.begin(), wanted.end()};
@@ -381,7 +390,7 @@ void Ledger::read_orders(soci::session& sql, const std::vector<std::string>& ids
                  rows.integer(i, 5) != 0,
                  rows.text(i, 6),
                  rows.integer(i, 7)};
-    orders_[lowercase(rows.text(i, 0))] = Order{std::move(row), true, false};
+    orders_[canonical(rows.text(i, 0))] = Order{std::move(row), true, false};
   }
   for (const std::string& key : wanted) orders_.try_emplace(key);  // unknown so far
 }
@@ -392,29 +401,29 @@ void Ledger::read_levels(soci::session& sql, const std::vector<std::string>& ids
   const std::string array = events::pg_text_array(wanted);
   const events::PreparedRows rows = kLockLevels.query(sql, {&array});
   for (int i = 0; i < rows.size(); ++i) {
-    levels_[lowercase(rows.text(i, 0))].available = rows.null(i, 1) ? -1 : rows.integer(i, 1);
+    levels_[canonical(rows.text(i, 0))].available = rows.null(i, 1) ? -1 : rows.integer(i, 1);
   }
   for (const std::string& key : wanted) levels_.try_emplace(key);  // unknown so far
 }
 
 std::optional<OrderRow> Ledger::order(soci::session& sql, const std::string& order_id) {
   read_orders(sql, {order_id});
-  return orders_.at(lowercase(order_id)).row;
+  return orders_.at(canonical(order_id)).row;
 }
 
 void Ledger::save(const std::string& order_id, const OrderRow& row) {
-  Order& order = orders_[lowercase(order_id)];
+  Order& order = orders_[canonical(order_id)];
   order.row = row;
   order.changed = true;
 }
 
 long long Ledger::available(soci::session& sql, const std::string& product_id) {
   read_levels(sql, {product_id});
-  return levels_.at(lowercase(product_id)).available;
+  return levels_.at(canonical(product_id)).available;
 }
 
 void Ledger::save_available(const std::string& product_id, long long available) {
-  Level& level = levels_[lowercase(product_id)];
+  Level& level = levels_[canonical(product_id)];
   level.available = available;
   level.changed = true;
 }

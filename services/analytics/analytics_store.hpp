@@ -71,6 +71,12 @@ class Tally {
   std::set<std::string> dirty_;
 };
 
+/// When something happened, as analytics writes it (RFC 3339) and computes with it.
+struct Moment {
+  std::string rfc3339;
+  std::int64_t epoch_ms = 0;  ///< the same time, in ms after the epoch
+};
+
 /// An order as analytics keeps it (table `orders`).
 struct OrderRow {
   std::string status;
@@ -118,8 +124,8 @@ class Ledger {
   void read_orders(soci::session& sql, const std::vector<std::string>& ids);
   void read_levels(soci::session& sql, const std::vector<std::string>& ids);
 
-  std::map<std::string, Order> orders_;  ///< by lowercase id
-  std::map<std::string, Level> levels_;  ///< by lowercase id
+  std::map<std::string, Order> orders_;  ///< by canonical id
+  std::map<std::string, Level> levels_;  ///< by canonical id
 };
 
 /// The SQL of the aggregates, one function per change. Every function runs in the caller's
@@ -132,14 +138,13 @@ class AnalyticsStore {
       : sql_(sql), tally_(tally), ledger_(ledger) {}
 
   /// Records that the order exists with `status` (new orders count once in conversion);
-  /// `placed_at` (RFC 3339, `placed_ms` after the epoch) is kept when given and none was.
-  /// Moves orders_by_status.
+  /// `placed`, when given, is kept as its placement unless it had one. Moves orders_by_status.
   void order_status(const std::string& order_id, const std::string& status,
-                    const std::string& placed_at = {}, std::int64_t placed_ms = 0);
-  /// The order's first outcome at `at` (`at_ms` after the epoch): its saga duration joins the
+                    const std::optional<Moment>& placed = std::nullopt);
+  /// The order's first outcome at `at`: its saga duration joins the
   /// histogram when its placement is known. Later outcomes (a cancellation after confirming) change
   /// nothing.
-  void order_outcome(const std::string& order_id, const std::string& at, std::int64_t at_ms);
+  void order_outcome(const std::string& order_id, const Moment& at);
   /// Marks the order confirmed; false when it already was (a second confirmation is no sale).
   bool confirm(const std::string& order_id, const std::string& currency);
   /// Adds a sale of `lines` on `day`: per currency, product and seller, and all-time.

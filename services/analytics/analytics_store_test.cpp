@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -103,10 +104,10 @@ TEST_CASE("a stock level marks the stock-outs only when it moves to or from zero
 TEST_CASE("an order counts once when new and moves between statuses") {
   Fixture f;
   const std::string order = f.ids.next().str();
-  const auto status = [&](const std::string& s, const std::string& placed_at = {}) {
-    f.in_transaction([&](analytics::AnalyticsStore& st) { st.order_status(order, s, placed_at); });
+  const auto status = [&](const std::string& s, std::optional<analytics::Moment> placed = {}) {
+    f.in_transaction([&](analytics::AnalyticsStore& st) { st.order_status(order, s, placed); });
   };
-  status("PLACED", "2026-12-01T10:00:00.000Z");
+  status("PLACED", analytics::Moment{"2026-12-01T10:00:00.000Z", 1'796'119'200'000});
   CHECK(f.counter("conversion", "orders") == 1);
   CHECK(f.counter("orders_by_status", "PLACED") == 1);
   status("AWAITING_STOCK");
@@ -135,8 +136,12 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
   using Counts = std::pair<long long, long long>;
   const auto written = [&](const std::string& table) {
     return Counts{
-        f.number("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = :v1", {table}),
-        f.number("SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = :v1", {table})};
+        f.number(
+            "SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = CAST(:v1 AS regclass)",
+            {table}),
+        f.number(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = CAST(:v1 AS regclass)",
+            {table})};
   };
   const auto counted = [&](auto work) {
     soci::transaction tx(f.sql);
@@ -157,14 +162,14 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
   };
   const std::int64_t placed_ms = 1'764'583'200'000;  // 2025-12-01T10:00:00Z
   const auto first = counted([&](analytics::AnalyticsStore& st, analytics::Ledger&) {
-    st.order_status(order, "PLACED", "2025-12-01T10:00:00.000Z", placed_ms);
+    st.order_status(order, "PLACED", analytics::Moment{"2025-12-01T10:00:00.000Z", placed_ms});
     st.order_status(order, "AWAITING_STOCK");
     st.stock_level(lamp, 4);
     st.order_status(order, "AWAITING_PAYMENT");
     st.stock_level(lamp, 0);
     st.order_status(order, "CONFIRMED");
-    st.order_outcome(order, "2025-12-01T10:00:01.500Z", placed_ms + 1500);
-    st.order_outcome(order, "2025-12-01T10:00:09.000Z", placed_ms + 9000);  // not the first
+    st.order_outcome(order, {"2025-12-01T10:00:01.500Z", placed_ms + 1500});
+    st.order_outcome(order, {"2025-12-01T10:00:09.000Z", placed_ms + 9000});  // not the first
     CHECK(st.confirm(order, "EUR"));
     CHECK_FALSE(st.confirm(order, "EUR"));
     CHECK(st.is_confirmed(order));
@@ -193,7 +198,7 @@ TEST_CASE("a transaction writes each order and stock level once, whatever its re
     CHECK(st.refund_increment(order, 300) == 300);
     CHECK(st.refund_increment(order, 200) == 0);  // an older total
     st.order_status(order, "CANCELLED");
-    st.order_outcome(order, "2025-12-01T10:00:30.000Z", placed_ms + 30'000);
+    st.order_outcome(order, {"2025-12-01T10:00:30.000Z", placed_ms + 30'000});
     st.stock_level(lamp, 2);
   });
   CHECK(second.first == Counts{0, 1});
