@@ -56,8 +56,6 @@ class PreparedRows {
   std::unique_ptr<pg_result, Clear> result_;
 };
 
-class PreparedStatement;
-
 /// A transaction whose BEGIN reaches the server together with its first statement (a
 /// PreparedStatement's run_first() or query_first()), and whose COMMIT may go with its last
 /// (run_committing()): one round trip each instead of two. A statement run before the first
@@ -69,7 +67,6 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  soci::session& session() { return sql_; }
   /// Commits; throws std::logic_error when no statement opened the transaction.
   void commit();
   /// Rolls back what the transaction did (nothing when no statement opened it).
