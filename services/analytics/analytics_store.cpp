@@ -407,8 +407,10 @@ void Ledger::read_levels(soci::session& sql, const std::vector<std::string>& ids
 }
 
 std::optional<OrderRow> Ledger::order(soci::session& sql, const std::string& order_id) {
+  const std::string key = canonical(order_id);
+  if (const auto it = orders_.find(key); it != orders_.end()) return it->second.row;
   read_orders(sql, {order_id});
-  return orders_.at(canonical(order_id)).row;
+  return orders_.at(key).row;
 }
 
 void Ledger::save(const std::string& order_id, const OrderRow& row) {
@@ -418,8 +420,10 @@ void Ledger::save(const std::string& order_id, const OrderRow& row) {
 }
 
 long long Ledger::available(soci::session& sql, const std::string& product_id) {
+  const std::string key = canonical(product_id);
+  if (const auto it = levels_.find(key); it != levels_.end()) return it->second.available;
   read_levels(sql, {product_id});
-  return levels_.at(canonical(product_id)).available;
+  return levels_.at(key).available;
 }
 
 void Ledger::save_available(const std::string& product_id, long long available) {
