@@ -30,10 +30,15 @@ int main(int argc, char** argv) {
     bazaar::events::Service service(cfg);
     bazaar::inventory::InventoryHandler handler(std::chrono::seconds{ttl_seconds},
                                                 std::chrono::milliseconds{grace_ms});
+    bazaar::inventory::InventoryHandler listings(std::chrono::seconds{ttl_seconds},
+                                                 std::chrono::milliseconds{grace_ms});
     namespace topic = bazaar::contracts::topic;
     // Per-key order matters (a reservation's commands): a dead-lettered key parks the rest.
-    service.add_processor("inventory", {topic::kInventoryCommands, topic::kCatalogEvents}, handler,
-                          true);
+    service.add_processor("inventory", {topic::kInventoryCommands}, handler, true);
+    // Listings in a group of their own, so that the reservations' fetches name only
+    // inventory.commands (the broker reads every partition a fetch names). Both lock stock rows
+    // in ascending id only.
+    service.add_processor("inventory-catalog", {topic::kCatalogEvents}, listings, true);
     service.add_periodic(
         "reservation expiry", std::chrono::seconds{1},
         [](bazaar::events::TaskContext& ctx) { bazaar::inventory::expire_reservations(ctx); });

@@ -54,12 +54,16 @@ int main(int argc, char** argv) {
          std::chrono::milliseconds{compensation_ms}, std::chrono::milliseconds{window_ms}},
         service.factory(), service.clock());
     bazaar::order::OrderHandler handler(store, std::chrono::milliseconds{grace_ms}, attempts);
+    bazaar::order::OrderHandler prices(store, std::chrono::milliseconds{grace_ms}, attempts);
     namespace topic = bazaar::contracts::topic;
     // A saga is a sequence: a dead-lettered order parks its later records until a redrive.
     service.add_processor("order",
-                          {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents,
-                           topic::kCatalogEvents},
+                          {topic::kOrderCommands, topic::kInventoryEvents, topic::kPaymentEvents},
                           handler, true);
+    // The price projection in a group of its own: every fetch names all of its consumer's
+    // partitions, quiet or not, and the broker reads each one, so the saga's fetches name only
+    // the saga's topics.
+    service.add_processor("order-catalog", {topic::kCatalogEvents}, prices, true);
     bazaar::order::DeadlineFloor floor;
     service.add_periodic("deadline scanner", std::chrono::milliseconds{scan_ms},
                          [&store, &floor](bazaar::events::TaskContext& ctx) {
