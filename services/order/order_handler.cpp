@@ -4,11 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <set>
 
 #include "events/db.hpp"
 #include "events/fields.hpp"
-#include "events/uuid.hpp"
 #include "refunds.hpp"
 #include "saga_inputs.hpp"
 
@@ -56,43 +54,6 @@ OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unk
   for (const auto type : reply_types()) on(std::string(type), &OrderHandler::reply);
 }
 
-void OrderHandler::begin(soci::session& /*sql*/) {
-  ahead_.clear();
-}
-
-void OrderHandler::lock_ahead(soci::session& sql,
-                              const std::vector<const events::Envelope*>& batch) {
-  // Every order command and saga reply names its order; catalog events name none.
-  std::set<std::string> ids;
-  for (const auto* e : batch) {
-    const auto* data = e->data.if_object();
-    if (data == nullptr || !wants(e->type)) continue;
-    if (auto id = events::uuid_at(*data, "order_id")) ids.insert(std::move(*id));
-  }
-  if (ids.empty()) return;
-  const std::vector<std::string> sorted(ids.begin(), ids.end());
-  auto held = store_.load_all_for_update(sql, sorted);
-  for (const auto& id : sorted) {
-    const auto it = held.find(id);
-    ahead_.emplace(
-        id, it == held.end() ? std::nullopt : std::optional<OrderRecord>(std::move(it->second)));
-  }
-}
-
-std::optional<OrderRecord> OrderHandler::load(soci::session& sql, const std::string& order_id) {
-  // The first read of an order the batch locked ahead takes what lock_ahead() read; any later
-  // one reads the row again, since a record before it may have changed the order.
-  if (const auto id = events::Uuid::parse(order_id)) {
-    if (const auto it = ahead_.find(id->str()); it != ahead_.end()) {
-      std::optional<OrderRecord> order = std::move(it->second);
-      ahead_.erase(it);
-      if (order) order->order_id = order_id;  // as the record names it, like load_for_update()
-      return order;
-    }
-  }
-  return store_.load_for_update(sql, order_id);
-}
-
 void OrderHandler::reject_unstorable(events::HandlerContext& ctx,
                                      const events::UnstorableValue& value) {
   const std::string order_id = events::refused_id(ctx, "order_id");
@@ -109,7 +70,7 @@ void OrderHandler::reply(events::HandlerContext& ctx) {
   // ends a compensation; a kept order ignores it).
   if (const auto refund_id = fields.optional_string("refund_id");
       refund_id && ctx.event.type == contracts::payment::PaymentRefundedV1::kType) {
-    if (const auto order = load(ctx.sql, fields.string("order_id"))) {
+    if (const auto order = store_.load_for_update(ctx.sql, fields.string("order_id"))) {
       store_.refund_paid(ctx.sql, ctx.outbox, *order, *refund_id, fields.int64("amount"),
                          &ctx.event);
     }
@@ -131,7 +92,7 @@ void OrderHandler::refuse_command(events::HandlerContext& ctx, const OrderRecord
 }
 
 void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd) {
-  auto order = load(ctx.sql, cmd.order_id);
+  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
   if (!order) {
     advance(ctx, cmd.order_id, Input::kPay, {});
     return;
@@ -148,7 +109,7 @@ void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayO
 }
 
 void OrderHandler::refund(events::HandlerContext& ctx, const contracts::order::RefundOrderV1& cmd) {
-  auto loaded = load(ctx.sql, cmd.order_id);
+  auto loaded = store_.load_for_update(ctx.sql, cmd.order_id);
   if (!loaded) {
     ctx.emit(contracts::topic::kOrderEvents, cmd.order_id,
              contracts::order::OrderCommandRejectedV1{.order_id = cmd.order_id,
@@ -192,7 +153,7 @@ void OrderHandler::refund(events::HandlerContext& ctx, const contracts::order::R
 
 void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {
   // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
-  auto order = load(ctx.sql, cmd.order_id);
+  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
   const bool allowed = cmd.actor_role == "admin" ||
                        (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
   if (order && !allowed) {
@@ -210,7 +171,7 @@ void OrderHandler::advance_status(events::HandlerContext& ctx,
 
 void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
                            const std::string& reason, int attempt) {
-  const auto order = load(ctx.sql, order_id);
+  const auto order = store_.load_for_update(ctx.sql, order_id);
   if (!order) {
     const Decision d = decide(std::nullopt, input, reason);
     spdlog::warn("{} for unknown order {}: {}", ctx.event.type, order_id, d.note);
@@ -228,7 +189,7 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   order.payment_token = cmd.payment_token.value_or("");
   order.saga.has_token = !order.payment_token.empty();
   order.saga.max_attempts = payment_attempts_;
-  if (load(ctx.sql, order.order_id)) {
+  if (store_.load_for_update(ctx.sql, order.order_id)) {
     // The same order placed again under another event id: the first placement stands.
     spdlog::info("order {} placed again; ignored", order.order_id);
     return;

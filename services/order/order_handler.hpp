@@ -1,10 +1,7 @@
 #pragma once
 
 #include <chrono>
-#include <map>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
@@ -23,15 +20,7 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace,
                int payment_attempts);
 
-  /// Reads and locks every order of a batch in one go, in ascending id (the lock order of every
-  /// batch); each record's first read of its order takes what was read here.
-  void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
-  void begin(soci::session& sql) override;
-
  private:
-  /// The order a record is about, locked: from lock_ahead() on its first read in the
-  /// transaction, else from the database.
-  std::optional<OrderRecord> load(soci::session& sql, const std::string& order_id);
   void place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd);
   void cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd);
   void pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd);
@@ -55,8 +44,6 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   const SagaStore& store_;
   std::chrono::milliseconds unknown_product_grace_;
   int payment_attempts_;
-  /// What lock_ahead() read, by canonical id (nullopt: no such order), until a record takes it.
-  std::map<std::string, std::optional<OrderRecord>> ahead_;
 };
 
 }  // namespace bazaar::order

@@ -10,19 +10,17 @@ namespace bazaar::order {
 namespace {
 
 // Every input of a saga runs these four: prepared once per connection (events::PreparedStatement).
-// The two reads take an array of ids: one order's, or all of a batch's (sorted, the order in
-// which every batch locks them).
-const events::PreparedStatement kLoadOrders{"order_load", R"sql(
-SELECT order_id::text, buyer_id::text, status, reason, total, currency, payment_token,
+const events::PreparedStatement kLoadOrder{"order_load", R"sql(
+SELECT buyer_id::text, status, reason, total, currency, payment_token,
        stock_held::int, charged::int, awaiting_release::int, awaiting_refund::int,
        has_token::int, charging::int, attempts, max_attempts,
        COALESCE(to_char(payment_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
        refund_requested, refunded
-FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql"};
+FROM orders WHERE order_id = CAST($1 AS uuid) FOR UPDATE)sql"};
 
 const events::PreparedStatement kLoadLines{"order_lines", R"sql(
-SELECT order_id::text, product_id::text, quantity, unit_price, seller_id::text
-FROM order_lines WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id, line_no)sql"};
+SELECT product_id::text, quantity, unit_price, seller_id::text
+FROM order_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 
 // A new order, every line of it (numbered from 0) and its first step in one statement: the
 // foreign key of the lines is checked at its end, when the order row is there.
@@ -63,35 +61,6 @@ SELECT order_id, CAST($14 AS timestamptz), $16, $17, $1, $18, $19 FROM changed)s
 const events::PreparedStatement kInsertStep{"order_step", R"sql(
 INSERT INTO saga_steps (order_id, at, trigger, from_status, to_status, commands, note)
 VALUES (CAST($1 AS uuid), CAST($2 AS timestamptz), $3, $4, $5, $6, $7))sql"};
-
-// Row `i` of kLoadOrders, without its lines.
-OrderRecord order_at(const events::PreparedRows& rows, int i) {
-  OrderRecord r;
-  r.order_id = rows.text(i, 0);
-  r.buyer_id = rows.text(i, 1);
-  r.saga.status = status_from_string(rows.text(i, 2)).value_or(Status::kRejected);
-  r.saga.reason = rows.text(i, 3);
-  r.total = rows.integer(i, 4);
-  r.currency = rows.text(i, 5);
-  r.payment_token = rows.text(i, 6);
-  r.saga.stock_held = rows.integer(i, 7) != 0;
-  r.saga.charged = rows.integer(i, 8) != 0;
-  r.saga.awaiting_release = rows.integer(i, 9) != 0;
-  r.saga.awaiting_refund = rows.integer(i, 10) != 0;
-  r.saga.has_token = rows.integer(i, 11) != 0;
-  r.saga.charging = rows.integer(i, 12) != 0;
-  r.saga.attempts = static_cast<int>(rows.integer(i, 13));
-  r.saga.max_attempts = static_cast<int>(rows.integer(i, 14));
-  r.payment_due_at = rows.text(i, 15);
-  r.refund_requested = rows.integer(i, 16);
-  r.refunded = rows.integer(i, 17);
-  return r;
-}
-
-// Row `i` of kLoadLines (its column 0 names the order).
-PricedLine line_at(const events::PreparedRows& rows, int i) {
-  return {rows.text(i, 1), rows.integer(i, 2), rows.integer(i, 3), rows.text(i, 4)};
-}
 
 std::string flag(bool b) {
   return b ? "true" : "false";
@@ -141,34 +110,34 @@ SagaStore::SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory,
 
 std::optional<OrderRecord> SagaStore::load_for_update(soci::session& sql,
                                                       const std::string& order_id) const {
-  const std::string ids = events::pg_text_array({order_id});
-  const events::PreparedRows row = kLoadOrders.query(sql, {&ids});
+  const events::PreparedRows row = kLoadOrder.query(sql, {&order_id});
   if (row.empty()) return std::nullopt;
-  OrderRecord r = order_at(row, 0);
-  r.order_id = order_id;  // as the caller names it: the key of the events it causes
-  const events::PreparedRows lines = kLoadLines.query(sql, {&ids});
-  for (int i = 0; i < lines.size(); ++i) r.lines.push_back(line_at(lines, i));
-  return r;
-}
+  OrderRecord r;
+  r.order_id = order_id;
+  r.buyer_id = row.text(0, 0);
+  r.saga.status = status_from_string(row.text(0, 1)).value_or(Status::kRejected);
+  r.saga.reason = row.text(0, 2);
+  r.total = row.integer(0, 3);
+  r.currency = row.text(0, 4);
+  r.payment_token = row.text(0, 5);
+  r.saga.stock_held = row.integer(0, 6) != 0;
+  r.saga.charged = row.integer(0, 7) != 0;
+  r.saga.awaiting_release = row.integer(0, 8) != 0;
+  r.saga.awaiting_refund = row.integer(0, 9) != 0;
+  r.saga.has_token = row.integer(0, 10) != 0;
+  r.saga.charging = row.integer(0, 11) != 0;
+  r.saga.attempts = static_cast<int>(row.integer(0, 12));
+  r.saga.max_attempts = static_cast<int>(row.integer(0, 13));
+  r.payment_due_at = row.text(0, 14);
+  r.refund_requested = row.integer(0, 15);
+  r.refunded = row.integer(0, 16);
 
-std::map<std::string, OrderRecord> SagaStore::load_all_for_update(
-    soci::session& sql, const std::vector<std::string>& order_ids) const {
-  std::map<std::string, OrderRecord> found;
-  if (order_ids.empty()) return found;
-  const std::string ids = events::pg_text_array(order_ids);
-  const events::PreparedRows rows = kLoadOrders.query(sql, {&ids});
-  for (int i = 0; i < rows.size(); ++i) {
-    OrderRecord r = order_at(rows, i);
-    std::string id = r.order_id;
-    found.emplace(std::move(id), std::move(r));
-  }
-  if (found.empty()) return found;
-  const events::PreparedRows lines = kLoadLines.query(sql, {&ids});
+  const events::PreparedRows lines = kLoadLines.query(sql, {&order_id});
   for (int i = 0; i < lines.size(); ++i) {
-    const auto it = found.find(lines.text(i, 0));
-    if (it != found.end()) it->second.lines.push_back(line_at(lines, i));
+    r.lines.push_back(
+        {lines.text(i, 0), lines.integer(i, 1), lines.integer(i, 2), lines.text(i, 3)});
   }
-  return found;
+  return r;
 }
 
 void SagaStore::insert(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,11 +38,6 @@ class SagaStore {
 
   /// The order, locked until the transaction ends; nullopt when unknown.
   std::optional<OrderRecord> load_for_update(soci::session& sql, const std::string& order_id) const;
-  /// The orders of `order_ids` (canonical ids, ascending: the order in which every batch locks
-  /// them), each locked until the transaction ends, by canonical id; an unknown one is absent.
-  /// Two statements whatever their number.
-  std::map<std::string, OrderRecord> load_all_for_update(
-      soci::session& sql, const std::vector<std::string>& order_ids) const;
   /// Inserts a new order (PLACED, or REJECTED when it could not be priced) and emits
   /// OrderPlaced or OrderRejected.
   void insert(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
