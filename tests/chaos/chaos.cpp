@@ -539,12 +539,15 @@ std::vector<Fault> faults(Api& api, const std::function<HttpResult()>& probe) {
                    system.signal("order", SIGCONT);
                    system.stop("order#2");
                  }});
+  // Both groups of the service: its own topics, and catalog.events in `<service>-catalog`.
   for (const auto& s : std::vector<std::string>{"inventory", "order"}) {
-    out.push_back({"group " + s + " replayed from the beginning",
+    out.push_back({"groups " + s + " and " + s + "-catalog replayed from the beginning",
                    [&system, s] {
                      system.stop(s);
-                     const Run r = bazaarctl({"projection", "rebuild", s});
-                     CHECK_MESSAGE(r.code == 0, r.out);
+                     for (const std::string& group : {s, s + "-catalog"}) {
+                       const Run r = bazaarctl({"projection", "rebuild", group});
+                       CHECK_MESSAGE(r.code == 0, r.out);
+                     }
                    },
                    [&system, s] { system.start(s); }});
   }
