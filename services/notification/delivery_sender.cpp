@@ -1,6 +1,5 @@
 #include "delivery_sender.hpp"
 
-#include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 #include "events/db.hpp"
@@ -9,42 +8,44 @@
 namespace bazaar::notification {
 namespace {
 
+// Each statement runs for every pass or every delivery, so it is prepared once per connection
+// (events::PreparedStatement), under a name of its table's.
+
 // Pushing next_attempt_at forward is the lease: the rows stay PENDING, and if this sender
 // dies they are due again once the lease ends. SKIP LOCKED lets instances claim side by side.
 // `{table}` is the sink's table name (a constant of DeliveryTable, never input).
 constexpr const char* kClaimDue = R"sql(
 WITH due AS (
   SELECT notification_id FROM {table}
-  WHERE status = 'PENDING' AND next_attempt_at <= CAST(:now AS timestamptz)
+  WHERE status = 'PENDING' AND next_attempt_at <= CAST($1 AS timestamptz)
   ORDER BY next_attempt_at
-  LIMIT :batch
+  LIMIT CAST($2 AS integer)
   FOR UPDATE SKIP LOCKED)
 UPDATE {table} AS d
-SET next_attempt_at = CAST(:lease_until AS timestamptz)
+SET next_attempt_at = CAST($3 AS timestamptz)
 FROM due
 WHERE d.notification_id = due.notification_id
 RETURNING CAST(d.notification_id AS text), d.attempts, CAST(d.payload AS text))sql";
 
-// `attempts = :attempts_before` makes a late record (our lease ran out and another sender
+// `attempts = $7` (the attempts before) makes a late record (our lease ran out and another sender
 // took the row) change nothing.
 constexpr const char* kRecordAttempt = R"sql(
 UPDATE {table}
-SET status = :status, attempts = :attempts,
-    next_attempt_at = CAST(:next_attempt_at AS timestamptz),
-    last_error = NULLIF(:last_error, ''), updated_at = CAST(:updated_at AS timestamptz)
-WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
-  AND attempts = :attempts_before)sql";
+SET status = $1, attempts = CAST($2 AS integer), next_attempt_at = CAST($3 AS timestamptz),
+    last_error = NULLIF($4, ''), updated_at = CAST($5 AS timestamptz)
+WHERE notification_id = CAST($6 AS uuid) AND status = 'PENDING'
+  AND attempts = CAST($7 AS integer))sql";
 
 constexpr const char* kReleaseClaim = R"sql(
-UPDATE {table} SET next_attempt_at = CAST(:now AS timestamptz)
-WHERE notification_id = CAST(:notification_id AS uuid) AND status = 'PENDING'
-  AND attempts = :attempts)sql";
+UPDATE {table} SET next_attempt_at = CAST($1 AS timestamptz)
+WHERE notification_id = CAST($2 AS uuid) AND status = 'PENDING'
+  AND attempts = CAST($3 AS integer))sql";
 
-std::string for_table(std::string sql, const DeliveryTable& table) {
+events::PreparedStatement for_table(const char* what, std::string sql, const DeliveryTable& table) {
   for (auto at = sql.find("{table}"); at != std::string::npos; at = sql.find("{table}")) {
     sql.replace(at, 7, table.name);
   }
-  return sql;
+  return {std::string(table.name) + "_" + what, std::move(sql)};
 }
 
 }  // namespace
@@ -52,9 +53,9 @@ std::string for_table(std::string sql, const DeliveryTable& table) {
 DeliverySender::DeliverySender(DeliveryTable table, const WebhookClient& client,
                                DeliveryPolicy policy, int batch)
     : table_(table),
-      claim_sql_(for_table(kClaimDue, table)),
-      record_sql_(for_table(kRecordAttempt, table)),
-      release_sql_(for_table(kReleaseClaim, table)),
+      claim_(for_table("claim", kClaimDue, table)),
+      record_(for_table("record", kRecordAttempt, table)),
+      release_(for_table("release", kReleaseClaim, table)),
       client_(client),
       policy_(policy),
       batch_(batch),
@@ -66,19 +67,12 @@ std::vector<DeliverySender::Claimed> DeliverySender::claim(events::TaskContext& 
   const auto now_tp = ctx.clock.now();
   const std::string now = events::format_rfc3339(now_tp);
   const std::string lease_until = events::format_rfc3339(now_tp + lease_);
-  const auto n = static_cast<std::size_t>(batch_);
-  std::vector<std::string> ids(n);
-  std::vector<int> attempts(n);
-  std::vector<std::string> payloads(n);
-  soci::session& sql = ctx.db.session();
-  soci::transaction tx(sql);
-  sql << claim_sql_, soci::use(now, "now"), soci::use(batch_, "batch"),
-      soci::use(lease_until, "lease_until"), soci::into(ids), soci::into(attempts),
-      soci::into(payloads);
-  tx.commit();
+  const std::string batch = std::to_string(batch_);
+  // One statement, so its own transaction: the claimed rows are leased once it returns.
+  const events::PreparedRows rows = claim_.query(ctx.db.session(), {&now, &batch, &lease_until});
   std::vector<Claimed> out;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    out.push_back({std::move(ids[i]), attempts[i], std::move(payloads[i])});
+  for (int i = 0; i < rows.size(); ++i) {
+    out.push_back({rows.text(i, 0), static_cast<int>(rows.integer(i, 1)), rows.text(i, 2)});
   }
   return out;
 }
@@ -100,10 +94,10 @@ void DeliverySender::record(events::TaskContext& ctx, const Claimed& row,
          : (outcome.error.empty() ? "HTTP " + std::to_string(outcome.status) : outcome.error);
   const std::string updated_at = events::format_rfc3339(now_tp);
   const std::string& id = row.notification_id;
-  ctx.db.session() << record_sql_, soci::use(status, "status"),
-      soci::use(step.attempts, "attempts"), soci::use(next_attempt_at, "next_attempt_at"),
-      soci::use(last_error, "last_error"), soci::use(updated_at, "updated_at"),
-      soci::use(id, "notification_id"), soci::use(row.attempts, "attempts_before");
+  const std::string attempts = std::to_string(step.attempts);
+  const std::string attempts_before = std::to_string(row.attempts);
+  record_.run(ctx.db.session(), {&status, &attempts, &next_attempt_at, &last_error, &updated_at,
+                                 &id, &attempts_before});
 
   if (step.status == DeliveryStatus::delivered) {
     spdlog::info("{} delivered notification_id={} attempts={}", table_.sink, id, step.attempts);
@@ -118,8 +112,8 @@ void DeliverySender::record(events::TaskContext& ctx, const Claimed& row,
 
 void DeliverySender::release(events::TaskContext& ctx, const Claimed& row) {
   const std::string now = events::format_rfc3339(ctx.clock.now());
-  ctx.db.session() << release_sql_, soci::use(now, "now"),
-      soci::use(row.notification_id, "notification_id"), soci::use(row.attempts, "attempts");
+  const std::string attempts = std::to_string(row.attempts);
+  release_.run(ctx.db.session(), {&now, &row.notification_id, &attempts});
 }
 
 void DeliverySender::run_once(events::TaskContext& ctx) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "delivery_policy.hpp"
+#include "events/db.hpp"
 #include "events/service.hpp"
 #include "events/uuid.hpp"
 #include "webhook_client.hpp"
@@ -43,9 +44,9 @@ class DeliverySender {
   void release(events::TaskContext& ctx, const Claimed& row);
 
   DeliveryTable table_;
-  std::string claim_sql_;
-  std::string record_sql_;
-  std::string release_sql_;
+  events::PreparedStatement claim_;
+  events::PreparedStatement record_;
+  events::PreparedStatement release_;
   const WebhookClient& client_;
   DeliveryPolicy policy_;
   int batch_;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "events/db.hpp"
 #include "events/envelope.hpp"
 #include "events/uuid.hpp"
 
@@ -55,20 +56,23 @@ constexpr const char* kMarkDeleted = R"sql(
 UPDATE products_view SET status = 'deleted', updated_at = now()
 WHERE product_id = CAST(:product_id AS uuid))sql";
 
-constexpr const char* kRememberStock = R"sql(
-INSERT INTO product_stock_view (product_id, available, updated_at)
-VALUES (CAST(:product_id AS uuid), :available, now())
-ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, updated_at = now())sql";
-
-// Skipped while the API awaits the answer to a later stock command (migration 012).
-constexpr const char* kSetStock = R"sql(
+// A stock level moves with every saga, so its two statements are prepared once per connection
+// (events::PreparedStatement): parsing and planning them cost the server more than running
+// them. Inventory's last word is remembered, and the listed row takes it unless the API awaits
+// the answer to a later stock command (migration 012); the row's stock comes back when it did.
+const events::PreparedStatement kSetStock{"edge_catalog_stock", R"sql(
+WITH remembered AS (
+  INSERT INTO product_stock_view (product_id, available, updated_at)
+  VALUES (CAST($1 AS uuid), CAST($2 AS bigint), now())
+  ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, updated_at = now())
 UPDATE products_view
-SET stock = :available, awaiting_stock_command = NULL, awaiting_stock_since = NULL,
+SET stock = CAST($2 AS bigint), awaiting_stock_command = NULL, awaiting_stock_since = NULL,
     updated_at = now()
-WHERE product_id = CAST(:product_id AS uuid) AND status = 'active'
+WHERE product_id = CAST($1 AS uuid) AND status = 'active'
   AND (awaiting_stock_command IS NULL
-       OR awaiting_stock_command = CAST(NULLIF(:cause, '') AS uuid)
-       OR awaiting_stock_since < now() - interval '5 minutes'))sql";
+       OR awaiting_stock_command = CAST(NULLIF($3, '') AS uuid)
+       OR awaiting_stock_since < now() - interval '5 minutes')
+RETURNING stock)sql"};
 
 // Inventory refused the awaited stock command: the row shows inventory's last word again.
 constexpr const char* kRestoreStock = R"sql(
@@ -167,13 +171,9 @@ void CatalogProjection::stock_changed(events::HandlerContext& ctx,
                                       const contracts::inventory::StockLevelChangedV1& e) {
   changing(ctx, e.product_id);
   const std::string cause = cause_of(ctx);
-  ctx.sql << kRememberStock, soci::use(e.product_id, "product_id"),
-      soci::use(e.available, "available");
-  soci::statement set = (ctx.sql.prepare << kSetStock, soci::use(e.available, "available"),
-                         soci::use(e.product_id, "product_id"), soci::use(cause, "cause"));
-  set.execute(true);
+  const std::string available = std::to_string(e.available);
   // Only listed products are worth telling every session about.
-  if (set.get_affected_rows() == 0) return;
+  if (kSetStock.run(ctx.sql, {&e.product_id, &available, &cause}) == 0) return;
   push_stock(ctx, e.product_id, e.available);
 }
 

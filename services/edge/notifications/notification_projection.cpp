@@ -1,20 +1,22 @@
 #include "notifications/notification_projection.hpp"
 
-#include <soci/soci.h>
-
 #include <boost/json/serialize.hpp>
 
 #include "catalog/catalog_projection.hpp"
+#include "events/db.hpp"
 
 namespace bazaar::edge {
 namespace {
 
-constexpr const char* kInsertNotification = R"sql(
+// Prepared once per connection (events::PreparedStatement): a saga sends several notifications.
+// RETURNING tells a new row from one stored before.
+const events::PreparedStatement kInsertNotification{"edge_notifications_insert", R"sql(
 INSERT INTO notifications_view (notification_id, recipient_id, kind, order_id, title, body,
                                 created_at)
-VALUES (CAST(:notification_id AS uuid), CAST(:recipient_id AS uuid), :kind,
-        CAST(:order_id AS uuid), :title, :body, CAST(:created_at AS timestamptz))
-ON CONFLICT (notification_id) DO NOTHING)sql";
+VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3, CAST($4 AS uuid), $5, $6,
+        CAST($7 AS timestamptz))
+ON CONFLICT (notification_id) DO NOTHING
+RETURNING 1)sql"};
 
 }  // namespace
 
@@ -25,16 +27,13 @@ NotificationProjection::NotificationProjection(const LivePush& live) : live_(liv
 void NotificationProjection::created(events::HandlerContext& ctx,
                                      const contracts::notification::NotificationCreatedV1& e) {
   const std::string order_id = e.order_id.value_or("");
-  soci::indicator order_ind = order_id.empty() ? soci::i_null : soci::i_ok;
   const std::string created_at = normalised_time(e.created_at);
-  soci::statement insert =
-      (ctx.sql.prepare << kInsertNotification, soci::use(e.notification_id, "notification_id"),
-       soci::use(e.recipient_id, "recipient_id"), soci::use(e.kind, "kind"),
-       soci::use(order_id, order_ind, "order_id"), soci::use(e.title, "title"),
-       soci::use(e.body, "body"), soci::use(created_at, "created_at"));
-  insert.execute(true);
+  const std::string* order = order_id.empty() ? nullptr : &order_id;  // NULL without one
   // The same notification under another event id: stored once, pushed once.
-  if (insert.get_affected_rows() == 0) return;
+  if (kInsertNotification.run(ctx.sql, {&e.notification_id, &e.recipient_id, &e.kind, order,
+                                        &e.title, &e.body, &created_at}) == 0) {
+    return;
+  }
   ctx.after_commit([this, recipient = e.recipient_id,
                     message = notification_message(notification_json(
                         e.notification_id, e.kind, order_id, e.title, e.body, created_at))] {
