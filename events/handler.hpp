@@ -105,9 +105,9 @@ class Handler {
   /// before_commit) starts empty, whatever a rolled-back try left.
   virtual void begin(soci::session& /*sql*/) {}
   /// The last record of the transaction was applied and it is about to commit: a handler that
-  /// gathers work across its records (analytics' counters) writes it here, in the same
-  /// transaction.
-  virtual void before_commit(soci::session& /*sql*/) {}
+  /// gathers work across its records (analytics' counters, inventory's stock levels) writes it
+  /// here, in the same transaction, and may add the events it held back to its outbox.
+  virtual void before_commit(soci::session& /*sql*/, OutboxWriter& /*outbox*/) {}
   /// Whether a record of `type` that holds a value no column can hold (find_unstorable) is
   /// answered by refuse() with this service's rejection event: commands, whose senders expect
   /// an answer. Any other such record is dead-lettered (reason `invalid_value`).

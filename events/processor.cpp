@@ -564,7 +564,7 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
       if (i > 0) crash_point(crash::kBetweenBatchRecords);
       outcomes.push_back(apply_in(sql, *entries[i], on_commit, outbox, fresh[i]));
     }
-    handler_.before_commit(sql);
+    handler_.before_commit(sql, outbox);
     outbox.commit(tx);
     if (outbox.added() > 0) ring_relays();
     run_effects(on_commit);
@@ -593,7 +593,7 @@ void Processor::Impl::apply_one(Entry& e) {
     if (outcome == Outcome::duplicate) {
       tx.rollback();
     } else {
-      handler_.before_commit(sql);
+      handler_.before_commit(sql, outbox);
       outbox.commit(tx);
       if (outbox.added() > 0) ring_relays();
       run_effects(on_commit);

@@ -77,7 +77,7 @@ void AnalyticsHandler::lock_ahead(soci::session& sql,
   ledger_.lock(sql, orders, products);
 }
 
-void AnalyticsHandler::before_commit(soci::session& sql) {
+void AnalyticsHandler::before_commit(soci::session& sql, events::OutboxWriter& /*outbox*/) {
   ledger_.flush(sql);
   tally_.flush(sql);
 }

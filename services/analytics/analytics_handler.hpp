@@ -19,7 +19,7 @@ class AnalyticsHandler final : public events::DispatchHandler<AnalyticsHandler> 
   /// records then change them in the ledger, and no record of the batch locks a row of either
   /// later, in an order of its own.
   void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
-  void before_commit(soci::session& sql) override;
+  void before_commit(soci::session& sql, events::OutboxWriter& outbox) override;
   AnalyticsStore store(const events::HandlerContext& ctx) { return {ctx.sql, tally_, ledger_}; }
   void outcome(const events::HandlerContext& ctx, const std::string& order_id,
                const std::string& status, const std::string& counter);

@@ -1,6 +1,43 @@
 #include "inventory_events.hpp"
 
+#include "events/outbox.hpp"
+
 namespace bazaar::inventory {
+
+void LevelChanges::moved(const events::EnvelopeFactory& factory, const events::Envelope* cause,
+                         const std::string& product_id, const StockLevel& level,
+                         const std::string& correlation) {
+  factory_ = &factory;
+  Pending& p = pending_[product_id];
+  p.level = level;
+  p.correlation = correlation;
+  p.cause.reset();
+  if (cause != nullptr) {
+    events::Envelope& kept = p.cause.emplace();
+    kept.id = cause->id;
+    kept.subject = cause->subject;
+    kept.correlation_id = cause->correlation_id;
+    kept.traceparent = cause->traceparent;
+  }
+}
+
+std::vector<events::Envelope> LevelChanges::take() {
+  std::vector<events::Envelope> out;
+  out.reserve(pending_.size());
+  for (const auto& [product_id, p] : pending_) {
+    events::Envelope e = factory_->make(std::string(inv::StockLevelChangedV1::kType), product_id,
+                                        stock_level_changed(product_id, p.level).to_json(),
+                                        p.cause ? &*p.cause : nullptr);
+    if (!p.correlation.empty()) e.correlation_id = p.correlation;
+    out.push_back(std::move(e));
+  }
+  pending_.clear();
+  return out;
+}
+
+void LevelChanges::emit(events::OutboxWriter& outbox) {
+  for (const auto& e : take()) outbox.add(std::string(contracts::topic::kInventoryEvents), e);
+}
 
 inv::StockLevelChangedV1 stock_level_changed(const std::string& product_id,
                                              const StockLevel& level) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,45 @@ struct Emitter {
     events::emit(outbox, factory, contracts::topic::kInventoryEvents, subject, payload, cause,
                  correlation);
   }
+};
+
+/// The StockLevelChanged events of one transaction: one per product, with the level the
+/// transaction commits, caused by the last record that moved it. The levels a product passes
+/// through inside one transaction are never committed, so no one could have read them: a batch
+/// of reservations of one product used to send a level per reservation, each already replaced
+/// by the next. An event emitted in place (a seller's adjustment, a new product) supersedes
+/// what is pending for its product, and what moves it later is pending again.
+class LevelChanges {
+ public:
+  /// `product_id` now stands at `level`, moved by the record `cause` (none for a periodic
+  /// task), correlated to `correlation` when given, else to that record's; `factory` makes the
+  /// event.
+  void moved(const events::EnvelopeFactory& factory, const events::Envelope* cause,
+             const std::string& product_id, const StockLevel& level,
+             const std::string& correlation = {});
+  /// moved() by the record `out` emits for.
+  void moved(const Emitter& out, const std::string& product_id, const StockLevel& level,
+             const std::string& correlation = {}) {
+    moved(out.factory, out.cause, product_id, level, correlation);
+  }
+  /// Drops the pending event of `product_id`: one emitted in place carries a later level.
+  void superseded(const std::string& product_id) { pending_.erase(product_id); }
+  /// The pending events, in product id order, made now by the factory of the last move; and
+  /// nothing is pending any more.
+  std::vector<events::Envelope> take();
+  /// take(), each added to `outbox`.
+  void emit(events::OutboxWriter& outbox);
+  /// Forgets what a rolled-back try left.
+  void clear() { pending_.clear(); }
+
+ private:
+  struct Pending {
+    StockLevel level;
+    std::optional<events::Envelope> cause;  ///< its ids and trace only, not its payload
+    std::string correlation;
+  };
+  std::map<std::string, Pending> pending_;
+  const events::EnvelopeFactory* factory_ = nullptr;
 };
 
 /// StockLevelChanged's payload.

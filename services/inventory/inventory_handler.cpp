@@ -77,10 +77,12 @@ void InventoryHandler::lock_ahead(soci::session& sql,
 
 void InventoryHandler::begin(soci::session& /*sql*/) {
   stock_.clear();
+  levels_.clear();
 }
 
-void InventoryHandler::before_commit(soci::session& sql) {
+void InventoryHandler::before_commit(soci::session& sql, events::OutboxWriter& outbox) {
   stock_.flush(sql);
+  levels_.emit(outbox);
 }
 
 void InventoryHandler::product_created(events::HandlerContext& ctx,
@@ -93,6 +95,7 @@ void InventoryHandler::product_created(events::HandlerContext& ctx,
   const auto rows = stock_.lock(ctx.sql, {event.product_id});
   const auto it = rows.find(event.product_id);
   if (it == rows.end()) throw std::logic_error("stock of " + event.product_id + " vanished");
+  levels_.superseded(event.product_id);
   emitter_of(ctx).emit(event.product_id, stock_level_changed(event.product_id, it->second.level));
 }
 
@@ -160,9 +163,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   const std::string expires_at = events::format_rfc3339(ctx.clock.now() + hold);
   insert_active_reservation(ctx.sql, order_id, merged, expires_at);
   out.emit(order_id, stock_reserved(order_id, merged, expires_at));
-  for (const auto& line : merged) {
-    out.emit(line.product_id, stock_level_changed(line.product_id, live.at(line.product_id)));
-  }
+  for (const auto& line : merged) levels_.moved(out, line.product_id, live.at(line.product_id));
 }
 
 void InventoryHandler::release(events::HandlerContext& ctx,
@@ -180,8 +181,8 @@ void InventoryHandler::release(events::HandlerContext& ctx,
     out.emit(order_id, stock_released(order_id, reason, false));
     return;
   }
-  give_back(ctx.sql, stock_, out, order_id, existing->lines, action, ReservationStatus::released,
-            reason);
+  give_back(ctx.sql, stock_, levels_, out, order_id, existing->lines, action,
+            ReservationStatus::released, reason);
 }
 
 void InventoryHandler::commit(events::HandlerContext& ctx,
@@ -198,7 +199,6 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
       std::vector<std::string> ids;
       for (const auto& line : existing->lines) ids.push_back(line.product_id);
       auto rows = stock_.lock(ctx.sql, ids);
-      std::vector<std::pair<std::string, StockLevel>> changed;
       for (const auto& line : existing->lines) {
         const auto it = rows.find(line.product_id);
         if (it == rows.end()) {
@@ -207,21 +207,18 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
         }
         it->second.level = inventory::commit(it->second.level, line.quantity);
         stock_.save(line.product_id, it->second.level);
-        changed.emplace_back(line.product_id, it->second.level);
+        levels_.moved(out, line.product_id, it->second.level);
       }
       set_reservation_status(ctx.sql, order_id, ReservationStatus::committed, {});
       out.emit(order_id, inv::ReservationCommittedV1{.order_id = order_id});
-      for (const auto& [product_id, level] : changed) {
-        out.emit(product_id, stock_level_changed(product_id, level));
-      }
       return;
     }
     case CommitAction::repeat_committed:
       out.emit(order_id, inv::ReservationCommittedV1{.order_id = order_id});
       return;
     case CommitAction::expire_then_fail:
-      give_back(ctx.sql, stock_, out, order_id, existing->lines, ReleaseAction::release_reserved,
-                ReservationStatus::expired, "expired");
+      give_back(ctx.sql, stock_, levels_, out, order_id, existing->lines,
+                ReleaseAction::release_reserved, ReservationStatus::expired, "expired");
       out.emit(order_id, commit_failed(order_id, decision.failure));
       return;
     case CommitAction::fail:
@@ -269,6 +266,9 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
     return reject(outcome.rejection);
   }
   stock_.save(product_id, *outcome.level);
+  // In place, not pending: the event answers this command (its causation), and edge waits for
+  // that answer before it shows the product's stock again.
+  levels_.superseded(product_id);
   out.emit(product_id, stock_level_changed(product_id, *outcome.level));
 }
 

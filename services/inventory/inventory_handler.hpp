@@ -5,6 +5,7 @@
 
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
+#include "inventory_events.hpp"
 #include "inventory_store.hpp"
 
 namespace bazaar::inventory {
@@ -32,9 +33,10 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
   /// each in ascending id. A batch takes all of its locks that way before its first record
   /// (the reservation expiry skips locked reservations, so it never waits on one).
   void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
-  /// A transaction starts with no stock rows read, and writes those it changed before it commits.
+  /// A transaction starts with no stock rows read and no level pending; before it commits, it
+  /// writes the rows it changed and emits one StockLevelChanged per product it moved.
   void begin(soci::session& sql) override;
-  void before_commit(soci::session& sql) override;
+  void before_commit(soci::session& sql, events::OutboxWriter& outbox) override;
 
  private:
   void product_created(events::HandlerContext& ctx,
@@ -53,6 +55,7 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
 
   std::chrono::seconds ttl_;
   StockBook stock_;
+  LevelChanges levels_;
   std::chrono::milliseconds unknown_product_grace_;
 };
 

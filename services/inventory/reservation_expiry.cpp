@@ -36,12 +36,14 @@ std::size_t expire_reservations(events::TaskContext& ctx, int batch) {
       }
       StockBook stock;
       stock.lock(sql, {products.begin(), products.end()});
+      LevelChanges levels;
       const Emitter out{outbox, ctx.factory, nullptr};
       for (const auto& order_id : ids) {
-        give_back(sql, stock, out, order_id, lines[order_id], ReleaseAction::release_reserved,
-                  ReservationStatus::expired, "expired");
+        give_back(sql, stock, levels, out, order_id, lines[order_id],
+                  ReleaseAction::release_reserved, ReservationStatus::expired, "expired");
       }
       stock.flush(sql);
+      levels.emit(outbox);
       expired = ids.size();
     });
     total += expired;

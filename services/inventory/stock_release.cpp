@@ -6,13 +6,12 @@
 
 namespace bazaar::inventory {
 
-void give_back(soci::session& sql, StockBook& stock, const Emitter& out,
+void give_back(soci::session& sql, StockBook& stock, LevelChanges& levels, const Emitter& out,
                const std::string& order_id, const std::vector<Line>& lines, ReleaseAction action,
                ReservationStatus status, const std::string& reason) {
   std::vector<std::string> ids;
   for (const auto& line : lines) ids.push_back(line.product_id);
   auto rows = stock.lock(sql, ids);
-  std::vector<std::pair<std::string, StockLevel>> changed;
   for (const auto& line : lines) {
     const auto it = rows.find(line.product_id);
     if (it == rows.end()) {
@@ -23,13 +22,10 @@ void give_back(soci::session& sql, StockBook& stock, const Emitter& out,
     level = action == ReleaseAction::restock_sold ? restock(level, line.quantity)
                                                   : release(level, line.quantity);
     stock.save(line.product_id, level);
-    changed.emplace_back(line.product_id, level);
+    levels.moved(out, line.product_id, level, order_id);
   }
   set_reservation_status(sql, order_id, status, reason);
   out.emit(order_id, stock_released(order_id, reason, true), order_id);
-  for (const auto& [product_id, level] : changed) {
-    out.emit(product_id, stock_level_changed(product_id, level), order_id);
-  }
 }
 
 }  // namespace bazaar::inventory
