@@ -36,7 +36,8 @@ SELECT order_id, 0, created_at, 'PLACED', 'PLACED' FROM created
 ON CONFLICT DO NOTHING)sql"};
 
 const events::PreparedStatement kLockOrder{"edge_orders_lock", R"sql(
-SELECT status, COALESCE(reason, '') FROM orders_view WHERE order_id = CAST($1 AS uuid) FOR UPDATE)sql"};
+SELECT status, COALESCE(reason, '') FROM orders_view WHERE order_id = CAST($1 AS uuid)
+FOR UPDATE)sql"};
 
 // The lines as arrays, numbered from 0; lines past the last are removed.
 const events::PreparedStatement kSetPrices{"edge_orders_prices", R"sql(
