@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +122,25 @@ inline std::map<std::string, double> pg_cpu_by_label(
     const auto was = before.find(pid);
     out[now.first] += now.second - (was != before.end() ? was->second.second : 0.0);
   }
+  return out;
+}
+
+/// The broker's counters as `tool` (scripts/kafka/BrokerCounters.java) prints them, by name
+/// ("request Produce", "topic MessagesInPerSec"); empty when they cannot be read.
+inline std::map<std::string, double> broker_counters(const std::string& tool, int pid) {
+  std::map<std::string, double> out;
+  if (tool.empty() || pid <= 0) return out;
+  const std::string command = "java '" + tool + "' " + std::to_string(pid) + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  std::array<char, 512> line{};
+  while (std::fgets(line.data(), static_cast<int>(line.size()), pipe) != nullptr) {
+    const std::string text(line.data());
+    const auto space = text.rfind(' ');
+    if (space != std::string::npos)
+      out[text.substr(0, space)] = std::atof(text.c_str() + space + 1);
+  }
+  if (::pclose(pipe) != 0) out.clear();
   return out;
 }
 

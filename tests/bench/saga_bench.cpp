@@ -131,6 +131,74 @@ class Outcomes {
   std::set<std::string> settled_;
 };
 
+// What the broker handled per confirmed saga: its requests by API and the records and bytes
+// that went in and out. The load generator's own produce and fetch requests count too: it
+// stands in for edge, which would send the orders and read the outcomes the same way.
+void print_broker_counters(const std::map<std::string, double>& before,
+                           const std::map<std::string, double>& after, int confirmed) {
+  if (before.empty() || after.empty()) {
+    std::printf("kafka_per_saga unavailable (the broker's counters could not be read)\n");
+    return;
+  }
+  const auto per_saga = [&](const std::string& name) {
+    const auto now = after.find(name);
+    const auto was = before.find(name);
+    const double used =
+        (now != after.end() ? now->second : 0.0) - (was != before.end() ? was->second : 0.0);
+    return used / std::max(1, confirmed);
+  };
+  double requests = 0;
+  for (const auto& [name, count] : after) {
+    if (name.rfind("request ", 0) == 0) requests += per_saga(name);
+  }
+  const double produce = per_saga("request Produce");
+  const double fetch = per_saga("request Fetch");
+  const double commits = per_saga("request OffsetCommit");
+  std::printf(
+      "kafka_per_saga requests=%.2f produce=%.2f fetch=%.2f offset_commit=%.2f other=%.2f "
+      "records_in=%.2f bytes_in=%.0f bytes_out=%.0f\n",
+      requests, produce, fetch, commits, requests - produce - fetch - commits,
+      per_saga("topic MessagesInPerSec"), per_saga("topic BytesInPerSec"),
+      per_saga("topic BytesOutPerSec"));
+}
+
+// Each database's committed transactions and rows written (inserted, updated, deleted) so
+// far, from pg_stat_database.
+struct DatabaseCounts {
+  double commits = 0;
+  double rows = 0;
+};
+
+std::map<std::string, DatabaseCounts> database_counters(soci::session& sql) {
+  std::map<std::string, DatabaseCounts> out;
+  soci::rowset<soci::row> rows =
+      sql.prepare << "SELECT datname, CAST(xact_commit AS bigint), "
+                     "CAST(tup_inserted + tup_updated + tup_deleted AS bigint) "
+                     "FROM pg_stat_database WHERE datname LIKE 'bazaar%' ORDER BY datname";
+  for (const auto& row : rows) {
+    out[row.get<std::string>(0)] = {static_cast<double>(row.get<long long>(1)),
+                                    static_cast<double>(row.get<long long>(2))};
+  }
+  return out;
+}
+
+void print_database_counters(const std::map<std::string, DatabaseCounts>& before,
+                             const std::map<std::string, DatabaseCounts>& after, int confirmed) {
+  std::printf("\n%-17s %17s %14s\n", "database", "commits_per_saga", "rows_per_saga");
+  DatabaseCounts all;
+  const double sagas = std::max(1, confirmed);
+  for (const auto& [name, now] : after) {
+    const auto was = before.find(name);
+    const DatabaseCounts used{now.commits - (was != before.end() ? was->second.commits : 0.0),
+                              now.rows - (was != before.end() ? was->second.rows : 0.0)};
+    all.commits += used.commits;
+    all.rows += used.rows;
+    const std::string label = name.rfind("bazaar_", 0) == 0 ? name.substr(7) : name;
+    std::printf("%-17s %17.2f %14.2f\n", label.c_str(), used.commits / sagas, used.rows / sagas);
+  }
+  std::printf("%-17s %17.2f %14.2f\n", "all", all.commits / sagas, all.rows / sagas);
+}
+
 }  // namespace
 
 TEST_CASE("saga benchmark") {
@@ -174,6 +242,12 @@ TEST_CASE("saga benchmark") {
     for (const auto& [name, p] : processes) out.push_back(bench::cpu_ms(p.first, p.second));
     return out;
   };
+  // The broker's request counters, read before the CPU so that attaching to it is not counted.
+  const char* counters_tool = std::getenv("BAZAAR_BENCH_BROKER_COUNTERS");
+  const std::string broker_tool = counters_tool != nullptr ? counters_tool : "";
+  const int broker_pid = bench::pid_in(run_dir + "/kafka/pid");
+  const auto broker_before = bench::broker_counters(broker_tool, broker_pid);
+  const auto db_before = database_counters(system.db("order"));
   const std::vector<double> cpu_before = cpu_now();
   const int postmaster = processes.back().second.first;
   const auto pg_before = bench::pg_children_cpu(postmaster);
@@ -183,19 +257,27 @@ TEST_CASE("saga benchmark") {
   std::deque<std::string> in_flight;
   const auto started = std::chrono::steady_clock::now();
   while (static_cast<int>(orders.size()) < n || !in_flight.empty()) {
-    while (static_cast<int>(orders.size()) < n &&
-           static_cast<int>(in_flight.size()) < concurrency) {
+    // Every order that may leave now leaves in one produce, as a pass of edge's relay would
+    // send the orders it accepted meanwhile.
+    std::vector<std::string> buyers;
+    while (static_cast<int>(orders.size() + buyers.size()) < n &&
+           static_cast<int>(in_flight.size() + buyers.size()) < concurrency) {
       if (rate > 0) {
         // An open-loop schedule: order i leaves at i / rate seconds, late ones at once.
-        const auto due = started + std::chrono::microseconds{static_cast<long long>(orders.size()) *
-                                                             1'000'000 / rate};
+        const auto due =
+            started + std::chrono::microseconds{
+                          static_cast<long long>(orders.size() + buyers.size()) * 1'000'000 / rate};
         if (std::chrono::steady_clock::now() < due) break;
       }
+      buyers.push_back(bus.new_id());
+    }
+    if (!buyers.empty()) {
       const auto now = Clock::now();
-      const std::string id = shop.place(bus.new_id(), product, 1, "tok_ok");
-      sent_at[id] = now;
-      orders.push_back(id);
-      in_flight.push_back(id);
+      for (const auto& id : shop.place_all(buyers, product, 1, "tok_ok")) {
+        sent_at[id] = now;
+        orders.push_back(id);
+        in_flight.push_back(id);
+      }
     }
     if (in_flight.empty()) {
       // Paced and nothing outstanding: wait for the next order's departure time.
@@ -211,6 +293,9 @@ TEST_CASE("saga benchmark") {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::vector<double> cpu_after = cpu_now();
+  const auto broker_after = bench::broker_counters(broker_tool, broker_pid);
+  // A backend reports its counts at most once a second: the broker's counters took longer.
+  const auto db_after = database_counters(system.db("order"));
   const auto pg_by_label = bench::pg_cpu_by_label(pg_before, bench::pg_children_cpu(postmaster));
 
   std::vector<double> latencies;
@@ -286,6 +371,8 @@ TEST_CASE("saga benchmark") {
     std::printf("%-17s %12.0f %14.2f\n", name.c_str(), used, used / std::max(1, confirmed));
   }
   std::printf("%-17s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
+  if (!broker_tool.empty()) print_broker_counters(broker_before, broker_after, confirmed);
+  print_database_counters(db_before, db_after, confirmed);
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d cpu_ms_per_saga=%.2f\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
               percentile(latencies, 0.99), violations, cpu_total / std::max(1, confirmed));

@@ -151,12 +151,31 @@ std::string Bus::new_id() {
 events::Envelope Bus::send(const std::string& topic, const std::string& type,
                            const std::string& key, boost::json::object payload, bool twice,
                            const std::string& cause) {
-  events::Envelope e = factory_.make(type, key, std::move(payload));
-  e.correlation_id = key;
-  e.causation_id = cause;
+  events::Envelope e = make(type, key, std::move(payload), cause);
   std::vector<events::OutgoingRecord> records{tests::record_of(topic, e)};
   if (twice) records.push_back(records.front());
   for (const auto& r : producer_.send(records, 30s)) REQUIRE_MESSAGE(r.delivered, r.error);
+  return e;
+}
+
+std::vector<events::Envelope> Bus::send_all(
+    const std::string& topic, const std::string& type,
+    std::vector<std::pair<std::string, boost::json::object>> events) {
+  std::vector<events::Envelope> sent;
+  std::vector<events::OutgoingRecord> records;
+  for (auto& [key, payload] : events) {
+    sent.push_back(make(type, key, std::move(payload), {}));
+    records.push_back(tests::record_of(topic, sent.back()));
+  }
+  for (const auto& r : producer_.send(records, 30s)) REQUIRE_MESSAGE(r.delivered, r.error);
+  return sent;
+}
+
+events::Envelope Bus::make(const std::string& type, const std::string& key,
+                           boost::json::object payload, const std::string& cause) {
+  events::Envelope e = factory_.make(type, key, std::move(payload));
+  e.correlation_id = key;
+  e.causation_id = cause;
   return e;
 }
 
@@ -280,16 +299,39 @@ std::string Shop::list_product(const std::string& seller, long long price, long 
   return product;
 }
 
+namespace {
+
+boost::json::object place_order(const std::string& order, const std::string& buyer,
+                                const std::string& product, long long quantity,
+                                const std::string& token) {
+  return {{"order_id", order},
+          {"buyer_id", buyer},
+          {"lines", boost::json::array{{{"product_id", product}, {"quantity", quantity}}}},
+          {"payment_token", token}};
+}
+
+}  // namespace
+
 std::string Shop::place(const std::string& buyer, const std::string& product, long long quantity,
                         const std::string& token, bool twice) {
   const std::string order = bus.new_id();
   bus.send("order.commands", "bazaar.order.PlaceOrder.v1", order,
-           {{"order_id", order},
-            {"buyer_id", buyer},
-            {"lines", boost::json::array{{{"product_id", product}, {"quantity", quantity}}}},
-            {"payment_token", token}},
-           twice);
+           place_order(order, buyer, product, quantity, token), twice);
   return order;
+}
+
+std::vector<std::string> Shop::place_all(const std::vector<std::string>& buyers,
+                                         const std::string& product, long long quantity,
+                                         const std::string& token) {
+  std::vector<std::string> orders;
+  std::vector<std::pair<std::string, boost::json::object>> commands;
+  for (const auto& buyer : buyers) {
+    orders.push_back(bus.new_id());
+    commands.emplace_back(orders.back(),
+                          place_order(orders.back(), buyer, product, quantity, token));
+  }
+  bus.send_all("order.commands", "bazaar.order.PlaceOrder.v1", std::move(commands));
+  return orders;
 }
 
 std::string Shop::status(const std::string& order_id) {

@@ -83,8 +83,16 @@ class Bus {
   events::Envelope send(const std::string& topic, const std::string& type, const std::string& key,
                         boost::json::object payload, bool twice = false,
                         const std::string& cause = {});
+  /// Publishes one event of `type` for each key and payload, all handed to the producer at
+  /// once (as a relay pass sends what it read); returns the keys' envelopes in order.
+  std::vector<events::Envelope> send_all(
+      const std::string& topic, const std::string& type,
+      std::vector<std::pair<std::string, boost::json::object>> events);
 
  private:
+  events::Envelope make(const std::string& type, const std::string& key,
+                        boost::json::object payload, const std::string& cause);
+
   events::SystemClock clock_;
   events::UuidV7Generator ids_{clock_, events::system_random()};
   events::EnvelopeFactory factory_{"e2e", clock_, ids_, events::system_random()};
@@ -144,6 +152,11 @@ struct Shop {
   /// Places an order of `quantity` units of one product; returns the order id.
   std::string place(const std::string& buyer, const std::string& product, long long quantity,
                     const std::string& token, bool twice = false);
+  /// Places one such order for each of `buyers`, sent together; returns the order ids in the
+  /// buyers' order.
+  std::vector<std::string> place_all(const std::vector<std::string>& buyers,
+                                     const std::string& product, long long quantity,
+                                     const std::string& token);
   /// Waits until the order reached one of CONFIRMED, REJECTED, CANCELLED (or `wanted`).
   std::string wait_status(const std::string& order_id, const std::set<std::string>& wanted,
                           std::chrono::seconds timeout = std::chrono::seconds{60});
