@@ -293,8 +293,11 @@ TEST_CASE("saga benchmark") {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::vector<double> cpu_after = cpu_now();
+  const auto ended = std::chrono::steady_clock::now();
   const auto broker_after = bench::broker_counters(broker_tool, broker_pid);
-  // A backend reports its counts at most once a second: the broker's counters took longer.
+  // A backend reports its counts to pg_stat_database at most once a second (and within a
+  // second once idle), so the last second of the run shows only after that.
+  std::this_thread::sleep_until(ended + 1100ms);
   const auto db_after = database_counters(system.db("order"));
   const auto pg_by_label = bench::pg_cpu_by_label(pg_before, bench::pg_children_cpu(postmaster));
 
