@@ -132,8 +132,9 @@ class Outcomes {
 };
 
 // What the broker handled per confirmed saga: its requests by API and the records and bytes
-// that went in and out. The load generator's own produce and fetch requests count too: it
-// stands in for edge, which would send the orders and read the outcomes the same way.
+// that went in and out (appends to its internal topics, such as committed offsets, included). The
+// load generator's own produce and fetch requests count too: it stands in for edge, which would
+// send the orders and read the outcomes the same way.
 void print_broker_counters(const std::map<std::string, double>& before,
                            const std::map<std::string, double>& after, int confirmed) {
   if (before.empty() || after.empty()) {
@@ -162,41 +163,22 @@ void print_broker_counters(const std::map<std::string, double>& before,
       per_saga("topic BytesOutPerSec"));
 }
 
-// Each database's committed transactions and rows written (inserted, updated, deleted) so
-// far, from pg_stat_database.
-struct DatabaseCounts {
-  double commits = 0;
-  double rows = 0;
+// PostgreSQL's cluster-wide counters, exact at the moment they are read: the next transaction
+// id (only a transaction that writes takes one, so read-only ones are not counted) and the WAL
+// position in bytes. pg_stat_database would give them per database, but a backend reports to
+// it at most once a second, and an idle one up to ten seconds later.
+struct PostgresCounts {
+  double transactions = 0;
+  double wal_bytes = 0;
 };
 
-std::map<std::string, DatabaseCounts> database_counters(soci::session& sql) {
-  std::map<std::string, DatabaseCounts> out;
-  soci::rowset<soci::row> rows =
-      sql.prepare << "SELECT datname, CAST(xact_commit AS bigint), "
-                     "CAST(tup_inserted + tup_updated + tup_deleted AS bigint) "
-                     "FROM pg_stat_database WHERE datname LIKE 'bazaar%' ORDER BY datname";
-  for (const auto& row : rows) {
-    out[row.get<std::string>(0)] = {static_cast<double>(row.get<long long>(1)),
-                                    static_cast<double>(row.get<long long>(2))};
-  }
-  return out;
-}
-
-void print_database_counters(const std::map<std::string, DatabaseCounts>& before,
-                             const std::map<std::string, DatabaseCounts>& after, int confirmed) {
-  std::printf("\n%-17s %17s %14s\n", "database", "commits_per_saga", "rows_per_saga");
-  DatabaseCounts all;
-  const double sagas = std::max(1, confirmed);
-  for (const auto& [name, now] : after) {
-    const auto was = before.find(name);
-    const DatabaseCounts used{now.commits - (was != before.end() ? was->second.commits : 0.0),
-                              now.rows - (was != before.end() ? was->second.rows : 0.0)};
-    all.commits += used.commits;
-    all.rows += used.rows;
-    const std::string label = name.rfind("bazaar_", 0) == 0 ? name.substr(7) : name;
-    std::printf("%-17s %17.2f %14.2f\n", label.c_str(), used.commits / sagas, used.rows / sagas);
-  }
-  std::printf("%-17s %17.2f %14.2f\n", "all", all.commits / sagas, all.rows / sagas);
+PostgresCounts postgres_counters(soci::session& sql) {
+  std::string next_xid;
+  long long wal = 0;
+  sql << "SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text), "
+         "CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bigint)",
+      soci::into(next_xid), soci::into(wal);
+  return {std::atof(next_xid.c_str()), static_cast<double>(wal)};
 }
 
 }  // namespace
@@ -247,7 +229,7 @@ TEST_CASE("saga benchmark") {
   const std::string broker_tool = counters_tool != nullptr ? counters_tool : "";
   const int broker_pid = bench::pid_in(run_dir + "/kafka/pid");
   const auto broker_before = bench::broker_counters(broker_tool, broker_pid);
-  const auto db_before = database_counters(system.db("order"));
+  const auto db_before = postgres_counters(system.db("order"));
   const std::vector<double> cpu_before = cpu_now();
   const int postmaster = processes.back().second.first;
   const auto pg_before = bench::pg_children_cpu(postmaster);
@@ -293,12 +275,8 @@ TEST_CASE("saga benchmark") {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::vector<double> cpu_after = cpu_now();
-  const auto ended = std::chrono::steady_clock::now();
+  const auto db_after = postgres_counters(system.db("order"));
   const auto broker_after = bench::broker_counters(broker_tool, broker_pid);
-  // A backend reports its counts to pg_stat_database at most once a second (and within a
-  // second once idle), so the last second of the run shows only after that.
-  std::this_thread::sleep_until(ended + 1100ms);
-  const auto db_after = database_counters(system.db("order"));
   const auto pg_by_label = bench::pg_cpu_by_label(pg_before, bench::pg_children_cpu(postmaster));
 
   std::vector<double> latencies;
@@ -375,7 +353,10 @@ TEST_CASE("saga benchmark") {
   }
   std::printf("%-17s %12.0f %14.2f\n", "total", cpu_total, cpu_total / std::max(1, confirmed));
   if (!broker_tool.empty()) print_broker_counters(broker_before, broker_after, confirmed);
-  print_database_counters(db_before, db_after, confirmed);
+  const double sagas = std::max(1, confirmed);
+  std::printf("postgresql_per_saga transactions=%.2f wal_bytes=%.0f\n",
+              (db_after.transactions - db_before.transactions) / sagas,
+              (db_after.wal_bytes - db_before.wal_bytes) / sagas);
   std::printf("sagas_per_s=%.1f p50_ms=%.1f p99_ms=%.1f violations=%d cpu_ms_per_saga=%.2f\n",
               static_cast<double>(n) / seconds, percentile(latencies, 0.5),
               percentile(latencies, 0.99), violations, cpu_total / std::max(1, confirmed));
