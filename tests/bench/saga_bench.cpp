@@ -217,7 +217,8 @@ TEST_CASE("saga benchmark") {
   const std::string run_dir = tests::required_env("BAZAAR_RUN_DIR");
   std::vector<std::pair<std::string, std::pair<int, bool>>> processes;
   for (const auto& s : members) processes.push_back({s, {system.pid(s), false}});
-  processes.push_back({"kafka", {bench::pid_in(run_dir + "/kafka/pid"), false}});
+  const int broker_pid = bench::pid_in(run_dir + "/kafka/pid");
+  processes.push_back({"kafka", {broker_pid, false}});
   processes.push_back({"postgresql", {bench::pid_in(run_dir + "/pg/data/postmaster.pid"), true}});
   const auto cpu_now = [&] {
     std::vector<double> out;
@@ -227,7 +228,6 @@ TEST_CASE("saga benchmark") {
   // The broker's request counters, read before the CPU so that attaching to it is not counted.
   const char* counters_tool = std::getenv("BAZAAR_BENCH_BROKER_COUNTERS");
   const std::string broker_tool = counters_tool != nullptr ? counters_tool : "";
-  const int broker_pid = bench::pid_in(run_dir + "/kafka/pid");
   const auto broker_before = bench::broker_counters(broker_tool, broker_pid);
   const auto db_before = postgres_counters(system.db("order"));
   const std::vector<double> cpu_before = cpu_now();
