@@ -50,6 +50,10 @@ DELETE FROM quarantined_keys
 WHERE consumer = :consumer AND topic = :topic AND kafka_partition = :partition
   AND record_key = :key)sql";
 
+// Longer than the session timeout: a leader that never answers is evicted by then and the
+// group settles without it.
+constexpr std::chrono::seconds kFirstAssignmentWait{15};
+
 enum class Outcome { processed, refused, duplicate, ignored, dead_lettered, transient };
 
 const char* outcome_name(Outcome o) {
@@ -227,6 +231,12 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   void flush_offsets();
   /// Commits them at once and waits (leaving the group).
   void flush_offsets_now();
+  /// Waits, within a deadline, for the first assignment of a member stopped before it came.
+  /// librdkafka 2.0.2 aborts the process when a cooperative-sticky member is destroyed
+  /// between its first JoinGroup and SyncGroup answers (its assignor state is still empty;
+  /// fixed upstream in 2.3.0). Once assigned, the member leaves and is destroyed safely.
+  /// False when the deadline passed first.
+  bool await_first_assignment();
   /// The offsets done since the last commit, as a list to commit; empties them.
   PartitionList take_uncommitted();
   void update_lag();
@@ -252,6 +262,7 @@ class Processor::Impl final : public RdKafka::RebalanceCb, public RdKafka::Offse
   std::map<PartitionKey, std::int64_t> uncommitted_;   // done, not yet sent to the broker
   std::chrono::steady_clock::time_point next_commit_{};
   bool reload_quarantine_ = true;  // partitions came: another member may have parked keys
+  bool assigned_once_ = false;     // a first assignment came (it may have had no partitions)
   std::chrono::steady_clock::time_point next_lag_update_{};
 };
 
@@ -263,6 +274,7 @@ void Processor::Impl::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::Er
   consumer->resume(partitions);
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     reload_quarantine_ = true;
+    assigned_once_ = true;
     for (auto* tp : partitions) owned_.insert({tp->topic(), tp->partition()});
     if (cooperative) {
       delete consumer->incremental_assign(partitions);
@@ -862,11 +874,30 @@ void Processor::Impl::run(const std::atomic<bool>& stop) {
     handle_batch(batch);
     update_lag();
   }
+  if (!assigned_once_ && !await_first_assignment()) {
+    // Destroying the handle now could abort the process; it is left to the process's exit.
+    spdlog::warn("consumer group {}: no assignment within {} s of stopping; leaving without it",
+                 settings_.group, kFirstAssignmentWait.count());
+    consumer_->close();
+    static_cast<void>(consumer_.release());
+    return;
+  }
   // Leaving the group now hands the partitions over at once instead of after a timeout;
   // close() also waits for the last asynchronous offset commits.
   flush_offsets_now();
   consumer_->close();
   spdlog::info("consumer group {} left", settings_.group);
+}
+
+bool Processor::Impl::await_first_assignment() {
+  spdlog::info("consumer group {}: stopping before its first assignment; waiting for it",
+               settings_.group);
+  const auto deadline = std::chrono::steady_clock::now() + kFirstAssignmentWait;
+  while (!assigned_once_ && std::chrono::steady_clock::now() < deadline) {
+    // A record fetched once assigned is dropped unapplied: its offset is never stored.
+    std::unique_ptr<RdKafka::Message> dropped(consumer_->consume(100));
+  }
+  return assigned_once_;
 }
 
 Processor::Processor(ProcessorSettings settings, Handler& handler, const SchemaRegistry& schemas,

@@ -1,14 +1,22 @@
 // The one handler shape against the real broker and PostgreSQL: duplicates change nothing,
 // poison messages go to the dead-letter topic with their reason while the partition moves on,
-// and a database outage is retried, never skipped.
+// a database outage is retried, never skipped, and a member stopped as its group forms leaves
+// cleanly.
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <soci/soci.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/json/parse.hpp>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "events/kafka_client.hpp"
 #include "fixture.hpp"
@@ -328,4 +336,143 @@ TEST_CASE("PostgreSQL stopped and restarted mid-stream is retried and nothing is
       SELECT seq <> lag(seq) OVER (PARTITION BY key ORDER BY applied_seq) + 1 AS gap
       FROM probe_applied) t WHERE gap)sql") == 0);
   CHECK(counter_value(p.metrics.dead_letters, {{"topic", topic}}) == 0);
+}
+
+namespace {
+
+/// The log lines of this process while it lives, at debug level.
+class CapturedLog {
+ public:
+  CapturedLog() : sink_(std::make_shared<Sink>()), level_(spdlog::default_logger()->level()) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+    spdlog::default_logger()->set_level(spdlog::level::debug);
+  }
+  ~CapturedLog() {
+    spdlog::default_logger()->set_level(level_);
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  /// Whether a line holding every one of `parts` was logged.
+  bool seen(std::initializer_list<std::string_view> parts) const {
+    const std::lock_guard lock(sink_->lines_mutex);
+    return std::any_of(sink_->lines.begin(), sink_->lines.end(), [&](const std::string& line) {
+      return std::all_of(parts.begin(), parts.end(),
+                         [&](std::string_view p) { return line.find(p) != std::string::npos; });
+    });
+  }
+
+ private:
+  struct Sink final : spdlog::sinks::base_sink<std::mutex> {
+    std::mutex lines_mutex;
+    std::vector<std::string> lines;
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      const std::lock_guard lock(lines_mutex);
+      lines.emplace_back(msg.payload.data(), msg.payload.size());
+    }
+    void flush_() override {}
+  };
+  std::shared_ptr<Sink> sink_;
+  spdlog::level::level_enum level_;
+};
+
+/// librdkafka's log callback of a consumer that stalls its own client thread at the first
+/// JoinGroup answer naming it leader once armed: a rebalance it leads then waits for its
+/// SyncGroup, and every other member waits between its JoinGroup and SyncGroup answers.
+class StalledLeader final : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_LOG) return;
+    const std::string line = event.str();
+    if (line.find("JoinGroup response: GenerationId") == std::string::npos ||
+        line.find("(me)") == std::string::npos) {
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    if (!armed_) return;
+    stalled_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return released_; });
+  }
+  void arm() {
+    const std::lock_guard lock(mutex_);
+    armed_ = true;
+  }
+  bool stalled() {
+    const std::lock_guard lock(mutex_);
+    return stalled_;
+  }
+  void release() {
+    const std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool armed_ = false;
+  bool stalled_ = false;
+  bool released_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a member stopped between joining its group and its first assignment leaves cleanly") {
+  // librdkafka 2.0.2 aborts the process when such a member is destroyed: a service stopped
+  // while its groups formed died with SIGABRT instead of stopping.
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.join");
+  const std::string group = unique_name("itest-join");
+  create_topic(topic, 2);
+
+  StalledLeader stall;
+  auto conf = events::make_kafka_conf({{"bootstrap.servers", p.brokers},
+                                       {"group.id", group},
+                                       {"partition.assignment.strategy", "cooperative-sticky"},
+                                       {"debug", "cgrp"}});
+  std::string err;
+  REQUIRE(conf->set("event_cb", static_cast<RdKafka::EventCb*>(&stall), err) ==
+          RdKafka::Conf::CONF_OK);
+  std::unique_ptr<RdKafka::KafkaConsumer> leader(RdKafka::KafkaConsumer::create(conf.get(), err));
+  REQUIRE_MESSAGE(leader != nullptr, err);
+  struct Release {  // the leader's thread is never left stalled, whatever fails below
+    StalledLeader& stall;
+    ~Release() { stall.release(); }
+  } release{stall};
+  REQUIRE(leader->subscribe({topic}) == RdKafka::ERR_NO_ERROR);
+  REQUIRE(wait_until(30s, [&] {
+    std::unique_ptr<RdKafka::Message> m(leader->consume(100));
+    std::vector<RdKafka::TopicPartition*> owned;
+    leader->assignment(owned);
+    const bool assigned = !owned.empty();
+    RdKafka::TopicPartition::destroy(owned);
+    return assigned;
+  }));
+  stall.arm();
+
+  CapturedLog log;
+  ProbeHandler handler(group);
+  events::Processor member(events::ProcessorSettings{.brokers = p.brokers,
+                                                     .group = group,
+                                                     .topics = {topic},
+                                                     .db_url = p.db_url,
+                                                     .overrides = {{"debug", "cgrp"}}},
+                           handler, p.schemas, p.factory, p.producer, &p.metrics);
+  std::atomic<bool> stop{false};
+  std::thread running([&] { member.run(stop); });
+  // Its JoinGroup is answered; its SyncGroup waits for the stalled leader.
+  const bool joined = wait_until(30s, [&] {
+    return stall.stalled() && log.seen({"JoinGroup response: GenerationId", "(no error)"});
+  });
+  stop.store(true);
+  CHECK(joined);
+  CHECK(wait_until(30s, [&] { return log.seen({group, "stopping before its first assignment"}); }));
+  stall.release();
+  running.join();
+  CHECK(log.seen({"consumer group " + group + ": assigned"}));
+  CHECK(log.seen({"consumer group " + group + " left"}));
+  leader->close();
 }
