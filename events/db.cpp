@@ -415,6 +415,11 @@ void PreparedStatement::run_committing(Transaction& tx,
   PQclear(execute_last(tx, values));
 }
 
+PreparedRows PreparedStatement::query_committing(
+    Transaction& tx, const std::vector<const std::string*>& values) const {
+  return PreparedRows(execute_last(tx, values));
+}
+
 Transaction::~Transaction() {
   if (!open_) return;
   try {

@@ -100,6 +100,9 @@ class PreparedStatement {
   /// Runs it as the last statement of `tx` and commits: the statement and COMMIT go out
   /// together. Throws std::logic_error when `tx` is not open.
   void run_committing(Transaction& tx, const std::vector<const std::string*>& values) const;
+  /// run_committing() that returns the statement's rows.
+  PreparedRows query_committing(Transaction& tx,
+                                const std::vector<const std::string*>& values) const;
 
  private:
   pg_result* execute(soci::session& sql, const std::vector<const std::string*>& values) const;

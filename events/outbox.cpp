@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -47,9 +48,12 @@ RETURNING CASE WHEN l.floor < (SELECT last_value + CASE WHEN is_called THEN 1 EL
                                 FROM outbox_seq_seq)
                THEN l.floor ELSE 0 END)sql";
 
+// Both inserts return their rows as the relay publishes them (OutboxRow), for
+// OutboxWriter::committed().
 const PreparedStatement kInsertOutbox{"bazaar_outbox_insert", R"sql(
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
-VALUES (CAST($1 AS uuid), $2, $3, $4, CAST($5 AS jsonb), CAST($6 AS jsonb)))sql"};
+VALUES (CAST($1 AS uuid), $2, $3, $4, CAST($5 AS jsonb), CAST($6 AS jsonb))
+RETURNING seq, aggregatetype, aggregateid, payload::text, headers::text)sql"};
 // The rows of a whole transaction as one JSON array of {id, topic, key, type, payload,
 // headers}: payloads and headers are JSON already and go in as they are, with no escaping.
 // Rows are inserted, and so numbered by `seq`, in the array's order.
@@ -58,7 +62,8 @@ INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers)
 SELECT CAST(r.e->>'id' AS uuid), r.e->>'topic', r.e->>'key', r.e->>'type', r.e->'payload',
        r.e->'headers'
 FROM jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS r(e, n)
-ORDER BY r.n)sql"};
+ORDER BY r.n
+RETURNING seq, aggregatetype, aggregateid, payload::text, headers::text)sql"};
 
 // Not prepared (events::PreparedStatement), unlike the statements every record runs: a generic
 // plan, blind to the floor and to the size of the seq list, can walk the published rows the
@@ -70,7 +75,9 @@ FROM outbox WHERE seq > :floor AND published_at IS NULL ORDER BY seq LIMIT :n)sq
 
 // Marks the delivered rows and keeps the floor in the lease row (only while this relay holds
 // it), in one transaction whose id it returns: an id given after the batch's snapshot.
-// `published_at` is in no index, so the mark is a HOT update that adds no index entry.
+// `published_at` is in no index, so the mark is a HOT update that adds no index entry. Not
+// prepared: a generic plan made while the outbox was small scanned the whole table on every
+// mark once it had grown.
 constexpr const char* kMarkPublished = R"sql(
 WITH marked AS (
   UPDATE outbox SET published_at = now() WHERE seq = ANY(CAST(:seqs AS bigint[])) RETURNING 1),
@@ -98,6 +105,20 @@ PGconn* native(soci::session& s) {
   return static_cast<soci::postgresql_session_backend*>(s.get_backend())->conn_;
 }
 
+// Which database a connection is to, as writers and relays of one process compare it.
+std::string database_of(soci::session& s) {
+  PGconn* conn = native(s);
+  const char* host = PQhost(conn);
+  const char* port = PQport(conn);
+  const char* name = PQdb(conn);
+  return std::string(name != nullptr ? name : "") + "@" + (host != nullptr ? host : "") + ":" +
+         (port != nullptr ? port : "");
+}
+
+// Rows handed to one relay and not yet taken, at most: past that they are dropped and a read
+// finds them.
+constexpr std::size_t kMaxHanded = 10'000;
+
 // This process's id in the lease row and in its connections' `bazaar.process` setting.
 const std::string& process_id() {
   static const std::string id = [] {
@@ -107,10 +128,10 @@ const std::string& process_id() {
   return id;
 }
 
-// The eventfd of every relay of this process (one per database; tests run several).
+// The mailbox of every relay of this process (one per database; tests run several).
 struct Bells {
   std::mutex mutex;
-  std::vector<int> fds;
+  std::vector<RelayMailbox*> boxes;
 };
 
 Bells& bells() {
@@ -135,6 +156,39 @@ void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::millisecon
 
 }  // namespace
 
+// What this process's writers hand to one relay. Guarded by the Bells mutex.
+struct RelayMailbox {
+  int bell = -1;         ///< eventfd: written to wake the relay
+  std::string database;  ///< set once the relay holds the lease; empty takes nothing
+  std::vector<OutboxRow> rows;
+  bool scan = false;  ///< a plain wake (ring_relays()) or dropped rows: a read is due
+};
+
+namespace {
+
+void wake(const RelayMailbox& box) {
+  const std::uint64_t one = 1;
+  // A full counter (never in practice) already means "wake up".
+  [[maybe_unused]] const auto written = ::write(box.bell, &one, sizeof one);
+}
+
+void hand_over(const std::string& database, std::vector<OutboxRow>& rows) {
+  Bells& b = bells();
+  const std::lock_guard lock(b.mutex);
+  for (RelayMailbox* box : b.boxes) {
+    if (box->database != database) continue;
+    if (box->rows.size() + rows.size() > kMaxHanded) {
+      box->rows.clear();
+      box->scan = true;
+    } else {
+      box->rows.insert(box->rows.end(), rows.begin(), rows.end());
+    }
+    wake(*box);
+  }
+}
+
+}  // namespace
+
 void identify_connection(soci::session& sql) {
   const std::string& id = process_id();
   sql << "SELECT set_config('bazaar.process', :id, false)", soci::use(id, "id");
@@ -143,10 +197,9 @@ void identify_connection(soci::session& sql) {
 void ring_relays() {
   Bells& b = bells();
   const std::lock_guard lock(b.mutex);
-  const std::uint64_t one = 1;
-  for (const int fd : b.fds) {
-    // A full counter (never in practice) already means "wake up".
-    [[maybe_unused]] const auto written = ::write(fd, &one, sizeof one);
+  for (RelayMailbox* box : b.boxes) {
+    box->scan = true;
+    wake(*box);
   }
 }
 
@@ -168,7 +221,8 @@ void OutboxWriter::add(const std::string& topic, const Envelope& e) {
   for (const auto& [name, value] : to_headers(e)) headers[name] = value;
   Row row{e.id, topic, e.subject, e.type, encode_payload(e), boost::json::serialize(headers)};
   if (when_ == Write::at_once) {
-    kInsertOutbox.run(sql_, {&row.id, &row.topic, &row.key, &row.type, &row.payload, &row.headers});
+    keep(kInsertOutbox.query(
+        sql_, {&row.id, &row.topic, &row.key, &row.type, &row.payload, &row.headers}));
   } else {
     queued_.push_back(std::move(row));
   }
@@ -217,12 +271,25 @@ void OutboxWriter::write(Transaction* committing) {
     statement = &kInsertOutboxRows;
     values = {&rows};
   }
-  if (committing != nullptr) {
-    statement->run_committing(*committing, values);
-  } else {
-    statement->run(sql_, values);
-  }
+  keep(committing != nullptr ? statement->query_committing(*committing, values)
+                             : statement->query(sql_, values));
   queued_.clear();
+}
+
+void OutboxWriter::keep(const PreparedRows& rows) {
+  for (int i = 0; i < rows.size(); ++i) {
+    written_.push_back(
+        {rows.integer(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3), rows.text(i, 4)});
+  }
+}
+
+void OutboxWriter::committed() {
+  if (written_.empty()) {
+    if (added_ > 0) ring_relays();
+    return;
+  }
+  hand_over(database_of(sql_), written_);
+  written_.clear();
 }
 
 OutboxRelay::OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics)
@@ -234,16 +301,18 @@ OutboxRelay::OutboxRelay(RelaySettings settings, Producer& producer, Metrics* me
   holder_ = UuidV7Generator(clock, system_random()).next().str();
   bell_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell_ < 0) throw std::system_error(errno, std::generic_category(), "outbox relay eventfd");
+  mailbox_ = std::make_unique<RelayMailbox>();
+  mailbox_->bell = bell_;
   Bells& b = bells();
   const std::lock_guard lock(b.mutex);
-  b.fds.push_back(bell_);
+  b.boxes.push_back(mailbox_.get());
 }
 
 OutboxRelay::~OutboxRelay() {
   Bells& b = bells();
   {
     const std::lock_guard lock(b.mutex);
-    std::erase(b.fds, bell_);
+    std::erase(b.boxes, mailbox_.get());
   }
   ::close(bell_);
 }
@@ -263,6 +332,7 @@ bool OutboxRelay::acquire() {
   if (!held) {
     if (locked_) spdlog::warn("outbox relay lost its lease to another instance");
     locked_ = false;
+    forget_database();
     return false;
   }
   renewed_ = now;
@@ -273,9 +343,22 @@ bool OutboxRelay::acquire() {
   floor_.reset(kept_floor);
   sql << "LISTEN bazaar_outbox";
   locked_ = true;
+  scan_ = true;
+  {
+    Bells& b = bells();
+    const std::lock_guard lock(b.mutex);
+    mailbox_->database = database_of(sql);
+  }
   spdlog::info("outbox relay holds the lease of its database");
   purge();
   return true;
+}
+
+void OutboxRelay::forget_database() {
+  Bells& b = bells();
+  const std::lock_guard lock(b.mutex);
+  mailbox_->database.clear();
+  mailbox_->rows.clear();
 }
 
 std::chrono::milliseconds OutboxRelay::wait_budget() const {
@@ -285,8 +368,105 @@ std::chrono::milliseconds OutboxRelay::wait_budget() const {
 }
 
 OutboxRelay::Pass OutboxRelay::publish_once() {
+  scan_ = true;
+  return publish_woken();
+}
+
+OutboxRelay::Pass OutboxRelay::publish_woken() {
+  std::vector<OutboxRow> handed;
+  {
+    Bells& b = bells();
+    const std::lock_guard lock(b.mutex);
+    handed.swap(mailbox_->rows);
+    if (mailbox_->scan) scan_ = true;
+    mailbox_->scan = false;
+  }
+  if (!acquire()) return {};  // what was handed is the holder's to publish
   Pass pass;
-  if (!acquire()) return pass;
+  if (!handed.empty()) {
+    pass = publish_handed(std::move(handed));
+    if (pass.failed > 0) return pass;
+  }
+  if (!scan_) return pass;
+  Pass read = publish_read();
+  // A failure is retried, and a full batch goes on, by another read.
+  scan_ = read.failed > 0 || read.more;
+  read.published += pass.published;
+  read.handed = pass.handed;
+  return read;
+}
+
+OutboxRelay::Pass OutboxRelay::publish_handed(std::vector<OutboxRow> rows) {
+  std::sort(rows.begin(), rows.end(),
+            [](const OutboxRow& a, const OutboxRow& b) { return a.seq < b.seq; });
+  // Every row before the next one taken must be published: the floor and the seqs published
+  // one after another above it say which are. The first that does not follow is left to a read.
+  std::vector<OutboxRow> taken;
+  long long next = floor_.value() + 1;
+  for (auto& row : rows) {
+    if (floor_.known_published(row.seq)) continue;  // a read published it meanwhile
+    if (row.seq != next) {
+      scan_ = true;
+      break;
+    }
+    next = row.seq + 1;
+    while (floor_.known_published(next)) ++next;
+    taken.push_back(std::move(row));
+  }
+  Pass pass;
+  if (taken.empty()) return pass;
+  const auto reports = send(taken, pass);
+  std::vector<long long> delivered;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].delivered) delivered.push_back(taken[i].seq);
+  }
+  pass.handed = pass.published;
+  if (pass.failed > 0) scan_ = true;
+  floor_.published(delivered);
+  if (!delivered.empty()) mark(delivered);
+  if (metrics_ != nullptr)
+    metrics_->outbox_published.Increment(static_cast<double>(pass.published));
+  return pass;
+}
+
+std::vector<DeliveryReport> OutboxRelay::send(const std::vector<OutboxRow>& rows, Pass& pass) {
+  std::vector<OutgoingRecord> records(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    records[i].topic = rows[i].topic;
+    records[i].key = rows[i].key;
+    records[i].value = rows[i].payload;
+    const boost::json::value headers = boost::json::parse(rows[i].headers);
+    for (const auto& [name, value] : headers.as_object()) {
+      records[i].headers.emplace_back(std::string(name), std::string(value.as_string()));
+    }
+  }
+  auto reports = producer_.send(records, settings_.send_timeout);
+  // Delivered, not yet marked: a crash here republishes them, and consumers' inboxes absorb it.
+  crash_point(crash::kRelayAfterSend);
+  for (const auto& report : reports) {
+    if (report.delivered) {
+      ++pass.published;
+    } else {
+      if (pass.error.empty()) pass.error = report.error;
+      ++pass.failed;
+    }
+  }
+  return reports;
+}
+
+std::string OutboxRelay::mark(const std::vector<long long>& delivered) {
+  soci::session& sql = db_.session();
+  const std::string confirmed = pg_int_array(delivered);
+  const long long kept = floor_.value();
+  std::string mark_xid;
+  sql << kMarkPublished, soci::use(confirmed, "seqs"), soci::use(kept, "floor"),
+      soci::use(holder_, "holder"), soci::use(kept, "new_floor"), soci::into(mark_xid);
+  crash_point(crash::kRelayAfterMark);
+  return mark_xid;
+}
+
+OutboxRelay::Pass OutboxRelay::publish_read() {
+  Pass pass;
   soci::session& sql = db_.session();
   const long long floor = floor_.value();
   const auto n = static_cast<std::size_t>(settings_.batch);
@@ -300,34 +480,21 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     return pass;
   }
   const TxSnapshot read = TxSnapshot::parse(snapshots.front());
-
-  std::vector<OutgoingRecord> records(seqs.size());
+  std::vector<OutboxRow> rows(seqs.size());
   for (std::size_t i = 0; i < seqs.size(); ++i) {
-    records[i].topic = std::move(topics[i]);
-    records[i].key = std::move(keys[i]);
-    records[i].value = std::move(payloads[i]);
-    const boost::json::value headers = boost::json::parse(header_texts[i]);
-    for (const auto& [name, value] : headers.as_object()) {
-      records[i].headers.emplace_back(std::string(name), std::string(value.as_string()));
-    }
+    rows[i] = {seqs[i], std::move(topics[i]), std::move(keys[i]), std::move(payloads[i]),
+               std::move(header_texts[i])};
   }
-  const auto reports = producer_.send(records, settings_.send_timeout);
-  // Delivered, not yet marked: a crash here republishes them, and consumers' inboxes absorb it.
-  crash_point(crash::kRelayAfterSend);
+  const auto reports = send(rows, pass);
 
   // Only confirmed rows are marked. With the gapless idempotent producer a failure stops its
   // partition, so confirmed rows never overtake an unconfirmed one of the same key.
   std::vector<long long> delivered;
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].delivered) {
-      delivered.push_back(seqs[i]);
-      ++pass.published;
-    } else {
-      if (pass.error.empty()) pass.error = reports[i].error;
-      ++pass.failed;
-    }
+    if (reports[i].delivered) delivered.push_back(seqs[i]);
   }
   pass.more = pass.failed == 0 && seqs.size() == n;
+  floor_.published(delivered);
   // This pass published every row it could see above the floor, up to the last one it read
   // (all of them when its batch was not full): earlier passes whose transactions have all
   // ended in its snapshot move the floor.
@@ -335,12 +502,7 @@ OutboxRelay::Pass OutboxRelay::publish_once() {
     floor_.advance(read, pass.more ? seqs.back() : std::numeric_limits<long long>::max());
   }
   if (pass.published > 0) {
-    const std::string confirmed = pg_int_array(delivered);
-    const long long kept = floor_.value();
-    std::string mark_xid;
-    sql << kMarkPublished, soci::use(confirmed, "seqs"), soci::use(kept, "floor"),
-        soci::use(holder_, "holder"), soci::use(kept, "new_floor"), soci::into(mark_xid);
-    crash_point(crash::kRelayAfterMark);
+    const std::string mark_xid = mark(delivered);
     if (pass.failed == 0)
       floor_.published_through(seqs.back(), read, TxSnapshot::parse_xid(mark_xid));
   }
@@ -376,23 +538,32 @@ void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {
   if (PQconsumeInput(conn) == 0) {
     throw std::runtime_error(std::string("outbox LISTEN connection: ") + PQerrorMessage(conn));
   }
+  // Another writer's NOTIFY, or no wake at all within the timeout, calls for a read; a wake
+  // from this process says itself whether it does (its mailbox).
   bool queued = false;
   while (PGnotify* n = PQnotifies(conn)) {
     PQfreemem(n);
     queued = true;
   }
   if (queued) {
+    scan_ = true;
     drain_bell(bell_);  // this pass sees whatever rang meanwhile too
     return;
   }
   std::array<pollfd, 2> fds{pollfd{bell_, POLLIN, 0}, pollfd{PQsocket(conn), POLLIN, 0}};
-  if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return;
+  if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) {
+    scan_ = true;
+    return;
+  }
   if (fds[0].revents != 0) drain_bell(bell_);
   if (fds[1].revents != 0) {
     if (PQconsumeInput(conn) == 0) {
       throw std::runtime_error(std::string("outbox LISTEN connection: ") + PQerrorMessage(conn));
     }
-    while (PGnotify* n = PQnotifies(conn)) PQfreemem(n);
+    while (PGnotify* n = PQnotifies(conn)) {
+      PQfreemem(n);
+      scan_ = true;
+    }
   }
 }
 
@@ -401,7 +572,7 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
   auto next_purge = std::chrono::steady_clock::now() + kPurgeEvery;
   while (!stop.load()) {
     try {
-      const Pass pass = publish_once();
+      const Pass pass = publish_woken();
       if (!locked_) {  // another instance relays; check again within a lease
         sleep_unless_stopped(stop, std::min(settings_.poll * 4, wait_budget()));
         continue;
@@ -426,6 +597,8 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
       spdlog::warn("outbox relay: {}; reconnecting in {} ms", error_summary(e), delay.count());
       db_.reset();
       locked_ = false;
+      forget_database();
+      scan_ = true;
       sleep_unless_stopped(stop, delay);
     }
   }

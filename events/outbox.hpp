@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,17 @@ namespace bazaar::events {
 
 class Metrics;
 class Producer;
+struct DeliveryReport;
 class SchemaRegistry;
+
+struct RelayMailbox;
+
+/// An outbox row as the relay publishes it: its seq, topic, key, and payload and headers as
+/// PostgreSQL prints them from jsonb.
+struct OutboxRow {
+  long long seq = 0;
+  std::string topic, key, payload, headers;
+};
 
 /// Adds events to the outbox inside the caller's open transaction, so they are published if
 /// and only if that transaction commits.
@@ -44,6 +55,10 @@ class OutboxWriter {
   /// flush() and commit `tx` (the writer's transaction) in one round trip: the insert and
   /// COMMIT go out together.
   void commit(Transaction& tx);
+  /// To call right after the writer's transaction committed: hands the rows it wrote to this
+  /// process's relay of the same database and wakes it. The relay publishes them without reading
+  /// them back when nothing unpublished comes before them (OutboxRelay).
+  void committed();
   std::size_t added() const { return added_; }
 
  private:
@@ -52,11 +67,14 @@ class OutboxWriter {
   };
   /// Inserts the queued rows, committing `committing` with them unless it is null.
   void write(Transaction* committing);
+  /// Keeps the rows an insert returned, for committed().
+  void keep(const PreparedRows& rows);
 
   soci::session& sql_;
   const SchemaRegistry& schemas_;
   Write when_;
   std::vector<Row> queued_;
+  std::vector<OutboxRow> written_;
   std::size_t added_ = 0;
 };
 
@@ -66,8 +84,9 @@ class OutboxWriter {
 /// every notifying commit of the cluster queues for, and wakes the relay's backend too.
 void identify_connection(soci::session& sql);
 
-/// Wakes every relay of this process at once: called right after a transaction that added
-/// outbox rows committed (never before: the relay would not see them yet).
+/// Wakes every relay of this process at once for a full pass: called right after a transaction
+/// that added outbox rows committed (never before: the relay would not see them yet), when the
+/// rows are not handed over (OutboxWriter::committed()).
 void ring_relays();
 
 /// How the relay works.
@@ -85,7 +104,10 @@ struct RelaySettings {
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
 /// reports. Each pass starts at the floor (RelayFloor), below which every row is published. Woken
 /// by its own process's commits (ring_relays()), by LISTEN/NOTIFY for every other writer (another
-/// instance, an operator), with polling as the fallback. Only the holder of the database's relay
+/// instance, an operator), with polling as the fallback. The rows its own process's writers
+/// committed come with the wake (OutboxWriter::committed()): when their seqs follow the floor one
+/// after another, every row before them is published, so they are published as they came,
+/// without a read; otherwise a pass reads them. Only the holder of the database's relay
 /// lease publishes, so several instances of a service can run; the holder renews the lease as it
 /// works, and loses it to another instance when it stops doing so. A crash between publishing and
 /// marking republishes those rows; the inbox of every consumer absorbs the copies.
@@ -102,12 +124,13 @@ class OutboxRelay {
   /// The outcome of one pass.
   struct Pass {
     std::size_t published = 0;
+    std::size_t handed = 0;  ///< of `published`, rows handed over and published without a read
     std::size_t failed = 0;
     bool more = false;  ///< the batch was full: go again at once
     std::string error;  ///< first delivery error, when `failed` > 0
   };
-  /// One pass over at most one batch. Takes or renews the lease first; returns an empty pass
-  /// when another instance holds it.
+  /// One pass over at most one batch: the rows handed over that can go without a read, then a
+  /// read. Takes or renews the lease first; returns an empty pass when another instance holds it.
   Pass publish_once();
   /// Deletes published outbox rows and inbox rows older than the retention.
   void purge();
@@ -115,8 +138,22 @@ class OutboxRelay {
 
  private:
   bool acquire();
+  /// Writers hand this relay nothing while it does not hold the lease.
+  void forget_database();
   std::chrono::milliseconds wait_budget() const;
   void wait_for_notification(std::chrono::milliseconds timeout);
+  /// Publishes `rows` (sorted by seq); returns the delivery reports and counts them in `pass`.
+  std::vector<DeliveryReport> send(const std::vector<OutboxRow>& rows, Pass& pass);
+  /// Marks the delivered rows and keeps the floor in the lease row; returns the id of the
+  /// mark's transaction.
+  std::string mark(const std::vector<long long>& delivered);
+  /// publish_once() after a wake: the read only when something calls for one (`scan_`).
+  Pass publish_woken();
+  /// Publishes the handed rows that follow the floor one after another; sets `scan_` when any
+  /// are left to a read.
+  Pass publish_handed(std::vector<OutboxRow> rows);
+  /// A pass that reads the unpublished rows above the floor.
+  Pass publish_read();
 
   RelaySettings settings_;
   Producer& producer_;
@@ -126,7 +163,9 @@ class OutboxRelay {
   int bell_ = -1;       ///< eventfd written by ring_relays()
   bool locked_ = false;
   std::chrono::steady_clock::time_point renewed_{};
-  RelayFloor floor_;  ///< where passes start; kept in the lease row
+  RelayFloor floor_;                       ///< where passes start; kept in the lease row
+  std::unique_ptr<RelayMailbox> mailbox_;  ///< rows handed over by this process's writers
+  bool scan_ = true;  ///< a read is due: a NOTIFY, a plain wake, a timeout or rows left over
 };
 
 }  // namespace bazaar::events

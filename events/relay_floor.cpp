@@ -54,6 +54,7 @@ bool TxSnapshot::ended(std::uint64_t xid) const {
 void RelayFloor::reset(long long start) {
   value_ = start;
   pending_.clear();
+  above_.clear();
 }
 
 bool RelayFloor::ended_in(const Pass& pass, const TxSnapshot& read) {
@@ -84,6 +85,25 @@ void RelayFloor::published_through(long long last_seq, const TxSnapshot& read,
   merged.to = std::max(merged.to, to);
 }
 
+void RelayFloor::published(const std::vector<long long>& seqs) {
+  for (const long long seq : seqs) {
+    if (seq > value_ && above_.size() < kMaxAbove) above_.insert(seq);
+  }
+  absorb();
+}
+
+bool RelayFloor::known_published(long long seq) const {
+  return seq <= value_ || above_.contains(seq);
+}
+
+void RelayFloor::absorb() {
+  while (!above_.empty() && *above_.begin() <= value_ + 1) {
+    value_ = std::max(value_, *above_.begin());
+    above_.erase(above_.begin());
+  }
+  while (!pending_.empty() && pending_.front().last_seq <= value_) pending_.pop_front();
+}
+
 bool RelayFloor::advance(const TxSnapshot& read, long long covered) {
   // A transaction an earlier pass waits for that has not ended in `read` was running at every
   // later pass's snapshot too, and had its id before their marks: passes are confirmed in
@@ -95,6 +115,7 @@ bool RelayFloor::advance(const TxSnapshot& read, long long covered) {
     pending_.pop_front();
     moved = true;
   }
+  if (moved) absorb();
   return moved;
 }
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -44,6 +45,13 @@ class RelayFloor {
   /// A pass read with `read` and published every row above the floor up to `last_seq`; the
   /// transaction of its mark had id `mark_xid`.
   void published_through(long long last_seq, const TxSnapshot& read, std::uint64_t mark_xid);
+  /// The rows `seqs` were published. The floor moves at once over every seq published one
+  /// after another above it, with no snapshot to wait for: each seq up to there belongs to a
+  /// published row, so no transaction can still add one. Seqs above a gap are kept until the
+  /// gap is published or a pass's snapshot moves the floor past it.
+  void published(const std::vector<long long>& seqs);
+  /// Whether the row `seq` is known to be published: at or below the floor, or kept above it.
+  bool known_published(long long seq) const;
   /// A pass read with `read`, a later snapshot, and published every row above the floor up to
   /// `covered` (unbounded when its batch was not full): moves the floor to the newest earlier
   /// pass whose transactions have all ended in `read`. Returns whether the floor moved.
@@ -60,12 +68,19 @@ class RelayFloor {
     std::uint64_t to;
   };
   static bool ended_in(const Pass& pass, const TxSnapshot& read);
+  /// Moves the floor over the published seqs that follow it and drops the passes it passed.
+  void absorb();
   /// Passes kept at most; past that the newest absorbs the next (its floor waits for both
   /// passes' transactions, which is later but never wrong).
   static constexpr std::size_t kMaxPending = 64;
 
+  /// Published seqs kept above the floor at most; past that, more are not kept (the floor then
+  /// waits for a pass's snapshot, as it would without them).
+  static constexpr std::size_t kMaxAbove = 100'000;
+
   long long value_;
   std::deque<Pass> pending_;
+  std::set<long long> above_;  ///< published seqs above the floor
 };
 
 }  // namespace bazaar::events

@@ -104,3 +104,32 @@ TEST_CASE("past its limit of passes the newest absorbs the next and waits for bo
   CHECK(floor.advance(TxSnapshot::parse("300:300:"), kAll));
   CHECK(floor.value() == 100);
 }
+
+TEST_CASE("the floor moves at once over seqs published one after another") {
+  RelayFloor floor(10);
+  floor.published_through(20, TxSnapshot::parse("100:101:100"), 101);  // waits for 100
+  floor.published_through(30, TxSnapshot::parse("100:103:100"), 103);
+  floor.published({11, 12, 13, 15, 16});  // 14 is missing: 15 and 16 wait above it
+  CHECK(floor.value() == 13);
+  CHECK(floor.known_published(12));
+  CHECK_FALSE(floor.known_published(14));
+  CHECK(floor.known_published(16));
+  CHECK_FALSE(floor.known_published(17));
+  floor.published({14});
+  CHECK(floor.value() == 16);
+  floor.published({17, 18, 19, 20, 21, 22, 23, 24, 25});
+  CHECK(floor.value() == 25);
+  CHECK(floor.pending() == 1);  // the pass to 20 is passed; the one to 30 still waits for 100
+  floor.published({27});
+  CHECK_FALSE(floor.advance(TxSnapshot::parse("100:110:100"), kAll));
+  CHECK(floor.advance(TxSnapshot::parse("110:110:"), kAll));
+  CHECK(floor.value() == 30);
+  floor.published({29, 31});  // never back; 31 follows at once
+  CHECK(floor.value() == 31);
+  CHECK(floor.pending() == 0);
+  floor.published({33});
+  floor.reset(40);  // another holder's floor: nothing kept above the old one counts
+  CHECK_FALSE(floor.known_published(41));
+  floor.published({41});
+  CHECK(floor.value() == 41);
+}

@@ -63,7 +63,7 @@ void in_transaction(TaskContext& ctx,
   OutboxWriter outbox(sql, ctx.schemas);
   work(sql, outbox);
   tx.commit();
-  if (outbox.added() > 0) ring_relays();
+  outbox.committed();
 }
 
 Service::Service(PlatformConfig cfg)

@@ -70,7 +70,7 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
     work(sql, outbox);
     committing = true;
     tx.commit();
-    if (outbox.added() > 0) events::ring_relays();
+    outbox.committed();
   });
 }
 

@@ -213,6 +213,80 @@ TEST_CASE(
         static_cast<std::size_t>(written));
 }
 
+TEST_CASE(
+    "rows a writer of this process hands over are published without a read when nothing "
+    "unpublished comes before them") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.outbox.handed");
+  create_topic(topic, 1);
+  events::OutboxRelay relay({.db_url = p.db_url}, p.producer);
+  auto kept_floor = [&] { return count(*sql, "SELECT floor FROM relay_lease"); };
+  CHECK(relay.publish_once().published == 0);  // takes the lease: its mailbox opens
+  events::Database own(p.db_url);
+  int next_seq = 0;
+  // One transaction of `rows` rows, committed; handed over unless `hand` is false.
+  auto commit_rows = [&](int rows, bool hand = true) {
+    soci::transaction tx(own.session());
+    events::OutboxWriter outbox(own.session(), p.schemas);
+    for (int i = 0; i < rows; ++i) {
+      outbox.add(topic, probe_event(p.factory, "key-" + std::to_string(next_seq), next_seq));
+      ++next_seq;
+    }
+    tx.commit();
+    if (hand) outbox.committed();
+  };
+
+  commit_rows(3);  // seqs 1 to 3
+  auto pass = relay.publish_once();
+  CHECK(pass.published == 3);
+  CHECK(pass.handed == 3);
+  CHECK(kept_floor() == 3);
+
+  // Seq 4 is taken by a transaction still open: the rows after it wait for a read, which
+  // publishes them but cannot move the floor past 4.
+  events::Database other(p.db_url);
+  auto late_tx = std::make_unique<soci::transaction>(other.session());
+  events::OutboxWriter late_writer(other.session(), p.schemas);
+  late_writer.add(topic, probe_event(p.factory, "late", 0));
+  commit_rows(2);  // seqs 5 and 6
+  pass = relay.publish_once();
+  CHECK(pass.published == 2);
+  CHECK(pass.handed == 0);
+  CHECK(kept_floor() == 3);
+
+  // Once 4 commits and is handed over it follows the floor: published as it came, and the
+  // floor moves over 5 and 6 at once.
+  late_tx->commit();
+  late_writer.committed();
+  pass = relay.publish_once();
+  CHECK(pass.published == 1);
+  CHECK(pass.handed == 1);
+  CHECK(kept_floor() == 6);
+
+  // A row a read published before it was handed over is not published again.
+  commit_rows(1, false);  // seq 7
+  CHECK(relay.publish_once().published == 1);
+  {
+    soci::transaction tx(own.session());
+    events::OutboxWriter outbox(own.session(), p.schemas);
+    outbox.add(topic, probe_event(p.factory, "key-again", 0));
+    tx.commit();
+    CHECK(relay.publish_once().published == 1);  // seq 8, read
+    outbox.committed();
+  }
+  pass = relay.publish_once();
+  CHECK(pass.published == 0);
+  CHECK(kept_floor() == 8);
+
+  CHECK(count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0);
+  const auto records = read_topic(topic, 8, 30s);
+  CHECK(records.size() == 8);  // each once
+  std::set<std::string> ids;
+  for (const auto& r : records) ids.insert(r.header("ce_id"));
+  CHECK(ids.size() == 8);
+}
+
 TEST_CASE("an outbox row's transaction has its id before the row takes its seq") {
   // The floor's proof needs it: a trigger that runs after the row's defaults were computed and
   // before it is stored refuses a row whose transaction has no id yet.
