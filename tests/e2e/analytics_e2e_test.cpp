@@ -188,6 +188,44 @@ TEST_CASE("analytics agrees with the order and payment databases and keeps curre
   });
   CHECK(statuses_agree);
 
+  // Each metric is a record of its own, keyed by its name, so the partitions of the snapshots
+  // taken together can reach edge apart: wait until the ones below caught up too.
+  const bool snapshots_caught_up = tests::wait_until(30s, [&] {
+    const auto all = api.http.get("/admin/stats", admin);
+    const auto day = api.http.get("/admin/stats/sales?group_by=day&from=2020-01-01", admin);
+    const auto product = api.http.get("/admin/stats/sales?group_by=product&from=2020-01-01", admin);
+    if (all.status != 200 || day.status != 200 || product.status != 200) return false;
+    const json::value all_body = all.json();
+    const json::value day_body = day.json();
+    const json::value product_body = product.json();
+    const auto& a = all_body.as_object();
+    if (json::serialize(a.at("failure_reasons")).find(R"("kind":"rejected")") ==
+            std::string::npos ||
+        json::serialize(a.at("stock_outs")).find(kettle) == std::string::npos) {
+      return false;
+    }
+    std::map<std::string, Figures> by_day;
+    for (const auto& row : day_body.at("rows").as_array()) {
+      const auto& o = row.as_object();
+      if (o.at("currency").as_string() == kTestCurrency) continue;
+      auto& f = by_day[std::string(o.at("currency").as_string())];
+      f.orders += o.at("orders").as_int64();
+      f.units += o.at("units").as_int64();
+      f.gross += minor(o.at("gross"));
+      f.refunded += minor(o.at("refunded"));
+    }
+    if (by_day != expected) return false;
+    for (const auto& row : product_body.at("rows").as_array()) {
+      const auto& o = row.as_object();
+      if (o.at("product_id").as_string() == teapot) {
+        return o.at("units").as_int64() == 4 && minor(o.at("refunded")) == 1250 &&
+               o.at("name").as_string() == "Teapot";
+      }
+    }
+    return false;
+  });
+  CHECK(snapshots_caught_up);
+
   const auto stats = api.http.get("/admin/stats", admin).json().as_object();
   const auto& conversion = stats.at("conversion").as_object();
   CHECK(conversion.at("confirmed").as_int64() > 0);
