@@ -96,8 +96,9 @@ CREATE TABLE quarantined_keys (
 )sql";
 
 // The relay of the process holding the lease is woken in-process after its own commits
-// (ring_relays()); only other writers (another instance, an operator's session) NOTIFY it.
-// Every connection of a service names its process in `bazaar.process` (identify_connection()).
+// (OutboxWriter::handed_over(), ring_relays()); only other writers (another instance, an operator's
+// session) NOTIFY it. Every connection of a service names its process in `bazaar.process`
+// (identify_connection()).
 constexpr const char* kWakeInProcess = R"sql(
 ALTER TABLE relay_lease ADD COLUMN process uuid;
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

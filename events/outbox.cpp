@@ -172,11 +172,14 @@ void wake(const RelayMailbox& box) {
   [[maybe_unused]] const auto written = ::write(box.bell, &one, sizeof one);
 }
 
-void hand_over(const std::string& database, std::vector<OutboxRow>& rows) {
+// Returns whether a relay took them.
+bool hand_over(const std::string& database, std::vector<OutboxRow>& rows) {
   Bells& b = bells();
   const std::lock_guard lock(b.mutex);
+  bool taken = false;
   for (RelayMailbox* box : b.boxes) {
     if (box->database != database) continue;
+    taken = true;
     if (box->rows.size() + rows.size() > kMaxHanded) {
       box->rows.clear();
       box->scan = true;
@@ -185,6 +188,7 @@ void hand_over(const std::string& database, std::vector<OutboxRow>& rows) {
     }
     wake(*box);
   }
+  return taken;
 }
 
 }  // namespace
@@ -235,10 +239,22 @@ void OutboxWriter::flush() {
 
 void OutboxWriter::commit(Transaction& tx) {
   if (queued_.empty()) {
+    forget_if_failed();
     tx.commit();
   } else {
-    write(&tx);
+    write(&tx);  // a failed transaction fails its insert
   }
+  handed_over();
+}
+
+void OutboxWriter::commit(soci::transaction& tx) {
+  forget_if_failed();
+  tx.commit();
+  handed_over();
+}
+
+void OutboxWriter::forget_if_failed() {
+  if (PQtransactionStatus(native(sql_)) == PQTRANS_INERROR) written_.clear();
 }
 
 void OutboxWriter::write(Transaction* committing) {
@@ -283,12 +299,11 @@ void OutboxWriter::keep(const PreparedRows& rows) {
   }
 }
 
-void OutboxWriter::committed() {
-  if (written_.empty()) {
-    if (added_ > 0) ring_relays();
-    return;
-  }
-  hand_over(database_of(sql_), written_);
+void OutboxWriter::handed_over() {
+  if (written_.empty()) return;
+  // No relay of this process holds the lease of this database: the trigger sent no NOTIFY if
+  // this process holds it all the same (its relay reconnecting), so a read must find them.
+  if (!hand_over(database_of(sql_), written_)) ring_relays();
   written_.clear();
 }
 
@@ -405,7 +420,7 @@ OutboxRelay::Pass OutboxRelay::publish_handed(std::vector<OutboxRow> rows) {
   long long next = floor_.value() + 1;
   for (auto& row : rows) {
     if (floor_.known_published(row.seq)) continue;  // a read published it meanwhile
-    if (row.seq != next) {
+    if (row.seq != next || taken.size() == static_cast<std::size_t>(settings_.batch)) {
       scan_ = true;
       break;
     }

@@ -13,7 +13,8 @@
 
 namespace soci {
 class session;
-}
+class transaction;
+}  // namespace soci
 
 namespace bazaar::events {
 
@@ -53,12 +54,14 @@ class OutboxWriter {
   /// before the transaction commits.
   void flush();
   /// flush() and commit `tx` (the writer's transaction) in one round trip: the insert and
-  /// COMMIT go out together.
+  /// COMMIT go out together. Then handed_over().
   void commit(Transaction& tx);
-  /// To call right after the writer's transaction committed: hands the rows it wrote to this
-  /// process's relay of the same database and wakes it. The relay publishes them without reading
-  /// them back when nothing unpublished comes before them (OutboxRelay).
-  void committed();
+  /// Commits `tx` (the writer's transaction), then handed_over().
+  void commit(soci::transaction& tx);
+  /// Hands the rows this writer inserted to this process's relay of the same database and wakes
+  /// it; the relay publishes them without reading them back when nothing unpublished comes
+  /// before them (OutboxRelay). Only right after its transaction committed: commit() calls it.
+  void handed_over();
   std::size_t added() const { return added_; }
 
  private:
@@ -67,8 +70,11 @@ class OutboxWriter {
   };
   /// Inserts the queued rows, committing `committing` with them unless it is null.
   void write(Transaction* committing);
-  /// Keeps the rows an insert returned, for committed().
+  /// Keeps the rows an insert returned, for handed_over().
   void keep(const PreparedRows& rows);
+  /// Forgets the kept rows when the transaction failed: PostgreSQL answers its COMMIT with a
+  /// rollback, and the rows never exist.
+  void forget_if_failed();
 
   soci::session& sql_;
   const SchemaRegistry& schemas_;
@@ -84,9 +90,9 @@ class OutboxWriter {
 /// every notifying commit of the cluster queues for, and wakes the relay's backend too.
 void identify_connection(soci::session& sql);
 
-/// Wakes every relay of this process at once for a full pass: called right after a transaction
-/// that added outbox rows committed (never before: the relay would not see them yet), when the
-/// rows are not handed over (OutboxWriter::committed()).
+/// Wakes every relay of this process at once for a read of the outbox: after a transaction of
+/// this process added outbox rows that no relay was handed (never before its commit: the relay
+/// would not see them yet).
 void ring_relays();
 
 /// How the relay works.
@@ -103,14 +109,14 @@ struct RelaySettings {
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
 /// reports. Each pass starts at the floor (RelayFloor), below which every row is published. Woken
-/// by its own process's commits (ring_relays()), by LISTEN/NOTIFY for every other writer (another
-/// instance, an operator), with polling as the fallback. The rows its own process's writers
-/// committed come with the wake (OutboxWriter::committed()): when their seqs follow the floor one
-/// after another, every row before them is published, so they are published as they came,
-/// without a read; otherwise a pass reads them. Only the holder of the database's relay
-/// lease publishes, so several instances of a service can run; the holder renews the lease as it
-/// works, and loses it to another instance when it stops doing so. A crash between publishing and
-/// marking republishes those rows; the inbox of every consumer absorbs the copies.
+/// by its own process's commits (OutboxWriter::handed_over(), ring_relays()), by LISTEN/NOTIFY for
+/// every other writer (another instance, an operator), with polling as the fallback. The rows its
+/// own process's writers committed come with the wake (OutboxWriter::handed_over()): when their
+/// seqs follow the floor one after another, every row before them is published, so they are
+/// published as they came, without a read; otherwise a pass reads them. Only the holder of the
+/// database's relay lease publishes, so several instances of a service can run; the holder renews
+/// the lease as it works, and loses it to another instance when it stops doing so. A crash between
+/// publishing and marking republishes those rows; the inbox of every consumer absorbs the copies.
 class OutboxRelay {
  public:
   OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics = nullptr);
@@ -130,7 +136,8 @@ class OutboxRelay {
     std::string error;  ///< first delivery error, when `failed` > 0
   };
   /// One pass over at most one batch: the rows handed over that can go without a read, then a
-  /// read. Takes or renews the lease first; returns an empty pass when another instance holds it.
+  /// read (unless sending the handed rows failed). Takes or renews the lease first; returns an
+  /// empty pass when another instance holds it.
   Pass publish_once();
   /// Deletes published outbox rows and inbox rows older than the retention.
   void purge();
@@ -160,12 +167,14 @@ class OutboxRelay {
   Metrics* metrics_;
   Database db_;
   std::string holder_;  ///< this relay's id in the lease row
-  int bell_ = -1;       ///< eventfd written by ring_relays()
+  int bell_ = -1;       ///< eventfd: written by ring_relays() and with rows handed over
   bool locked_ = false;
   std::chrono::steady_clock::time_point renewed_{};
   RelayFloor floor_;                       ///< where passes start; kept in the lease row
   std::unique_ptr<RelayMailbox> mailbox_;  ///< rows handed over by this process's writers
-  bool scan_ = true;  ///< a read is due: a NOTIFY, a plain wake, a timeout or rows left over
+  /// A read is due: after a NOTIFY, a plain wake, a timeout, handed rows left over, a failed
+  /// send, a full batch, or taking the lease.
+  bool scan_ = true;
 };
 
 }  // namespace bazaar::events

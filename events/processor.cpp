@@ -578,7 +578,6 @@ std::optional<std::vector<Outcome>> Processor::Impl::apply_together(std::vector<
     }
     handler_.before_commit(sql, outbox);
     outbox.commit(tx);
-    outbox.committed();
     run_effects(on_commit);
     return outcomes;
   } catch (const std::exception& e) {
@@ -607,7 +606,6 @@ void Processor::Impl::apply_one(Entry& e) {
     } else {
       handler_.before_commit(sql, outbox);
       outbox.commit(tx);
-      outbox.committed();
       run_effects(on_commit);
     }
     e.outcome = outcome;

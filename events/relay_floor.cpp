@@ -87,7 +87,8 @@ void RelayFloor::published_through(long long last_seq, const TxSnapshot& read,
 
 void RelayFloor::published(const std::vector<long long>& seqs) {
   for (const long long seq : seqs) {
-    if (seq > value_ && above_.size() < kMaxAbove) above_.insert(seq);
+    // The seq right after the floor is always kept: it moves the floor.
+    if (seq > value_ && (seq == value_ + 1 || above_.size() < kMaxAbove)) above_.insert(seq);
   }
   absorb();
 }

@@ -127,9 +127,13 @@ TEST_CASE("the floor moves at once over seqs published one after another") {
   floor.published({29, 31});  // never back; 31 follows at once
   CHECK(floor.value() == 31);
   CHECK(floor.pending() == 0);
-  floor.published({33});
+  floor.published_through(40, TxSnapshot::parse("120:121:120"), 121);  // waits for 120
+  floor.published({41});  // kept above the gap 32..40 fills
+  CHECK(floor.advance(TxSnapshot::parse("121:121:"), kAll));
+  CHECK(floor.value() == 41);  // the pass's end, and at once the seq kept after it
+  floor.published({43});
   floor.reset(40);  // another holder's floor: nothing kept above the old one counts
-  CHECK_FALSE(floor.known_published(41));
+  CHECK_FALSE(floor.known_published(43));
   floor.published({41});
   CHECK(floor.value() == 41);
 }

@@ -62,8 +62,7 @@ void in_transaction(TaskContext& ctx,
   soci::transaction tx(sql);
   OutboxWriter outbox(sql, ctx.schemas);
   work(sql, outbox);
-  tx.commit();
-  outbox.committed();
+  outbox.commit(tx);
 }
 
 Service::Service(PlatformConfig cfg)

@@ -69,8 +69,7 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
     events::OutboxWriter outbox(sql, schemas_);
     work(sql, outbox);
     committing = true;
-    tx.commit();
-    outbox.committed();
+    outbox.commit(tx);
   });
 }
 
