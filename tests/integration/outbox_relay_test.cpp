@@ -63,6 +63,27 @@ void check_order_per_key(const std::vector<ConsumedRecord>& records) {
   }
 }
 
+// A relay on its own thread that waits 40 s between wakes (a third of its lease): only a wake
+// publishes within a test's 10 s.
+class WakeOnlyRelay {
+ public:
+  explicit WakeOnlyRelay(Platform& p)
+      : relay_({.db_url = p.db_url, .poll = 120s, .lease = 120s}, p.producer),
+        worker_([this] { relay_.run(stop_); }) {}
+  ~WakeOnlyRelay() {
+    stop_.store(true);
+    events::ring_relays();  // rather than wait out the 40 s
+    worker_.join();
+  }
+  WakeOnlyRelay(const WakeOnlyRelay&) = delete;
+  WakeOnlyRelay& operator=(const WakeOnlyRelay&) = delete;
+
+ private:
+  events::OutboxRelay relay_;
+  std::atomic<bool> stop_{false};
+  std::thread worker_;
+};
+
 }  // namespace
 
 TEST_CASE("outbox rows are published exactly once and in order per key") {
@@ -130,10 +151,7 @@ TEST_CASE(
     return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL");
   };
 
-  // Between wakes the relay waits 40 s (a third of its lease): only a wake publishes in 10 s.
-  events::OutboxRelay relay({.db_url = p.db_url, .poll = 120s, .lease = 120s}, p.producer);
-  std::atomic<bool> stop{false};
-  std::thread worker([&] { relay.run(stop); });
+  WakeOnlyRelay relay(p);
   REQUIRE(wait_until(30s, [&] { return count(*sql, "SELECT count(*) FROM relay_lease") == 1; }));
 
   auto listener = connect_test_database();
@@ -170,9 +188,6 @@ TEST_CASE(
   fill_outbox(p, *sql, topic, 1, 1, 1, 1);
   CHECK(notified_until("after other commit") == std::vector<std::string>{""});
   CHECK(wait_until(10s, [&] { return unpublished() == 0; }));
-  stop.store(true);
-  events::ring_relays();  // rather than wait out the 40 s
-  worker.join();
   CHECK(read_topic(topic, 2, 30s).size() == 2);
 }
 
@@ -286,10 +301,7 @@ TEST_CASE("a running relay woken with handed rows that cannot go without a read 
   auto unpublished = [&] {
     return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL");
   };
-  // Between wakes the relay waits 40 s (a third of its lease): only a wake publishes in 10 s.
-  events::OutboxRelay relay({.db_url = p.db_url, .poll = 120s, .lease = 120s}, p.producer);
-  std::atomic<bool> stop{false};
-  std::thread worker([&] { relay.run(stop); });
+  WakeOnlyRelay relay(p);
   REQUIRE(wait_until(30s, [&] { return count(*sql, "SELECT count(*) FROM relay_lease") == 1; }));
 
   events::Database own(p.db_url);
@@ -308,9 +320,6 @@ TEST_CASE("a running relay woken with handed rows that cannot go without a read 
   open_writer->commit(*open_tx);
   CHECK(wait_until(10s, [&] { return unpublished() == 0; }));  // handed, and follows the floor
   CHECK(wait_until(10s, [&] { return count(*sql, "SELECT floor FROM relay_lease") == 2; }));
-  stop.store(true);
-  events::ring_relays();  // rather than wait out the 40 s
-  worker.join();
   CHECK(read_topic(topic, 2, 30s).size() == 2);
 }
 
