@@ -86,6 +86,10 @@ kept AS (
   WHERE id = 1 AND holder = CAST(:holder AS uuid) AND floor <> :new_floor RETURNING 1)
 SELECT pg_current_xact_id()::text)sql";
 
+constexpr const char* kReleaseLease =
+    "UPDATE relay_lease SET expires_at = clock_timestamp() WHERE id = 1 "
+    "AND holder = CAST(:holder AS uuid)";
+
 constexpr const char* kBacklog =
     "SELECT count(*) FROM outbox WHERE seq > :floor AND published_at IS NULL";
 
@@ -616,6 +620,22 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
       scan_ = true;
       sleep_unless_stopped(stop, delay);
     }
+  }
+  release();
+}
+
+void OutboxRelay::release() {
+  if (!locked_) return;
+  locked_ = false;
+  forget_database();
+  try {
+    // Every delivered row is marked by now: the next instance may take over at once, rather
+    // than wait out the lease.
+    soci::session& sql = db_.session();
+    sql << kReleaseLease, soci::use(holder_, "holder");
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox relay could not give its lease up ({}); it expires by itself",
+                 error_summary(e));
   }
 }
 

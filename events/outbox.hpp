@@ -115,8 +115,9 @@ struct RelaySettings {
 /// seqs follow the floor one after another, every row before them is published, so they are
 /// published as they came, without a read; otherwise a pass reads them. Only the holder of the
 /// database's relay lease publishes, so several instances of a service can run; the holder renews
-/// the lease as it works, and loses it to another instance when it stops doing so. A crash between
-/// publishing and marking republishes those rows; the inbox of every consumer absorbs the copies.
+/// the lease as it works, gives it up when it stops, and loses it to another instance when it stops
+/// renewing it. A crash between publishing and marking republishes those rows; the inbox of every
+/// consumer absorbs the copies.
 class OutboxRelay {
  public:
   OutboxRelay(RelaySettings settings, Producer& producer, Metrics* metrics = nullptr);
@@ -145,6 +146,8 @@ class OutboxRelay {
 
  private:
   bool acquire();
+  /// Gives the lease up, so that another instance takes over at once (a clean stop).
+  void release();
   /// Writers hand this relay nothing while it does not hold the lease.
   void forget_database();
   std::chrono::milliseconds wait_budget() const;

@@ -415,6 +415,18 @@ TEST_CASE("only one relay per database publishes at a time") {
   CHECK_FALSE(second.holds_lock());
 }
 
+TEST_CASE("a relay that stops gives its lease up, and the next instance takes over at once") {
+  Platform p;
+  auto sql = clean_test_database();
+  {
+    WakeOnlyRelay stopping(p);  // its lease lasts 120 s
+    REQUIRE(wait_until(30s, [&] { return count(*sql, "SELECT count(*) FROM relay_lease") == 1; }));
+  }
+  events::OutboxRelay next({.db_url = p.db_url}, p.producer);
+  (void)next.publish_once();
+  CHECK(next.holds_lock());
+}
+
 TEST_CASE("a frozen relay holder loses its lease and another instance publishes the outbox") {
   Platform p;
   auto sql = clean_test_database();
