@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -180,19 +181,22 @@ void wake(const RelayMailbox& box) {
 bool hand_over(const std::string& database, std::vector<OutboxRow>& rows) {
   Bells& b = bells();
   const std::lock_guard lock(b.mutex);
-  bool taken = false;
+  std::vector<RelayMailbox*> matching;  // one, but for several relays of a database in a test
   for (RelayMailbox* box : b.boxes) {
-    if (box->database != database) continue;
-    taken = true;
+    if (box->database == database) matching.push_back(box);
+  }
+  for (RelayMailbox* box : matching) {
     if (box->rows.size() + rows.size() > kMaxHanded) {
       box->rows.clear();
       box->scan = true;
+    } else if (box == matching.back()) {
+      std::move(rows.begin(), rows.end(), std::back_inserter(box->rows));
     } else {
       box->rows.insert(box->rows.end(), rows.begin(), rows.end());
     }
     wake(*box);
   }
-  return taken;
+  return !matching.empty();
 }
 
 }  // namespace
@@ -434,11 +438,7 @@ OutboxRelay::Pass OutboxRelay::publish_handed(std::vector<OutboxRow> rows) {
   }
   Pass pass;
   if (taken.empty()) return pass;
-  const auto reports = send(taken, pass);
-  std::vector<long long> delivered;
-  for (std::size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].delivered) delivered.push_back(taken[i].seq);
-  }
+  const std::vector<long long> delivered = send(taken, pass);
   pass.handed = pass.published;
   if (pass.failed > 0) scan_ = true;
   floor_.published(delivered);
@@ -448,29 +448,33 @@ OutboxRelay::Pass OutboxRelay::publish_handed(std::vector<OutboxRow> rows) {
   return pass;
 }
 
-std::vector<DeliveryReport> OutboxRelay::send(const std::vector<OutboxRow>& rows, Pass& pass) {
+std::vector<long long> OutboxRelay::send(std::vector<OutboxRow>& rows, Pass& pass) {
   std::vector<OutgoingRecord> records(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    records[i].topic = rows[i].topic;
-    records[i].key = rows[i].key;
-    records[i].value = rows[i].payload;
+    records[i].topic = std::move(rows[i].topic);
+    records[i].key = std::move(rows[i].key);
+    records[i].value = std::move(rows[i].payload);
     const boost::json::value headers = boost::json::parse(rows[i].headers);
     for (const auto& [name, value] : headers.as_object()) {
       records[i].headers.emplace_back(std::string(name), std::string(value.as_string()));
     }
   }
-  auto reports = producer_.send(records, settings_.send_timeout);
+  const auto reports = producer_.send(records, settings_.send_timeout);
   // Delivered, not yet marked: a crash here republishes them, and consumers' inboxes absorb it.
   crash_point(crash::kRelayAfterSend);
-  for (const auto& report : reports) {
-    if (report.delivered) {
+  // Only confirmed rows are marked. With the gapless idempotent producer a failure stops its
+  // partition, so confirmed rows never overtake an unconfirmed one of the same key.
+  std::vector<long long> delivered;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].delivered) {
+      delivered.push_back(rows[i].seq);
       ++pass.published;
     } else {
-      if (pass.error.empty()) pass.error = report.error;
+      if (pass.error.empty()) pass.error = reports[i].error;
       ++pass.failed;
     }
   }
-  return reports;
+  return delivered;
 }
 
 std::string OutboxRelay::mark(const std::vector<long long>& delivered) {
@@ -504,14 +508,7 @@ OutboxRelay::Pass OutboxRelay::publish_read() {
     rows[i] = {seqs[i], std::move(topics[i]), std::move(keys[i]), std::move(payloads[i]),
                std::move(header_texts[i])};
   }
-  const auto reports = send(rows, pass);
-
-  // Only confirmed rows are marked. With the gapless idempotent producer a failure stops its
-  // partition, so confirmed rows never overtake an unconfirmed one of the same key.
-  std::vector<long long> delivered;
-  for (std::size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].delivered) delivered.push_back(seqs[i]);
-  }
+  const std::vector<long long> delivered = send(rows, pass);
   pass.more = pass.failed == 0 && seqs.size() == n;
   floor_.published(delivered);
   // This pass published every row it could see above the floor, up to the last one it read

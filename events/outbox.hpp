@@ -20,7 +20,6 @@ namespace bazaar::events {
 
 class Metrics;
 class Producer;
-struct DeliveryReport;
 class SchemaRegistry;
 
 struct RelayMailbox;
@@ -152,8 +151,9 @@ class OutboxRelay {
   void forget_database();
   std::chrono::milliseconds wait_budget() const;
   void wait_for_notification(std::chrono::milliseconds timeout);
-  /// Publishes `rows` (sorted by seq); returns the delivery reports and counts them in `pass`.
-  std::vector<DeliveryReport> send(const std::vector<OutboxRow>& rows, Pass& pass);
+  /// Publishes `rows` (sorted by seq; their texts are moved out); returns the seqs delivered and
+  /// counts the outcomes in `pass`.
+  std::vector<long long> send(std::vector<OutboxRow>& rows, Pass& pass);
   /// Marks the delivered rows and keeps the floor in the lease row; returns the id of the
   /// mark's transaction.
   std::string mark(const std::vector<long long>& delivered);
