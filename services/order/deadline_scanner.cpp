@@ -19,15 +19,18 @@ int scan_deadlines(events::TaskContext& ctx, const SagaStore& store, DeadlineFlo
     filled = std::cmp_greater_equal(due.size(), limit);
     // Scanned and locked, nothing updated: a crash here rolls the scan back.
     if (!due.empty()) events::crash_point(events::crash::kDeadlineScanBeforeUpdate);
+    OrderBook book;
+    book.load(sql, due);
     for (const auto& order_id : due) {
-      const auto order = store.load_for_update(sql, order_id);
+      const auto order = book.find(sql, order_id);
       if (!order) continue;
       const Decision d = decide(order->saga, Input::kDeadline);
-      store.apply(sql, out, *order, d, "deadline", nullptr);
+      store.apply(book, out, *order, d, "deadline", nullptr);
       spdlog::info("order {}: deadline passed in {}: {}", order_id, to_string(order->saga.status),
                    d.note);
       ++moved;
     }
+    book.flush(sql);
   });
   floor.scanned(now, from, filled);  // only once the scan committed
   return moved;

@@ -25,11 +25,6 @@ constexpr const char* kDeletePrice =
     "UPDATE catalog_prices SET deleted = true, updated_at = now() WHERE product_id = CAST(:id AS "
     "uuid)";
 
-// Every placement runs it for each line: prepared once per connection.
-const events::PreparedStatement kLookupPrice{"order_lookup_price", R"sql(
-SELECT price, currency, seller_id::text, deleted::int FROM catalog_prices
-WHERE product_id = CAST($1 AS uuid))sql"};
-
 void upsert_price(soci::session& sql, const std::string& product_id, const std::string& seller_id,
                   std::int64_t price, const std::string& currency) {
   sql << kUpsertPrice, soci::use(product_id, "id"), soci::use(seller_id, "seller"),
@@ -54,6 +49,36 @@ OrderHandler::OrderHandler(const SagaStore& store, std::chrono::milliseconds unk
   for (const auto type : reply_types()) on(std::string(type), &OrderHandler::reply);
 }
 
+void OrderHandler::lock_ahead(soci::session& sql,
+                              const std::vector<const events::Envelope*>& batch) {
+  std::vector<std::string> orders;
+  std::vector<std::string> products;
+  for (const auto* e : batch) {
+    const auto* data = e->data.if_object();
+    if (data == nullptr) continue;
+    if (auto id = events::uuid_at(*data, "order_id")) orders.push_back(std::move(*id));
+    if (e->type != contracts::order::PlaceOrderV1::kType) continue;
+    const auto* lines = data->if_contains("lines");
+    if (lines == nullptr || !lines->is_array()) continue;
+    for (const auto& line : lines->get_array()) {
+      if (!line.is_object()) continue;
+      if (auto id = events::uuid_at(line.get_object(), "product_id")) {
+        products.push_back(std::move(*id));
+      }
+    }
+  }
+  book_.load(sql, orders);
+  book_.load_prices(sql, products);
+}
+
+void OrderHandler::begin(soci::session& /*sql*/) {
+  book_.clear();
+}
+
+void OrderHandler::before_commit(soci::session& sql, events::OutboxWriter& /*outbox*/) {
+  book_.flush(sql);
+}
+
 void OrderHandler::reject_unstorable(events::HandlerContext& ctx,
                                      const events::UnstorableValue& value) {
   const std::string order_id = events::refused_id(ctx, "order_id");
@@ -70,8 +95,8 @@ void OrderHandler::reply(events::HandlerContext& ctx) {
   // ends a compensation; a kept order ignores it).
   if (const auto refund_id = fields.optional_string("refund_id");
       refund_id && ctx.event.type == contracts::payment::PaymentRefundedV1::kType) {
-    if (const auto order = store_.load_for_update(ctx.sql, fields.string("order_id"))) {
-      store_.refund_paid(ctx.sql, ctx.outbox, *order, *refund_id, fields.int64("amount"),
+    if (const auto order = book_.find(ctx.sql, fields.string("order_id"))) {
+      store_.refund_paid(ctx.sql, book_, ctx.outbox, *order, *refund_id, fields.int64("amount"),
                          &ctx.event);
     }
   }
@@ -88,11 +113,11 @@ void OrderHandler::refuse_command(events::HandlerContext& ctx, const OrderRecord
                          .rejected = true,
                          .awaiting_buyer = false,
                          .note = why};
-  store_.apply(ctx.sql, ctx.outbox, order, refused, ctx.event.type, &ctx.event);
+  store_.apply(book_, ctx.outbox, order, refused, ctx.event.type, &ctx.event);
 }
 
 void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayOrderV1& cmd) {
-  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
+  auto order = book_.find(ctx.sql, cmd.order_id);
   if (!order) {
     advance(ctx, cmd.order_id, Input::kPay, {});
     return;
@@ -105,11 +130,11 @@ void OrderHandler::pay(events::HandlerContext& ctx, const contracts::order::PayO
   const Decision d = decide(order->saga, Input::kPay);
   OrderRecord paid = *order;
   if (!d.rejected) paid.payment_token = cmd.payment_token;
-  store_.apply(ctx.sql, ctx.outbox, paid, d, ctx.event.type, &ctx.event);
+  store_.apply(book_, ctx.outbox, paid, d, ctx.event.type, &ctx.event);
 }
 
 void OrderHandler::refund(events::HandlerContext& ctx, const contracts::order::RefundOrderV1& cmd) {
-  auto loaded = store_.load_for_update(ctx.sql, cmd.order_id);
+  auto loaded = book_.find(ctx.sql, cmd.order_id);
   if (!loaded) {
     ctx.emit(contracts::topic::kOrderEvents, cmd.order_id,
              contracts::order::OrderCommandRejectedV1{.order_id = cmd.order_id,
@@ -139,21 +164,20 @@ void OrderHandler::refund(events::HandlerContext& ctx, const contracts::order::R
     case RefundPlan::Kind::kCancelAndRefund:
       // Everything left before shipping: the order is cancelled, its stock released, and the
       // compensation's RefundPayment carries this refund.
-      store_.record_refund(ctx.sql, order, plan.amount, cmd.actor_id);
-      store_.apply(ctx.sql, ctx.outbox, order, decide(order.saga, Input::kCancel, "refunded"),
+      store_.record_refund(ctx.sql, book_, order, plan.amount, cmd.actor_id);
+      store_.apply(book_, ctx.outbox, order, decide(order.saga, Input::kCancel, "refunded"),
                    ctx.event.type, &ctx.event);
       return;
     case RefundPlan::Kind::kPartial:
-      store_.record_refund(ctx.sql, order, plan.amount, cmd.actor_id);
-      store_.send_partial_refund(ctx.sql, ctx.outbox, order, plan.amount, ctx.event.type,
-                                 &ctx.event);
+      store_.record_refund(ctx.sql, book_, order, plan.amount, cmd.actor_id);
+      store_.send_partial_refund(book_, ctx.outbox, order, plan.amount, ctx.event.type, &ctx.event);
       return;
   }
 }
 
 void OrderHandler::cancel(events::HandlerContext& ctx, const contracts::order::CancelOrderV1& cmd) {
   // Allow-list: an admin cancels any order, a buyer only their own; anyone else is refused.
-  auto order = store_.load_for_update(ctx.sql, cmd.order_id);
+  auto order = book_.find(ctx.sql, cmd.order_id);
   const bool allowed = cmd.actor_role == "admin" ||
                        (cmd.actor_role == "buyer" && order && order->buyer_id == cmd.actor_id);
   if (order && !allowed) {
@@ -171,7 +195,7 @@ void OrderHandler::advance_status(events::HandlerContext& ctx,
 
 void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order_id, Input input,
                            const std::string& reason, int attempt) {
-  const auto order = store_.load_for_update(ctx.sql, order_id);
+  const auto order = book_.find(ctx.sql, order_id);
   if (!order) {
     const Decision d = decide(std::nullopt, input, reason);
     spdlog::warn("{} for unknown order {}: {}", ctx.event.type, order_id, d.note);
@@ -179,7 +203,7 @@ void OrderHandler::advance(events::HandlerContext& ctx, const std::string& order
     return;
   }
   const Decision d = decide(order->saga, input, reason, attempt);
-  store_.apply(ctx.sql, ctx.outbox, *order, d, ctx.event.type, &ctx.event);
+  store_.apply(book_, ctx.outbox, *order, d, ctx.event.type, &ctx.event);
 }
 
 void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd) {
@@ -189,24 +213,21 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   order.payment_token = cmd.payment_token.value_or("");
   order.saga.has_token = !order.payment_token.empty();
   order.saga.max_attempts = payment_attempts_;
-  if (store_.load_for_update(ctx.sql, order.order_id)) {
+  if (book_.find(ctx.sql, order.order_id)) {
     // The same order placed again under another event id: the first placement stands.
     spdlog::info("order {} placed again; ignored", order.order_id);
     return;
   }
   std::vector<RequestedLine> requested;
+  std::vector<std::string> products;
+  for (const auto& line : cmd.lines) {
+    requested.push_back({line.product_id, line.quantity});
+    products.push_back(line.product_id);
+  }
+  book_.load_prices(ctx.sql, products);
   std::map<std::string, KnownProduct> known;
   for (const auto& line : cmd.lines) {
-    const events::PreparedRows found = kLookupPrice.query(ctx.sql, {&line.product_id});
-    if (!found.empty()) {
-      KnownProduct p;
-      p.price = found.integer(0, 0);
-      p.currency = found.text(0, 1);
-      p.seller_id = found.text(0, 2);
-      p.deleted = found.integer(0, 3) != 0;
-      known[line.product_id] = p;
-    }
-    requested.push_back({line.product_id, line.quantity});
+    if (auto p = book_.price(line.product_id)) known[line.product_id] = std::move(*p);
   }
   const Pricing pricing = price_order(requested, known);
   order.lines = pricing.lines;
@@ -221,11 +242,11 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
     order.saga.reason = pricing.rejection;
     order.lines.clear();
     order.total = 0;
-    store_.insert(ctx.sql, ctx.outbox, order, &ctx.event);
+    store_.insert(book_, ctx.outbox, order, &ctx.event);
     return;
   }
-  store_.insert(ctx.sql, ctx.outbox, order, &ctx.event);
-  store_.apply(ctx.sql, ctx.outbox, order, decide(order.saga, Input::kPlace), ctx.event.type,
+  store_.insert(book_, ctx.outbox, order, &ctx.event);
+  store_.apply(book_, ctx.outbox, order, decide(order.saga, Input::kPlace), ctx.event.type,
                &ctx.event);
 }
 

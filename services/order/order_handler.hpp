@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
@@ -19,6 +20,13 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
   /// `payment_attempts`: how many charges the buyer of a new order may try.
   OrderHandler(const SagaStore& store, std::chrono::milliseconds unknown_product_grace,
                int payment_attempts);
+
+  /// Reads and locks every order a batch names, and the prices of the products it orders,
+  /// in one statement each (OrderBook).
+  void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
+  void begin(soci::session& sql) override;
+  /// Writes the orders and steps the transaction changed.
+  void before_commit(soci::session& sql, events::OutboxWriter& outbox) override;
 
  private:
   void place(events::HandlerContext& ctx, const contracts::order::PlaceOrderV1& cmd);
@@ -42,6 +50,7 @@ class OrderHandler final : public events::DispatchHandler<OrderHandler> {
                       const std::string& why);
 
   const SagaStore& store_;
+  OrderBook book_;  ///< the open transaction's orders
   std::chrono::milliseconds unknown_product_grace_;
   int payment_attempts_;
 };

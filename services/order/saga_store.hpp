@@ -7,6 +7,7 @@
 
 #include "events/clock.hpp"
 #include "events/envelope.hpp"
+#include "order_book.hpp"
 #include "order_record.hpp"
 #include "saga.hpp"
 #include "saga_messages.hpp"
@@ -31,19 +32,18 @@ struct Timeouts {
 
 /// The order database's side of the saga: loads an order under a row lock, and applies a
 /// Decision as one unit: the row, the step log, the deadline, and the messages the decision
-/// sends (saga_messages.hpp) in the outbox, all in the caller's transaction.
+/// sends (saga_messages.hpp) in the outbox, all in the caller's transaction. Orders are read
+/// and written through the transaction's OrderBook, which the caller flushes before the commit.
 class SagaStore {
  public:
   SagaStore(Timeouts timeouts, const events::EnvelopeFactory& factory, const events::Clock& clock);
 
-  /// The order, locked until the transaction ends; nullopt when unknown.
-  std::optional<OrderRecord> load_for_update(soci::session& sql, const std::string& order_id) const;
   /// Inserts a new order (PLACED, or REJECTED when it could not be priced) and emits
   /// OrderPlaced or OrderRejected.
-  void insert(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+  void insert(OrderBook& book, events::OutboxWriter& out, const OrderRecord& order,
               const events::Envelope* cause) const;
   /// Persists `d` for `before` and sends what it asks for. `trigger` names the input.
-  void apply(soci::session& sql, events::OutboxWriter& out, const OrderRecord& before,
+  void apply(OrderBook& book, events::OutboxWriter& out, const OrderRecord& before,
              const Decision& d, const std::string& trigger, const events::Envelope* cause) const;
   /// Sends the commands of a decision about an order this service does not know.
   void apply_unknown(events::OutboxWriter& out, const std::string& order_id, const Decision& d,
@@ -56,24 +56,24 @@ class SagaStore {
   bool refund_known(soci::session& sql, const std::string& refund_id) const;
   /// Records admin refund `order.refund_id` of `amount` as accepted: its row, and the order's
   /// refund_requested grows by it.
-  void record_refund(soci::session& sql, const OrderRecord& order, std::int64_t amount,
-                     const std::string& actor_id) const;
+  void record_refund(soci::session& sql, OrderBook& book, const OrderRecord& order,
+                     std::int64_t amount, const std::string& actor_id) const;
   /// Sends the RefundPayment of a partial admin refund; the saga's status does not change.
-  void send_partial_refund(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
+  void send_partial_refund(OrderBook& book, events::OutboxWriter& out, const OrderRecord& order,
                            std::int64_t amount, const std::string& trigger,
                            const events::Envelope* cause) const;
   /// The payment service paid out admin refund `refund_id` (`refunded_total` so far): marks it
   /// and emits OrderRefunded, once; a repeated answer changes nothing.
-  void refund_paid(soci::session& sql, events::OutboxWriter& out, const OrderRecord& order,
-                   const std::string& refund_id, std::int64_t refunded_total,
-                   const events::Envelope* cause) const;
+  void refund_paid(soci::session& sql, OrderBook& book, events::OutboxWriter& out,
+                   const OrderRecord& order, const std::string& refund_id,
+                   std::int64_t refunded_total, const events::Envelope* cause) const;
   /// How long ReserveStock asks the inventory to hold an order's stock.
   int hold_seconds() const;
 
  private:
   void send(events::OutboxWriter& out, const std::string& order_id, const Message& m,
             const events::Envelope* cause) const;
-  void log_step(soci::session& sql, const std::string& order_id, const std::string& trigger,
+  void log_step(OrderBook& book, const std::string& order_id, const std::string& trigger,
                 Status from, Status to, const std::vector<Command>& commands,
                 const std::string& note) const;
 
