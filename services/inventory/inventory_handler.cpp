@@ -68,20 +68,24 @@ void InventoryHandler::lock_ahead(soci::session& sql,
     }
   }
   const std::vector<std::string> order_ids(orders.begin(), orders.end());
-  lock_reservations(sql, order_ids);
-  for (const auto& [order_id, lines] : reservation_lines(sql, order_ids)) {
-    for (const auto& line : lines) products.insert(line.product_id);
+  reservations_.lock(sql, order_ids);
+  for (const auto& order_id : order_ids) {
+    if (const auto row = reservations_.find(sql, order_id)) {
+      for (const auto& line : row->lines) products.insert(line.product_id);
+    }
   }
   stock_.lock(sql, std::vector<std::string>(products.begin(), products.end()));
 }
 
 void InventoryHandler::begin(soci::session& /*sql*/) {
   stock_.clear();
+  reservations_.clear();
   levels_.clear();
 }
 
 void InventoryHandler::before_commit(soci::session& sql, events::OutboxWriter& outbox) {
   stock_.flush(sql);
+  reservations_.flush(sql);
   levels_.emit(outbox);
 }
 
@@ -110,7 +114,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   const std::string& order_id = cmd.order_id;
   const Emitter out = emitter_of(ctx);
 
-  if (const auto existing = lock_reservation(ctx.sql, order_id)) {
+  if (const auto existing = reservations_.find(ctx.sql, order_id)) {
     switch (replay_reserve(existing->status)) {
       case ReserveReplay::reserved:
         out.emit(order_id, stock_reserved(order_id, existing->lines, existing->expires_at_text));
@@ -147,7 +151,7 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   const ReservationDecision decision = decide_reservation(merged, live);
   if (!decision.accepted()) {
     const auto payload = stock_rejected(order_id, decision);
-    insert_rejected_reservation(ctx.sql, order_id, boost::json::serialize(payload.to_json()));
+    reservations_.add_rejected(order_id, boost::json::serialize(payload.to_json()));
     out.emit(order_id, payload);
     return;
   }
@@ -160,8 +164,9 @@ void InventoryHandler::reserve(events::HandlerContext& ctx,
   // The saga may ask for a longer hold (a buyer paying later); never a shorter one.
   const auto hold =
       std::max<std::chrono::seconds>(ttl_, std::chrono::seconds{cmd.hold_seconds.value_or(0)});
-  const std::string expires_at = events::format_rfc3339(ctx.clock.now() + hold);
-  insert_active_reservation(ctx.sql, order_id, merged, expires_at);
+  const auto until = ctx.clock.now() + hold;
+  const std::string expires_at = events::format_rfc3339(until);
+  reservations_.add_active(order_id, merged, until, expires_at);
   out.emit(order_id, stock_reserved(order_id, merged, expires_at));
   for (const auto& line : merged) levels_.moved(out, line.product_id, live.at(line.product_id));
 }
@@ -173,15 +178,15 @@ void InventoryHandler::release(events::HandlerContext& ctx,
   if (reason.empty()) reason = kDefaultReleaseReason;
   const Emitter out = emitter_of(ctx);
 
-  const auto existing = lock_reservation(ctx.sql, order_id);
-  if (!existing) insert_released_tombstone(ctx.sql, order_id, reason);
+  const auto existing = reservations_.find(ctx.sql, order_id);
+  if (!existing) reservations_.add_tombstone(order_id, reason);
   const ReleaseAction action =
       decide_release(existing ? std::optional(existing->status) : std::nullopt);
   if (action == ReleaseAction::nothing) {
     out.emit(order_id, stock_released(order_id, reason, false));
     return;
   }
-  give_back(ctx.sql, stock_, levels_, out, order_id, existing->lines, action,
+  give_back(ctx.sql, stock_, reservations_, levels_, out, order_id, existing->lines, action,
             ReservationStatus::released, reason);
 }
 
@@ -190,7 +195,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
   const std::string& order_id = cmd.order_id;
   const Emitter out = emitter_of(ctx);
 
-  const auto existing = lock_reservation(ctx.sql, order_id);
+  const auto existing = reservations_.find(ctx.sql, order_id);
   const CommitDecision decision =
       existing ? decide_commit(existing->status, existing->expires_at, ctx.clock.now())
                : decide_commit(std::nullopt, {}, ctx.clock.now());
@@ -209,7 +214,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
         stock_.save(line.product_id, it->second.level);
         levels_.moved(out, line.product_id, it->second.level);
       }
-      set_reservation_status(ctx.sql, order_id, ReservationStatus::committed, {});
+      reservations_.set_status(order_id, ReservationStatus::committed, {});
       out.emit(order_id, inv::ReservationCommittedV1{.order_id = order_id});
       return;
     }
@@ -217,7 +222,7 @@ void InventoryHandler::commit(events::HandlerContext& ctx,
       out.emit(order_id, inv::ReservationCommittedV1{.order_id = order_id});
       return;
     case CommitAction::expire_then_fail:
-      give_back(ctx.sql, stock_, levels_, out, order_id, existing->lines,
+      give_back(ctx.sql, stock_, reservations_, levels_, out, order_id, existing->lines,
                 ReleaseAction::release_reserved, ReservationStatus::expired, "expired");
       out.emit(order_id, commit_failed(order_id, decision.failure));
       return;

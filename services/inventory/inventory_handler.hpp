@@ -33,8 +33,9 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
   /// each in ascending id. A batch takes all of its locks that way before its first record
   /// (the reservation expiry skips locked reservations, so it never waits on one).
   void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
-  /// A transaction starts with no stock rows read and no level pending; before it commits, it
-  /// writes the rows it changed and emits one StockLevelChanged per product it moved.
+  /// A transaction starts with no stock rows or reservations read and no level pending; before
+  /// it commits, it writes the rows and reservations it changed and emits one StockLevelChanged
+  /// per product it moved.
   void begin(soci::session& sql) override;
   void before_commit(soci::session& sql, events::OutboxWriter& outbox) override;
 
@@ -55,6 +56,7 @@ class InventoryHandler final : public events::DispatchHandler<InventoryHandler> 
 
   std::chrono::seconds ttl_;
   StockBook stock_;
+  ReservationBook reservations_;
   LevelChanges levels_;
   std::chrono::milliseconds unknown_product_grace_;
 };

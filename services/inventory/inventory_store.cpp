@@ -2,9 +2,15 @@
 
 #include <soci/soci.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <stdexcept>
+#include <string_view>
 
 #include "events/db.hpp"
+#include "events/uuid.hpp"
 
 namespace bazaar::inventory {
 namespace {
@@ -29,52 +35,39 @@ SET on_hand = CAST($1 AS bigint), available = CAST($2 AS bigint), reserved = CAS
     sold = CAST($4 AS bigint), updated_at = now()
 WHERE product_id = CAST($5 AS uuid))sql"};
 
-const events::PreparedStatement kLockReservation{"inventory_lock_reservation", R"sql(
-SELECT status,
-       COALESCE((extract(epoch FROM expires_at) * 1000)::bigint, 0),
-       COALESCE(to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
-       COALESCE(release_reason, ''),
-       COALESCE(rejection::text, '')
-FROM reservations
-WHERE order_id = CAST($1 AS uuid)
-FOR UPDATE)sql"};
-
+// Reservations with their lines ("product quantity", joined by commas in product order), locked
+// in ascending order id. Lines never change once written.
 const events::PreparedStatement kLockReservations{"inventory_lock_reservations", R"sql(
-SELECT order_id FROM reservations
-WHERE order_id = ANY(CAST($1 AS uuid[]))
-ORDER BY order_id
-FOR UPDATE)sql"};
+SELECT r.order_id::text, r.status,
+       COALESCE((extract(epoch FROM r.expires_at) * 1000)::bigint, 0),
+       COALESCE(to_char(r.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
+       COALESCE(r.release_reason, ''),
+       COALESCE(r.rejection::text, ''),
+       COALESCE((SELECT string_agg(l.product_id || ' ' || l.quantity, ',' ORDER BY l.product_id)
+                 FROM reservation_lines l WHERE l.order_id = r.order_id), '')
+FROM reservations r
+WHERE r.order_id = ANY(CAST($1 AS uuid[]))
+ORDER BY r.order_id
+FOR UPDATE OF r)sql"};
 
-const events::PreparedStatement kReservationLines{"inventory_reservation_lines", R"sql(
-SELECT order_id::text, product_id::text, quantity
-FROM reservation_lines
-WHERE order_id = ANY(CAST($1 AS uuid[]))
-ORDER BY order_id, product_id)sql"};
-
-const events::PreparedStatement kInsertActive{"inventory_insert_active", R"sql(
-INSERT INTO reservations (order_id, status, expires_at)
-VALUES (CAST($1 AS uuid), 'ACTIVE', CAST($2 AS timestamptz)))sql"};
-
-// Every line of a reservation in one statement.
-const events::PreparedStatement kInsertLines{"inventory_insert_lines", R"sql(
+// A transaction's reservations in one statement: $1 the new and changed ones (new ones
+// inserted, the others given their status and release reason), $2 the lines of the new ones,
+// whose foreign key is checked at the statement's end, when their reservation is there.
+const events::PreparedStatement kFlushReservations{"inventory_flush_reservations", R"sql(
+WITH r AS (
+  SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(
+    order_id uuid, new boolean, status text, expires_at timestamptz, release_reason text,
+    rejection jsonb)),
+placed AS (
+  INSERT INTO reservations (order_id, status, expires_at, release_reason, rejection)
+  SELECT order_id, status, expires_at, release_reason, rejection FROM r WHERE new),
+changed AS (
+  UPDATE reservations SET status = r.status, release_reason = r.release_reason,
+         updated_at = now()
+  FROM r WHERE reservations.order_id = r.order_id AND NOT r.new)
 INSERT INTO reservation_lines (order_id, product_id, quantity)
-SELECT CAST($1 AS uuid), product_id, quantity
-FROM unnest(CAST($2 AS uuid[]), CAST($3 AS bigint[])) AS l (product_id, quantity))sql"};
-
-constexpr const char* kInsertRejected = R"sql(
-INSERT INTO reservations (order_id, status, rejection)
-VALUES (CAST(:order_id AS uuid), 'REJECTED', CAST(:rejection AS jsonb)))sql";
-
-constexpr const char* kInsertTombstone = R"sql(
-INSERT INTO reservations (order_id, status, release_reason)
-VALUES (CAST(:order_id AS uuid), 'RELEASED', :reason))sql";
-
-const events::PreparedStatement kSetStatus{"inventory_set_status", R"sql(
-UPDATE reservations
-SET status = $1,
-    release_reason = CASE WHEN $1 IN ('RELEASED', 'EXPIRED') THEN $2 ELSE release_reason END,
-    updated_at = now()
-WHERE order_id = CAST($3 AS uuid))sql"};
+SELECT * FROM json_to_recordset(CAST($2 AS json)) AS l(order_id uuid, product_id uuid,
+                                                        quantity bigint))sql"};
 
 // SKIP LOCKED: several instances scan at once, each taking reservations no other holds.
 constexpr const char* kLockExpired = R"sql(
@@ -84,6 +77,12 @@ WHERE status = 'ACTIVE' AND expires_at < CAST(:now AS timestamptz)
 ORDER BY expires_at, order_id
 LIMIT :limit
 FOR UPDATE SKIP LOCKED)sql";
+
+// The book's key of an order id: its canonical form (what the database returns) when it is one.
+std::string key_of(const std::string& id) {
+  const auto uuid = events::Uuid::parse(id);
+  return uuid ? uuid->str() : id;
+}
 
 }  // namespace
 
@@ -151,58 +150,141 @@ void StockBook::clear() {
   changed_.clear();
 }
 
-std::optional<ReservationRow> lock_reservation(soci::session& sql, const std::string& order_id) {
-  const events::PreparedRows found = kLockReservation.query(sql, {&order_id});
-  if (found.empty()) return std::nullopt;
-  ReservationRow row;
-  const std::string status = found.text(0, 0);
-  const long long expires_ms = found.integer(0, 1);
-  row.expires_at_text = found.text(0, 2);
-  row.release_reason = found.text(0, 3);
-  row.rejection = found.text(0, 4);
-  const auto parsed = parse_status(status);
-  if (!parsed) throw std::logic_error("reservation " + order_id + " has status " + status);
-  row.status = *parsed;
-  row.expires_at = TimePoint{std::chrono::milliseconds{expires_ms}};
-  auto lines = reservation_lines(sql, {order_id});
-  if (auto it = lines.find(order_id); it != lines.end()) row.lines = std::move(it->second);
-  return row;
-}
-
-void lock_reservations(soci::session& sql, const std::vector<std::string>& order_ids) {
-  if (order_ids.empty()) return;
-  const std::string ids = events::pg_text_array(order_ids);
-  kLockReservations.run(sql, {&ids});
-}
-
-void insert_active_reservation(soci::session& sql, const std::string& order_id,
-                               const std::vector<Line>& lines, const std::string& expires_at) {
-  kInsertActive.run(sql, {&order_id, &expires_at});
-  std::vector<std::string> products;
-  std::vector<long long> quantities;
-  for (const auto& line : lines) {
-    products.push_back(line.product_id);
-    quantities.push_back(line.quantity);
+void ReservationBook::lock(soci::session& sql, const std::vector<std::string>& order_ids) {
+  std::vector<std::string> wanted;
+  for (const auto& id : order_ids) {
+    std::string key = key_of(id);
+    if (!held_.contains(key)) wanted.push_back(std::move(key));
   }
-  const std::string product_array = events::pg_text_array(products);
-  const std::string quantity_array = events::pg_int_array(quantities);
-  kInsertLines.run(sql, {&order_id, &product_array, &quantity_array});
+  if (wanted.empty()) return;
+  const std::string ids = events::pg_text_array(wanted);
+  const events::PreparedRows rows = kLockReservations.query(sql, {&ids});
+  for (const auto& id : wanted) held_.try_emplace(id);  // none unless found below
+  for (int i = 0; i < rows.size(); ++i) {
+    const std::string order_id = rows.text(i, 0);
+    const std::string status = rows.text(i, 1);
+    const auto parsed = parse_status(status);
+    if (!parsed) throw std::logic_error("reservation " + order_id + " has status " + status);
+    ReservationRow row;
+    row.status = *parsed;
+    row.expires_at = TimePoint{std::chrono::milliseconds{rows.integer(i, 2)}};
+    row.expires_at_text = rows.text(i, 3);
+    row.release_reason = rows.text(i, 4);
+    row.rejection = rows.text(i, 5);
+    const std::string lines = rows.text(i, 6);
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view line = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      const auto space = line.find(' ');
+      if (space == std::string_view::npos) {
+        throw std::logic_error("reservation " + order_id + " has a malformed line");
+      }
+      row.lines.push_back(Line{std::string(line.substr(0, space)),
+                               std::stoll(std::string(line.substr(space + 1)))});
+    }
+    held_[order_id].row = std::move(row);
+  }
 }
 
-void insert_rejected_reservation(soci::session& sql, const std::string& order_id,
-                                 const std::string& rejection_json) {
-  sql << kInsertRejected, soci::use(order_id, "order_id"), soci::use(rejection_json, "rejection");
+std::optional<ReservationRow> ReservationBook::find(soci::session& sql,
+                                                    const std::string& order_id) {
+  lock(sql, {order_id});
+  return held_.at(key_of(order_id)).row;
 }
 
-void insert_released_tombstone(soci::session& sql, const std::string& order_id,
-                               const std::string& reason) {
-  sql << kInsertTombstone, soci::use(order_id, "order_id"), soci::use(reason, "reason");
+ReservationBook::Held& ReservationBook::add(const std::string& id, ReservationRow row) {
+  const std::string order_id = key_of(id);
+  Held& held = held_[order_id];
+  if (held.row) throw std::logic_error("order " + order_id + " has a reservation already");
+  held.row = std::move(row);
+  held.is_new = true;
+  if (!held.dirty) {
+    held.dirty = true;
+    dirty_.push_back(order_id);
+  }
+  return held;
 }
 
-void set_reservation_status(soci::session& sql, const std::string& order_id,
-                            ReservationStatus status, const std::string& reason) {
-  const std::string name(to_string(status));
-  kSetStatus.run(sql, {&name, &reason, &order_id});
+void ReservationBook::add_active(const std::string& order_id, const std::vector<Line>& lines,
+                                 TimePoint expires_at, const std::string& expires_at_text) {
+  add(order_id, ReservationRow{.status = ReservationStatus::active,
+                               .lines = lines,
+                               .expires_at = expires_at,
+                               .expires_at_text = expires_at_text,
+                               .release_reason = {},
+                               .rejection = {}});
+}
+
+void ReservationBook::add_rejected(const std::string& order_id, const std::string& rejection_json) {
+  add(order_id, ReservationRow{.status = ReservationStatus::rejected,
+                               .lines = {},
+                               .expires_at = {},
+                               .expires_at_text = {},
+                               .release_reason = {},
+                               .rejection = rejection_json});
+}
+
+void ReservationBook::add_tombstone(const std::string& order_id, const std::string& reason) {
+  add(order_id, ReservationRow{.status = ReservationStatus::released,
+                               .lines = {},
+                               .expires_at = {},
+                               .expires_at_text = {},
+                               .release_reason = reason,
+                               .rejection = {}});
+}
+
+void ReservationBook::set_status(const std::string& id, ReservationStatus status,
+                                 const std::string& reason) {
+  const std::string order_id = key_of(id);
+  const auto it = held_.find(order_id);
+  if (it == held_.end() || !it->second.row) {
+    throw std::logic_error("reservation " + order_id + " was never locked");
+  }
+  Held& held = it->second;
+  held.row->status = status;
+  if (status == ReservationStatus::released || status == ReservationStatus::expired) {
+    held.row->release_reason = reason;
+  }
+  if (!held.dirty) {
+    held.dirty = true;
+    dirty_.push_back(order_id);
+  }
+}
+
+void ReservationBook::flush(soci::session& sql) {
+  if (dirty_.empty()) return;
+  boost::json::array reservations;
+  boost::json::array lines;
+  for (const auto& order_id : dirty_) {
+    Held& held = held_.at(order_id);
+    const ReservationRow& row = *held.row;
+    boost::json::object r{
+        {"order_id", order_id},  {"new", held.is_new},        {"status", to_string(row.status)},
+        {"expires_at", nullptr}, {"release_reason", nullptr}, {"rejection", nullptr}};
+    if (!row.expires_at_text.empty()) r["expires_at"] = row.expires_at_text;
+    if (!row.release_reason.empty()) r["release_reason"] = row.release_reason;
+    if (!row.rejection.empty()) r["rejection"] = boost::json::parse(row.rejection);
+    reservations.push_back(std::move(r));
+    if (held.is_new) {
+      for (const auto& line : row.lines) {
+        lines.push_back(boost::json::object{
+            {"order_id", order_id}, {"product_id", line.product_id}, {"quantity", line.quantity}});
+      }
+    }
+    held.is_new = false;
+    held.dirty = false;
+  }
+  dirty_.clear();
+  const std::string reservations_json = boost::json::serialize(reservations);
+  const std::string lines_json = boost::json::serialize(lines);
+  kFlushReservations.run(sql, {&reservations_json, &lines_json});
+}
+
+void ReservationBook::clear() {
+  held_.clear();
+  dirty_.clear();
 }
 
 std::vector<std::string> lock_expired_reservations(soci::session& sql, const std::string& now,
@@ -211,18 +293,6 @@ std::vector<std::string> lock_expired_reservations(soci::session& sql, const std
   soci::rowset<std::string> rows =
       (sql.prepare << kLockExpired, soci::use(now, "now"), soci::use(limit, "limit"));
   for (const auto& id : rows) out.push_back(id);
-  return out;
-}
-
-std::map<std::string, std::vector<Line>> reservation_lines(
-    soci::session& sql, const std::vector<std::string>& order_ids) {
-  std::map<std::string, std::vector<Line>> out;
-  if (order_ids.empty()) return out;
-  const std::string ids = events::pg_text_array(order_ids);
-  const events::PreparedRows rows = kReservationLines.query(sql, {&ids});
-  for (int i = 0; i < rows.size(); ++i) {
-    out[rows.text(i, 0)].push_back(Line{rows.text(i, 1), rows.integer(i, 2)});
-  }
   return out;
 }
 

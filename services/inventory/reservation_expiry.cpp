@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <set>
+#include <vector>
 
 #include "events/envelope.hpp"
 #include "events/service.hpp"
@@ -26,23 +28,29 @@ std::size_t expire_reservations(events::TaskContext& ctx, int batch) {
       const auto ids =
           lock_expired_reservations(sql, events::format_rfc3339(ctx.clock.now()), batch);
       if (ids.empty()) return;
-      auto lines = reservation_lines(sql, ids);
+      ReservationBook reservations;
+      reservations.lock(sql, ids);
       // Every stock row of the batch is locked up front in one sorted pass: locking them
       // reservation by reservation would interleave product orders and could deadlock with
       // a ReserveStock that locks the same products in ascending order.
+      std::map<std::string, std::vector<Line>> lines;
       std::set<std::string> products;
-      for (const auto& [order_id, order_lines] : lines) {
-        for (const auto& line : order_lines) products.insert(line.product_id);
+      for (const auto& order_id : ids) {
+        const auto row = reservations.find(sql, order_id);
+        if (!row) continue;
+        for (const auto& line : row->lines) products.insert(line.product_id);
+        lines[order_id] = row->lines;
       }
       StockBook stock;
       stock.lock(sql, {products.begin(), products.end()});
       LevelChanges levels;
       const Emitter out{outbox, ctx.factory, nullptr};
       for (const auto& order_id : ids) {
-        give_back(sql, stock, levels, out, order_id, lines[order_id],
+        give_back(sql, stock, reservations, levels, out, order_id, lines[order_id],
                   ReleaseAction::release_reserved, ReservationStatus::expired, "expired");
       }
       stock.flush(sql);
+      reservations.flush(sql);
       levels.emit(outbox);
       expired = ids.size();
     });

@@ -6,9 +6,10 @@
 
 namespace bazaar::inventory {
 
-void give_back(soci::session& sql, StockBook& stock, LevelChanges& levels, const Emitter& out,
-               const std::string& order_id, const std::vector<Line>& lines, ReleaseAction action,
-               ReservationStatus status, const std::string& reason) {
+void give_back(soci::session& sql, StockBook& stock, ReservationBook& reservations,
+               LevelChanges& levels, const Emitter& out, const std::string& order_id,
+               const std::vector<Line>& lines, ReleaseAction action, ReservationStatus status,
+               const std::string& reason) {
   std::vector<std::string> ids;
   for (const auto& line : lines) ids.push_back(line.product_id);
   auto rows = stock.lock(sql, ids);
@@ -24,7 +25,7 @@ void give_back(soci::session& sql, StockBook& stock, LevelChanges& levels, const
     stock.save(line.product_id, level);
     levels.moved(out, line.product_id, level, order_id);
   }
-  set_reservation_status(sql, order_id, status, reason);
+  reservations.set_status(order_id, status, reason);
   out.emit(order_id, stock_released(order_id, reason, true), order_id);
 }
 
