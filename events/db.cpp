@@ -263,7 +263,7 @@ PreparedRows PreparedStatement::query(soci::session& sql,
 
 void PreparedStatement::prepare_on(soci::session& sql) const {
   PGconn* conn = native(sql);
-  if (!needs_prepare(conn, name_)) return;
+  if (plan_ == Plan::per_run || !needs_prepare(conn, name_)) return;
   PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
   if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
   PQclear(made);
@@ -291,25 +291,44 @@ PGresult* PreparedStatement::execute(soci::session& sql,
   prepare_on(sql);
   PGconn* conn = native(sql);
   const std::vector<const char*> params = c_strings(values);
-  PGresult* result = PQexecPrepared(conn, name_.c_str(), static_cast<int>(params.size()),
-                                    params.data(), nullptr, nullptr, 0);
+  PGresult* result = plan_ == Plan::per_run
+                         ? PQexecParams(conn, sql_.c_str(), static_cast<int>(params.size()),
+                                        nullptr, params.data(), nullptr, nullptr, 0)
+                         : PQexecPrepared(conn, name_.c_str(), static_cast<int>(params.size()),
+                                          params.data(), nullptr, nullptr, 0);
   if (!succeeded(result)) throw_result_error(conn, result);
   return result;
 }
 
 namespace {
 
-// Sends `before`, the prepared statement `name` and `after` (SQL without parameters; either may
-// be null) in one pipeline, so in one round trip, and returns a result per query sent, in order
-// (fewer when the connection broke). The rest of a pipeline after a failed query is skipped:
-// its results say so (PGRES_PIPELINE_ABORTED).
-std::vector<PGresult*> pipeline(PGconn* conn, const char* before, const std::string& name,
+// The statement sent: the prepared one named `name`, or `text` planned for this run when `name`
+// is null.
+struct Sent {
+  const char* name;
+  const char* text;
+};
+
+Sent statement_of(PreparedStatement::Plan plan, const std::string& name, const std::string& sql) {
+  return plan == PreparedStatement::Plan::per_run ? Sent{nullptr, sql.c_str()}
+                                                  : Sent{name.c_str(), nullptr};
+}
+
+// Sends `before`, the statement and `after` (SQL without parameters; either may be null) in one
+// pipeline, so in one round trip, and returns a result per query sent, in order (fewer when the
+// connection broke). The rest of a pipeline after a failed query is skipped: its results say
+// so (PGRES_PIPELINE_ABORTED).
+std::vector<PGresult*> pipeline(PGconn* conn, const char* before, Sent statement,
                                 const std::vector<const char*>& params, const char* after) {
   if (PQenterPipelineMode(conn) != 1) throw_result_error(conn, nullptr);
   bool sent = before == nullptr ||
               PQsendQueryParams(conn, before, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-  sent = sent && PQsendQueryPrepared(conn, name.c_str(), static_cast<int>(params.size()),
-                                     params.data(), nullptr, nullptr, 0) == 1;
+  const int count = static_cast<int>(params.size());
+  sent = sent &&
+         (statement.name != nullptr
+              ? PQsendQueryPrepared(conn, statement.name, count, params.data(), nullptr, nullptr, 0)
+              : PQsendQueryParams(conn, statement.text, count, nullptr, params.data(), nullptr,
+                                  nullptr, 0)) == 1;
   sent = sent && (after == nullptr ||
                   PQsendQueryParams(conn, after, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
   sent = sent && PQpipelineSync(conn) == 1;
@@ -381,7 +400,8 @@ PGresult* PreparedStatement::execute_first(Transaction& tx,
   // may have started, or an aborted transaction the session was still in (outside of any, it
   // is a warning, nothing more).
   tx.open_ = true;
-  std::vector<PGresult*> results = pipeline(conn, "BEGIN", name_, c_strings(values), nullptr);
+  std::vector<PGresult*> results =
+      pipeline(conn, "BEGIN", statement_of(plan_, name_, sql_), c_strings(values), nullptr);
   return kept_result(conn, results, 2, 1);
 }
 
@@ -390,7 +410,8 @@ PGresult* PreparedStatement::execute_last(Transaction& tx,
   if (!tx.open_) throw std::logic_error("commit of a transaction no statement opened");
   prepare_on(tx.sql_);
   PGconn* conn = native(tx.sql_);
-  std::vector<PGresult*> results = pipeline(conn, nullptr, name_, c_strings(values), "COMMIT");
+  std::vector<PGresult*> results =
+      pipeline(conn, nullptr, statement_of(plan_, name_, sql_), c_strings(values), "COMMIT");
   // A failed statement leaves the transaction open (and aborted) for the rollback; once COMMIT
   // ran, whatever its outcome, the transaction has ended.
   tx.open_ = results.empty() || !succeeded(results.front());

@@ -83,10 +83,16 @@ class Transaction {
 /// instead of on every run (a third of PostgreSQL's CPU went to that). Its SQL takes
 /// positional parameters ($1, $2...), all passed as text, a null pointer for NULL. Errors are
 /// thrown as SOCI's PostgreSQL errors, so they classify like any other statement's.
+///
+/// A statement whose best plan depends on how large its tables are (a batch's rows looked up by
+/// key in a table that grows) is better planned on every run (Plan::per_run): PostgreSQL keeps
+/// the generic plan it made after a statement's fifth run, and one made while the table was
+/// small scans it whole on every run once it has grown, until the table is next analysed.
 class PreparedStatement {
  public:
-  PreparedStatement(std::string name, std::string sql)
-      : name_(std::move(name)), sql_(std::move(sql)) {}
+  enum class Plan { cached, per_run };
+  PreparedStatement(std::string name, std::string sql, Plan plan = Plan::cached)
+      : name_(std::move(name)), sql_(std::move(sql)), plan_(plan) {}
   /// Runs it on `sql`'s connection (inside its open transaction, if any); returns how many
   /// rows it returned.
   int run(soci::session& sql, const std::vector<const std::string*>& values) const;
@@ -112,6 +118,7 @@ class PreparedStatement {
 
   std::string name_;
   std::string sql_;
+  Plan plan_;
 };
 
 /// A PostgreSQL array literal of `items` (for `CAST(:x AS text[])`), each element quoted and

@@ -34,12 +34,14 @@ std::string canonical(const std::string& id) {
 
 // The orders of a transaction (Ledger), read and locked in key order. The times are read as
 // text only to tell whether they are set: a stored one is never written back from it. placed_at
-// in ms after the epoch is exact for the ms-precision times analytics writes.
+// in ms after the epoch is exact for the ms-precision times analytics writes. Planned on every run
+// (PreparedStatement::Plan::per_run): a generic plan made while the table was small scanned it.
 const PreparedStatement kLockOrders{"analytics_lock_orders", R"sql(
 SELECT CAST(order_id AS text), status, CAST(placed_at AS text),
        CAST(extract(epoch FROM placed_at) * 1000 AS double precision), CAST(outcome_at AS text),
        CAST(confirmed AS integer), currency, refunded
-FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql"};
+FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql",
+                                    PreparedStatement::Plan::per_run};
 
 // The changed orders of a transaction: rows it found are updated, new ones inserted (where two
 // writers of one new order collide on the key, as separate inserts would). The placement and the

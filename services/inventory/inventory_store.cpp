@@ -36,7 +36,9 @@ SET on_hand = CAST($1 AS bigint), available = CAST($2 AS bigint), reserved = CAS
 WHERE product_id = CAST($5 AS uuid))sql"};
 
 // Reservations with their lines ("product quantity", joined by commas in product order), locked
-// in ascending order id. Lines never change once written.
+// in ascending order id. Lines never change once written. Planned on every run
+// (PreparedStatement::Plan::per_run), so it reads a batch's reservations by key however small
+// the table was when the service started.
 const events::PreparedStatement kLockReservations{"inventory_lock_reservations", R"sql(
 SELECT r.order_id::text, r.status,
        COALESCE((extract(epoch FROM r.expires_at) * 1000)::bigint, 0),
@@ -48,9 +50,11 @@ SELECT r.order_id::text, r.status,
 FROM reservations r
 WHERE r.order_id = ANY(CAST($1 AS uuid[]))
 ORDER BY r.order_id
-FOR UPDATE OF r)sql"};
+FOR UPDATE OF r)sql",
+                                                  events::PreparedStatement::Plan::per_run};
 
-// A transaction's reservations in one statement: $1 the new and changed ones (new ones
+// A transaction's reservations in one statement (planned on every run, the changed ones found by
+// key: see order_book.cpp's flush): $1 the new and changed ones (new ones
 // inserted, the others given their status and release reason), $2 the lines of the new ones,
 // whose foreign key is checked at the statement's end, when their reservation is there.
 const events::PreparedStatement kFlushReservations{"inventory_flush_reservations", R"sql(
@@ -64,10 +68,12 @@ placed AS (
 changed AS (
   UPDATE reservations SET status = r.status, release_reason = r.release_reason,
          updated_at = now()
-  FROM r WHERE reservations.order_id = r.order_id AND NOT r.new)
+  FROM r WHERE reservations.order_id = r.order_id AND NOT r.new
+         AND reservations.order_id = ANY(ARRAY(SELECT order_id FROM r WHERE NOT new)))
 INSERT INTO reservation_lines (order_id, product_id, quantity)
 SELECT * FROM json_to_recordset(CAST($2 AS json)) AS l(order_id uuid, product_id uuid,
-                                                        quantity bigint))sql"};
+                                                        quantity bigint))sql",
+                                                   events::PreparedStatement::Plan::per_run};
 
 // SKIP LOCKED: several instances scan at once, each taking reservations no other holds.
 constexpr const char* kLockExpired = R"sql(

@@ -13,9 +13,11 @@
 namespace bazaar::order {
 namespace {
 
-// Orders with their lines, locked in ascending id. Each line reads "product quantity price
-// seller", the lines of an order joined by commas in line order (uuids and integers hold
-// neither). Lines never change once written, so reading them before the lock is safe.
+// Orders with their lines, locked in ascending id; planned on every run (Plan::per_run), so it
+// reads the few orders of a batch by key however small the table was when it started. Each line
+// reads "product quantity price seller", the lines of an order joined by commas in line order
+// (uuids and integers hold neither). Lines never change once written, so reading them before the
+// lock is safe.
 const events::PreparedStatement kLoadOrders{"order_load_many", R"sql(
 SELECT o.order_id::text, o.buyer_id::text, o.status, o.reason, o.total, o.currency,
        o.payment_token, o.stock_held::int, o.charged::int, o.awaiting_release::int,
@@ -26,7 +28,8 @@ SELECT o.order_id::text, o.buyer_id::text, o.status, o.reason, o.total, o.curren
                                              l.seller_id), ',' ORDER BY l.line_no)
                  FROM order_lines l WHERE l.order_id = o.order_id), '')
 FROM orders o WHERE o.order_id = ANY(CAST($1 AS uuid[]))
-ORDER BY o.order_id FOR UPDATE OF o)sql"};
+ORDER BY o.order_id FOR UPDATE OF o)sql",
+                                            events::PreparedStatement::Plan::per_run};
 
 const events::PreparedStatement kLoadPrices{"order_load_prices", R"sql(
 SELECT product_id::text, price, currency, seller_id::text, deleted::int FROM catalog_prices
@@ -35,7 +38,9 @@ WHERE product_id = ANY(CAST($1 AS uuid[])))sql"};
 // A transaction's writes in one statement: $1 the orders (new ones inserted as they stand,
 // the others updated; the deadline is set, cleared or kept), $2 the lines of the new ones, $3
 // the steps, logged in the order given. The foreign key of a new order's lines is checked at
-// the statement's end, when the order is there.
+// the statement's end, when the order is there. The changed orders are found by key (= ANY of
+// their ids): joined with the rows as such, the planner, which takes any set-returning function
+// for a hundred rows, hashes them and scans every order. Planned on every run, like the read.
 const events::PreparedStatement kFlush{"order_flush", R"sql(
 WITH o AS (
   SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(
@@ -61,7 +66,8 @@ changed AS (
          deadline_at = CASE o.deadline WHEN 'set' THEN o.deadline_at WHEN 'clear' THEN NULL
                                        ELSE orders.deadline_at END,
          updated_at = o.updated_at
-  FROM o WHERE orders.order_id = o.order_id AND NOT o.new),
+  FROM o WHERE orders.order_id = o.order_id AND NOT o.new
+         AND orders.order_id = ANY(ARRAY(SELECT order_id FROM o WHERE NOT new))),
 lines AS (
   INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, seller_id)
   SELECT * FROM json_to_recordset(CAST($2 AS json)) AS l(
@@ -73,7 +79,8 @@ FROM ROWS FROM (json_to_recordset(CAST($3 AS json)) AS (
        order_id uuid, at timestamptz, trigger text, from_status text, to_status text,
        commands text, note text))
      WITH ORDINALITY AS s(order_id, at, trigger, from_status, to_status, commands, note, n)
-ORDER BY s.n)sql"};
+ORDER BY s.n)sql",
+                                       events::PreparedStatement::Plan::per_run};
 
 std::int64_t to_int(std::string_view text) {
   std::int64_t value = 0;
@@ -214,7 +221,13 @@ void OrderBook::add(const OrderRecord& order, const std::string& at) {
 void OrderBook::change(const OrderRecord& after, const DeadlineChange& deadline,
                        const std::string& at) {
   Held& held = touch(after.order_id);
+  // The refund amounts are written by their own statements (SagaStore::record_refund,
+  // refund_paid), never by the flush: the book keeps what they left, whatever `after` says.
+  const auto requested = held.record ? held.record->refund_requested : after.refund_requested;
+  const auto refunded = held.record ? held.record->refunded : after.refunded;
   held.record = after;
+  held.record->refund_requested = requested;
+  held.record->refunded = refunded;
   // What a decision carries out is not stored with the order.
   held.record->refund_id.clear();
   held.record->refund_reason.clear();

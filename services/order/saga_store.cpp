@@ -139,6 +139,7 @@ void SagaStore::send_partial_refund(OrderBook& book, events::OutboxWriter& out,
 void SagaStore::refund_paid(soci::session& sql, OrderBook& book, events::OutboxWriter& out,
                             const OrderRecord& order, const std::string& refund_id,
                             std::int64_t refunded_total, const events::Envelope* cause) const {
+  book.flush(sql);  // the order may be new in this transaction
   const long long total = refunded_total;
   sql << kSetRefunded, soci::use(total, "refunded"), soci::use(order.order_id, "id");
   book.adjust(order.order_id, [total](OrderRecord& held) {

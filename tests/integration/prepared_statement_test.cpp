@@ -203,3 +203,37 @@ TEST_CASE("a transaction's BEGIN goes with its first statement and its COMMIT wi
   }
   db.session() << "DROP TABLE pipelined_probe";
 }
+
+TEST_CASE("a statement planned on every run is never kept prepared, in or out of a transaction") {
+  events::Database db(required_env("BAZAAR_TEST_DB"));
+  soci::session& sql = db.session();
+  sql << "DROP TABLE IF EXISTS per_run_probe";
+  sql << "CREATE TABLE per_run_probe (id integer PRIMARY KEY)";
+  const events::PreparedStatement per_run{
+      "test_per_run_insert",
+      "INSERT INTO per_run_probe (id) SELECT unnest(CAST($1 AS integer[])) RETURNING id",
+      events::PreparedStatement::Plan::per_run};
+  const events::PreparedStatement cached{
+      "test_cached_insert", "INSERT INTO per_run_probe (id) VALUES (CAST($1 AS integer))"};
+  const std::string first = "{1,2}";
+  const std::string second = "{3}";
+  const std::string third = "{4,5,6}";
+  const std::string seven = "7";
+  CHECK(per_run.run(sql, {&first}) == 2);
+  {
+    events::Transaction tx(sql);
+    CHECK(per_run.query_first(tx, {&second}).text(0, 0) == "3");  // with its BEGIN
+    CHECK(per_run.query_committing(tx, {&third}).size() == 3);    // with its COMMIT
+  }
+  cached.run(sql, {&seven});
+  CHECK(count(sql, "SELECT count(*) FROM per_run_probe") == 7);
+  CHECK(count(sql,
+              "SELECT count(*) FROM pg_prepared_statements WHERE name = 'test_per_run_insert'") ==
+        0);
+  CHECK(
+      count(sql, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'test_cached_insert'") ==
+      1);
+  // A failure is thrown as any statement's.
+  CHECK_THROWS_AS(per_run.run(sql, {&first}), soci::postgresql_soci_error);
+  sql << "DROP TABLE per_run_probe";
+}
