@@ -2,10 +2,12 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "contracts/contracts.hpp"
 #include "events/handler.hpp"
 #include "events/uuid.hpp"
+#include "payment_book.hpp"
 #include "payment_provider.hpp"
 
 namespace bazaar::payment {
@@ -23,6 +25,13 @@ class PaymentHandler final : public events::DispatchHandler<PaymentHandler> {
     on(&PaymentHandler::refund);
   }
 
+  /// Creates the payment rows a batch's commands need and reads and locks them all, in
+  /// ascending order id, before its first record (PaymentBook).
+  void lock_ahead(soci::session& sql, const std::vector<const events::Envelope*>& batch) override;
+  void begin(soci::session& sql) override;
+  /// Writes the payments the transaction changed.
+  void before_commit(soci::session& sql, events::OutboxWriter& outbox) override;
+
  private:
   void charge(events::HandlerContext& ctx, const contracts::payment::ChargePaymentV1& cmd);
   void refund(events::HandlerContext& ctx, const contracts::payment::RefundPaymentV1& cmd);
@@ -30,6 +39,7 @@ class PaymentHandler final : public events::DispatchHandler<PaymentHandler> {
   PaymentProvider& provider_;
   events::UuidV7Generator& ids_;
   std::string default_currency_;
+  PaymentBook book_;  ///< the open transaction's payments
 };
 
 }  // namespace bazaar::payment
