@@ -356,6 +356,7 @@ bool OutboxRelay::acquire() {
     if (locked_) spdlog::warn("outbox relay lost its lease to another instance");
     locked_ = false;
     forget_database();
+    mark_waiting();  // published all the same: the new holder need not send them again
     return false;
   }
   renewed_ = now;
@@ -442,10 +443,23 @@ OutboxRelay::Pass OutboxRelay::publish_handed(std::vector<OutboxRow> rows) {
   pass.handed = pass.published;
   if (pass.failed > 0) scan_ = true;
   floor_.published(delivered);
-  if (!delivered.empty()) mark(delivered);
+  defer_mark(delivered);
   if (metrics_ != nullptr)
     metrics_->outbox_published.Increment(static_cast<double>(pass.published));
   return pass;
+}
+
+void OutboxRelay::defer_mark(const std::vector<long long>& delivered) {
+  if (delivered.empty()) return;
+  if (unmarked_.empty()) unmarked_since_ = std::chrono::steady_clock::now();
+  unmarked_.insert(unmarked_.end(), delivered.begin(), delivered.end());
+  if (unmarked_.size() >= static_cast<std::size_t>(settings_.batch)) mark_waiting();
+}
+
+void OutboxRelay::mark_waiting() {
+  if (unmarked_.empty()) return;
+  mark(unmarked_);
+  unmarked_.clear();
 }
 
 std::vector<long long> OutboxRelay::send(std::vector<OutboxRow>& rows, Pass& pass) {
@@ -489,6 +503,8 @@ std::string OutboxRelay::mark(const std::vector<long long>& delivered) {
 }
 
 OutboxRelay::Pass OutboxRelay::publish_read() {
+  // A read must not find rows published but not marked yet: it would publish them again.
+  mark_waiting();
   Pass pass;
   soci::session& sql = db_.session();
   const long long floor = floor_.value();
@@ -547,7 +563,7 @@ void OutboxRelay::purge() {
   sql << kPurgeInbox, soci::use(hours, "h");
 }
 
-void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {
+void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout, bool scan_on_timeout) {
   PGconn* conn = native(db_.session());
   // A NOTIFY that arrived during our own queries is already in libpq's queue, not on the
   // socket: waiting on the socket then would sleep through it.
@@ -568,7 +584,7 @@ void OutboxRelay::wait_for_notification(std::chrono::milliseconds timeout) {
   }
   std::array<pollfd, 2> fds{pollfd{bell_, POLLIN, 0}, pollfd{PQsocket(conn), POLLIN, 0}};
   if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) {
-    scan_ = true;
+    if (scan_on_timeout) scan_ = true;
     return;
   }
   if (fds[0].revents != 0) drain_bell(bell_);
@@ -606,7 +622,18 @@ void OutboxRelay::run(const std::atomic<bool>& stop) {
         purge();
         next_purge = std::chrono::steady_clock::now() + kPurgeEvery;
       }
-      wait_for_notification(wait_budget());
+      if (unmarked_.empty()) {
+        wait_for_notification(wait_budget());
+        continue;
+      }
+      const auto due = unmarked_since_ + settings_.mark_delay;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= due) {
+        mark_waiting();
+        continue;
+      }
+      wait_for_notification(
+          std::min(wait_budget(), std::chrono::ceil<std::chrono::milliseconds>(due - now)), false);
     } catch (const std::exception& e) {
       // The session is gone or unusable: take (or renew) the lease again once reconnected.
       const auto delay = backoff.next();
@@ -626,8 +653,9 @@ void OutboxRelay::release() {
   locked_ = false;
   forget_database();
   try {
-    // Every delivered row is marked by now: the next instance may take over at once, rather
+    // Every delivered row is marked first: the next instance may take over at once, rather
     // than wait out the lease.
+    mark_waiting();
     soci::session& sql = db_.session();
     sql << kReleaseLease, soci::use(holder_, "holder");
   } catch (const std::exception& e) {

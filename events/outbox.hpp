@@ -104,6 +104,10 @@ struct RelaySettings {
   /// How long the lease lasts without renewal: a holder that stops making progress (frozen,
   /// cut off) loses it after this, and another instance takes over.
   std::chrono::milliseconds lease{5'000};
+  /// How long rows published without a read may wait for their mark: the marks of the passes
+  /// in between go out as one transaction. A crash republishes at most what waited, which the
+  /// inboxes absorb; a read, a lost lease and a clean stop mark them first.
+  std::chrono::milliseconds mark_delay{100};
 };
 
 /// Publishes outbox rows in `seq` order and marks them published only after their delivery
@@ -150,13 +154,19 @@ class OutboxRelay {
   /// Writers hand this relay nothing while it does not hold the lease.
   void forget_database();
   std::chrono::milliseconds wait_budget() const;
-  void wait_for_notification(std::chrono::milliseconds timeout);
+  /// Waits for a wake; `scan_on_timeout`: a wait that ends with none calls for a read (the
+  /// fallback poll), unlike one cut short for marks that are due.
+  void wait_for_notification(std::chrono::milliseconds timeout, bool scan_on_timeout = true);
   /// Publishes `rows` (sorted by seq; their texts are moved out); returns the seqs delivered and
   /// counts the outcomes in `pass`.
   std::vector<long long> send(std::vector<OutboxRow>& rows, Pass& pass);
   /// Marks the delivered rows and keeps the floor in the lease row; returns the id of the
   /// mark's transaction.
   std::string mark(const std::vector<long long>& delivered);
+  /// Marks later what a pass published without a read (settings.mark_delay).
+  void defer_mark(const std::vector<long long>& delivered);
+  /// Marks what waits for its mark, if anything.
+  void mark_waiting();
   /// publish_once() after a wake: the read only when something calls for one (`scan_`).
   Pass publish_woken();
   /// Publishes the handed rows that follow the floor one after another; sets `scan_` when any
@@ -178,6 +188,8 @@ class OutboxRelay {
   /// A read is due: after a NOTIFY, a plain wake, a timeout, handed rows left over, a failed
   /// send, a full batch, or taking the lease.
   bool scan_ = true;
+  std::vector<long long> unmarked_;  ///< published without a read, waiting for their mark
+  std::chrono::steady_clock::time_point unmarked_since_{};
 };
 
 }  // namespace bazaar::events

@@ -67,8 +67,9 @@ void check_order_per_key(const std::vector<ConsumedRecord>& records) {
 // publishes within a test's 10 s.
 class WakeOnlyRelay {
  public:
-  explicit WakeOnlyRelay(Platform& p)
-      : relay_({.db_url = p.db_url, .poll = 120s, .lease = 120s}, p.producer),
+  explicit WakeOnlyRelay(Platform& p, std::chrono::milliseconds mark_delay = 100ms)
+      : relay_({.db_url = p.db_url, .poll = 120s, .lease = 120s, .mark_delay = mark_delay},
+               p.producer),
         worker_([this] { relay_.run(stop_); }) {}
   ~WakeOnlyRelay() {
     stop_.store(true);
@@ -321,6 +322,40 @@ TEST_CASE("a running relay woken with handed rows that cannot go without a read 
   CHECK(wait_until(10s, [&] { return unpublished() == 0; }));  // handed, and follows the floor
   CHECK(wait_until(10s, [&] { return count(*sql, "SELECT floor FROM relay_lease") == 2; }));
   CHECK(read_topic(topic, 2, 30s).size() == 2);
+}
+
+TEST_CASE(
+    "rows published without a read are marked together later, and a read never sends them "
+    "again") {
+  Platform p;
+  auto sql = clean_test_database();
+  const std::string topic = unique_name("itest.outbox.marks");
+  create_topic(topic, 1);
+  auto unpublished = [&] {
+    return count(*sql, "SELECT count(*) FROM outbox WHERE published_at IS NULL");
+  };
+  WakeOnlyRelay relay(p, 60s);
+  REQUIRE(wait_until(30s, [&] { return count(*sql, "SELECT count(*) FROM relay_lease") == 1; }));
+  events::Database own(p.db_url);
+  for (int i = 0; i < 3; ++i) {
+    soci::transaction tx(own.session());
+    events::OutboxWriter writer(own.session(), p.schemas);
+    writer.add(topic, probe_event(p.factory, "handed", i));
+    writer.commit(tx);
+  }
+  REQUIRE(read_topic(topic, 3, 30s).size() == 3);
+  CHECK(unpublished() == 3);  // published, their marks wait (60 s)
+  // A row committed without handing it over is read: the read marks the waiting rows first, so
+  // it finds only the new one.
+  {
+    soci::transaction tx(own.session());
+    events::OutboxWriter writer(own.session(), p.schemas);
+    writer.add(topic, probe_event(p.factory, "read", 0));
+    tx.commit();
+  }
+  events::ring_relays();                                       // a wake that asks for a read
+  CHECK(wait_until(10s, [&] { return unpublished() == 0; }));  // long before the 60 s
+  CHECK(read_topic(topic, 5, 3s).size() == 4);
 }
 
 TEST_CASE("an outbox row's transaction has its id before the row takes its seq") {
