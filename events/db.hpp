@@ -121,6 +121,22 @@ class PreparedStatement {
   Plan plan_;
 };
 
+/// A statement run with the rows of a batch: prepared and planned once for a single row (a
+/// record alone, as with one order in flight, where planning on every run cost more than the
+/// statement), planned on every run for several (PreparedStatement::Plan::per_run), where a
+/// generic plan made while the table was small would scan it whole.
+class BatchStatement {
+ public:
+  BatchStatement(const std::string& name, const std::string& sql)
+      : one_(name, sql), many_(name + "_many", sql, PreparedStatement::Plan::per_run) {}
+  /// The statement for `rows` rows.
+  const PreparedStatement& rows(std::size_t rows) const { return rows > 1 ? many_ : one_; }
+
+ private:
+  PreparedStatement one_;
+  PreparedStatement many_;
+};
+
 /// A PostgreSQL array literal of `items` (for `CAST(:x AS text[])`), each element quoted and
 /// escaped, so one statement can take a whole batch of values.
 std::string pg_text_array(const std::vector<std::string>& items);

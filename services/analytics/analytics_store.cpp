@@ -35,13 +35,13 @@ std::string canonical(const std::string& id) {
 // The orders of a transaction (Ledger), read and locked in key order. The times are read as
 // text only to tell whether they are set: a stored one is never written back from it. placed_at
 // in ms after the epoch is exact for the ms-precision times analytics writes. Planned on every run
-// (PreparedStatement::Plan::per_run): a generic plan made while the table was small scanned it.
-const PreparedStatement kLockOrders{"analytics_lock_orders", R"sql(
+// for several orders (events::BatchStatement): a generic plan made while the table was small
+// scanned it.
+const events::BatchStatement kLockOrders{"analytics_lock_orders", R"sql(
 SELECT CAST(order_id AS text), status, CAST(placed_at AS text),
        CAST(extract(epoch FROM placed_at) * 1000 AS double precision), CAST(outcome_at AS text),
        CAST(confirmed AS integer), currency, refunded
-FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql",
-                                    PreparedStatement::Plan::per_run};
+FROM orders WHERE order_id = ANY(CAST($1 AS uuid[])) ORDER BY order_id FOR UPDATE)sql"};
 
 // The changed orders of a transaction: rows it found are updated, new ones inserted (where two
 // writers of one new order collide on the key, as separate inserts would). The placement and the
@@ -383,7 +383,7 @@ void Ledger::read_orders(soci::session& sql, const std::vector<std::string>& ids
   const std::vector<std::string> wanted = unread(orders_, ids);
   if (wanted.empty()) return;
   const std::string array = events::pg_text_array(wanted);
-  const events::PreparedRows rows = kLockOrders.query(sql, {&array});
+  const events::PreparedRows rows = kLockOrders.rows(wanted.size()).query(sql, {&array});
   for (int i = 0; i < rows.size(); ++i) {
     OrderRow row{rows.text(i, 1),
                  rows.text(i, 2),

@@ -36,10 +36,10 @@ SET on_hand = CAST($1 AS bigint), available = CAST($2 AS bigint), reserved = CAS
 WHERE product_id = CAST($5 AS uuid))sql"};
 
 // Reservations with their lines ("product quantity", joined by commas in product order), locked
-// in ascending order id. Lines never change once written. Planned on every run
-// (PreparedStatement::Plan::per_run), so it reads a batch's reservations by key however small
-// the table was when the service started.
-const events::PreparedStatement kLockReservations{"inventory_lock_reservations", R"sql(
+// in ascending order id. Lines never change once written. Planned on every run for several
+// (events::BatchStatement), so it reads a batch's reservations by key however small the table
+// was when the service started.
+const events::BatchStatement kLockReservations{"inventory_lock_reservations", R"sql(
 SELECT r.order_id::text, r.status,
        COALESCE((extract(epoch FROM r.expires_at) * 1000)::bigint, 0),
        COALESCE(to_char(r.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
@@ -50,14 +50,13 @@ SELECT r.order_id::text, r.status,
 FROM reservations r
 WHERE r.order_id = ANY(CAST($1 AS uuid[]))
 ORDER BY r.order_id
-FOR UPDATE OF r)sql",
-                                                  events::PreparedStatement::Plan::per_run};
+FOR UPDATE OF r)sql"};
 
 // A transaction's reservations in one statement (planned on every run, the changed ones found by
 // key: see order_book.cpp's flush): $1 the new and changed ones (new ones
 // inserted, the others given their status and release reason), $2 the lines of the new ones,
 // whose foreign key is checked at the statement's end, when their reservation is there.
-const events::PreparedStatement kFlushReservations{"inventory_flush_reservations", R"sql(
+const events::BatchStatement kFlushReservations{"inventory_flush_reservations", R"sql(
 WITH r AS (
   SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(
     order_id uuid, new boolean, status text, expires_at timestamptz, release_reason text,
@@ -72,8 +71,7 @@ changed AS (
          AND reservations.order_id = ANY(ARRAY(SELECT order_id FROM r WHERE NOT new)))
 INSERT INTO reservation_lines (order_id, product_id, quantity)
 SELECT * FROM json_to_recordset(CAST($2 AS json)) AS l(order_id uuid, product_id uuid,
-                                                        quantity bigint))sql",
-                                                   events::PreparedStatement::Plan::per_run};
+                                                        quantity bigint))sql"};
 
 // SKIP LOCKED: several instances scan at once, each taking reservations no other holds.
 constexpr const char* kLockExpired = R"sql(
@@ -164,7 +162,7 @@ void ReservationBook::lock(soci::session& sql, const std::vector<std::string>& o
   }
   if (wanted.empty()) return;
   const std::string ids = events::pg_text_array(wanted);
-  const events::PreparedRows rows = kLockReservations.query(sql, {&ids});
+  const events::PreparedRows rows = kLockReservations.rows(wanted.size()).query(sql, {&ids});
   for (const auto& id : wanted) held_.try_emplace(id);  // none unless found below
   for (int i = 0; i < rows.size(); ++i) {
     const std::string order_id = rows.text(i, 0);
@@ -285,7 +283,7 @@ void ReservationBook::flush(soci::session& sql) {
   dirty_.clear();
   const std::string reservations_json = boost::json::serialize(reservations);
   const std::string lines_json = boost::json::serialize(lines);
-  kFlushReservations.run(sql, {&reservations_json, &lines_json});
+  kFlushReservations.rows(reservations.size()).run(sql, {&reservations_json, &lines_json});
 }
 
 void ReservationBook::clear() {

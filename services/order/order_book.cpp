@@ -13,12 +13,13 @@
 namespace bazaar::order {
 namespace {
 
-// Orders with their lines, locked in ascending id; planned on every run (Plan::per_run), so it
-// reads the few orders of a batch by key however small the table was when it started. Each line
+// Orders with their lines, locked in ascending id; planned on every run for several
+// (events::BatchStatement), so it reads a batch's orders by key however small the table was
+// when the service started. Each line
 // reads "product quantity price seller", the lines of an order joined by commas in line order
 // (uuids and integers hold neither). Lines never change once written, so reading them before the
 // lock is safe.
-const events::PreparedStatement kLoadOrders{"order_load_many", R"sql(
+const events::BatchStatement kLoadOrders{"order_load_many", R"sql(
 SELECT o.order_id::text, o.buyer_id::text, o.status, o.reason, o.total, o.currency,
        o.payment_token, o.stock_held::int, o.charged::int, o.awaiting_release::int,
        o.awaiting_refund::int, o.has_token::int, o.charging::int, o.attempts, o.max_attempts,
@@ -28,8 +29,7 @@ SELECT o.order_id::text, o.buyer_id::text, o.status, o.reason, o.total, o.curren
                                              l.seller_id), ',' ORDER BY l.line_no)
                  FROM order_lines l WHERE l.order_id = o.order_id), '')
 FROM orders o WHERE o.order_id = ANY(CAST($1 AS uuid[]))
-ORDER BY o.order_id FOR UPDATE OF o)sql",
-                                            events::PreparedStatement::Plan::per_run};
+ORDER BY o.order_id FOR UPDATE OF o)sql"};
 
 const events::PreparedStatement kLoadPrices{"order_load_prices", R"sql(
 SELECT product_id::text, price, currency, seller_id::text, deleted::int FROM catalog_prices
@@ -40,8 +40,8 @@ WHERE product_id = ANY(CAST($1 AS uuid[])))sql"};
 // the steps, logged in the order given. The foreign key of a new order's lines is checked at
 // the statement's end, when the order is there. The changed orders are found by key (= ANY of
 // their ids): joined with the rows as such, the planner, which takes any set-returning function
-// for a hundred rows, hashes them and scans every order. Planned on every run, like the read.
-const events::PreparedStatement kFlush{"order_flush", R"sql(
+// for a hundred rows, hashes them and scans every order. A BatchStatement, like the read.
+const events::BatchStatement kFlush{"order_flush", R"sql(
 WITH o AS (
   SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(
     order_id uuid, new boolean, buyer_id uuid, status text, reason text, total bigint,
@@ -79,8 +79,7 @@ FROM ROWS FROM (json_to_recordset(CAST($3 AS json)) AS (
        order_id uuid, at timestamptz, trigger text, from_status text, to_status text,
        commands text, note text))
      WITH ORDINALITY AS s(order_id, at, trigger, from_status, to_status, commands, note, n)
-ORDER BY s.n)sql",
-                                       events::PreparedStatement::Plan::per_run};
+ORDER BY s.n)sql"};
 
 std::int64_t to_int(std::string_view text) {
   std::int64_t value = 0;
@@ -145,7 +144,7 @@ void OrderBook::load(soci::session& sql, const std::vector<std::string>& ids) {
   }
   if (wanted.empty()) return;
   const std::string array = events::pg_text_array(wanted);
-  const events::PreparedRows rows = kLoadOrders.query(sql, {&array});
+  const events::PreparedRows rows = kLoadOrders.rows(wanted.size()).query(sql, {&array});
   for (const auto& key : wanted) orders_.try_emplace(key);  // unknown unless found below
   for (int i = 0; i < rows.size(); ++i) {
     OrderRecord r;
@@ -293,7 +292,7 @@ void OrderBook::flush(soci::session& sql) {
   const std::string orders_json = boost::json::serialize(orders);
   const std::string lines_json = boost::json::serialize(lines);
   const std::string steps_json = boost::json::serialize(steps);
-  kFlush.run(sql, {&orders_json, &lines_json, &steps_json});
+  kFlush.rows(orders.size()).run(sql, {&orders_json, &lines_json, &steps_json});
   for (const auto& key : dirty_) {
     Held& held = orders_.at(key);
     held.is_new = false;

@@ -16,29 +16,27 @@ namespace {
 // (PaymentBook::flush). Their rows are created first, so that the SELECT ... FOR UPDATE always
 // has a row to lock: two instances handling one order (during a rebalance) then queue on it
 // instead of racing. Ids come in ascending order, the order every transaction locks them in.
-// Planned on every run (PreparedStatement::Plan::per_run): a generic plan made while the table
-// was small scans it whole once it has grown.
-const events::PreparedStatement kEnsurePayments{"payment_ensure_many", R"sql(
+// BatchStatements: planned on every run for several payments, since a generic plan made while
+// the table was small scans it whole once it has grown.
+const events::BatchStatement kEnsurePayments{"payment_ensure_many", R"sql(
 INSERT INTO payments (order_id, status, amount, currency)
 SELECT order_id, status, amount, currency
 FROM json_to_recordset(CAST($1 AS json)) AS r(order_id uuid, status text, amount bigint,
                                               currency text)
 ORDER BY order_id
-ON CONFLICT (order_id) DO NOTHING)sql",
-                                                events::PreparedStatement::Plan::per_run};
+ON CONFLICT (order_id) DO NOTHING)sql"};
 
-const events::PreparedStatement kLockPayments{"payment_lock_many", R"sql(
+const events::BatchStatement kLockPayments{"payment_lock_many", R"sql(
 SELECT order_id::text, status, COALESCE(payment_id::text, ''), amount, currency, charged_amount,
        refunded_amount, COALESCE(decline_reason, ''), last_attempt
 FROM payments
 WHERE order_id = ANY(CAST($1 AS uuid[]))
 ORDER BY order_id
-FOR UPDATE)sql",
-                                              events::PreparedStatement::Plan::per_run};
+FOR UPDATE)sql"};
 
 // The changed payments, found by key (= ANY of their ids, as in the order service's flush).
 // Attempts count up by what this transaction tried; a charge or a refund stamps its time.
-const events::PreparedStatement kWritePayments{"payment_write_many", R"sql(
+const events::BatchStatement kWritePayments{"payment_write_many", R"sql(
 WITH r AS (
   SELECT * FROM json_to_recordset(CAST($1 AS json)) AS r(
     order_id uuid, status text, payment_id uuid, amount bigint, currency text,
@@ -53,8 +51,7 @@ SET status = r.status, payment_id = r.payment_id, amount = r.amount, currency = 
     refunded_at = CASE WHEN r.refunded THEN now() ELSE p.refunded_at END,
     updated_at = now()
 FROM r
-WHERE p.order_id = r.order_id AND p.order_id = ANY(ARRAY(SELECT order_id FROM r)))sql",
-                                               events::PreparedStatement::Plan::per_run};
+WHERE p.order_id = r.order_id AND p.order_id = ANY(ARRAY(SELECT order_id FROM r)))sql"};
 
 // The book's key of an order id: its canonical form (what the database returns) when it is one.
 std::string key_of(const std::string& id) {
@@ -84,9 +81,9 @@ void PaymentBook::lock(soci::session& sql, const std::vector<Initial>& wanted) {
   }
   if (ids.empty()) return;
   const std::string json = boost::json::serialize(rows);
-  kEnsurePayments.run(sql, {&json});
+  kEnsurePayments.rows(ids.size()).run(sql, {&json});
   const std::string array = events::pg_text_array(ids);
-  const events::PreparedRows locked = kLockPayments.query(sql, {&array});
+  const events::PreparedRows locked = kLockPayments.rows(ids.size()).query(sql, {&array});
   for (int i = 0; i < locked.size(); ++i) {
     const std::string status = locked.text(i, 1);
     const auto parsed = parse_status(status);
@@ -154,7 +151,7 @@ void PaymentBook::flush(soci::session& sql) {
   }
   dirty_.clear();
   const std::string json = boost::json::serialize(rows);
-  kWritePayments.run(sql, {&json});
+  kWritePayments.rows(rows.size()).run(sql, {&json});
 }
 
 void PaymentBook::clear() {
