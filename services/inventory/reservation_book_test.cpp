@@ -45,9 +45,8 @@ struct Fixture {
     return products;
   }
 
-  events::Envelope record(std::string type, boost::json::object data) {
-    const std::string subject(data.at("order_id").as_string());
-    return factory.make(std::move(type), subject, std::move(data));
+  events::Envelope record(std::string type, boost::json::object data) const {
+    return tests::order_event(factory, std::move(type), std::move(data));
   }
 
   // The commands of a few sagas as one poll may bring them: a reservation and its commit and
@@ -74,37 +73,6 @@ struct Fixture {
         record(inv::ReleaseStockV1::kType, {{"order_id", order[0]}, {"reason", "returned"}}),
         record(inv::ReserveStockV1::kType, {{"order_id", order[1]}, {"lines", lines(9, 0)}}),
     };
-  }
-
-  void apply_together(inventory::InventoryHandler& handler,
-                      const std::vector<events::Envelope>& batch) {
-    soci::transaction tx(sql);
-    handler.begin(sql);
-    std::vector<const events::Envelope*> pointers;
-    for (const auto& e : batch) pointers.push_back(&e);
-    handler.lock_ahead(sql, pointers);
-    events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-    for (const auto& e : batch) {
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-    }
-    handler.before_commit(sql, outbox);
-    outbox.flush();
-    tx.commit();
-  }
-
-  void apply_one_by_one(inventory::InventoryHandler& handler,
-                        const std::vector<events::Envelope>& batch) {
-    for (const auto& e : batch) {
-      soci::transaction tx(sql);
-      handler.begin(sql);
-      events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-      handler.before_commit(sql, outbox);
-      outbox.flush();
-      tx.commit();
-    }
   }
 
   // What the commands left about an order, without its ids and times: the reservation, its
@@ -142,6 +110,8 @@ SELECT * FROM (SELECT concat_ws(' ', 'event', type,
     return out;
   }
 
+  tests::HandlerBench bench() { return {sql, schemas, factory, clock}; }
+
   events::Database db;
   events::SystemClock clock;
   events::UuidV7Generator ids;
@@ -150,12 +120,6 @@ SELECT * FROM (SELECT concat_ws(' ', 'event', type,
   soci::session& sql;
 };
 
-std::vector<std::string> fresh(events::UuidV7Generator& ids, int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(ids.next().str());
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE_FIXTURE(
@@ -163,10 +127,10 @@ TEST_CASE_FIXTURE(
   inventory::InventoryHandler handler(std::chrono::seconds{60}, std::chrono::milliseconds{1000});
   const auto alone_products = stocked_products();
   const auto batched_products = stocked_products();
-  const auto alone = fresh(ids, 4);
-  const auto batched = fresh(ids, 4);
-  apply_one_by_one(handler, records(alone, alone_products));
-  apply_together(handler, records(batched, batched_products));
+  const auto alone = tests::fresh_ids(ids, 4);
+  const auto batched = tests::fresh_ids(ids, 4);
+  tests::apply_one_by_one(handler, bench(), records(alone, alone_products));
+  tests::apply_together(handler, bench(), records(batched, batched_products));
   for (std::size_t i = 0; i < alone.size(); ++i) {
     CAPTURE(i);
     CHECK(trace(batched[i], batched_products) == trace(alone[i], alone_products));

@@ -66,9 +66,8 @@ struct Fixture {
     }
   }
 
-  events::Envelope record(std::string type, boost::json::object data) {
-    const std::string subject(data.at("order_id").as_string());
-    return factory.make(std::move(type), subject, std::move(data));
+  events::Envelope record(std::string type, boost::json::object data) const {
+    return tests::order_event(factory, std::move(type), std::move(data));
   }
 
   // The records of a few sagas, interleaved as one poll may bring them: two placements, their
@@ -108,39 +107,6 @@ struct Fixture {
     };
   }
 
-  // Applies `batch` in one transaction as the Processor does with several records.
-  void apply_together(order::OrderHandler& handler, const std::vector<events::Envelope>& batch,
-                      const std::function<void()>& while_open = {}) {
-    soci::transaction tx(sql);
-    handler.begin(sql);
-    std::vector<const events::Envelope*> pointers;
-    for (const auto& e : batch) pointers.push_back(&e);
-    handler.lock_ahead(sql, pointers);
-    if (while_open) while_open();
-    events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-    for (const auto& e : batch) {
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-    }
-    handler.before_commit(sql, outbox);
-    outbox.flush();
-    tx.commit();
-  }
-
-  // Applies each record in a transaction of its own.
-  void apply_one_by_one(order::OrderHandler& handler, const std::vector<events::Envelope>& batch) {
-    for (const auto& e : batch) {
-      soci::transaction tx(sql);
-      handler.begin(sql);
-      events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-      handler.before_commit(sql, outbox);
-      outbox.flush();
-      tx.commit();
-    }
-  }
-
   // Everything the records left about `order_id`, without its ids and times: the row, its
   // lines, its steps in order, and the events it caused in outbox order.
   std::vector<std::string> trace(const std::string& order_id) {
@@ -163,6 +129,8 @@ SELECT * FROM (SELECT concat_ws(' ', 'event', aggregatetype, type) FROM outbox
     for (const auto& row : rows) out.push_back(row.get<std::string>(0));
     return out;
   }
+
+  tests::HandlerBench bench() { return {sql, schemas, factory, clock}; }
 
   std::string url;
   events::Database db;
@@ -199,8 +167,8 @@ TEST_CASE_FIXTURE(Fixture,
   order::OrderHandler handler(store, std::chrono::seconds{30}, 3);
   const std::vector<std::string> alone{ids.next().str(), ids.next().str(), ids.next().str()};
   const std::vector<std::string> batched{ids.next().str(), ids.next().str(), ids.next().str()};
-  apply_one_by_one(handler, records(alone));
-  apply_together(handler, records(batched));
+  tests::apply_one_by_one(handler, bench(), records(alone));
+  tests::apply_together(handler, bench(), records(batched));
   for (std::size_t i = 0; i < alone.size(); ++i) {
     CAPTURE(i);
     CHECK(trace(batched[i]) == trace(alone[i]));
@@ -221,10 +189,10 @@ TEST_CASE_FIXTURE(Fixture, "a batch locks every order it names before its first 
   order::OrderHandler handler(store, std::chrono::seconds{30}, 3);
   const std::vector<std::string> first{ids.next().str(), ids.next().str(), ids.next().str()};
   const auto placements = records(first);
-  apply_one_by_one(handler, {placements[0], placements[1]});
+  tests::apply_one_by_one(handler, bench(), {placements[0], placements[1]});
   const std::vector<std::string> later{first[0], first[1], ids.next().str()};
   bool locked_first = false, locked_second = false;
-  apply_together(handler, records(later), [&] {
+  tests::apply_together(handler, bench(), records(later), [&] {
     locked_first = !free_to_lock(other_db.session(), first[0]);
     locked_second = !free_to_lock(other_db.session(), first[1]);
   });

@@ -35,9 +35,8 @@ struct Fixture {
     events::migrate(db, "payment", events::load_migrations(BAZAAR_PAYMENT_MIGRATIONS_DIR));
   }
 
-  events::Envelope record(std::string type, boost::json::object data) {
-    const std::string subject(data.at("order_id").as_string());
-    return factory.make(std::move(type), subject, std::move(data));
+  events::Envelope record(std::string type, boost::json::object data) const {
+    return tests::order_event(factory, std::move(type), std::move(data));
   }
 
   // The commands of a few orders as one poll may bring them: a charge, its repeat and a partial
@@ -64,37 +63,6 @@ struct Fixture {
     };
   }
 
-  void apply_together(payment::PaymentHandler& handler,
-                      const std::vector<events::Envelope>& batch) {
-    soci::transaction tx(sql);
-    handler.begin(sql);
-    std::vector<const events::Envelope*> pointers;
-    for (const auto& e : batch) pointers.push_back(&e);
-    handler.lock_ahead(sql, pointers);
-    events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-    for (const auto& e : batch) {
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-    }
-    handler.before_commit(sql, outbox);
-    outbox.flush();
-    tx.commit();
-  }
-
-  void apply_one_by_one(payment::PaymentHandler& handler,
-                        const std::vector<events::Envelope>& batch) {
-    for (const auto& e : batch) {
-      soci::transaction tx(sql);
-      handler.begin(sql);
-      events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
-      events::HandlerContext ctx{e, sql, outbox, factory, clock};
-      handler.apply(ctx);
-      handler.before_commit(sql, outbox);
-      outbox.flush();
-      tx.commit();
-    }
-  }
-
   // What the commands left about an order, without its ids and times: the payment and the
   // events keyed by it, in order.
   std::vector<std::string> trace(const std::string& order_id) {
@@ -113,6 +81,8 @@ SELECT * FROM (SELECT concat_ws(' ', 'event', type, payload->>'amount', payload-
     return out;
   }
 
+  tests::HandlerBench bench() { return {sql, schemas, factory, clock}; }
+
   events::Database db;
   events::SystemClock clock;
   events::UuidV7Generator ids;
@@ -121,22 +91,16 @@ SELECT * FROM (SELECT concat_ws(' ', 'event', type, payload->>'amount', payload-
   soci::session& sql;
 };
 
-std::vector<std::string> fresh(events::UuidV7Generator& ids, int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(ids.next().str());
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE_FIXTURE(Fixture,
                   "a batch of payment commands leaves what one transaction per command leaves") {
   payment::SandboxProvider provider;
   payment::PaymentHandler handler(provider, ids, "EUR");
-  const auto alone = fresh(ids, 3);
-  const auto batched = fresh(ids, 3);
-  apply_one_by_one(handler, records(alone));
-  apply_together(handler, records(batched));
+  const auto alone = tests::fresh_ids(ids, 3);
+  const auto batched = tests::fresh_ids(ids, 3);
+  tests::apply_one_by_one(handler, bench(), records(alone));
+  tests::apply_together(handler, bench(), records(batched));
   for (std::size_t i = 0; i < alone.size(); ++i) {
     CAPTURE(i);
     CHECK(trace(batched[i]) == trace(alone[i]));

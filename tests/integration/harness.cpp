@@ -18,8 +18,11 @@
 #include <thread>
 
 #include "events/db.hpp"
+#include "events/handler.hpp"
 #include "events/kafka_client.hpp"
 #include "events/migrations.hpp"
+#include "events/outbox.hpp"
+#include "events/schema_registry.hpp"
 
 extern char** environ;
 
@@ -64,6 +67,58 @@ long long count(soci::session& sql, const std::string& query) {
   long long n = 0;
   sql << query, soci::into(n);
   return n;
+}
+
+namespace {
+
+// One record of `record`'s transaction, its events queued in `outbox`.
+void apply_record(events::Handler& handler, const HandlerBench& bench, events::OutboxWriter& outbox,
+                  const events::Envelope& record) {
+  events::HandlerContext ctx{record, bench.sql, outbox, bench.factory, bench.clock};
+  handler.apply(ctx);
+}
+
+}  // namespace
+
+events::Envelope order_event(const events::EnvelopeFactory& factory, std::string type,
+                             boost::json::object data) {
+  const std::string subject(data.at("order_id").as_string());
+  return factory.make(std::move(type), subject, std::move(data));
+}
+
+std::vector<std::string> fresh_ids(events::UuidV7Generator& ids, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(ids.next().str());
+  return out;
+}
+
+void apply_together(events::Handler& handler, const HandlerBench& bench,
+                    const std::vector<events::Envelope>& records,
+                    const std::function<void()>& while_open) {
+  soci::transaction tx(bench.sql);
+  handler.begin(bench.sql);
+  std::vector<const events::Envelope*> batch;
+  for (const auto& e : records) batch.push_back(&e);
+  handler.lock_ahead(bench.sql, batch);
+  if (while_open) while_open();
+  events::OutboxWriter outbox(bench.sql, bench.schemas, events::OutboxWriter::Write::at_flush);
+  for (const auto& e : records) apply_record(handler, bench, outbox, e);
+  handler.before_commit(bench.sql, outbox);
+  outbox.flush();
+  tx.commit();
+}
+
+void apply_one_by_one(events::Handler& handler, const HandlerBench& bench,
+                      const std::vector<events::Envelope>& records) {
+  for (const auto& e : records) {
+    soci::transaction tx(bench.sql);
+    handler.begin(bench.sql);
+    events::OutboxWriter outbox(bench.sql, bench.schemas, events::OutboxWriter::Write::at_flush);
+    apply_record(handler, bench, outbox, e);
+    handler.before_commit(bench.sql, outbox);
+    outbox.flush();
+    tx.commit();
+  }
 }
 
 void create_topic(const std::string& name, int partitions) {

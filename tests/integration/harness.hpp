@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -11,10 +12,15 @@
 
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
+#include "events/uuid.hpp"
 
 namespace soci {
 class session;
 }
+namespace bazaar::events {
+class Handler;
+class SchemaRegistry;
+}  // namespace bazaar::events
 
 namespace bazaar::tests {
 
@@ -33,6 +39,29 @@ std::unique_ptr<soci::session> clean_test_database();
 /// A plain connection to the test database.
 std::unique_ptr<soci::session> connect_test_database();
 long long count(soci::session& sql, const std::string& query);
+
+/// What a handler needs to apply records outside a Processor: the connection, the schemas its
+/// events are checked against, and the factory and clock that stamp them.
+struct HandlerBench {
+  soci::session& sql;
+  const events::SchemaRegistry& schemas;
+  const events::EnvelopeFactory& factory;
+  const events::Clock& clock;
+};
+/// An event about an order, keyed (its subject) by the `order_id` of `data`.
+events::Envelope order_event(const events::EnvelopeFactory& factory, std::string type,
+                             boost::json::object data);
+/// `n` new ids.
+std::vector<std::string> fresh_ids(events::UuidV7Generator& ids, int n);
+
+/// Applies `records` as the Processor applies a batch: one transaction, begin(), lock_ahead(),
+/// each record, before_commit(), the outbox; `while_open` runs once the locks are taken.
+void apply_together(events::Handler& handler, const HandlerBench& bench,
+                    const std::vector<events::Envelope>& records,
+                    const std::function<void()>& while_open = {});
+/// Applies `records` as the Processor applies one record: a transaction each.
+void apply_one_by_one(events::Handler& handler, const HandlerBench& bench,
+                      const std::vector<events::Envelope>& records);
 
 /// Creates `name` with `partitions` partitions on the test broker.
 void create_topic(const std::string& name, int partitions);
