@@ -83,7 +83,10 @@ FROM sale_lines WHERE order_id = CAST($1 AS uuid) ORDER BY line_no)sql"};
 const PreparedStatement kDailySales{"analytics_daily_sales", R"sql(
 INSERT INTO daily_sales AS s (day, grp, dim, currency, name, seller_id, orders, units, gross,
                               refunded)
-SELECT CAST(r.day AS date), r.grp, r.dim, r.currency, NULLIF(r.name, ''),
+SELECT CAST(r.day AS date), r.grp, r.dim, r.currency,
+       COALESCE(NULLIF(r.name, ''),
+                CASE WHEN r.grp = 'product' THEN (SELECT NULLIF(k.name, '') FROM products k
+                                                  WHERE k.product_id = CAST(r.dim AS uuid)) END),
        CAST(NULLIF(r.seller, '') AS uuid), r.orders, r.units, r.gross, r.refunded
 FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]),
             CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS bigint[]), CAST($8 AS bigint[]),
@@ -97,8 +100,10 @@ SET orders = s.orders + EXCLUDED.orders, units = s.units + EXCLUDED.units,
 const PreparedStatement kProductSales{"analytics_product_sales", R"sql(
 INSERT INTO product_sales AS p (product_id, currency, seller_id, name, orders, units, gross,
                                 refunded)
-SELECT CAST(r.product AS uuid), r.currency, CAST(NULLIF(r.seller, '') AS uuid), r.name, r.orders,
-       r.units, r.gross, r.refunded
+SELECT CAST(r.product AS uuid), r.currency, CAST(NULLIF(r.seller, '') AS uuid),
+       COALESCE(NULLIF(r.name, ''), (SELECT k.name FROM products k
+                                     WHERE k.product_id = CAST(r.product AS uuid)), ''),
+       r.orders, r.units, r.gross, r.refunded
 FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]),
             CAST($5 AS bigint[]), CAST($6 AS bigint[]), CAST($7 AS bigint[]),
             CAST($8 AS bigint[]))
@@ -142,11 +147,22 @@ INSERT INTO products AS p (product_id, available)
 SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS bigint[]))
 ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available)sql"};
 
+// A product's name and seller; sales counted before analytics knew its name (its catalog event
+// and the sale travel on different topics) take the name now. Returns how many sales rows did.
 const PreparedStatement kProduct{"analytics_product", R"sql(
-INSERT INTO products AS p (product_id, name, seller_id)
-VALUES (CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS uuid))
-ON CONFLICT (product_id) DO UPDATE
-SET name = EXCLUDED.name, seller_id = COALESCE(EXCLUDED.seller_id, p.seller_id))sql"};
+WITH product AS (
+  INSERT INTO products AS p (product_id, name, seller_id)
+  VALUES (CAST($1 AS uuid), $2, CAST(NULLIF($3, '') AS uuid))
+  ON CONFLICT (product_id) DO UPDATE
+  SET name = EXCLUDED.name, seller_id = COALESCE(EXCLUDED.seller_id, p.seller_id)),
+all_time AS (
+  UPDATE product_sales SET name = $2
+  WHERE product_id = CAST($1 AS uuid) AND name = '' AND $2 <> '' RETURNING 1),
+daily AS (
+  UPDATE daily_sales SET name = $2
+  WHERE grp = 'product' AND lower(dim) = CAST(CAST($1 AS uuid) AS text) AND name IS NULL
+    AND $2 <> '' RETURNING 1)
+SELECT (SELECT count(*) FROM all_time) + (SELECT count(*) FROM daily))sql"};
 
 const PreparedStatement kProductName{
     "analytics_product_name",
@@ -345,7 +361,10 @@ void AnalyticsStore::stock_level(const std::string& product_id, long long availa
 
 void AnalyticsStore::product(const std::string& product_id, const std::string& name,
                              const std::string& seller_id) {
-  kProduct.run(sql_, {&product_id, &name, &seller_id});
+  if (kProduct.query(sql_, {&product_id, &name, &seller_id}).integer(0, 0) > 0) {
+    dirty("sales_totals");
+    dirty("top_products");
+  }
 }
 
 std::string AnalyticsStore::product_name(const std::string& product_id) {

@@ -249,3 +249,38 @@ TEST_CASE("the sales of a transaction go in summed, one row per key, with the la
         4);
   CHECK(tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE name = 'Blue lamp'") == 1);
 }
+
+TEST_CASE("sales counted before their product's name was known take it when it comes") {
+  Fixture f;
+  const std::string teapot = f.ids.next().str();
+  const std::string kettle = f.ids.next().str();
+  const std::string seller = f.ids.next().str();
+  const std::string day = "2026-12-01";
+  const auto named = [&](const std::string& product, const std::string& name) {
+    return tests::count(f.sql, "SELECT count(*) FROM product_sales WHERE product_id = '" + product +
+                                   "' AND name = '" + name + "'") +
+           tests::count(f.sql,
+                        "SELECT count(*) FROM daily_sales WHERE grp = 'product' AND dim = '" +
+                            product + "' AND name = '" + name + "'");
+  };
+  // The sale first, the product's catalog event in a later transaction.
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.add_sale(f.ids.next().str(), day, "EUR", 300, {{teapot, seller, "", 1, 300}});
+  });
+  CHECK(named(teapot, "Teapot") == 0);
+  CHECK(f.take_dirty("top_products"));
+  f.in_transaction([&](analytics::AnalyticsStore& st) { st.product(teapot, "Teapot", seller); });
+  CHECK(named(teapot, "Teapot") == 2);
+  CHECK(f.take_dirty("top_products"));  // the snapshots that name it are published again
+  // Both in one transaction, the sale first: its rows are written at the end, with the name.
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.add_sale(f.ids.next().str(), day, "EUR", 300, {{kettle, seller, "", 1, 300}});
+    st.product(kettle, "Kettle", seller);
+  });
+  CHECK(named(kettle, "Kettle") == 2);
+  CHECK(f.take_dirty("top_products"));
+  // A rename fills no name already there: the next sale brings it.
+  f.in_transaction([&](analytics::AnalyticsStore& st) { st.product(teapot, "Tea pot", seller); });
+  CHECK(named(teapot, "Teapot") == 2);
+  CHECK_FALSE(f.take_dirty("top_products"));
+}
