@@ -7,11 +7,13 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json/parse.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -30,12 +32,13 @@ using bench::percentile;
 
 namespace {
 
-Clock::time_point parse_time(const std::string& pg) {
-  // PostgreSQL gives "2026-11-23 10:00:00.123456+00"; read it as UTC.
+Clock::time_point parse_time(const std::string& text) {
+  // PostgreSQL gives "2026-11-23 10:00:00.123456+00", ce_time "2026-11-23T10:00:00.123Z"; both
+  // are UTC.
   std::tm tm{};
   double seconds = 0;
-  std::sscanf(pg.c_str(), "%d-%d-%d %d:%d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-              &tm.tm_min, &seconds);
+  std::sscanf(text.c_str(), "%d-%d-%d%*c%d:%d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+              &tm.tm_hour, &tm.tm_min, &seconds);
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   tm.tm_sec = 0;
@@ -77,6 +80,157 @@ std::vector<double> raw_round_trips(int n) {
   }
   consumer->close();
   return out;
+}
+
+// Where the time of a confirmed saga goes, hop by hop, from every record of its happy path on
+// the broker and the inbox row of the transaction that answered it. Each hop runs from the
+// broker's timestamp of a record (its producer's send) to that of the record answering it:
+// `fetch` until the answering transaction began (the inbox row's `received_at`, the
+// transaction's start: broker, consumer, the processor's batch), `handle` until the handler made
+// its answer (ce_time: the inbox, the lock ahead, the handler), `commit` until the transaction
+// committed (with PostgreSQL's track_commit_timestamp on; else it is part of `send`), `send`
+// until the relay sent the answer. Clocks are this machine's; ce_time and the broker's
+// timestamps are whole milliseconds, floored: half a millisecond is added to each, and a mean
+// over many sagas is what they tell.
+void print_hops(System& system, const std::set<std::string>& orders) {
+  struct Step {
+    const char* type;
+    const char* answered_by;  // the service whose transaction answers this record
+  };
+  static constexpr std::array<Step, 8> kChain = {{
+      {contracts::order::PlaceOrderV1::kType, "order"},
+      {contracts::inventory::ReserveStockV1::kType, "inventory"},
+      {contracts::inventory::StockReservedV1::kType, "order"},
+      {contracts::payment::ChargePaymentV1::kType, "payment"},
+      {contracts::payment::PaymentChargedV1::kType, "order"},
+      {contracts::inventory::CommitReservationV1::kType, "inventory"},
+      {contracts::inventory::ReservationCommittedV1::kType, "order"},
+      {contracts::order::OrderConfirmedV1::kType, ""},
+  }};
+  struct Seen {
+    std::string id;       // ce_id
+    double sent_ms = 0;   // the broker's timestamp
+    double event_ms = 0;  // ce_time
+    double begun_ms = 0;  // the answering transaction's start and commit, from its inbox row
+    double committed_ms = 0;
+  };
+  std::map<std::string, std::array<std::optional<Seen>, kChain.size()>> sagas;
+  auto conf =
+      events::make_kafka_conf({{"bootstrap.servers", tests::required_env("BAZAAR_KAFKA_BROKERS")},
+                               {"group.id", tests::unique_name("bench-hops")},
+                               {"auto.offset.reset", "earliest"},
+                               {"enable.auto.commit", "false"}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  REQUIRE_MESSAGE(consumer != nullptr, err);
+  consumer->subscribe({contracts::topic::kOrderCommands, contracts::topic::kInventoryCommands,
+                       contracts::topic::kInventoryEvents, contracts::topic::kPaymentCommands,
+                       contracts::topic::kPaymentEvents, contracts::topic::kOrderEvents});
+  const auto header = [](RdKafka::Message& m, const char* name) {
+    const auto h = m.headers()->get_last(name);
+    return std::string(static_cast<const char*>(h.value()), h.value_size());
+  };
+  const auto ms = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(t.time_since_epoch()).count();
+  };
+  std::size_t complete = 0;
+  auto idle_since = std::chrono::steady_clock::now();
+  while (complete < orders.size() && std::chrono::steady_clock::now() - idle_since < 5s) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (m->err() != RdKafka::ERR_NO_ERROR || m->headers() == nullptr) continue;
+    idle_since = std::chrono::steady_clock::now();
+    const std::string type = header(*m, "ce_type");
+    const auto found = std::find_if(kChain.begin(), kChain.end(),
+                                    [&](const Step& step) { return type == step.type; });
+    if (found == kChain.end()) continue;
+    const auto step = static_cast<std::size_t>(found - kChain.begin());
+    const auto data =
+        boost::json::parse(std::string_view(static_cast<const char*>(m->payload()), m->len()));
+    const auto* order_id = data.as_object().if_contains("order_id");
+    if (order_id == nullptr || !orders.contains(std::string(order_id->as_string()))) continue;
+    auto& saga = sagas[std::string(order_id->as_string())];
+    if (saga[step]) continue;
+    saga[step] = Seen{header(*m, "ce_id"), static_cast<double>(m->timestamp().timestamp) + 0.5,
+                      ms(parse_time(header(*m, "ce_time"))) + 0.5};
+    complete += std::all_of(saga.begin(), saga.end(), [](const auto& s) { return s.has_value(); });
+  }
+  consumer->close();
+
+  // The answering transactions, from the inbox rows of the records they answered.
+  bool commit_times = true;
+  for (std::size_t step = 0; step + 1 < kChain.size(); ++step) {
+    auto& sql = system.db(kChain[step].answered_by);
+    std::string tracked;
+    sql << "SHOW track_commit_timestamp", soci::into(tracked);
+    commit_times = commit_times && tracked == "on";
+    std::map<std::string, Seen*> by_id;
+    std::string ids = "{";
+    for (auto& [order, saga] : sagas) {
+      if (!saga[step]) continue;
+      by_id[saga[step]->id] = &*saga[step];
+      ids += (ids.size() > 1 ? "," : "") + saga[step]->id;
+    }
+    ids += "}";
+    const std::string committed = tracked == "on"
+                                      ? "extract(epoch FROM pg_xact_commit_timestamp(xmin))"
+                                      : "CAST(0 AS double precision)";
+    soci::rowset<soci::row> rows =
+        (sql.prepare << "SELECT CAST(ce_id AS text), CAST(extract(epoch FROM received_at) AS "
+                        "double precision) * 1000, CAST(" +
+                            committed +
+                            " AS double precision) * 1000 FROM inbox WHERE consumer = :consumer "
+                            "AND ce_id = ANY(CAST(:ids AS uuid[]))",
+         soci::use(std::string(kChain[step].answered_by)), soci::use(ids));
+    for (const auto& row : rows) {
+      const auto it = by_id.find(row.get<std::string>(0));
+      if (it == by_id.end()) continue;
+      it->second->begun_ms = row.get<double>(1);
+      it->second->committed_ms = row.get<double>(2);
+    }
+  }
+
+  std::printf("\n%-48s %8s %8s %8s %8s %8s\n", "hop of a confirmed saga (mean ms)", "fetch",
+              "handle", "commit", "send", "total");
+  const auto name = [](const char* type) {
+    const std::string_view t(type);
+    const auto end = t.rfind('.');
+    const auto start = t.rfind('.', end - 1) + 1;
+    return std::string(t.substr(start, end - start));
+  };
+  std::array<double, 5> sum_of_hops{};
+  for (std::size_t step = 1; step < kChain.size(); ++step) {
+    std::array<double, 5> sum{};
+    int count = 0;
+    for (const auto& [id, saga] : sagas) {
+      const auto& asked = saga[step - 1];
+      const auto& answer = saga[step];
+      if (!asked || !answer || asked->begun_ms == 0) continue;
+      const double committed = commit_times ? asked->committed_ms : answer->event_ms;
+      sum[0] += asked->begun_ms - asked->sent_ms;
+      sum[1] += answer->event_ms - asked->begun_ms;
+      sum[2] += committed - answer->event_ms;
+      sum[3] += answer->sent_ms - committed;
+      sum[4] += answer->sent_ms - asked->sent_ms;
+      ++count;
+    }
+    const std::string hop = name(kChain[step - 1].type) + " -> " + name(kChain[step].type) + " (" +
+                            kChain[step - 1].answered_by + ")";
+    std::printf("%-48s", hop.c_str());
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+      const double mean = sum[i] / std::max(1, count);
+      sum_of_hops[i] += mean;
+      if (i == 2 && !commit_times) {
+        std::printf(" %8s", "-");
+      } else {
+        std::printf(" %8.2f", mean);
+      }
+    }
+    std::printf("\n");
+  }
+  std::printf("%-48s", "every hop");
+  for (const double total : sum_of_hops) std::printf(" %8.2f", total);
+  std::printf("\nsagas_with_every_hop=%zu of %zu%s\n", complete, orders.size(),
+              commit_times ? "" : " (commit: PostgreSQL's track_commit_timestamp is off)");
 }
 
 // Which orders reached their outcome, heard from order.events as an analyst hears them:
@@ -320,6 +474,7 @@ TEST_CASE("saga benchmark") {
                             "FROM inbox WHERE consumer = 'analytics'",
       soci::into(applied), soci::into(applied_s);
   const auto raw = raw_round_trips(200);
+  print_hops(system, std::set<std::string>(orders.begin(), orders.end()));
 
   std::printf("\n%-28s %10s %10s %10s\n", "measure", "p50_ms", "p99_ms", "count");
   std::printf("%-28s %10.1f %10.1f %10zu\n", "saga place->confirmed", percentile(latencies, 0.5),
