@@ -27,10 +27,43 @@ INSERT INTO users (user_id, disabled, updated_at)
 VALUES (CAST(:user_id AS uuid), :disabled, now())
 ON CONFLICT (user_id) DO UPDATE SET disabled = EXCLUDED.disabled, updated_at = now())sql";
 
-constexpr const char* kUpsertChat = R"sql(
-INSERT INTO users (user_id, chat_id, updated_at)
-VALUES (CAST(:user_id AS uuid), NULLIF(:chat_id, ''), now())
-ON CONFLICT (user_id) DO UPDATE SET chat_id = EXCLUDED.chat_id, updated_at = now())sql";
+// A binding applies only when it is not older than the one the row holds: a late or replayed
+// UserChatBound changes nothing (no row returned).
+const events::PreparedStatement kApplyChat{"notification_apply_chat", R"sql(
+INSERT INTO users (user_id, chat_id, chat_bound_at, updated_at)
+VALUES (CAST($1 AS uuid), NULLIF($2, ''), CAST($3 AS timestamptz), now())
+ON CONFLICT (user_id) DO UPDATE
+SET chat_id = EXCLUDED.chat_id, chat_bound_at = EXCLUDED.chat_bound_at, updated_at = now()
+WHERE users.chat_bound_at IS NULL OR users.chat_bound_at <= EXCLUDED.chat_bound_at
+RETURNING 1)sql"};
+
+// The chat deliveries not yet made of a user's notifications created since a binding's time
+// ($2): they follow that binding, to no chat (dropped) or to its chat ($3, the JSON chat id).
+const events::PreparedStatement kDropChatSince{"notification_drop_chat_since", R"sql(
+DELETE FROM chat_deliveries AS d USING notifications AS n
+WHERE n.notification_id = d.notification_id AND n.recipient_id = CAST($1 AS uuid)
+  AND n.created_at >= CAST($2 AS timestamptz) AND d.status = 'PENDING')sql"};
+const events::PreparedStatement kMoveChatSince{"notification_move_chat_since", R"sql(
+UPDATE chat_deliveries AS d
+SET payload = jsonb_set(d.payload, '{chat_id}', CAST($3 AS jsonb)),
+    updated_at = CAST($4 AS timestamptz)
+FROM notifications AS n
+WHERE n.notification_id = d.notification_id AND n.recipient_id = CAST($1 AS uuid)
+  AND n.created_at >= CAST($2 AS timestamptz) AND d.status = 'PENDING')sql"};
+
+// The notifications created since the binding's time that found no chat when they were made get
+// one now, with the text create() gives them. A one-time code is never stored, so its
+// notification has nothing to send late.
+const events::PreparedStatement kQueueChatSince{"notification_queue_chat_since", R"sql(
+INSERT INTO chat_deliveries (notification_id, status, attempts, next_attempt_at, payload,
+                             created_at, updated_at)
+SELECT n.notification_id, 'PENDING', 0, CAST($4 AS timestamptz),
+       jsonb_build_object('chat_id', CAST($3 AS jsonb), 'text', n.title || chr(10) || n.body),
+       CAST($4 AS timestamptz), CAST($4 AS timestamptz)
+FROM notifications AS n JOIN users AS u ON u.user_id = n.recipient_id AND NOT u.disabled
+WHERE n.recipient_id = CAST($1 AS uuid) AND n.created_at >= CAST($2 AS timestamptz)
+  AND n.kind <> 'otp'
+ON CONFLICT (notification_id) DO NOTHING)sql"};
 
 // The statements of every notification, prepared once per connection
 // (events::PreparedStatement).
@@ -78,17 +111,19 @@ void queue_delivery(soci::session& sql, const events::PreparedStatement& insert,
 }
 
 // The Bot API takes a numeric chat id as an integer and a channel as its @name.
-boost::json::object send_message(const std::string& chat_id, const std::string& text) {
-  boost::json::object request{{"text", text}};
+boost::json::value chat_id_json(const std::string& chat_id) {
   std::int64_t numeric = 0;
   const auto* end = chat_id.data() + chat_id.size();
   if (const auto [at, err] = std::from_chars(chat_id.data(), end, numeric);
       err == std::errc{} && at == end) {
-    request["chat_id"] = numeric;
-  } else {
-    request["chat_id"] = chat_id;
+    return numeric;
   }
-  return request;
+  return boost::json::string(chat_id);
+}
+
+// The text of a notification in a chat (kQueueChatSince builds the same from the table).
+std::string chat_text(const Notification& n, const std::string& secret_code) {
+  return secret_code.empty() ? n.title + "\n" + n.body : n.title + ": " + secret_code;
 }
 
 }  // namespace
@@ -137,7 +172,17 @@ void NotificationHandler::disabled(events::HandlerContext& ctx,
 void NotificationHandler::chat_bound(events::HandlerContext& ctx,
                                      const contracts::identity::UserChatBoundV1& e) {
   const std::string chat_id = e.chat_id.value_or("");
-  ctx.sql << kUpsertChat, soci::use(e.user_id, "user_id"), soci::use(chat_id, "chat_id");
+  const std::string& bound_at = ctx.event.time;
+  if (kApplyChat.query(ctx.sql, {&e.user_id, &chat_id, &bound_at}).empty()) return;  // stale
+  if (!chat_) return;
+  if (chat_id.empty()) {
+    kDropChatSince.run(ctx.sql, {&e.user_id, &bound_at});
+    return;
+  }
+  const std::string chat = boost::json::serialize(chat_id_json(chat_id));
+  const std::string now = events::format_rfc3339(ctx.clock.now());
+  kMoveChatSince.run(ctx.sql, {&e.user_id, &bound_at, &chat, &now});
+  kQueueChatSince.run(ctx.sql, {&e.user_id, &bound_at, &chat, &now});
 }
 
 void NotificationHandler::one_time_code(events::HandlerContext& ctx,
@@ -181,10 +226,10 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
     if (!found.empty()) chat_id = found.text(0, 0);
   }
   if (!chat_id.empty()) {
-    const std::string text =
-        secret_code.empty() ? n.title + "\n" + n.body : n.title + ": " + secret_code;
-    queue_delivery(ctx.sql, kInsertChatDelivery, notification_id,
-                   boost::json::serialize(send_message(chat_id, text)), created_at);
+    const boost::json::object request{{"chat_id", chat_id_json(chat_id)},
+                                      {"text", chat_text(n, secret_code)}};
+    queue_delivery(ctx.sql, kInsertChatDelivery, notification_id, boost::json::serialize(request),
+                   created_at);
   }
   // A code goes to one place: the chat when there is one, else the webhook.
   if (webhook_ && (secret_code.empty() || chat_id.empty())) {

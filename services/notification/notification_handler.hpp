@@ -16,7 +16,10 @@ namespace bazaar::notification {
 /// and turns order outcomes into notifications: each is stored once, emitted as
 /// NotificationCreated, logged, and queued for the configured sinks (the webhook, and the chat
 /// bot for a user who bound a chat), all in the event's transaction. A one-time code goes to
-/// the user's chat when there is one, else to the webhook.
+/// the user's chat when there is one, else to the webhook. identity.events and order.events are
+/// read side by side, so a binding can be handled after a notification made later than it: each
+/// binding takes the chat deliveries of the notifications made since its time (ce_time), and an
+/// older binding than the one held changes nothing.
 class NotificationHandler final : public events::DispatchHandler<NotificationHandler> {
  public:
   /// `webhook`: whether each notification also gets a row in `deliveries`; `chat`: whether a
