@@ -15,12 +15,20 @@ namespace {
 
 const std::set<std::string> kSettled{"CONFIRMED", "REJECTED", "CANCELLED"};
 
-// An admin known to the notification service, so admin notifications have a recipient.
-std::string register_admin(Bus& bus) {
+// An admin known to the notification service, so admin notifications have a recipient. It
+// reads identity.events beside order.events: the order comes once the admin is known.
+std::string register_admin(System& system, Bus& bus) {
   const std::string admin = bus.new_id();
   bus.send(
       "identity.events", "bazaar.identity.UserRegistered.v1", admin,
       {{"user_id", admin}, {"email", "admin@bazaar.test"}, {"name", "Admin"}, {"role", "admin"}});
+  REQUIRE(tests::wait_until(30s, [&] {
+    long long known = 0;
+    system.db("notification") << "SELECT count(*) FROM users WHERE user_id = CAST(:id AS uuid) "
+                                 "AND role = 'admin'",
+        soci::use(admin), soci::into(known);
+    return known == 1;
+  }));
   return admin;
 }
 
@@ -42,7 +50,7 @@ TEST_CASE("a paid order is confirmed and moves stock from available to sold") {
   System system({{"notification", {{"BAZAAR_NOTIFICATION_WEBHOOK_URL", webhook.url()}}}});
   Bus bus;
   Shop shop{system, bus};
-  const std::string admin = register_admin(bus);
+  const std::string admin = register_admin(system, bus);
   const std::string seller = bus.new_id();
   const std::string buyer = bus.new_id();
   const std::string product = shop.list_product(seller, 1250, 5);
