@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,9 +200,14 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  const pid_t parent = getpid();
   pid_ = fork();
   REQUIRE(pid_ >= 0);
   if (pid_ == 0) {
+    // A test binary that crashes or is killed on a timeout runs no destructor: its services
+    // must not live on in the consumer groups of the tests after it. The signal comes when the
+    // forking thread ends, and every child is started from the test's own thread.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);

@@ -6,8 +6,10 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -112,4 +114,37 @@ TEST_CASE("a service that cannot start says why in one line and exits with that 
     CHECK(outcome.log.find("terminate") == std::string::npos);
     CHECK(outcome.log.find("secret") == std::string::npos);  // the password never reaches a log
   }
+}
+
+TEST_CASE("the processes a test starts die with it when it dies without cleaning up") {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t test_like = ::fork();
+  REQUIRE(test_like >= 0);
+  if (test_like == 0) {
+    // A test binary that starts a service, then dies the way a crash or a timeout's SIGKILL
+    // ends it: no destructor runs.
+    ::close(pipe_fds[0]);
+    ChildProcess service("/bin/sleep", {"120"}, {}, "/dev/null");
+    const pid_t pid = service.pid();
+    static_cast<void>(::write(pipe_fds[1], &pid, sizeof pid));
+    ::kill(::getpid(), SIGKILL);
+  }
+  ::close(pipe_fds[1]);
+  pid_t service = 0;
+  const auto got = ::read(pipe_fds[0], &service, sizeof service);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(test_like, &status, 0) == test_like);
+  REQUIRE(got == static_cast<ssize_t>(sizeof service));
+  REQUIRE(service > 0);
+  // Gone, or a zombie waiting for its new parent to reap it.
+  const auto gone = [service] {
+    std::ifstream stat("/proc/" + std::to_string(service) + "/stat");
+    std::string pid, name, state;
+    return !(stat >> pid >> name >> state) || state == "Z";
+  };
+  const bool died = wait_until(10s, gone);
+  if (!died) ::kill(service, SIGKILL);
+  CHECK(died);
 }
