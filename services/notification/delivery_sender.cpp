@@ -28,13 +28,15 @@ WHERE d.notification_id = due.notification_id
 RETURNING CAST(d.notification_id AS text), d.attempts, CAST(d.payload AS text))sql";
 
 // `attempts = $7` (the attempts before) makes a late record (our lease ran out and another sender
-// took the row) change nothing.
+// took the row) change nothing, and so does the payload posted ($8) when the row was given
+// another since (a chat bound meanwhile): it stays due for its new payload when the claim ends.
 constexpr const char* kRecordAttempt = R"sql(
 UPDATE {table}
 SET status = $1, attempts = CAST($2 AS integer), next_attempt_at = CAST($3 AS timestamptz),
     last_error = NULLIF($4, ''), updated_at = CAST($5 AS timestamptz)
 WHERE notification_id = CAST($6 AS uuid) AND status = 'PENDING'
-  AND attempts = CAST($7 AS integer))sql";
+  AND attempts = CAST($7 AS integer) AND payload = CAST($8 AS jsonb)
+RETURNING 1)sql";
 
 constexpr const char* kReleaseClaim = R"sql(
 UPDATE {table} SET next_attempt_at = CAST($1 AS timestamptz)
@@ -96,8 +98,14 @@ void DeliverySender::record(events::TaskContext& ctx, const Claimed& row,
   const std::string& id = row.notification_id;
   const std::string attempts = std::to_string(step.attempts);
   const std::string attempts_before = std::to_string(row.attempts);
-  record_.run(ctx.db.session(), {&status, &attempts, &next_attempt_at, &last_error, &updated_at,
-                                 &id, &attempts_before});
+  const int recorded =
+      record_.run(ctx.db.session(), {&status, &attempts, &next_attempt_at, &last_error, &updated_at,
+                                     &id, &attempts_before, &row.payload});
+  if (recorded == 0) {
+    spdlog::info("{} delivery notification_id={} changed while it was posted; not recorded",
+                 table_.sink, id);
+    return;
+  }
 
   if (step.status == DeliveryStatus::delivered) {
     spdlog::info("{} delivered notification_id={} attempts={}", table_.sink, id, step.attempts);

@@ -27,6 +27,16 @@ INSERT INTO users (user_id, disabled, updated_at)
 VALUES (CAST(:user_id AS uuid), :disabled, now())
 ON CONFLICT (user_id) DO UPDATE SET disabled = EXCLUDED.disabled, updated_at = now())sql";
 
+// A binding and a notification of the same user, handled at once by two instances (identity.events
+// and order.events go to different partitions), would each miss the other's uncommitted rows:
+// the binding holds this lock of the user exclusively, a notification shares it, and each reads
+// only after it got the lock (a statement of its own, so its reads come after the wait).
+// 0x63686174: "chat", the class of these keys.
+const events::PreparedStatement kLockChatOf{
+    "notification_lock_chat_of", "SELECT pg_advisory_xact_lock(1667785076, hashtext($1))"};
+const events::PreparedStatement kShareChatOf{
+    "notification_share_chat_of", "SELECT pg_advisory_xact_lock_shared(1667785076, hashtext($1))"};
+
 // A binding applies only when it is not older than the one the row holds: a late or replayed
 // UserChatBound changes nothing (no row returned).
 const events::PreparedStatement kApplyChat{"notification_apply_chat", R"sql(
@@ -38,18 +48,27 @@ WHERE users.chat_bound_at IS NULL OR users.chat_bound_at <= EXCLUDED.chat_bound_
 RETURNING 1)sql"};
 
 // The chat deliveries not yet made of a user's notifications created since a binding's time
-// ($2): they follow that binding, to no chat (dropped) or to its chat ($3, the JSON chat id).
+// ($2): they follow that binding, to no chat (dropped) or to its chat ($3, the JSON chat id;
+// those an earlier chat refused for good are tried again there). A one-time code stays: it went
+// to no other sink and is asked for again only by its user, so it keeps its chat. A row a sender
+// is posting right now is posted as claimed; one moved meanwhile is not recorded as delivered
+// (DeliverySender compares the payload) and goes to the new chat once the claim ends.
 const events::PreparedStatement kDropChatSince{"notification_drop_chat_since", R"sql(
 DELETE FROM chat_deliveries AS d USING notifications AS n
 WHERE n.notification_id = d.notification_id AND n.recipient_id = CAST($1 AS uuid)
-  AND n.created_at >= CAST($2 AS timestamptz) AND d.status = 'PENDING')sql"};
+  AND n.created_at >= CAST($2 AS timestamptz) AND d.status = 'PENDING' AND n.kind <> 'otp')sql"};
 const events::PreparedStatement kMoveChatSince{"notification_move_chat_since", R"sql(
 UPDATE chat_deliveries AS d
 SET payload = jsonb_set(d.payload, '{chat_id}', CAST($3 AS jsonb)),
-    updated_at = CAST($4 AS timestamptz)
+    status = 'PENDING',
+    attempts = CASE WHEN d.status = 'FAILED' THEN 0 ELSE d.attempts END,
+    next_attempt_at = CASE WHEN d.status = 'FAILED' THEN CAST($4 AS timestamptz)
+                           ELSE d.next_attempt_at END,
+    last_error = NULL, updated_at = CAST($4 AS timestamptz)
 FROM notifications AS n
 WHERE n.notification_id = d.notification_id AND n.recipient_id = CAST($1 AS uuid)
-  AND n.created_at >= CAST($2 AS timestamptz) AND d.status = 'PENDING')sql"};
+  AND n.created_at >= CAST($2 AS timestamptz) AND d.status IN ('PENDING', 'FAILED')
+  AND d.payload -> 'chat_id' <> CAST($3 AS jsonb))sql"};
 
 // The notifications created since the binding's time that found no chat when they were made get
 // one now, with the text create() gives them. A one-time code is never stored, so its
@@ -173,6 +192,7 @@ void NotificationHandler::chat_bound(events::HandlerContext& ctx,
                                      const contracts::identity::UserChatBoundV1& e) {
   const std::string chat_id = e.chat_id.value_or("");
   const std::string& bound_at = ctx.event.time;
+  if (chat_) kLockChatOf.run(ctx.sql, {&e.user_id});
   if (kApplyChat.query(ctx.sql, {&e.user_id, &chat_id, &bound_at}).empty()) return;  // stale
   if (!chat_) return;
   if (chat_id.empty()) {
@@ -222,6 +242,7 @@ void NotificationHandler::create(events::HandlerContext& ctx, const Notification
   const auto payload = created_payload(notification_id, n, created_at);
   std::string chat_id;
   if (chat_) {
+    kShareChatOf.run(ctx.sql, {&n.recipient_id});
     const events::PreparedRows found = kUserChat.query(ctx.sql, {&n.recipient_id});
     if (!found.empty()) chat_id = found.text(0, 0);
   }

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "contracts/contracts.hpp"
@@ -20,6 +22,7 @@
 #include "events/db.hpp"
 #include "events/envelope.hpp"
 #include "events/migrations.hpp"
+#include "events/outbox.hpp"
 #include "events/schema_registry.hpp"
 #include "events/uuid.hpp"
 #include "harness.hpp"
@@ -77,6 +80,25 @@ struct Fixture {
                                {"currency", "EUR"}});
   }
 
+  // A one-time sign-in code for `buyer`, at the clock's time now.
+  events::Envelope code(const std::string& value) {
+    return factory.make(contracts::identity::OtpRequestedV1::kType, buyer,
+                        boost::json::object{{"user_id", buyer},
+                                            {"code", value},
+                                            {"expires_at", "2099-01-01T00:00:00Z"},
+                                            {"purpose", "sign_in"}});
+  }
+
+  // How many chat messages wait for the buyer, and how many of them hold `text`.
+  std::pair<long long, long long> pending_for_buyer(const std::string& text) {
+    long long all = 0, holding = 0;
+    sql << "SELECT count(*), count(*) FILTER (WHERE d.payload->>'text' LIKE '%' || :t || '%') "
+           "FROM chat_deliveries d JOIN notifications n USING (notification_id) "
+           "WHERE n.recipient_id = CAST(:b AS uuid) AND d.status = 'PENDING'",
+        soci::use(text, "t"), soci::use(buyer, "b"), soci::into(all), soci::into(holding);
+    return {all, holding};
+  }
+
   // The chat a pending message about `order_id` to the buyer goes to, if one is queued.
   std::optional<std::string> queued_chat(const std::string& order_id) {
     std::string payload;
@@ -87,7 +109,8 @@ struct Fixture {
         soci::use(order_id, "o"), soci::use(buyer, "b"), soci::into(payload, found);
     if (!sql.got_data() || found != soci::i_ok) return std::nullopt;
     const auto request = boost::json::parse(payload).as_object();
-    CHECK(std::string(request.at("text").as_string()).find(order_id) != std::string::npos);
+    CHECK(std::string(request.at("text").as_string()).starts_with("Order " + order_id));
+    CHECK(std::string(request.at("text").as_string()).find("\nYour order ") != std::string::npos);
     return boost::json::serialize(request.at("chat_id"));
   }
 
@@ -164,4 +187,60 @@ TEST_CASE_FIXTURE(Fixture, "an older binding arriving after a newer one changes 
   tests::apply_one_by_one(handler, bench(), {new_binding, confirmed(order), old_binding});
   CHECK(bound_chat() == "222");
   CHECK(queued_chat(order) == "222");
+}
+
+TEST_CASE_FIXTURE(Fixture, "an unbinding handled late leaves a one-time code to its chat") {
+  tests::apply_one_by_one(handler, bench(), {binding("927789897")});
+  clock.advance(1s);
+  const auto unbound = binding("");
+  clock.advance(300ms);
+  tests::apply_together(handler, bench(), {code("482913"), unbound});
+  // The code went to no other sink: it stays with the chat it was queued for.
+  CHECK(pending_for_buyer("482913") == std::pair<long long, long long>{1, 1});
+}
+
+TEST_CASE_FIXTURE(Fixture, "messages an old chat refused for good go to the chat bound since") {
+  const auto order = tests::fresh_ids(ids, 1).front();
+  tests::apply_one_by_one(handler, bench(), {binding("111")});
+  clock.advance(1s);
+  const auto rebound = binding("222");
+  clock.advance(300ms);
+  tests::apply_one_by_one(handler, bench(), {confirmed(order)});
+  sql << "UPDATE chat_deliveries SET status = 'FAILED', attempts = 3, last_error = 'HTTP 403'";
+  tests::apply_one_by_one(handler, bench(), {rebound});
+  CHECK(queued_chat(order) == "222");
+  long long attempts = -1;
+  sql << "SELECT attempts FROM chat_deliveries", soci::into(attempts);
+  CHECK(attempts == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a binding and a notification handled at once by two instances meet") {
+  const auto order = tests::fresh_ids(ids, 1).front();
+  const auto bound = binding("927789897");
+  clock.advance(300ms);
+  const auto later = confirmed(order);
+  // One instance applies the binding and has not committed yet...
+  soci::transaction tx(sql);
+  events::OutboxWriter outbox(sql, schemas, events::OutboxWriter::Write::at_flush);
+  events::HandlerContext ctx{bound, sql, outbox, factory, clock};
+  handler.apply(ctx);
+  // ...while the other applies the order's notification on its own connection.
+  events::Database other_db(tests::required_env("BAZAAR_TEST_DB"));
+  other_db.exec_script(std::string("SET search_path TO ") + kSchema);
+  notification::NotificationHandler other(clock, false, true);
+  std::thread instance([&] {
+    tests::apply_one_by_one(other, {other_db.session(), schemas, factory, clock}, {later});
+  });
+  // It waits for the binding's transaction rather than read past it.
+  const bool waits = tests::wait_until(10s, [&] {
+    long long waiting = 0;
+    sql << "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        soci::into(waiting);
+    return waiting > 0;
+  });
+  outbox.flush();
+  tx.commit();
+  instance.join();
+  CHECK(waits);
+  CHECK(queued_chat(order) == "927789897");
 }
