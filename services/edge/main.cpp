@@ -15,6 +15,7 @@
 #include "events/db.hpp"
 #include "events/service.hpp"
 #include "events/startup.hpp"
+#include "http/cursor.hpp"
 #include "http/http_server.hpp"
 #include "notifications/notification_projection.hpp"
 #include "orders/idempotency.hpp"
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
               [&product_cache](bool listening) { product_cache.watch(listening); }});
     }
     const edge::TokenService tokens(jwt, service.clock());
+    edge::set_cursor_secret(jwt.secret);  // every instance reads the cursors of the others
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);
 

@@ -1,10 +1,14 @@
 #include "http/cursor.hpp"
 
+#include <sodium.h>
+
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdint>
+#include <mutex>
+#include <stdexcept>
 
 #include "events/uuid.hpp"
 
@@ -70,17 +74,64 @@ std::optional<std::string> unbase64url(std::string_view text) {
   return out;
 }
 
+// The MAC's bytes kept in a cursor: 128 bits are beyond guessing.
+constexpr std::size_t kMacBytes = 16;
+
+// Written once before serving (set_cursor_secret), read by every request thread after.
+struct CursorKey {
+  std::once_flag random_once;
+  std::array<unsigned char, crypto_auth_hmacsha256_KEYBYTES> key{};
+};
+
+CursorKey& cursor_key() {
+  static CursorKey k;
+  std::call_once(k.random_once, [] {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
+    randombytes_buf(k.key.data(), k.key.size());
+  });
+  return k;
+}
+
+std::string mac_of(std::string_view bytes) {
+  const CursorKey& k = cursor_key();
+  std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, k.key.data(), k.key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                bytes.size());
+  crypto_auth_hmacsha256_final(&state, mac.data());
+  return {reinterpret_cast<const char*>(mac.data()), kMacBytes};
+}
+
 }  // namespace
+
+void set_cursor_secret(std::string_view secret) {
+  CursorKey& k = cursor_key();
+  // A key of its own, not the signing key of tokens itself.
+  constexpr std::string_view kLabel = "bazaar edge cursor v1";
+  static_assert(crypto_auth_hmacsha256_KEYBYTES == crypto_auth_hmacsha256_BYTES);
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()),
+                              secret.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(kLabel.data()),
+                                kLabel.size());
+  crypto_auth_hmacsha256_final(&state, k.key.data());
+}
 
 std::string encode_cursor(const Cursor& cursor) {
   const boost::json::object o{{"s", cursor.sort}, {"k", cursor.key}, {"id", cursor.id}};
-  return base64url(boost::json::serialize(o));
+  const std::string json = boost::json::serialize(o);
+  return base64url(json) + "." + base64url(mac_of(json));
 }
 
 std::optional<Cursor> decode_cursor(std::string_view text) {
   if (text.empty() || text.size() > kMaxCursorChars) return std::nullopt;
-  const auto bytes = unbase64url(text);
-  if (!bytes) return std::nullopt;
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const auto bytes = unbase64url(text.substr(0, dot));
+  const auto mac = unbase64url(text.substr(dot + 1));
+  if (!bytes || !mac || mac->size() != kMacBytes) return std::nullopt;
+  if (sodium_memcmp(mac->data(), mac_of(*bytes).data(), kMacBytes) != 0) return std::nullopt;
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(*bytes, ec);
   if (ec || !v.is_object()) return std::nullopt;

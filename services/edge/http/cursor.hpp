@@ -14,11 +14,17 @@ struct Cursor {
   std::string id;    ///< the last row's id (a UUID), the tie-breaker
 };
 
-/// The opaque `next_cursor`: base64url (no padding) of a small JSON object.
+/// Keys cursors with `secret` (edge derives it from its JWT secret, so every instance reads the
+/// cursors of the others); until called, a random key of this process. Call before serving.
+void set_cursor_secret(std::string_view secret);
+
+/// The opaque `next_cursor`: base64url (no padding) of a small JSON object, then `.` and a
+/// truncated HMAC-SHA256 of it: a cursor cannot be edited into a key the listing never gave.
 std::string encode_cursor(const Cursor& cursor);
 
 /// Reads a cursor back; nullopt for anything that `encode_cursor` did not produce (bad
-/// base64url, not JSON, missing fields, an id that is not a UUID, too long).
+/// base64url, a wrong or missing MAC, not JSON, missing fields, an id that is not a UUID, too
+/// long).
 std::optional<Cursor> decode_cursor(std::string_view text);
 
 /// Page sizes of every list.

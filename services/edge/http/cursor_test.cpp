@@ -9,7 +9,7 @@ TEST_CASE("a cursor survives encoding") {
   const std::string text = encode_cursor(c);
   for (const char ch : text) {
     const bool url_safe = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                          (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+                          (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
     CHECK(url_safe);
   }
   const auto back = decode_cursor(text);
@@ -54,6 +54,26 @@ TEST_CASE("garbage is not a cursor") {
     text.back() = text.back() == '_' ? '-' : '_';
     CHECK_FALSE(decode_cursor(text));
   }
+}
+
+TEST_CASE("an edited cursor, or one of another secret, is not a cursor") {
+  set_cursor_secret("a secret of at least thirty-two bytes, for edge");
+  const std::string text =
+      encode_cursor({"-created_at", "1700000000000000", "0190a3c4-1b2c-7d3e-8f40-123456789abc"});
+  REQUIRE(decode_cursor(text));
+  // The same JSON with a key of the caller's choosing (a time no database can hold), the MAC
+  // kept: base64url of {"s":"-created_at","k":"-211000000000000000","id":"0190a3c4-..."}.
+  const std::string forged =
+      "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjoiLTIxMTAwMDAwMDAwMDAwMDAwMCIsImlkIjoiMDE5MGEzYzQtMWIyYy03ZD"
+      "NlLThmNDAtMTIzNDU2Nzg5YWJjIn0" +
+      text.substr(text.find('.'));
+  CHECK_FALSE(decode_cursor(forged));
+  CHECK_FALSE(decode_cursor(text.substr(0, text.find('.'))));  // no MAC at all
+  // Another instance with the same secret reads it; with another secret, not.
+  set_cursor_secret("a secret of at least thirty-two bytes, for edge");
+  CHECK(decode_cursor(text));
+  set_cursor_secret("another secret of at least thirty-two bytes, too");
+  CHECK_FALSE(decode_cursor(text));
 }
 
 TEST_CASE("page sizes") {
