@@ -43,12 +43,19 @@ void print(const Context& ctx, const Record& r) {
   ctx.out.flush();
 }
 
-// The topics a name stands for: itself (which must exist), or every topic for `all`.
+// The topics a name stands for: itself (which must exist), or for `all` every topic but
+// identity.otp, whose records hold one-time codes and phone numbers: it is read only by name.
 events::Result<std::vector<std::string>> resolve_topics(TopicReader& reader,
                                                         const std::string& name) {
   auto known = reader.topics();
   if (!known) return known.error();
-  if (name == "all") return known;
+  if (name == "all") {
+    std::vector<std::string> topics;
+    for (auto& t : known.value()) {
+      if (t != contracts::topic::kIdentityOtp) topics.push_back(std::move(t));
+    }
+    return topics;
+  }
   for (const auto& t : known.value()) {
     if (t == name) return std::vector<std::string>{name};
   }

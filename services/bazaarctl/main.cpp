@@ -64,7 +64,11 @@ int main(int argc, char** argv) {
   bazaarctl tail order.events --from-beginning
   bazaarctl tail all --since 15m --correlation <order-id>
   bazaarctl tail payment.events --follow --type PaymentDeclined -o json)");
-  tail_cmd->add_option("topic", tail_args.topic, "A topic, or all")->required();
+  tail_cmd
+      ->add_option("topic", tail_args.topic,
+                   "A topic, or all (every topic but identity.otp, whose one-time codes are "
+                   "read only by name)")
+      ->required();
   tail_cmd->add_option("--type", type, "Only this ce_type (or its name: OrderPlaced)");
   tail_cmd->add_option("--correlation", correlation, "Only this correlation id (an order id)");
   tail_cmd->add_option("--subject", subject, "Only this subject or record key");
@@ -87,7 +91,11 @@ payload as JSON text). JSON Lines: one object per record, as tail -o json prints
 Examples:
   bazaarctl export order.events --since 1d --format csv --out orders.csv
   bazaarctl export payment.events --since 2026-11-30T00:00:00Z --until 2026-12-01T00:00:00Z)");
-  export_cmd->add_option("topic", export_args.topic, "A topic, or all")->required();
+  export_cmd
+      ->add_option("topic", export_args.topic,
+                   "A topic, or all (every topic but identity.otp, whose one-time codes are "
+                   "read only by name)")
+      ->required();
   export_cmd->add_option("--since", export_since, "From this time (default: the beginning)");
   export_cmd->add_option("--until", export_until, "Before this time");
   export_cmd->add_option("--type", export_type, "Only this ce_type (or its name)");
