@@ -1,7 +1,5 @@
 #include "pricing.hpp"
 
-#include <limits>
-
 namespace bazaar::order {
 
 Pricing price_order(const std::vector<RequestedLine>& lines,
@@ -11,7 +9,6 @@ Pricing price_order(const std::vector<RequestedLine>& lines,
     out.rejection = "invalid_quantity";
     return out;
   }
-  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   for (const auto& line : lines) {
     const auto it = catalog.find(line.product_id);
     if (it == catalog.end() || it->second.deleted) {
@@ -28,7 +25,7 @@ Pricing price_order(const std::vector<RequestedLine>& lines,
       out.rejection = "mixed_currency";
       return out;
     }
-    if (p.price > 0 && line.quantity > (kMax - out.total) / p.price) {
+    if (p.price > 0 && line.quantity > (kMaxTotal - out.total) / p.price) {
       out.rejection = "total_too_large";
       return out;
     }

@@ -38,8 +38,14 @@ struct Pricing {
                           ///< total_too_large
 };
 
+/// The largest total of an order, in minor units: 10^15 (ten trillion in major units). Up to it
+/// every amount prints exactly as a JSON number in major units (fifteen digits fit a double),
+/// and sums of many orders stay far inside 64 bits.
+inline constexpr std::int64_t kMaxTotal = 1'000'000'000'000'000;
+
 /// Prices an order from the projection, never from the command: every product must be known
-/// and not deleted, all in one currency, each quantity positive, and the total must fit.
+/// and not deleted, all in one currency, each quantity positive, and the total at most
+/// kMaxTotal.
 Pricing price_order(const std::vector<RequestedLine>& lines,
                     const std::map<std::string, KnownProduct>& catalog);
 

@@ -35,3 +35,15 @@ TEST_CASE("an order that cannot be priced says why") {
   CHECK(price_order({}, kCatalog).rejection == "invalid_quantity");
   CHECK(price_order({{"gold", 3}}, kCatalog).rejection == "total_too_large");
 }
+
+TEST_CASE("a total stays at most ten trillion in major units") {
+  const std::map<std::string, KnownProduct> dear{
+      {"max",
+       {.price = 999'999'999'999'999, .currency = "EUR", .seller_id = "s", .deleted = false}},
+      {"cent", {.price = 1, .currency = "EUR", .seller_id = "s", .deleted = false}}};
+  const Pricing at_most = price_order({{"max", 1}, {"cent", 1}}, dear);
+  REQUIRE(at_most.rejection.empty());
+  CHECK(at_most.total == kMaxTotal);
+  CHECK(price_order({{"max", 1}, {"cent", 2}}, dear).rejection == "total_too_large");
+  CHECK(price_order({{"max", 901}}, dear).rejection == "total_too_large");
+}

@@ -179,6 +179,36 @@ TEST_CASE("a cart becomes an order at checkout") {
         409);
 }
 
+TEST_CASE("a cart holds one currency and a total one order may have") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string tea = api.product(seller, 12.5, 10);
+  const std::string dollar = api.product(seller, 1, 10, "Mug", "USD");
+  const std::string dear = api.product(seller, 9999999999999.99, 1000, "Palace");
+  REQUIRE(api.http.send("PUT", "/cart/items/" + tea, json::object{{"quantity", 2}}, buyer).status ==
+          200);
+  const auto mixed =
+      api.http.send("PUT", "/cart/items/" + dollar, json::object{{"quantity", 1}}, buyer);
+  CHECK(mixed.status == 409);
+  CHECK(mixed.body.find("one currency") != std::string::npos);
+  const auto too_much =
+      api.http.send("PUT", "/cart/items/" + dear, json::object{{"quantity", 901}}, buyer);
+  CHECK(too_much.status == 409);
+  const auto cart = api.http.get("/cart", buyer).json();
+  CHECK(cart.at("items").as_array().size() == 1);
+  CHECK(cart.at("total").to_number<double>() == 25);
+  CHECK(cart.at("currency") == "EUR");
+  // An order past the limit is refused up front, not accepted to be rejected later.
+  const auto order = api.http.post(
+      "/orders",
+      json::object{{"lines", json::array{json::object{{"product_id", dear}, {"quantity", 901}}}},
+                   {"payment_token", "tok_ok"}},
+      buyer);
+  CHECK(order.status == 422);
+  CHECK(order.body.find("total_too_large") != std::string::npos);
+}
+
 TEST_CASE("a notification reaches the buyer over the WebSocket") {
   Api api;
   const auto [seller_id, seller] = api.user("seller");

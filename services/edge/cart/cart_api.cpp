@@ -12,6 +12,7 @@
 #include "http/problem.hpp"
 #include "http/request_body.hpp"
 #include "orders/order_placement.hpp"
+#include "pricing.hpp"
 
 namespace bazaar::edge {
 namespace {
@@ -23,7 +24,8 @@ WHERE c.buyer_id = CAST(:buyer AS uuid) AND p.status = 'active'
 ORDER BY c.added_at, c.product_id)sql";
 
 constexpr const char* kProduct = R"sql(
-SELECT stock FROM products_view WHERE product_id = CAST(:id AS uuid) AND status = 'active')sql";
+SELECT stock, price, currency FROM products_view
+WHERE product_id = CAST(:id AS uuid) AND status = 'active')sql";
 
 constexpr const char* kEnsureCart = R"sql(
 INSERT INTO carts (buyer_id, created_at, updated_at)
@@ -71,7 +73,7 @@ HttpResponse cart_answer(const std::vector<CartItem>& items) {
   boost::json::array list;
   std::int64_t total = 0;
   for (const auto& i : items) {
-    // Quantities are at most 1000 and prices far below 2^53 / 1000: no overflow.
+    // Items are admitted only while the cart's total stays within order::kMaxTotal.
     const std::int64_t line_total = i.unit_price * i.quantity;
     total += line_total;
     list.push_back(boost::json::object{{"product_id", i.product_id},
@@ -114,7 +116,10 @@ void register_cart_routes(Router& router, ApiContext& api) {
     api.db.transact([&](soci::session& sql, events::OutboxWriter&) {
       const std::string product = product_id->str();
       long long stock = 0;
-      sql << kProduct, soci::use(product, "id"), soci::into(stock);
+      long long price = 0;
+      std::string currency;
+      sql << kProduct, soci::use(product, "id"), soci::into(stock), soci::into(price),
+          soci::into(currency);
       if (!sql.got_data()) {
         answer = no_product();
         return;
@@ -125,6 +130,25 @@ void register_cart_routes(Router& router, ApiContext& api) {
         answer = problem(409, "Conflict",
                          "quantity is more than the " + std::to_string(stock) + " in stock",
                          {{"quantity", "is more than the " + std::to_string(stock) + " in stock"}});
+        return;
+      }
+      // The cart is ordered whole: one currency, and a total an order may have.
+      std::int64_t others = 0;
+      for (const auto& item : load_items(sql, ctx.principal->user_id)) {
+        if (item.product_id == product) continue;
+        if (item.currency != currency) {
+          answer = problem(409, "Conflict",
+                           "the cart holds items priced in " + item.currency +
+                               " and this product is priced in " + currency +
+                               "; an order is paid in one currency");
+          return;
+        }
+        others += item.unit_price * item.quantity;  // each item was admitted within the limit
+      }
+      if (price > 0 && wanted > (order::kMaxTotal - others) / price) {
+        answer = problem(409, "Conflict",
+                         "the cart's total would pass what one order may hold (10000000000000)",
+                         {{"quantity", "takes the cart's total past what one order may hold"}});
         return;
       }
       const std::string now = events::format_rfc3339(api.clock.now());
