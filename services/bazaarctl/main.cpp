@@ -1,5 +1,8 @@
 // bazaarctl: the operators' tool. It reads topics and consumer groups, and writes only what
 // an operator asks for (redrives, replays, group resets); it never reads a service's database.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -35,6 +38,9 @@ Examples:
 
 int main(int argc, char** argv) {
   using namespace bazaar::ctl;
+  // Standard output holds only what a command prints (tables, JSON lines, CSV): the client
+  // library's warnings, through spdlog, go to standard error.
+  spdlog::set_default_logger(spdlog::stderr_color_st("bazaarctl"));
   CLI::App app{"bazaarctl: tail, replay, redrive and inspect bazaar's Kafka topics"};
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -215,7 +221,24 @@ Example:
   rebuild_cmd->add_option("--topic", rebuild_topics,
                           "Only these topics (default: every topic it has read)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors end like every other bad input: one line and code 2, naming an unknown
+    // command rather than saying that one is required.
+    std::string what = e.what();
+    if (argc > 1 && argv[1][0] != '-' &&
+        app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == argv[1]; })
+            .empty()) {
+      what = std::string("unknown command ") + argv[1];
+    }
+    std::cerr << "bazaarctl: " << what << " (bazaarctl --help lists the commands)\n";
+    return kBadInput;
+  }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

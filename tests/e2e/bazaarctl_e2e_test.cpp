@@ -168,6 +168,19 @@ TEST_CASE("bad input and a dead broker end bazaarctl with a message and a distin
                              "127.0.0.1:" + std::to_string(tests::free_port()));
   CHECK(down.code == 3);
   CHECK(down.out.find("did not answer") != std::string::npos);
+  // What the client library says goes to standard error: standard output stays parseable.
+  const Run down_json = bazaarctl({"tail", "order.events", "--from-beginning", "-o", "json"},
+                                  "127.0.0.1:" + std::to_string(tests::free_port()));
+  CHECK(down_json.code == 3);
+  CHECK(down_json.stdout_text.empty());
+  // Usage errors are bad input too, and an unknown command is named.
+  const Run unknown_command = bazaarctl({"frobnicate"});
+  CHECK(unknown_command.code == 2);
+  CHECK(unknown_command.out.find("unknown command frobnicate") != std::string::npos);
+  const Run conflicting = bazaarctl({"tail", "order.events", "--from-beginning", "--since", "5m"});
+  CHECK(conflicting.code == 2);
+  const Run extra = bazaarctl({"lag", "surplus"});
+  CHECK(extra.code == 2);
   const Run help = bazaarctl({"dlq", "redrive", "--help"});
   CHECK(help.code == 0);
   CHECK(help.out.find("Examples:") != std::string::npos);

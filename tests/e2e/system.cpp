@@ -132,13 +132,23 @@ Run bazaarctl(const std::vector<std::string>& args, const std::string& brokers) 
   // Each test case runs in a process of its own: the name must not repeat across them.
   const std::string log =
       tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("bazaarctl") + ".log";
-  std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"}};
+  const std::string err_log = log + ".err";
+  std::map<std::string, std::string> env{{"BAZAARCTL_TIMEOUT_MS", "5000"},
+                                         {"BAZAARCTL_TEST_ERR_LOG", err_log}};
   if (!brokers.empty()) env["BAZAAR_KAFKA_BROKERS"] = brokers;
-  tests::ChildProcess p(services_dir() + "/bazaarctl/bazaarctl", args, env, log);
+  // Standard output and standard error apart, as a pipe into another tool sees them.
+  std::vector<std::string> sh_args{"-c", R"(exec "$0" "$@" 2>"$BAZAARCTL_TEST_ERR_LOG")",
+                                   services_dir() + "/bazaarctl/bazaarctl"};
+  sh_args.insert(sh_args.end(), args.begin(), args.end());
+  tests::ChildProcess p("/bin/sh", sh_args, env, log);
   Run r;
   r.code = p.wait(60s);
-  std::ifstream in(log);
-  r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  r.stdout_text = read(log);
+  r.out = r.stdout_text + read(err_log);
   return r;
 }
 

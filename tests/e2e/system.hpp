@@ -134,7 +134,8 @@ class WebhookReceiver {
 /// What a bazaarctl run printed (stdout and stderr) and its exit code.
 struct Run {
   int code = -1;
-  std::string out;
+  std::string out;          ///< standard output, then standard error
+  std::string stdout_text;  ///< standard output alone
 };
 
 /// Runs bazaarctl with `args` against the test broker (or `brokers`) until it exits.
