@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "events/uuid.hpp"
 
 namespace {
 
@@ -33,6 +34,19 @@ Examples:
   bazaarctl lag
   bazaarctl projection rebuild edge-catalog
   bazaarctl audit)";
+
+// An order id is a UUID, read in its canonical lower-case form.
+const CLI::Validator kOrderId(
+    [](std::string& text) {
+      const auto id = bazaar::events::Uuid::parse(text);
+      if (!id) return "'" + text + "' is not an order id (a UUID)";
+      text = id->str();
+      return std::string{};
+    },
+    "UUID");
+const CLI::Validator kNonEmpty(
+    [](const std::string& text) { return text.empty() ? std::string("is empty") : std::string{}; },
+    "NAME");
 
 }  // namespace
 
@@ -164,7 +178,7 @@ Examples:
   auto* saga_show_cmd = saga->add_subcommand("show", "Every record of one order, as a timeline");
   saga_show_cmd->footer(
       "Example: bazaarctl saga show 0190f5c2-7a1b-7c3d-8e4f-123456789abc -o json");
-  saga_show_cmd->add_option("order", order_id, "The order id")->required();
+  saga_show_cmd->add_option("order", order_id, "The order id")->required()->transform(kOrderId);
   std::string whatif_order, whatif_since;
   auto* whatif_cmd = saga->add_subcommand(
       "whatif", "Replay recorded inputs through this build's saga and diff what it would send");
@@ -176,7 +190,7 @@ when some order would be treated differently: run it before a deploy or a redriv
 Examples:
   bazaarctl saga whatif
   bazaarctl saga whatif --order 0190f5c2-7a1b-7c3d-8e4f-123456789abc -o json)");
-  whatif_cmd->add_option("--order", whatif_order, "Only this order");
+  whatif_cmd->add_option("--order", whatif_order, "Only this order")->transform(kOrderId);
   whatif_cmd->add_option("--since", whatif_since, "Only records from this time on");
 
   // audit
@@ -201,7 +215,7 @@ Examples:
   std::string lag_group;
   auto* lag_cmd = app.add_subcommand("lag", "Consumer groups: state, members, lag per topic");
   lag_cmd->footer("Examples:\n  bazaarctl lag\n  bazaarctl lag --group order -o json");
-  lag_cmd->add_option("--group", lag_group, "Only this consumer group");
+  lag_cmd->add_option("--group", lag_group, "Only this consumer group")->check(kNonEmpty);
 
   // projection
   auto* projection = app.add_subcommand("projection", "Read models kept by consumer groups");

@@ -21,6 +21,11 @@ std::int64_t millis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+Error before_records(std::string_view text) {
+  return Error{"bad_time", "'" + std::string(text) +
+                               "' is before 1970-01-01T00:00:00Z, where record times begin"};
+}
+
 }  // namespace
 
 events::Result<std::int64_t> parse_time(std::string_view text,
@@ -33,10 +38,18 @@ events::Result<std::int64_t> parse_time(std::string_view text,
                                        : unit == 'h' ? 3600
                                        : unit == 'd' ? 86400
                                                      : 0;
-      if (seconds_per > 0) return millis(now) - *n * seconds_per * 1000;
+      // Kafka's record times start at 1970: an age that reaches before then is no time of a
+      // record (and a huge one must not wrap around into the future).
+      if (seconds_per > 0) {
+        if (*n > millis(now) / (seconds_per * 1000)) return before_records(text);
+        return millis(now) - *n * seconds_per * 1000;
+      }
     }
   }
-  if (const auto t = events::parse_rfc3339(text)) return millis(*t);
+  if (const auto t = events::parse_rfc3339(text)) {
+    if (millis(*t) < 0) return before_records(text);
+    return millis(*t);
+  }
   return Error{"bad_time", "'" + std::string(text) +
                                "' is not a time: use 90s, 15m, 2h, 7d or 2026-11-30T08:00:00Z"};
 }

@@ -17,6 +17,11 @@ TEST_CASE("times are durations back from now or RFC 3339") {
   CHECK(parse_time("2h", kNow).value() == kNowMs - 7'200'000);
   CHECK(parse_time("1d", kNow).value() == kNowMs - 86'400'000);
   CHECK(parse_time("2023-11-14T22:13:20Z", kNow).value() == kNowMs);
+  // Before 1970 no record has a time, and an age too large must not wrap around.
+  CHECK_FALSE(parse_time("1969-12-31T23:59:59Z", kNow));
+  CHECK_FALSE(parse_time("9999999999d", kNow));
+  CHECK_FALSE(parse_time("9223372036854775807s", kNow));
+  CHECK(parse_time("1970-01-01T00:00:00Z", kNow).value() == 0);
   for (const char* bad : {"", "m", "15", "15x", "-5m", "yesterday", "2026-13-40T00:00:00Z"}) {
     CAPTURE(bad);
     const auto t = parse_time(bad, kNow);

@@ -181,6 +181,13 @@ TEST_CASE("bad input and a dead broker end bazaarctl with a message and a distin
   CHECK(conflicting.code == 2);
   const Run extra = bazaarctl({"lag", "surplus"});
   CHECK(extra.code == 2);
+  const Run empty_order = bazaarctl({"saga", "show", ""});
+  CHECK(empty_order.code == 2);
+  CHECK(empty_order.out.find("is not an order id") != std::string::npos);
+  CHECK(bazaarctl({"lag", "--group", ""}).code == 2);
+  const Run before_1970 = bazaarctl({"tail", "order.events", "--since", "1969-12-31T23:59:59Z"});
+  CHECK(before_1970.code == 2);
+  CHECK(before_1970.out.find("before 1970") != std::string::npos);
   const Run help = bazaarctl({"dlq", "redrive", "--help"});
   CHECK(help.code == 0);
   CHECK(help.out.find("Examples:") != std::string::npos);
