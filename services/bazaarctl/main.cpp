@@ -136,7 +136,8 @@ Examples:
   dlq_show_cmd->add_option("group", group, "The consumer group")->required();
   dlq_show_cmd->add_option("offsets", dlq_args.offsets, "P:O or O of dead letters");
   dlq_show_cmd->add_option("--reason", reason,
-                           "undecodable, schema_violation, rejected, handler_error");
+                           "undecodable, schema_violation, rejected, handler_error, parked "
+                           "(behind an earlier dead letter of its key) or invalid_value");
   auto* dlq_redrive_cmd = dlq->add_subcommand(
       "redrive", "Put dead letters back on their original topics, in their original order");
   dlq_redrive_cmd->footer(
