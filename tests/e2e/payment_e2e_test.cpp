@@ -2,9 +2,11 @@
 // another one, the last attempt declined, and a payment window that closes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 
 #include "shop_api.hpp"
 #include "system.hpp"
@@ -80,9 +82,24 @@ TEST_CASE("an order placed without a token waits for its buyer, who pays it late
   CHECK(missing.status == 422);
   CHECK(missing.body.find("payment_token") != std::string::npos);
 
-  const auto paid = pay(api, buyer, id, "tok_ok");
+  // The order's id in capitals names the same order, answered with its own spelling; a
+  // repeated Idempotency-Key replays the answer with its Location.
+  std::string upper = id;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  CHECK(api.http.get("/orders/" + upper, buyer).json().at("id").as_string() == id);
+  const auto paid =
+      api.http.post("/orders/" + upper + "/payment", json::object{{"payment_token", "tok_ok"}},
+                    buyer, {{"Idempotency-Key", "pay-" + id}});
   REQUIRE_MESSAGE(paid.status == 202, paid.body);
   CHECK(paid.header("location") == "/orders/" + id + "/payment");
+  CHECK(paid.json().at("order_id").as_string() == id);
+  const auto replayed =
+      api.http.post("/orders/" + upper + "/payment", json::object{{"payment_token", "tok_ok"}},
+                    buyer, {{"Idempotency-Key", "pay-" + id}});
+  CHECK(replayed.status == 202);
+  CHECK(replayed.header("idempotent-replayed") == "true");
+  CHECK(replayed.header("location") == "/orders/" + id + "/payment");
   CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
   const json::object done = payment(api, buyer, id);
   CHECK(done.at("status").as_string() == "CHARGED");

@@ -79,19 +79,26 @@ bool may_see(const OrderView& order, const Principal& who) {
 // The caller's order, or nullopt for an unknown one and for another buyer's: both answer 404.
 std::optional<OrderView> visible_order(soci::session& sql, const std::string& id,
                                        const Principal& who, bool with_steps) {
-  auto order = load_order(sql, id, with_steps);
+  // Read by its canonical spelling: an id in capitals names the same order and is answered
+  // with the id as the order has it.
+  const auto uuid = events::Uuid::parse(id);
+  if (!uuid) return std::nullopt;
+  auto order = load_order(sql, uuid->str(), with_steps);
   if (!order || !may_see(*order, who)) return std::nullopt;
   return order;
 }
 
 // Runs `work` on the caller's order (path parameter `id`) in one transaction under the
 // request's Idempotency-Key; an order they may not see is 404.
+// `location`, when given, is the path under the order that a 202 names in Location, on the first
+// answer and on its replays alike (a stored answer keeps no headers).
 HttpResponse keyed_order_action(
     ApiContext& api, const RequestContext& ctx, const boost::json::object& body, bool with_steps,
-    const std::function<HttpResponse(soci::session&, events::OutboxWriter&, OrderView&)>& work) {
+    const std::function<HttpResponse(soci::session&, events::OutboxWriter&, OrderView&)>& work,
+    const char* location = nullptr) {
   const std::string id = ctx.params.at("id");
   bool replayed = false;
-  return run_keyed(
+  HttpResponse answer = run_keyed(
       api, ctx, body,
       [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
         auto order = visible_order(sql, id, *ctx.principal, with_steps);
@@ -99,6 +106,12 @@ HttpResponse keyed_order_action(
         return work(sql, out, *order);
       },
       replayed);
+  if (location != nullptr && answer.status == 202) {
+    if (const auto uuid = events::Uuid::parse(id)) {
+      answer.headers.emplace_back("Location", "/orders/" + uuid->str() + location);
+    }
+  }
+  return answer;
 }
 
 // The order's status under the shared rules; an unknown name (a newer saga) is none.
@@ -423,10 +436,9 @@ void register_order_routes(Router& router, ApiContext& api) {
                   {"status", "REQUESTED"},
                   {"cancels_order", plan.kind == order::RefundPlan::Kind::kCancelAndRefund},
                   {"requested_at", at}};
-              HttpResponse r = json_response(202, to_json_text(boost::json::value(body)));
-              r.headers.emplace_back("Location", "/orders/" + order.id + "/payment");
-              return r;
-            });
+              return json_response(202, to_json_text(boost::json::value(body)));
+            },
+            "/payment");
       });
 
   router.add("POST", "/orders/{id}/payment", Access::kBuyer, [&api](const RequestContext& ctx) {
@@ -451,10 +463,9 @@ void register_order_routes(Router& router, ApiContext& api) {
           send_command(api, out,
                        contracts::order::PayOrderV1{
                            .order_id = order.id, .payment_token = token, .actor_id = who.user_id});
-          HttpResponse r = json_response(202, to_json_text(boost::json::value(std::move(payment))));
-          r.headers.emplace_back("Location", "/orders/" + order.id + "/payment");
-          return r;
-        });
+          return json_response(202, to_json_text(boost::json::value(std::move(payment))));
+        },
+        "/payment");
   });
 }
 
