@@ -111,6 +111,20 @@ TEST_CASE("an order placed without a token waits for its buyer, who pays it late
   CHECK(pay(api, buyer, id, "tok_ok").status == 409);
 }
 
+TEST_CASE("waiting on an order without a token answers with its latest state") {
+  Api api;
+  const auto seller = api.user("seller").second;
+  const auto buyer = api.user("buyer").second;
+  const std::string product = api.product(seller, 12.5, 3);
+  // It never settles on its own: once the wait ends the answer shows it awaiting payment, not
+  // as it was placed.
+  const auto r = api.http.post("/orders", json::object{{"lines", json::array{line(product, 1)}}},
+                               buyer, {{"Prefer", "wait=3"}});
+  REQUIRE_MESSAGE(r.status == 202, r.body);
+  CHECK(r.json().at("status").as_string() == "AWAITING_PAYMENT");
+  CHECK(r.header("preference-applied").empty());
+}
+
 TEST_CASE("a declined card leaves the order waiting, and another card pays it") {
   Api api;
   const auto seller = api.user("seller").second;

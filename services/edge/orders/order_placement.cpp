@@ -161,6 +161,10 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
       if (auto latest = wait_for_outcome(api_, order_id, *wait, settled); latest && settled) {
         answer = order_answer(200, *latest);
         add_preference_applied(answer, *wait);
+      } else if (latest) {
+        // Not settled in time (an order without a token rests awaiting its payment): still
+        // accepted, shown as it is now rather than as it was placed.
+        answer = order_answer(202, *latest);
       }
     }
   }

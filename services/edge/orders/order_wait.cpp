@@ -11,7 +11,8 @@ std::optional<OrderView> wait_for_outcome(ApiContext& api, const std::string& id
   api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
   settled = order && is_settled(order->status);
   if (!order || settled || !waiter.admitted()) return order;
-  if (!waiter.wait_until(api.clock.now() + std::chrono::seconds{seconds})) return order;
+  // Woken by its outcome or not, the answer is the order as it is now.
+  static_cast<void>(waiter.wait_until(api.clock.now() + std::chrono::seconds{seconds}));
   api.db.read([&](soci::session& sql) { order = load_order(sql, id, true); });
   settled = order && is_settled(order->status);
   return order;
