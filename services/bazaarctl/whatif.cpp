@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "contracts/contracts.hpp"
 #include "events/errors.hpp"
 #include "events/fields.hpp"
 #include "order_record.hpp"
+#include "refunds.hpp"
 #include "saga_inputs.hpp"
 #include "saga_messages.hpp"
 
@@ -104,7 +106,8 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
         h.outputs_by_cause[r.event->causation_id].push_back(&r);
       }
     } else if (order::reply_input(type) || type == ord::CancelOrderV1::kType ||
-               type == ord::PayOrderV1::kType || type == ord::AdvanceOrderStatusV1::kType) {
+               type == ord::PayOrderV1::kType || type == ord::AdvanceOrderStatusV1::kType ||
+               type == ord::RefundOrderV1::kType) {
       // A repeated delivery (or a redriven copy) was applied once: the inbox dropped the rest.
       if (seen.insert(r.event->id).second) orders[id].inputs.push_back(&r);
     }
@@ -126,8 +129,25 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     ++report.orders;
     // A placement the order service rejected (unpriceable) ran no saga.
     if (h.placement->event->type == ord::OrderRejectedV1::kType) continue;
+    // Inputs in the order the service handled them: by the time of what each caused, then (one
+    // batch, one millisecond) by where that went on order.events, whose partition holds every
+    // event of the order in the order it was written; an input that caused nothing by its own
+    // time. Two replies of one millisecond arrive in either order on different topics.
+    const auto handled = [&h](const Record* input) {
+      std::int64_t ms = at_ms(*input);
+      std::int64_t offset = INT64_MAX;
+      const auto caused = h.outputs_by_cause.find(input->event->id);
+      if (caused != h.outputs_by_cause.end() && !caused->second.empty()) {
+        ms = INT64_MAX;
+        for (const auto* out : caused->second) {
+          ms = std::min(ms, at_ms(*out));
+          if (out->topic == contracts::topic::kOrderEvents) offset = std::min(offset, out->offset);
+        }
+      }
+      return std::tuple{ms, offset, at_ms(*input)};
+    };
     std::stable_sort(h.inputs.begin(), h.inputs.end(),
-                     [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
+                     [&](const Record* a, const Record* b) { return handled(a) < handled(b); });
     // Deadline steps are inputs too: each group of uncaused outputs at one moment is one.
     std::stable_sort(h.deadline_outputs.begin(), h.deadline_outputs.end(),
                      [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
@@ -142,16 +162,20 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     order::OrderRecord o = record_of(h, order_id);
     auto step = [&](Input input, const std::string& reason, const std::string& name,
                     const std::string& where, const std::vector<const Record*>& recorded,
-                    const std::string& trigger, int attempt = 0) {
+                    const std::string& trigger, int attempt = 0, bool refund_paid = false) {
       ++report.inputs;
       const order::Decision d = decide(o.saga, input, reason, attempt);
       // The placement's own events are compared separately; here only what the step adds.
-      // Only the types are compared: the payment window's end is a placeholder.
+      // Only the types are compared: the payment window's end is a placeholder. An admin
+      // refund paid out is booked beside the saga (OrderRefunded), not decided by it.
       const auto would = order::decision_messages(o, d, trigger, "2000-01-01T00:00:00Z", 0);
       auto recorded_types = types_of(recorded);
       recorded_types.erase(
           std::remove_if(recorded_types.begin(), recorded_types.end(),
-                         [](const std::string& t) { return t == ord::OrderPlacedV1::kType; }),
+                         [&](const std::string& t) {
+                           return t == ord::OrderPlacedV1::kType ||
+                                  (refund_paid && t == ord::OrderRefundedV1::kType);
+                         }),
           recorded_types.end());
       if (recorded_types != types_of(would)) {
         report.diffs.push_back({order_id, name, where, recorded_types, types_of(would)});
@@ -177,8 +201,11 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     step(Input::kPlace, {}, ord::PlaceOrderV1::kType, h.place->where(),
          h.outputs_by_cause[h.place->event->id], ord::PlaceOrderV1::kType);
     std::size_t next_deadline = 0;
+    std::int64_t refunded = 0;  // what the admin refunds so far asked back
+    std::set<std::string> refund_ids;
     for (const auto* r : h.inputs) {
-      while (next_deadline < deadlines.size() && deadlines[next_deadline].first < at_ms(*r)) {
+      while (next_deadline < deadlines.size() &&
+             deadlines[next_deadline].first < std::get<0>(handled(r))) {
         const auto& [when, outputs] = deadlines[next_deadline++];
         step(Input::kDeadline, {}, "deadline", outputs.front()->where(), outputs, "deadline");
       }
@@ -201,13 +228,38 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
           continue;
         }
         step(Input::kPay, {}, type, r->where(), recorded, type);
+      } else if (type == ord::RefundOrderV1::kType) {
+        // An admin's refund, planned by the service's own rule from what was refunded before.
+        const std::string refund_id = fields.optional_string("refund_id").value_or("");
+        if (fields.optional_string("actor_role") != "admin") {
+          forbidden(type, r, recorded);
+          continue;
+        }
+        if (!refund_ids.insert(refund_id).second) continue;  // asked again: ignored
+        const order::RefundPlan plan =
+            order::plan_refund(o.saga.status, o.total, refunded, fields.optional_int64("amount"));
+        if (plan.kind == order::RefundPlan::Kind::kRefuse) {
+          forbidden(type, r, recorded);
+          continue;
+        }
+        refunded += plan.amount;
+        if (plan.kind == order::RefundPlan::Kind::kCancelAndRefund) {
+          step(Input::kCancel, "refunded", type, r->where(), recorded, type);
+          continue;
+        }
+        ++report.inputs;
+        const std::vector<std::string> would{contracts::payment::RefundPaymentV1::kType};
+        if (types_of(recorded) != would) {
+          report.diffs.push_back({order_id, type, r->where(), types_of(recorded), would});
+        }
       } else if (type == ord::AdvanceOrderStatusV1::kType) {
         const bool ship = fields.optional_string("status") == "SHIPPED";
         step(ship ? Input::kShip : Input::kDeliver, {}, type, r->where(), recorded, type);
       } else {
         step(*order::reply_input(type), fields.optional_string("reason").value_or(""), type,
              r->where(), recorded, type,
-             static_cast<int>(fields.optional_int64("attempt").value_or(0)));
+             static_cast<int>(fields.optional_int64("attempt").value_or(0)),
+             fields.optional_string("refund_id").has_value());
       }
     }
     while (next_deadline < deadlines.size()) {

@@ -154,3 +154,67 @@ TEST_CASE("deadline steps are replayed where the scanner took them") {
   CHECK(report.identical());
   CHECK(what_if(h.records, order::decide, std::string("someone-else")).orders == 0);
 }
+
+TEST_CASE("an admin's partial refund and its payout are what the service does") {
+  History h;
+  h.happy_path();
+  const std::string refund_id = h.ids.next().str();
+  contracts::order::RefundOrderV1 cmd{.order_id = h.o.order_id,
+                                      .refund_id = refund_id,
+                                      .amount = 200,
+                                      .reason = "scratched",
+                                      .actor_id = h.ids.next().str(),
+                                      .actor_role = "admin"};
+  events::Envelope asked = h.others.make(cmd.kType, h.o.order_id, cmd.to_json());
+  asked.correlation_id = h.o.order_id;
+  const auto refund = h.add("order.commands", asked);
+  h.send(order::partial_refund_message(h.o, 200), &refund);
+  contracts::payment::PaymentRefundedV1 paid{.order_id = h.o.order_id,
+                                             .payment_id = std::nullopt,
+                                             .amount = 200,
+                                             .currency = "EUR",
+                                             .refunded_now = 200,
+                                             .refund_id = refund_id,
+                                             .reason = std::nullopt};
+  events::Envelope answer = h.others.make(paid.kType, h.o.order_id, paid.to_json());
+  answer.correlation_id = h.o.order_id;
+  const auto payout = h.add("payment.events", answer);
+  h.send(order::refunded_message(h.o, refund_id, 200, 200, "scratched"), &payout);
+  h.decide_and_send(Input::kPaymentRefunded, &payout, payout.type);
+  const auto report = what_if(h.records, order::decide);
+  CHECK(report.inputs == 6);
+  CHECK(report.identical());
+}
+
+TEST_CASE("replies of one millisecond are replayed in the order the service handled them") {
+  History h;
+  h.happy_path();
+  contracts::order::CancelOrderV1 cancel{.order_id = h.o.order_id,
+                                         .actor_id = h.ids.next().str(),
+                                         .actor_role = "admin",
+                                         .reason = std::nullopt};
+  events::Envelope asked = h.others.make(cancel.kType, h.o.order_id, cancel.to_json());
+  asked.correlation_id = h.o.order_id;
+  const auto cause = h.add("order.commands", asked);
+  h.decide_and_send(Input::kCancel, &cause, cause.type);
+  // Both compensations answer within one millisecond; the refund's answer is read first, but
+  // the service handled the stock's first, and only the second ends the order.
+  events::Envelope released = h.others.make(
+      contracts::inventory::StockReleasedV1::kType, h.o.order_id,
+      contracts::inventory::StockReleasedV1{.order_id = h.o.order_id, .reason = "cancelled"}
+          .to_json());
+  events::Envelope refunded =
+      h.others.make(contracts::payment::PaymentRefundedV1::kType, h.o.order_id,
+                    contracts::payment::PaymentRefundedV1{
+                        .order_id = h.o.order_id, .amount = 1200, .currency = "EUR"}
+                        .to_json());
+  released.correlation_id = refunded.correlation_id = h.o.order_id;
+  refunded.time = released.time;
+  const auto refund_reply = h.add("payment.events", refunded);
+  const auto stock_reply = h.add("inventory.events", released);
+  h.decide_and_send(Input::kStockReleased, &stock_reply, stock_reply.type);
+  h.decide_and_send(Input::kPaymentRefunded, &refund_reply, refund_reply.type);
+  REQUIRE(h.o.saga.status == order::Status::kCancelled);
+  const auto report = what_if(h.records, order::decide);
+  CHECK(report.identical());
+}
