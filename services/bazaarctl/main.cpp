@@ -116,8 +116,9 @@ Examples:
                    "A topic, or all (every topic but identity.otp, whose one-time codes are "
                    "read only by name)")
       ->required();
-  export_cmd->add_option("--since", export_since, "From this time (default: the beginning)");
-  export_cmd->add_option("--until", export_until, "Before this time");
+  export_cmd->add_option("--since", export_since,
+                         "From this time on, by the records' timestamp (default: the beginning)");
+  export_cmd->add_option("--until", export_until, "Up to this time, by the records' timestamp");
   export_cmd->add_option("--type", export_type, "Only this ce_type (or its name)");
   export_cmd->add_option("--format", export_args.format, "jsonl or csv")
       ->check(CLI::IsMember({"jsonl", "csv"}));

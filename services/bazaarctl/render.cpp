@@ -6,10 +6,15 @@
 namespace bazaar::ctl {
 namespace {
 
-std::string time_of(const Record& r) {
-  if (r.event) return r.event->time;
+// The record's own timestamp (Kafka's, which --since and --until select on); an event's ce_time
+// is the `time` beside it.
+std::string timestamp_of(const Record& r) {
   return events::format_rfc3339(
       events::Clock::time_point{std::chrono::milliseconds{r.timestamp_ms}});
+}
+
+std::string time_of(const Record& r) {
+  return r.event ? r.event->time : timestamp_of(r);
 }
 
 // A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
@@ -33,7 +38,7 @@ std::string csv_header() {
 
 std::string csv_row(const Record& r) {
   std::string line = csv_field(r.topic) + "," + std::to_string(r.partition) + "," +
-                     std::to_string(r.offset) + "," + csv_field(time_of(r)) + "," +
+                     std::to_string(r.offset) + "," + csv_field(timestamp_of(r)) + "," +
                      csv_field(r.key) + ",";
   if (r.event) {
     for (const std::string* v :
@@ -72,7 +77,7 @@ boost::json::object record_json(const Record& r) {
   boost::json::object out{{"topic", r.topic},
                           {"partition", r.partition},
                           {"offset", r.offset},
-                          {"timestamp", time_of(r)},
+                          {"timestamp", timestamp_of(r)},
                           {"key", r.key}};
   boost::json::object headers;
   for (const auto& [name, value] : r.headers) headers[name] = value;
@@ -82,6 +87,7 @@ boost::json::object record_json(const Record& r) {
     out["type"] = r.event->type;
     out["source"] = r.event->source;
     out["subject"] = r.event->subject;
+    out["time"] = r.event->time;
     out["correlation_id"] = r.event->correlation_id;
     out["causation_id"] = r.event->causation_id;
     out["data"] = r.event->data;

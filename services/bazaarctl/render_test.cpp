@@ -16,10 +16,15 @@ TEST_CASE("a CSV row quotes what needs it and keeps the payload as JSON text") {
   e.subject = "o-1";
   e.correlation_id = "o-1";
   e.data = boost::json::object{{"order_id", "o-1"}, {"reason", "out of stock, \"sorry\""}};
-  const Record r = make_record("order.events", 2, 17, 0, "o-1", events::encode_payload(e),
-                               events::to_headers(e));
+  // Written to Kafka 3 ms after the event's time: the timestamp column is the record's own.
+  const Record r = make_record("order.events", 2, 17, 1'796'025'600'003, "o-1",
+                               events::encode_payload(e), events::to_headers(e));
   const std::string row = csv_row(r);
-  CHECK(row.starts_with("order.events,2,17,"));
+  CHECK(row.starts_with("order.events,2,17,2026-11-30T08:00:00.003Z,o-1,"));
+  CHECK(row.find(",2026-11-30T08:00:00.000Z,") != std::string::npos);  // the event's time
+  const auto json = record_json(r);
+  CHECK(json.at("timestamp") == "2026-11-30T08:00:00.003Z");
+  CHECK(json.at("time") == "2026-11-30T08:00:00.000Z");
   CHECK(row.find(",0190f5c2-7a1b-7c3d-8e4f-123456789abc,bazaar.order.OrderRejected.v1,") !=
         std::string::npos);
   // The payload holds commas and quotes: one quoted field with its quotes doubled.
