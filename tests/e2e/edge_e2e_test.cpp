@@ -216,6 +216,23 @@ TEST_CASE("a notification reaches the buyer over the WebSocket") {
   const std::string product = api.product(seller, 9.99, 3);
   WebSocketClient refused(api.port, "/ws", "not-a-token");
   CHECK(refused.handshake_status() == 401);
+  // Handshakes that cannot become a WebSocket are refused as problem JSON.
+  const auto handshake = [&](const std::string& more) {
+    return api.http.raw(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nAuthorization: Bearer " +
+            buyer + "\r\n" + more + "\r\n",
+        5s);
+  };
+  const std::string too_old =
+      handshake("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n");
+  CHECK(too_old.starts_with("HTTP/1.1 426 "));
+  CHECK(too_old.find("\r\nUpgrade: websocket\r\n") != std::string::npos);
+  CHECK(too_old.find("\r\nSec-WebSocket-Version: 13\r\n") != std::string::npos);
+  CHECK(too_old.find("\r\nContent-Type: application/problem+json\r\n") != std::string::npos);
+  const std::string no_key = handshake("Sec-WebSocket-Version: 13\r\n");
+  CHECK(no_key.starts_with("HTTP/1.1 400 "));
+  CHECK(no_key.find("\r\nContent-Type: application/problem+json\r\n") != std::string::npos);
   WebSocketClient ws(api.port, "/ws", buyer);
   REQUIRE(ws.open());
   const std::string order_id(api.order(buyer, product, 1, "tok_ok", 0).at("id").as_string());

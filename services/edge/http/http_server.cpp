@@ -263,6 +263,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     const auto strand = stream_.get_executor();
     if (websocket::is_upgrade(req) && request.path == "/ws") {
+      // A handshake Beast would refuse with a plain-text page is refused here, as problem JSON:
+      // RFC 6455 version 13 only (426 says which), and a key to answer.
+      if (req[http::field::sec_websocket_version] != "13") {
+        auto old = problem(426, "Upgrade Required",
+                           "this server speaks WebSocket version 13 (RFC 6455) only");
+        old.headers.emplace_back("Sec-WebSocket-Version", "13");
+        old.headers.emplace_back("Upgrade", "websocket");
+        keep_alive_ = false;
+        respond(std::move(old));
+        return;
+      }
+      if (req[http::field::sec_websocket_key].size() != 24) {
+        keep_alive_ = false;
+        respond(problem(400, "Bad Request",
+                        "a WebSocket handshake needs a Sec-WebSocket-Key of 16 base64 bytes"));
+        return;
+      }
       net::post(core_.workers, [self = shared_from_this(), strand, request = std::move(request)] {
         std::optional<Principal> principal;
         std::optional<int> unavailable;  // Retry-After seconds when a dependency is down
