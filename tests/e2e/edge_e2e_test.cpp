@@ -399,6 +399,16 @@ TEST_CASE("bad requests get clear problems and nothing is half written") {
   api.system.db("edge") << "SELECT count(*) FROM orders_view WHERE buyer_id = CAST(:b AS uuid)",
       soci::use(buyer_uuid), soci::into(orders);
   CHECK(orders == 1);
+  // A request that waited for its outcome is replayed with that outcome, not its acceptance.
+  const std::vector<std::pair<std::string, std::string>> waiting{{"Idempotency-Key", "k-2"},
+                                                                 {"Prefer", "wait=20"}};
+  const auto settled = api.http.post("/orders", body, buyer, waiting);
+  REQUIRE_MESSAGE(settled.status == 200, settled.body);
+  const auto replay = api.http.post("/orders", body, buyer, waiting);
+  CHECK(replay.status == 200);
+  CHECK(replay.header("idempotent-replayed") == "true");
+  CHECK(replay.json().at("status") == settled.json().at("status"));
+  CHECK(replay.header("location") == settled.header("location"));
 
   // Password guessing from one address runs into the sign-in rate limit (last: it uses up
   // this address's allowance).
