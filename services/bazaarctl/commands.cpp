@@ -245,7 +245,7 @@ int dlq_list(const Context& ctx, const DlqArgs& args) {
                                         {"last_seen", f.last_seen},
                                         {"example", f.example}});
     }
-    ctx.out << boost::json::serialize(out) << "\n";
+    for (const auto& line : out) ctx.out << boost::json::serialize(line) << "\n";  // JSON Lines
     return kOk;
   }
   if (failures.empty()) {
@@ -364,14 +364,34 @@ int dlq_redrive(const Context& ctx, const DlqArgs& args) {
     return std::tie(a->original_topic, a->original_partition, a->original_offset) <
            std::tie(b->original_topic, b->original_partition, b->original_offset);
   });
-  ctx.out << chosen.size() << " dead letters of " << *args.group << " to redrive";
-  if (skipped > 0) ctx.out << " (" << skipped << " redriven before: --force sends them again)";
-  ctx.out << "\n";
-  for (const auto* d : chosen) {
-    ctx.out << "  " << d->record.where() << " -> " << d->original_topic << "  " << d->reason << "  "
-            << (d->record.event ? short_type(d->record.event->type) : "(raw)") << "\n";
+  // -o json: one object for the whole redrive, once it is done (or planned, with --dry-run).
+  const auto summary = [&](std::size_t sent) {
+    boost::json::array planned;
+    for (const auto* d : chosen) {
+      planned.push_back(boost::json::object{
+          {"dead_letter", d->record.where()}, {"to", d->original_topic}, {"reason", d->reason}});
+    }
+    ctx.out << boost::json::serialize(boost::json::object{{"group", *args.group},
+                                                          {"dry_run", args.dry_run},
+                                                          {"selected", chosen.size()},
+                                                          {"skipped_as_redriven", skipped},
+                                                          {"redriven", sent},
+                                                          {"dead_letters", std::move(planned)}})
+            << "\n";
+  };
+  if (ctx.output != Output::json) {
+    ctx.out << chosen.size() << " dead letters of " << *args.group << " to redrive";
+    if (skipped > 0) ctx.out << " (" << skipped << " redriven before: --force sends them again)";
+    ctx.out << "\n";
+    for (const auto* d : chosen) {
+      ctx.out << "  " << d->record.where() << " -> " << d->original_topic << "  " << d->reason
+              << "  " << (d->record.event ? short_type(d->record.event->type) : "(raw)") << "\n";
+    }
   }
-  if (args.dry_run || chosen.empty()) return kOk;
+  if (args.dry_run || chosen.empty()) {
+    if (ctx.output == Output::json) summary(0);
+    return kOk;
+  }
 
   // The audit topic comes first: a redrive that cannot be recorded is not sent.
   if (auto made = events::ensure_topics(
@@ -411,7 +431,11 @@ int dlq_redrive(const Context& ctx, const DlqArgs& args) {
     }
     ++sent;
   }
-  ctx.out << sent << " redriven\n";
+  if (ctx.output == Output::json) {
+    summary(sent);
+  } else {
+    ctx.out << sent << " redriven\n";
+  }
   return kOk;
 }
 
@@ -452,11 +476,25 @@ int replay(const Context& ctx, const ReplayArgs& args) {
     return true;
   });
   if (!read) return fail(ctx, read.error());
-  ctx.out << slice.size() << " records of " << args.topic << " to copy to " << args.to << "\n";
-  for (std::size_t i = 0; i < slice.size() && i < 5; ++i)
-    ctx.out << "  " << table_line(slice[i]) << "\n";
-  if (slice.size() > 5) ctx.out << "  ...\n";
-  if (args.dry_run || slice.empty()) return kOk;
+  // -o json: one object for the whole replay, once it is done (or planned, with --dry-run).
+  const auto summary = [&](std::size_t copied) {
+    ctx.out << boost::json::serialize(boost::json::object{{"topic", args.topic},
+                                                          {"to", args.to},
+                                                          {"dry_run", args.dry_run},
+                                                          {"selected", slice.size()},
+                                                          {"copied", copied}})
+            << "\n";
+  };
+  if (ctx.output != Output::json) {
+    ctx.out << slice.size() << " records of " << args.topic << " to copy to " << args.to << "\n";
+    for (std::size_t i = 0; i < slice.size() && i < 5; ++i)
+      ctx.out << "  " << table_line(slice[i]) << "\n";
+    if (slice.size() > 5) ctx.out << "  ...\n";
+  }
+  if (args.dry_run || slice.empty()) {
+    if (ctx.output == Output::json) summary(0);
+    return kOk;
+  }
   std::vector<events::OutgoingRecord> out;
   for (const auto& r : slice) {
     events::OutgoingRecord o{args.to, r.key, r.value, r.headers};
@@ -467,7 +505,11 @@ int replay(const Context& ctx, const ReplayArgs& args) {
                             {{"message.timeout.ms", std::to_string(ctx.timeout.count())}});
   std::size_t sent = 0;
   for (const auto& report : producer.send(out, ctx.timeout * 3)) sent += report.delivered ? 1 : 0;
-  ctx.out << sent << " copied\n";
+  if (ctx.output == Output::json) {
+    summary(sent);
+  } else {
+    ctx.out << sent << " copied\n";
+  }
   return sent == out.size() ? kOk : kUnreachable;
 }
 
@@ -491,7 +533,7 @@ int saga_show(const Context& ctx, const std::string& order_id) {
   }
   sort_timeline(records);
   if (ctx.output == Output::json) {
-    ctx.out << boost::json::serialize(timeline_json(records)) << "\n";
+    for (const auto& line : timeline_json(records)) ctx.out << boost::json::serialize(line) << "\n";
   } else {
     ctx.out << render_timeline(order_id, records);
   }
@@ -608,22 +650,33 @@ int lag(const Context& ctx, const std::optional<std::string>& group) {
               << " partitions)\n";
     }
   }
-  if (ctx.output == Output::json) ctx.out << boost::json::serialize(json) << "\n";
+  if (ctx.output == Output::json) {
+    for (const auto& line : json) ctx.out << boost::json::serialize(line) << "\n";  // JSON Lines
+  }
   return kOk;
 }
 
 int projection_rebuild(const Context& ctx, const std::string& group,
                        const std::vector<std::string>& topics) {
   KafkaAdmin admin(ctx.brokers, ctx.timeout);
-  std::vector<std::string> chosen = topics;
-  if (chosen.empty()) {
-    auto lagged = admin.lag(group);
-    if (!lagged) return fail(ctx, lagged.error());
-    for (const auto& p : lagged.value().partitions) {
-      if (std::find(chosen.begin(), chosen.end(), p.topic) == chosen.end()) {
-        chosen.push_back(p.topic);
-      }
-    }
+  // Only topics the group has read: resetting another would start it on a topic it never had.
+  auto lagged = admin.lag(group);
+  if (!lagged) return fail(ctx, lagged.error());
+  std::vector<std::string> read;
+  for (const auto& p : lagged.value().partitions) {
+    if (std::find(read.begin(), read.end(), p.topic) == read.end()) read.push_back(p.topic);
+  }
+  if (read.empty()) {
+    return fail(ctx, events::Error{"unknown_group", "consumer group " + group +
+                                                        " has read no topic: nothing to rebuild"});
+  }
+  std::vector<std::string> chosen = topics.empty() ? read : topics;
+  for (const auto& t : chosen) {
+    if (std::find(read.begin(), read.end(), t) != read.end()) continue;
+    std::string known;
+    for (const auto& r : read) known += (known.empty() ? "" : ", ") + r;
+    return fail(ctx, events::Error{"unknown_topic", "consumer group " + group + " has not read " +
+                                                        t + " (it read " + known + ")"});
   }
   auto reset = admin.reset_to_beginning(group, chosen);
   if (!reset) {
@@ -633,6 +686,15 @@ int projection_rebuild(const Context& ctx, const std::string& group,
       return kRefused;
     }
     return fail(ctx, reset.error());
+  }
+  if (ctx.output == Output::json) {
+    boost::json::array reset_topics;
+    for (const auto& t : chosen) reset_topics.emplace_back(t);
+    ctx.out << boost::json::serialize(boost::json::object{{"group", group},
+                                                          {"partitions", reset.value()},
+                                                          {"topics", std::move(reset_topics)}})
+            << "\n";
+    return kOk;
   }
   ctx.out << group << " reset to the beginning of " << reset.value() << " partitions of";
   for (const auto& t : chosen) ctx.out << " " << t;

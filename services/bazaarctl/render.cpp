@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdint>
 
 namespace bazaar::ctl {
 namespace {
@@ -26,6 +27,49 @@ std::string csv_field(const std::string& value) {
     out.push_back(c);
   }
   out.push_back('"');
+  return out;
+}
+
+// Bytes of a key, a header or a raw value that are not UTF-8 would make the JSON line invalid:
+// each byte of a malformed sequence becomes U+FFFD.
+std::string as_utf8(const std::string& bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (b < 0x80) {
+      n = 1;
+      cp = b;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      n = 2;
+      cp = b & 0x1fu;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      n = 3;
+      cp = b & 0x0fu;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 4;
+      cp = b & 0x07u;
+    }
+    bool ok = n > 0 && i + n <= bytes.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto c = static_cast<unsigned char>(bytes[i + k]);
+      ok = (c & 0xc0u) == 0x80u;
+      cp = (cp << 6) | (c & 0x3fu);
+    }
+    // No overlong forms, no surrogates, nothing past U+10FFFF.
+    ok = ok && !(n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+         !(n == 4 && (cp < 0x10000 || cp > 0x10ffff));
+    if (ok) {
+      out.append(bytes, i, n);
+      i += n;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
   return out;
 }
 
@@ -78,9 +122,9 @@ boost::json::object record_json(const Record& r) {
                           {"partition", r.partition},
                           {"offset", r.offset},
                           {"timestamp", timestamp_of(r)},
-                          {"key", r.key}};
+                          {"key", as_utf8(r.key)}};
   boost::json::object headers;
-  for (const auto& [name, value] : r.headers) headers[name] = value;
+  for (const auto& [name, value] : r.headers) headers[as_utf8(name)] = as_utf8(value);
   out["headers"] = std::move(headers);
   if (r.event) {
     out["id"] = r.event->id;
@@ -95,7 +139,7 @@ boost::json::object record_json(const Record& r) {
     boost::system::error_code ec;
     auto parsed = boost::json::parse(r.value, ec);
     if (ec) {
-      out["value"] = r.value;
+      out["value"] = as_utf8(r.value);
     } else {
       out["data"] = std::move(parsed);
     }

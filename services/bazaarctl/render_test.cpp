@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 using namespace bazaar;
 using namespace bazaar::ctl;
@@ -36,4 +38,16 @@ TEST_CASE("a CSV row quotes what needs it and keeps the payload as JSON text") {
   const Record raw = make_record("t", 0, 1, 0, "k", "plain text", {});
   CHECK(csv_row(raw) == "t,0,1,1970-01-01T00:00:00.000Z,k,,,,,,,,plain text");
   CHECK(short_type("bazaar.order.OrderPlaced.v1") == "OrderPlaced");
+}
+
+TEST_CASE("a JSON line stays valid JSON whatever bytes a record holds") {
+  const Record r = make_record("t", 0, 1, 0, std::string("k\xff", 2), "raw \xc3\x28 \xe2\x82\xac",
+                               {{"h", std::string("\xed\xa0\x80", 3)}});
+  const std::string line = boost::json::serialize(record_json(r));
+  boost::system::error_code ec;
+  const auto back = boost::json::parse(line, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(back.at("key") == "k\xef\xbf\xbd");
+  CHECK(back.at("value") == "raw \xef\xbf\xbd( \xe2\x82\xac");  // the euro sign kept
+  CHECK(back.at("headers").at("h") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }

@@ -4,8 +4,10 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "events/kafka_client.hpp"
 #include "system.hpp"
@@ -106,6 +108,13 @@ TEST_CASE("replay copies exactly the records of a time window") {
                              target, "--dry-run"});
   CHECK(dry.code == 0);
   CHECK(dry.out.find("5 records of " + topic) != std::string::npos);
+  const Run dry_json = bazaarctl({"replay", "--topic", topic, "--since", since, "--until", until,
+                                  "--to", target, "--dry-run", "-o", "json"});
+  CHECK(dry_json.code == 0);
+  const auto planned = boost::json::parse(dry_json.stdout_text);
+  CHECK(planned.at("selected") == 5);
+  CHECK(planned.at("copied") == 0);
+  CHECK(planned.at("dry_run") == true);
   const Run copy =
       bazaarctl({"replay", "--topic", topic, "--since", since, "--until", until, "--to", target});
   CHECK(copy.code == 0);
@@ -149,6 +158,16 @@ TEST_CASE("saga show draws a timed-out order with its deadline and the late refu
   const Run json = bazaarctl({"saga", "show", order, "-o", "json"});
   CHECK(json.code == 0);
   CHECK(json.out.find(R"("deadline":true)") != std::string::npos);
+  // JSON Lines: one object per record of the timeline.
+  std::istringstream lines(json.stdout_text);
+  std::size_t objects = 0;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(line, ec);
+    CHECK_MESSAGE((!ec && v.is_object()), line);
+    ++objects;
+  }
+  CHECK(objects >= 5);
 }
 
 TEST_CASE("bad input and a dead broker end bazaarctl with a message and a distinct code") {
@@ -276,6 +295,11 @@ TEST_CASE("projection rebuild refuses a live group and restores a truncated read
   system.db("edge") << "TRUNCATE products_view, product_stock_view";
   system.db("edge") << "DELETE FROM inbox WHERE consumer = 'edge-catalog'";
   REQUIRE_FALSE(listed());
+  // A topic the group never read is not started on.
+  const Run other_topic =
+      bazaarctl({"projection", "rebuild", "edge-catalog", "--topic", "payment.events"});
+  CHECK(other_topic.code == 2);
+  CHECK(other_topic.out.find("has not read payment.events") != std::string::npos);
   const Run rebuilt = bazaarctl({"projection", "rebuild", "edge-catalog"});
   CHECK(rebuilt.code == 0);
   CHECK(rebuilt.out.find("edge-catalog reset to the beginning") != std::string::npos);
