@@ -15,7 +15,9 @@
 
 #include <boost/json/object.hpp>
 #include <cstdlib>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "events/db.hpp"
@@ -242,15 +244,25 @@ int ChildProcess::wait(std::chrono::milliseconds timeout) {
 }
 
 std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  // The kernel may hand the same free port out twice in a row: a port this process gave out
+  // once (a service's public port, then its admin port) is never given again.
+  static std::mutex mutex;
+  static std::set<std::uint16_t> given;
+  std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    const std::uint16_t port = ntohs(addr.sin_port);
+    if (given.insert(port).second) return port;
+  }
+  FAIL("no loopback port that was not given out before");
+  return 0;
 }
 
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
