@@ -208,10 +208,14 @@ long long dead_letters() {
   const Run r = bazaarctl({"dlq", "list", "-o", "json"});
   long long n = 0;
   if (r.code != 0) return -1;
-  boost::system::error_code ec;
-  const auto v = json::parse(r.out.substr(r.out.find('[')), ec);
-  if (ec || !v.is_array()) return -1;
-  for (const auto& g : v.as_array()) n += g.at("count").to_number<long long>();
+  // JSON Lines: one group of dead letters a line, none when there are none.
+  std::istringstream lines(r.stdout_text);
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    const auto g = json::parse(line, ec);
+    if (ec || !g.is_object()) return -1;
+    n += g.at("count").to_number<long long>();
+  }
   return n;
 }
 
