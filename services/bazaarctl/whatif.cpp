@@ -133,7 +133,8 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     // batch, one millisecond) by where that went on order.events, whose partition holds every
     // event of the order in the order it was written; an input that caused nothing by its own
     // time. Two replies of one millisecond arrive in either order on different topics.
-    const auto handled = [&h](const Record* input) {
+    std::map<const Record*, std::tuple<std::int64_t, std::int64_t, std::int64_t>> handled;
+    for (const auto* input : h.inputs) {
       std::int64_t ms = at_ms(*input);
       std::int64_t offset = INT64_MAX;
       const auto caused = h.outputs_by_cause.find(input->event->id);
@@ -144,10 +145,11 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
           if (out->topic == contracts::topic::kOrderEvents) offset = std::min(offset, out->offset);
         }
       }
-      return std::tuple{ms, offset, at_ms(*input)};
-    };
-    std::stable_sort(h.inputs.begin(), h.inputs.end(),
-                     [&](const Record* a, const Record* b) { return handled(a) < handled(b); });
+      handled[input] = {ms, offset, at_ms(*input)};
+    }
+    std::stable_sort(h.inputs.begin(), h.inputs.end(), [&](const Record* a, const Record* b) {
+      return handled.at(a) < handled.at(b);
+    });
     // Deadline steps are inputs too: each group of uncaused outputs at one moment is one.
     std::stable_sort(h.deadline_outputs.begin(), h.deadline_outputs.end(),
                      [](const Record* a, const Record* b) { return at_ms(*a) < at_ms(*b); });
@@ -205,7 +207,7 @@ WhatIfReport what_if(const std::vector<Record>& records, const Decide& decide,
     std::set<std::string> refund_ids;
     for (const auto* r : h.inputs) {
       while (next_deadline < deadlines.size() &&
-             deadlines[next_deadline].first < std::get<0>(handled(r))) {
+             deadlines[next_deadline].first < std::get<0>(handled.at(r))) {
         const auto& [when, outputs] = deadlines[next_deadline++];
         step(Input::kDeadline, {}, "deadline", outputs.front()->where(), outputs, "deadline");
       }

@@ -23,4 +23,10 @@ HttpResponse run_keyed(
     ApiContext& api, const RequestContext& ctx, const boost::json::object& body,
     const std::function<HttpResponse(soci::session&, events::OutboxWriter&)>& work, bool& replayed);
 
+/// Makes `answer` the stored answer of the request's Idempotency-Key, if it has one: a
+/// placement that waited for its outcome is replayed with that outcome. A failure to store it
+/// is logged; the first answer stays.
+void replace_keyed_answer(ApiContext& api, const RequestContext& ctx,
+                          const boost::json::object& body, const HttpResponse& answer);
+
 }  // namespace bazaar::edge

@@ -1,7 +1,6 @@
 #include "orders/order_placement.hpp"
 
 #include <soci/soci.h>
-#include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
 #include <chrono>
@@ -9,10 +8,8 @@
 
 #include "catalog/money.hpp"
 #include "events/db.hpp"
-#include "events/errors.hpp"
 #include "http/prefer.hpp"
 #include "http/problem.hpp"
-#include "orders/idempotency.hpp"
 #include "orders/keyed_transaction.hpp"
 #include "orders/order_wait.hpp"
 #include "pricing.hpp"
@@ -53,27 +50,6 @@ HttpResponse order_answer(int status, const OrderView& order) {
 
 OrderPlacement::OrderPlacement(ApiContext& api)
     : api_(api), ids_(api.clock, events::system_random()) {}
-
-void OrderPlacement::remember_settled_answer(const RequestContext& ctx,
-                                             const boost::json::object& body,
-                                             const HttpResponse& answer) {
-  // A repeated Idempotency-Key answers what the first request was answered: the outcome it
-  // waited for, not the acceptance stored before the wait.
-  const KeyHeader header = idempotency_key(ctx.request);
-  if (!header.key) return;
-  const KeyedRequest keyed{ctx.principal->user_id, *header.key, ctx.request.method,
-                           ctx.request.path,
-                           request_hash(ctx.request.method, ctx.request.path, body)};
-  try {
-    api_.db.transact([&](soci::session& sql, events::OutboxWriter&) {
-      record_answer(sql, keyed, answer.status, answer.body);
-    });
-  } catch (const std::exception& e) {
-    // The caller has its answer; a replay then gives the acceptance, still true.
-    spdlog::warn("the settled answer of an order could not be kept for its key: {}",
-                 events::error_summary(e));
-  }
-}
 
 HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json::object& body,
                                    const std::optional<std::string>& payment_token,
@@ -185,7 +161,7 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
       if (auto latest = wait_for_outcome(api_, order_id, *wait, settled); latest && settled) {
         answer = order_answer(200, *latest);
         add_preference_applied(answer, *wait);
-        remember_settled_answer(ctx, body, answer);
+        replace_keyed_answer(api_, ctx, body, answer);
       } else if (latest) {
         // Not settled in time (an order without a token rests awaiting its payment): still
         // accepted, shown as it is now rather than as it was placed.

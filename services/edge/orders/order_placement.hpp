@@ -53,10 +53,6 @@ class OrderPlacement {
                      const AfterPlaced& after);
 
  private:
-  /// Keeps the 200 a wait ended with as the stored answer of the request's Idempotency-Key.
-  void remember_settled_answer(const RequestContext& ctx, const boost::json::object& body,
-                               const HttpResponse& answer);
-
   ApiContext& api_;
   events::UuidV7Generator ids_;
 };
