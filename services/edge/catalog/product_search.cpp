@@ -1,5 +1,6 @@
 #include "catalog/product_search.hpp"
 
+#include <charconv>
 #include <chrono>
 
 #include "catalog/money.hpp"
@@ -83,13 +84,12 @@ std::optional<std::string> non_empty(const HttpRequest& request, std::string_vie
 }  // namespace
 
 bool is_integer_key(std::string_view text) {
-  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
-  // 18 digits always fit in 64 bits, so std::stoll cannot throw on a key that passed.
-  if (text.empty() || text.size() > 18) return false;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
+  // Any 64-bit integer: a price sort key may be as large as a price the catalog holds, so
+  // std::stoll cannot throw on a key that passed.
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [at, err] = std::from_chars(text.data(), end, value);
+  return !text.empty() && err == std::errc{} && at == end;
 }
 
 std::pair<std::string, std::string> split_micros(std::string_view key) {

@@ -52,7 +52,7 @@ struct BoundSql {
 /// category, stock, created_at in epoch ms, sort key as text.
 BoundSql product_list_sql(const ProductQuery& query);
 
-/// Whether a cursor key is a decimal integer of at most 18 digits (safe to convert).
+/// Whether a cursor key is a decimal 64-bit integer (safe to convert).
 bool is_integer_key(std::string_view text);
 
 /// An epoch-microseconds cursor key (validated integer text) as whole seconds and the

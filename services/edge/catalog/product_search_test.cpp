@@ -194,7 +194,10 @@ TEST_CASE("integer cursor keys are bounded") {
   CHECK(is_integer_key("0"));
   CHECK(is_integer_key("-12"));
   CHECK(is_integer_key("999999999999999999"));
-  CHECK_FALSE(is_integer_key("9999999999999999999"));
+  CHECK(is_integer_key("4611686018427387904"));  // a price the catalog may hold, as a sort key
+  CHECK(is_integer_key("9223372036854775807"));
+  CHECK_FALSE(is_integer_key("9223372036854775808"));
+  CHECK_FALSE(is_integer_key("+1"));
   CHECK_FALSE(is_integer_key("-"));
   CHECK_FALSE(is_integer_key(""));
   CHECK_FALSE(is_integer_key("1.5"));
