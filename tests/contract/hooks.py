@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -120,13 +121,19 @@ _cursors = {}
 
 
 def _cursor(path, role):
-    """A real next_cursor of a list (its first page of one item), or None when it has one page."""
+    """A real next_cursor of a list (its first page of one item), or None when it has one page
+    or refuses the filters (the case is then refused for them, as drawn)."""
     if path not in _cursors:
-        _cursors[path] = _get(path, role).get("next_cursor")
+        try:
+            _cursors[path] = _get(path, role).get("next_cursor")
+        except urllib.error.HTTPError:
+            _cursors[path] = None
     return _cursors[path]
 
 
 _keys = itertools.count()
+# Keys of the admin, who outlives one run on a reused database, stay apart from an earlier run's.
+_RUN = f"{os.getpid():x}{int(datetime.datetime.now().timestamp()):x}"
 
 
 # The rule against control characters in members an operation does not name is stated in the
@@ -154,11 +161,21 @@ def _operation_id(case):
     return case.operation.definition.raw.get("operationId")
 
 
-def _steer_cursor(case, path, role):
+def _steer_cursor(case, path, role, filters=()):
+    """A cursor is valid only with the filters of the page that gave it: it is fetched with the
+    case's own values of `filters`."""
     query = case.query or {}
     if "cursor" not in query or query["cursor"] == "":
         return
-    cursor = _cursor(path, role)
+    carried = {"limit": "1"}
+    for name in filters:
+        value = query.get(name)
+        if isinstance(value, (list, dict)):
+            del query["cursor"]
+            return
+        if value is not None:
+            carried[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    cursor = _cursor(f"{path}?{urllib.parse.urlencode(carried)}", role)
     if cursor is None:
         del query["cursor"]
     else:
@@ -179,11 +196,12 @@ def _amount(value):
 
 def _product_query(case, list_path, role):
     query = case.query or {}
-    sort = query.get("sort") or "-created_at"
-    _steer_cursor(case, f"{list_path}?limit=1&sort={urllib.parse.quote(sort)}", role)
     low, high = _amount(query.get("min_price")), _amount(query.get("max_price"))
     if low is not None and high is not None and low > high:
         query["min_price"], query["max_price"] = query["max_price"], query["min_price"]
+    _steer_cursor(
+        case, list_path, role, ("sort", "q", "category", "min_price", "max_price", "seller")
+    )
 
 
 def _day(text):
@@ -267,11 +285,11 @@ def _steer(case):
         elif operation == "listMyProducts":
             _product_query(case, "/sellers/me/products", "seller")
         elif operation == "listUsers":
-            _steer_cursor(case, "/admin/users?limit=1", "admin")
+            _steer_cursor(case, "/admin/users", "admin", ("role",))
         elif operation == "listOrders":
-            _steer_cursor(case, "/orders?limit=1", "admin")
+            _steer_cursor(case, "/orders", "admin", ("status", "buyer_id"))
         elif operation == "listNotifications":
-            _steer_cursor(case, "/notifications?limit=1", "buyer")
+            _steer_cursor(case, "/notifications", "buyer")
         elif operation in ("getSalesReport", "getMySales"):
             _sales_window(case)
 
@@ -286,7 +304,7 @@ def _steer(case):
     if header_ok and case.headers and "Idempotency-Key" in case.headers:
         key = case.headers["Idempotency-Key"]
         if isinstance(key, str):
-            case.headers["Idempotency-Key"] = f"{key[:180]}.{next(_keys)}"
+            case.headers["Idempotency-Key"] = f"{key[:170]}.{_RUN}.{next(_keys)}"
     return case
 
 

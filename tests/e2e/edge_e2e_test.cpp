@@ -101,6 +101,40 @@ TEST_CASE("the seed workflow from registration to order history over HTTP") {
   }));
 }
 
+TEST_CASE("a next_cursor pages the listing and filters that gave it, and no other") {
+  Api api;
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  std::vector<std::string> products;
+  for (int i = 0; i < 3; ++i) products.push_back(api.product(seller, 2 + i, 10));
+  const auto cursor_of = [](const HttpResult& r) {
+    REQUIRE(r.status == 200);
+    return std::string(r.json().at("next_cursor").as_string());
+  };
+
+  const std::string mine = cursor_of(api.http.get("/sellers/me/products?limit=1", seller));
+  const auto second = api.http.get("/sellers/me/products?limit=2&cursor=" + mine, seller);
+  REQUIRE(second.status == 200);
+  CHECK(second.json().at("items").as_array().size() == 2);
+  // The same listing by another road: every product of this seller.
+  CHECK(api.http.get("/products?seller=" + seller_id + "&cursor=" + mine).status == 200);
+  CHECK(api.http.get("/products?cursor=" + mine).status == 400);
+  CHECK(api.http.get("/sellers/me/products?q=Teapot&cursor=" + mine, seller).status == 400);
+  CHECK(api.http.get("/sellers/me/products?sort=price&cursor=" + mine, seller).status == 400);
+
+  for (const auto& p : {products[0], products[1]}) api.order(buyer, p, 1, "tok_ok");
+  const std::string orders = cursor_of(api.http.get("/orders?limit=1", buyer));
+  CHECK(api.http.get("/orders?limit=1&cursor=" + orders, buyer).status == 200);
+  CHECK(api.http.get("/orders?status=CANCELLED&cursor=" + orders, buyer).status == 422);
+
+  const std::string admin = api.admin_token();
+  const std::string users = cursor_of(api.http.get("/admin/users?limit=1", admin));
+  CHECK(api.http.get("/admin/users?limit=1&cursor=" + users, admin).status == 200);
+  CHECK(api.http.get("/admin/users?role=buyer&cursor=" + users, admin).status == 422);
+  // The buyer's cursor is not the admin's, whose list holds every buyer's orders.
+  CHECK(api.http.get("/orders?cursor=" + orders, admin).status == 422);
+}
+
 TEST_CASE("the role matrix holds on every kind of route") {
   Api api;
   const auto [seller_id, seller] = api.user("seller");

@@ -179,8 +179,9 @@ void check_pure_parts(const HttpRequest& request) {
     require(*limit >= 1 && *limit <= kMaxPageSize, "a page size is within bounds");
   }
   if (const auto text = request.param("cursor")) {
-    if (const auto cursor = decode_cursor(*text)) {
-      const auto again = decode_cursor(encode_cursor(*cursor));
+    const std::string scope = cursor_scope("fuzz", {request.param("q")});
+    if (const auto cursor = decode_cursor(*text, scope)) {
+      const auto again = decode_cursor(encode_cursor(*cursor, scope), scope);
       require(again && again->sort == cursor->sort && again->key == cursor->key &&
                   again->id == cursor->id,
               "a cursor survives encode and decode");

@@ -112,18 +112,18 @@ HttpResponse list_users(const UserDeps& d, const RequestContext& c) {
   std::vector<FieldError> errors;
   const auto limit = parse_limit(c.request.param("limit"));
   if (!limit) errors.push_back({"limit", "must be an integer from 1 to 100"});
+  std::string role = c.request.param("role").value_or("");
+  if (!role.empty() && !known_role(role)) {
+    errors.push_back({"role", "must be admin, seller or buyer"});
+  }
   std::string after;
   if (const auto text = c.request.param("cursor"); text && !text->empty()) {
-    const auto cursor = decode_cursor(*text);
+    const auto cursor = decode_cursor(*text, cursor_scope(kUsersSort, {role}));
     if (!cursor || cursor->sort != kUsersSort) {
       errors.push_back({"cursor", "is not a cursor of this list"});
     } else {
       after = cursor->id;
     }
-  }
-  std::string role = c.request.param("role").value_or("");
-  if (!role.empty() && !known_role(role)) {
-    errors.push_back({"role", "must be admin, seller or buyer"});
   }
   if (!errors.empty()) {
     return problem(422, "Unprocessable Content", "invalid query parameters", std::move(errors));
@@ -136,7 +136,8 @@ HttpResponse list_users(const UserDeps& d, const RequestContext& c) {
   boost::json::value next = nullptr;
   if (users.size() > page) {
     users.resize(page);
-    next = encode_cursor(Cursor{kUsersSort, users.back().id, users.back().id});
+    next = encode_cursor(Cursor{kUsersSort, users.back().id, users.back().id},
+                         cursor_scope(kUsersSort, {role}));
   }
   boost::json::array items;
   for (const auto& u : users) items.push_back(user_json(u, true));

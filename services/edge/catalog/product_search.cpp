@@ -111,7 +111,8 @@ std::string escape_like(std::string_view text) {
   return out;
 }
 
-ProductQueryParse parse_product_query(const HttpRequest& request) {
+ProductQueryParse parse_product_query(const HttpRequest& request,
+                                      const std::optional<std::string>& own_seller) {
   ProductQueryParse out;
   ProductQuery& q = out.query;
   std::vector<FieldError> errors;
@@ -141,6 +142,7 @@ ProductQueryParse parse_product_query(const HttpRequest& request) {
   if (q.min_price && q.max_price && *q.min_price > *q.max_price) {
     errors.push_back({"max_price", "must not be below min_price"});
   }
+  // Checked even where the caller's own listing replaces it: it is still a malformed parameter.
   if (const auto seller = non_empty(request, "seller")) {
     if (const auto id = events::Uuid::parse(*seller)) {
       q.seller_id = id->str();
@@ -148,6 +150,7 @@ ProductQueryParse parse_product_query(const HttpRequest& request) {
       errors.push_back({"seller", "must be a UUID"});
     }
   }
+  if (own_seller) q.seller_id = own_seller;
   if (const auto sort = non_empty(request, "sort")) {
     bool known = false;
     for (const auto& s : kSorts) {
@@ -173,7 +176,7 @@ ProductQueryParse parse_product_query(const HttpRequest& request) {
     return out;
   }
   if (const auto text = non_empty(request, "cursor")) {
-    auto cursor = decode_cursor(*text);
+    auto cursor = decode_cursor(*text, product_cursor_scope(q));
     const SortSql& s = sort_sql(q.sort);
     if (!cursor || cursor->sort != s.name || (s.integer_key && !is_integer_key(cursor->key))) {
       out.error =
@@ -245,6 +248,16 @@ boost::json::object product_to_json(const ProductRow& row) {
 
 Cursor cursor_after(const ProductQuery& query, const ProductRow& last) {
   return Cursor{std::string(sort_name(query.sort)), last.sort_key, last.id};
+}
+
+std::string product_cursor_scope(const ProductQuery& query) {
+  const auto amount = [](const std::optional<std::int64_t>& v) {
+    return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+  };
+  const auto min_price = amount(query.min_price);
+  const auto max_price = amount(query.max_price);
+  return cursor_scope("products",
+                      {query.text, query.category, min_price, max_price, query.seller_id});
 }
 
 }  // namespace bazaar::edge

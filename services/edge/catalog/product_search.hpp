@@ -34,7 +34,9 @@ struct ProductQueryParse {
   ProductQuery query;
   std::optional<HttpResponse> error;
 };
-ProductQueryParse parse_product_query(const HttpRequest& request);
+/// `own_seller` is set for a seller's own listing: it replaces whatever `seller` says.
+ProductQueryParse parse_product_query(const HttpRequest& request,
+                                      const std::optional<std::string>& own_seller = std::nullopt);
 
 /// The `sort` parameter's spelling of an ordering (also the cursor's sort tag).
 std::string_view sort_name(ProductSort sort);
@@ -82,5 +84,9 @@ boost::json::object product_to_json(const ProductRow& row);
 
 /// The cursor that continues a listing after `last`.
 Cursor cursor_after(const ProductQuery& query, const ProductRow& last);
+
+/// The scope of a listing's cursors (see encode_cursor): its filters, so a cursor read with
+/// other filters is refused as another listing's. The order is checked by the cursor's sort.
+std::string product_cursor_scope(const ProductQuery& query);
 
 }  // namespace bazaar::edge

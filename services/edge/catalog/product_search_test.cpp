@@ -96,7 +96,7 @@ TEST_CASE("each sort has its own order and keyset condition") {
         Case{"name", "lower(name) ASC, product_id ASC", "(lower(name), product_id) >"},
         Case{"-created_at", "created_at DESC, product_id DESC", "(created_at, product_id) <"}}) {
     const std::string key = std::string(c.sort) == "name" ? "lamp" : "1250";
-    const std::string cursor = encode_cursor({c.sort, key, kId});
+    const std::string cursor = encode_cursor({c.sort, key, kId}, product_cursor_scope({}));
     const auto parsed = parse_product_query(get({{"sort", c.sort}, {"cursor", cursor}}));
     REQUIRE_FALSE(parsed.error);
     const BoundSql sql = product_list_sql(parsed.query);
@@ -137,10 +137,10 @@ TEST_CASE("a price range upside down is refused") {
 TEST_CASE("a foreign or garbled cursor is a 400") {
   CHECK(parse_product_query(get({{"cursor", "garbage!"}})).error->status == 400);
   // A price cursor used with the default sort.
-  const std::string price_cursor = encode_cursor({"price", "100", kId});
+  const std::string price_cursor = encode_cursor({"price", "100", kId}, product_cursor_scope({}));
   CHECK(parse_product_query(get({{"cursor", price_cursor}})).error->status == 400);
   // An integer sort with a key that is not an integer.
-  const std::string bad_key = encode_cursor({"price", "1; DROP", kId});
+  const std::string bad_key = encode_cursor({"price", "1; DROP", kId}, product_cursor_scope({}));
   CHECK(parse_product_query(get({{"sort", "price"}, {"cursor", bad_key}})).error->status == 400);
 }
 
@@ -178,8 +178,28 @@ TEST_CASE("a product row in its wire shape") {
   CHECK(c.id == kId);
 }
 
+TEST_CASE("a cursor is refused after its filters change") {
+  ProductQuery lamps;
+  lamps.text = "lamp";
+  lamps.seller_id = kId;
+  const std::string cursor =
+      encode_cursor({"-created_at", "1767323045678123", kId}, product_cursor_scope(lamps));
+  CHECK_FALSE(parse_product_query(get({{"q", "lamp"}, {"seller", kId}, {"cursor", cursor}})).error);
+  // The seller's own listing is the same listing as /products?seller= of that seller.
+  CHECK_FALSE(parse_product_query(get({{"q", "lamp"}, {"cursor", cursor}}), kId).error);
+  CHECK(parse_product_query(get({{"q", "desk"}, {"seller", kId}, {"cursor", cursor}}))
+            .error->status == 400);
+  CHECK(parse_product_query(get({{"q", "lamp"}, {"cursor", cursor}})).error->status == 400);
+  // A malformed `seller` is refused even where the own listing ignores it.
+  CHECK(parse_product_query(get({{"seller", "AAA"}}), kId).error->status == 422);
+  CHECK(parse_product_query(
+            get({{"q", "lamp"}, {"seller", kId}, {"min_price", "1"}, {"cursor", cursor}}))
+            .error->status == 400);
+}
+
 TEST_CASE("newest first pages compare exact timestamps") {
-  const std::string cursor = encode_cursor({"-created_at", "1767323045678123", kId});
+  const std::string cursor =
+      encode_cursor({"-created_at", "1767323045678123", kId}, product_cursor_scope({}));
   const auto parsed = parse_product_query(get({{"cursor", cursor}}));
   REQUIRE_FALSE(parsed.error);
   const BoundSql sql = product_list_sql(parsed.query);
@@ -201,6 +221,7 @@ TEST_CASE("integer cursor keys are bounded") {
   CHECK_FALSE(is_integer_key("-"));
   CHECK_FALSE(is_integer_key(""));
   CHECK_FALSE(is_integer_key("1.5"));
-  const std::string huge = encode_cursor({"price", "99999999999999999999", kId});
+  const std::string huge =
+      encode_cursor({"price", "99999999999999999999", kId}, product_cursor_scope({}));
   CHECK(parse_product_query(get({{"sort", "price"}, {"cursor", huge}})).error->status == 400);
 }

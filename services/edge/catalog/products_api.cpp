@@ -159,7 +159,8 @@ HttpResponse list_products(ApiContext& api, const ProductQuery& query) {
   boost::json::value next = nullptr;
   if (rows.size() > static_cast<std::size_t>(query.limit)) {
     rows.resize(static_cast<std::size_t>(query.limit));
-    next = boost::json::value(encode_cursor(cursor_after(query, rows.back())));
+    next = boost::json::value(
+        encode_cursor(cursor_after(query, rows.back()), product_cursor_scope(query)));
   }
   boost::json::array items;
   for (const auto& r : rows) items.push_back(product_to_json(r));
@@ -421,10 +422,9 @@ void register_product_routes(Router& router, ApiContext& api) {
   router.add("PUT", "/products/{id}/stock", Access::kSellerOrAdmin,
              [&api](const RequestContext& c) { return set_stock(api, c); });
   router.add("GET", "/sellers/me/products", Access::kSeller, [&api](const RequestContext& c) {
-    auto parsed = parse_product_query(c.request);
-    if (parsed.error) return *parsed.error;
     // The caller's own listing, whatever `seller` says.
-    parsed.query.seller_id = c.principal->user_id;
+    auto parsed = parse_product_query(c.request, c.principal->user_id);
+    if (parsed.error) return *parsed.error;
     return list_products(api, parsed.query);
   });
 }

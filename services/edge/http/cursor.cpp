@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -92,13 +93,20 @@ CursorKey& cursor_key() {
   return k;
 }
 
-std::string mac_of(std::string_view bytes) {
+void mac_update(crypto_auth_hmacsha256_state& state, std::string_view bytes) {
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                bytes.size());
+}
+
+// The scope goes first with its length, so no scope and cursor pair reads as another.
+std::string mac_of(std::string_view scope, std::string_view bytes) {
   const CursorKey& k = cursor_key();
   std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, k.key.data(), k.key.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
-                                bytes.size());
+  mac_update(state, std::to_string(scope.size()) + ":");
+  mac_update(state, scope);
+  mac_update(state, bytes);
   crypto_auth_hmacsha256_final(&state, mac.data());
   return {reinterpret_cast<const char*>(mac.data()), kMacBytes};
 }
@@ -118,20 +126,34 @@ void set_cursor_secret(std::string_view secret) {
   crypto_auth_hmacsha256_final(&state, k.key.data());
 }
 
-std::string encode_cursor(const Cursor& cursor) {
+std::string encode_cursor(const Cursor& cursor, std::string_view scope) {
   const boost::json::object o{{"s", cursor.sort}, {"k", cursor.key}, {"id", cursor.id}};
   const std::string json = boost::json::serialize(o);
-  return base64url(json) + "." + base64url(mac_of(json));
+  return base64url(json) + "." + base64url(mac_of(scope, json));
 }
 
-std::optional<Cursor> decode_cursor(std::string_view text) {
+std::string cursor_scope(std::string_view listing,
+                         std::initializer_list<std::optional<std::string_view>> filters) {
+  boost::json::array parts;
+  parts.emplace_back(listing);
+  for (const auto& f : filters) {
+    if (f) {
+      parts.emplace_back(*f);
+    } else {
+      parts.emplace_back(nullptr);
+    }
+  }
+  return boost::json::serialize(parts);
+}
+
+std::optional<Cursor> decode_cursor(std::string_view text, std::string_view scope) {
   if (text.empty() || text.size() > kMaxCursorChars) return std::nullopt;
   const auto dot = text.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   const auto bytes = unbase64url(text.substr(0, dot));
   const auto mac = unbase64url(text.substr(dot + 1));
   if (!bytes || !mac || mac->size() != kMacBytes) return std::nullopt;
-  if (sodium_memcmp(mac->data(), mac_of(*bytes).data(), kMacBytes) != 0) return std::nullopt;
+  if (sodium_memcmp(mac->data(), mac_of(scope, *bytes).data(), kMacBytes) != 0) return std::nullopt;
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(*bytes, ec);
   if (ec || !v.is_object()) return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,13 +20,21 @@ struct Cursor {
 void set_cursor_secret(std::string_view secret);
 
 /// The opaque `next_cursor`: base64url (no padding) of a small JSON object, then `.` and a
-/// truncated HMAC-SHA256 of it: a cursor cannot be edited into a key the listing never gave.
-std::string encode_cursor(const Cursor& cursor);
+/// truncated HMAC-SHA256 of it and of `scope`: a cursor cannot be edited into a key the
+/// listing never gave. `scope` names the listing and every filter that shaped the page (see
+/// cursor_scope); it is not in the text, only in the MAC.
+std::string encode_cursor(const Cursor& cursor, std::string_view scope);
 
-/// Reads a cursor back; nullopt for anything that `encode_cursor` did not produce (bad
-/// base64url, a wrong or missing MAC, not JSON, missing fields, an id that is not a UUID, too
-/// long).
-std::optional<Cursor> decode_cursor(std::string_view text);
+/// Reads a cursor back; nullopt for anything that `encode_cursor` did not produce with this
+/// `scope` (another listing's or another filter's cursor, bad base64url, a wrong or missing
+/// MAC, not JSON, missing fields, an id that is not a UUID, too long).
+std::optional<Cursor> decode_cursor(std::string_view text, std::string_view scope);
+
+/// A scope for encode_cursor/decode_cursor: the listing's name and its filters in order, an
+/// absent filter distinct from an empty one. A page size is not part of it: a client may ask
+/// for the next page in pages of another size.
+std::string cursor_scope(std::string_view listing,
+                         std::initializer_list<std::optional<std::string_view>> filters);
 
 /// Page sizes of every list.
 inline constexpr std::int64_t kDefaultPageSize = 20;

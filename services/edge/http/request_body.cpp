@@ -3,7 +3,9 @@
 #include <boost/json/parse.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace bazaar::edge {
@@ -41,6 +43,49 @@ std::optional<std::string> control_character_at(const boost::json::value& v,
     }
   }
   return std::nullopt;
+}
+
+// Whether valid JSON text holds a number that is not zero but reads as zero, such as 1e-400:
+// the parser keeps no literal, so an amount written that way would pass as 0.
+bool has_vanishing_number(std::string_view json) {
+  std::size_t i = 0;
+  while (i < json.size()) {
+    const char c = json[i];
+    if (c == '"') {
+      for (++i; i < json.size() && json[i] != '"'; ++i) {
+        if (json[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    bool nonzero = false;
+    bool negative_exponent = false;
+    for (; i < json.size(); ++i) {
+      const char d = json[i];
+      if (d >= '1' && d <= '9') {
+        nonzero = true;
+      } else if (d == 'e' || d == 'E') {
+        negative_exponent = i + 1 < json.size() && json[i + 1] == '-';
+        break;
+      } else if (d != '0' && d != '.' && d != '-') {
+        break;
+      }
+    }
+    while (i < json.size() && json[i] != ',' && json[i] != '}' && json[i] != ']' &&
+           json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
+      ++i;
+    }
+    if (nonzero && negative_exponent) {
+      const std::string literal(json.substr(start, i - start));
+      if (std::strtod(literal.c_str(), nullptr) == 0.0) return true;
+    }
+  }
+  return false;
 }
 
 // Characters (Unicode code points) of valid UTF-8, as JSON Schema's minLength and maxLength
@@ -102,6 +147,11 @@ JsonBody parse_json_body(const HttpRequest& request) {
   }
   if (!v.is_object()) {
     out.error = edge::problem(400, "Bad Request", "the body must be a JSON object");
+    return out;
+  }
+  if (has_vanishing_number(request.body)) {
+    out.error = edge::problem(422, "Unprocessable Content",
+                              "a number in the body is too small to tell from zero");
     return out;
   }
   if (auto field = control_character_at(v, "")) {

@@ -106,3 +106,17 @@ TEST_CASE("the media type is read without its parameters and in any case") {
   CHECK(with_type("application/json-patch+json").error->status == 415);
   CHECK(with_type("text/plain").error->status == 415);
 }
+
+TEST_CASE("a number too small to tell from zero is refused, zero itself is not") {
+  for (const char* body : {R"({"price":1e-400})", R"({"price":1E-999999999})",
+                           R"({"a":[1,{"b":-2.5e-400}]})", R"({"s":"1e-400","price":7e-500})"}) {
+    const auto b = parse(body);
+    REQUIRE(b.error);
+    CHECK(b.error->status == 422);
+  }
+  for (const char* body :
+       {R"({"price":0})", R"({"price":0.0e-400})", R"({"price":-0e-5})", R"({"price":1e-300})",
+        R"({"price":12.5,"note":"1e-400 \" 5e-999"})", R"({"q":1e400})", R"({"n":[0,0.000]})"}) {
+    CHECK_FALSE(parse(body).error);
+  }
+}

@@ -62,7 +62,7 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
   }
   std::optional<Cursor> after;
   if (const auto text = c.request.param("cursor"); text && !text->empty()) {
-    after = decode_cursor(*text);
+    after = decode_cursor(*text, cursor_scope(kSortTag, {c.principal->user_id}));
     if (!after || after->sort != kSortTag || !is_integer_key(after->key)) {
       return problem(400, "Bad Request", "cursor is not a next_cursor of this listing",
                      {{"cursor", "is not a next_cursor of this listing"}});
@@ -94,7 +94,8 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
   boost::json::value next = nullptr;
   if (rows.size() > static_cast<std::size_t>(*limit)) {
     rows.resize(static_cast<std::size_t>(*limit));
-    next = boost::json::value(encode_cursor({kSortTag, rows.back().key, rows.back().id}));
+    next = boost::json::value(encode_cursor({kSortTag, rows.back().key, rows.back().id},
+                                            cursor_scope(kSortTag, {c.principal->user_id})));
   }
   boost::json::array items;
   for (const auto& r : rows) {

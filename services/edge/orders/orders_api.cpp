@@ -267,7 +267,8 @@ void register_order_routes(Router& router, ApiContext& api) {
       filter.buyer_id = who.user_id;
     }
     if (const auto text = ctx.request.param("cursor")) {
-      const auto cursor = decode_cursor(*text);
+      const auto cursor =
+          decode_cursor(*text, cursor_scope("orders", {filter.buyer_id, filter.status}));
       std::int64_t us = 0;
       const bool ok =
           cursor && cursor->sort == kListSort &&
@@ -291,7 +292,8 @@ void register_order_routes(Router& router, ApiContext& api) {
     if (page.more) {
       const OrderView& last = page.items.back();
       body["next_cursor"] =
-          encode_cursor(Cursor{kListSort, std::to_string(last.created_us), last.id});
+          encode_cursor(Cursor{kListSort, std::to_string(last.created_us), last.id},
+                        cursor_scope("orders", {filter.buyer_id, filter.status}));
     }
     return json_response(200, to_json_text(boost::json::value(std::move(body))));
   });
