@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "http/request_body.hpp"
+
 namespace bazaar::edge {
 
 std::optional<std::int64_t> to_minor(const boost::json::value& amount) {
@@ -40,6 +42,7 @@ std::optional<std::int64_t> parse_minor(std::string_view text) {
         (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
     if (!allowed) return std::nullopt;
   }
+  if (number_vanishes(text)) return std::nullopt;
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(text, ec);
   if (ec) return std::nullopt;

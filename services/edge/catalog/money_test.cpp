@@ -69,6 +69,8 @@ TEST_CASE("amounts in query text") {
   CHECK_FALSE(parse_minor(""));
   CHECK_FALSE(parse_minor("abc"));
   CHECK_FALSE(parse_minor("[1]"));
+  CHECK_FALSE(parse_minor("1e-400"));  // not zero, though a double reads it so
+  CHECK(parse_minor("0e-400") == 0);
   CHECK_FALSE(parse_minor("12.345"));
   CHECK_FALSE(parse_minor("-3"));
   CHECK_FALSE(parse_minor("1.2.3"));

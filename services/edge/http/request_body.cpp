@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bazaar::edge {
 namespace {
@@ -45,47 +46,95 @@ std::optional<std::string> control_character_at(const boost::json::value& v,
   return std::nullopt;
 }
 
-// Whether valid JSON text holds a number that is not zero but reads as zero, such as 1e-400:
-// the parser keeps no literal, so an amount written that way would pass as 0.
-bool has_vanishing_number(std::string_view json) {
+// Where a scan of JSON text stands: the members and items around it, as a field path.
+class JsonPath {
+ public:
+  void open(char bracket) { levels_.push_back({bracket == '{', {}, 0}); }
+  void close() {
+    if (!levels_.empty()) levels_.pop_back();
+  }
+  void next_item() {
+    if (!levels_.empty()) ++levels_.back().index;
+  }
+  bool expects_name(std::size_t last_token_end, std::string_view json) const {
+    if (levels_.empty() || !levels_.back().object) return false;
+    // A string right after '{' or ',' (whitespace aside) is a member's name.
+    std::size_t j = last_token_end;
+    while (j > 0 && (json[j - 1] == ' ' || json[j - 1] == '\t' || json[j - 1] == '\n' ||
+                     json[j - 1] == '\r')) {
+      --j;
+    }
+    return j > 0 && (json[j - 1] == '{' || json[j - 1] == ',');
+  }
+  void name(std::string member) {
+    if (!levels_.empty()) levels_.back().name = std::move(member);
+  }
+  std::string str() const {
+    std::string out;
+    for (const auto& l : levels_) {
+      if (!out.empty()) out += "/";
+      out += l.object ? l.name : std::to_string(l.index);
+    }
+    return out;
+  }
+
+ private:
+  struct Level {
+    bool object;
+    std::string name;  // of the member being read
+    std::size_t index;
+  };
+  std::vector<Level> levels_;
+};
+
+// The text of a string token starting at json[i] (a quote), unescaped only as far as a field
+// path needs: escapes other than \" and \\ are kept as written.
+std::string string_token(std::string_view json, std::size_t& i) {
+  std::string out;
+  for (++i; i < json.size() && json[i] != '"'; ++i) {
+    if (json[i] == '\\' && i + 1 < json.size()) {
+      ++i;
+      if (json[i] != '"' && json[i] != '\\') out.push_back('\\');
+    }
+    out.push_back(json[i]);
+  }
+  ++i;
+  return out;
+}
+
+// The field path of the first number in valid JSON text that is not zero but reads as zero
+// (1e-400, or 0. and four hundred zeros and a 1): the parser keeps no literal, so such an
+// amount would pass as 0. nullopt when there is none.
+std::optional<std::string> vanishing_number_at(std::string_view json) {
+  JsonPath path;
   std::size_t i = 0;
   while (i < json.size()) {
     const char c = json[i];
     if (c == '"') {
-      for (++i; i < json.size() && json[i] != '"'; ++i) {
-        if (json[i] == '\\') ++i;
+      const bool is_name = path.expects_name(i, json);
+      std::string text = string_token(json, i);
+      if (is_name) path.name(std::move(text));
+    } else if (c == '{' || c == '[') {
+      path.open(c);
+      ++i;
+    } else if (c == '}' || c == ']') {
+      path.close();
+      ++i;
+    } else if (c == ',') {
+      path.next_item();
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const std::size_t start = i;
+      while (i < json.size() && json[i] != ',' && json[i] != '}' && json[i] != ']' &&
+             json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
+        ++i;
       }
+      if (number_vanishes(json.substr(start, i - start))) return path.str();
+    } else {
       ++i;
-      continue;
-    }
-    if (c != '-' && (c < '0' || c > '9')) {
-      ++i;
-      continue;
-    }
-    const std::size_t start = i;
-    bool nonzero = false;
-    bool negative_exponent = false;
-    for (; i < json.size(); ++i) {
-      const char d = json[i];
-      if (d >= '1' && d <= '9') {
-        nonzero = true;
-      } else if (d == 'e' || d == 'E') {
-        negative_exponent = i + 1 < json.size() && json[i + 1] == '-';
-        break;
-      } else if (d != '0' && d != '.' && d != '-') {
-        break;
-      }
-    }
-    while (i < json.size() && json[i] != ',' && json[i] != '}' && json[i] != ']' &&
-           json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
-      ++i;
-    }
-    if (nonzero && negative_exponent) {
-      const std::string literal(json.substr(start, i - start));
-      if (std::strtod(literal.c_str(), nullptr) == 0.0) return true;
     }
   }
-  return false;
+  return std::nullopt;
 }
 
 // Characters (Unicode code points) of valid UTF-8, as JSON Schema's minLength and maxLength
@@ -116,6 +165,19 @@ std::optional<std::int64_t> integer_of(const boost::json::value& v) {
 }
 
 }  // namespace
+
+bool number_vanishes(std::string_view literal) {
+  bool nonzero = false;
+  bool exact = true;  // an integer never vanishes
+  for (const char c : literal) {
+    if (c == 'e' || c == 'E' || c == '.') exact = false;
+    if (c == 'e' || c == 'E') break;
+    if (c >= '1' && c <= '9') nonzero = true;
+  }
+  if (!nonzero || exact) return false;
+  const std::string text(literal);
+  return std::strtod(text.c_str(), nullptr) == 0.0;
+}
 
 std::optional<std::int64_t> json_integer(const boost::json::value& v) {
   return integer_of(v);
@@ -149,9 +211,10 @@ JsonBody parse_json_body(const HttpRequest& request) {
     out.error = edge::problem(400, "Bad Request", "the body must be a JSON object");
     return out;
   }
-  if (has_vanishing_number(request.body)) {
-    out.error = edge::problem(422, "Unprocessable Content",
-                              "a number in the body is too small to tell from zero");
+  if (auto field = vanishing_number_at(request.body)) {
+    out.error =
+        edge::problem(422, "Unprocessable Content", *field + " is too small to tell from zero",
+                      {{*field, "is too small to tell from zero"}});
     return out;
   }
   if (auto field = control_character_at(v, "")) {

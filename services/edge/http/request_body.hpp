@@ -20,6 +20,10 @@ struct JsonBody {
 };
 JsonBody parse_json_body(const HttpRequest& request);
 
+/// Whether a JSON number literal is not zero but reads as zero (`1e-400`): the parser keeps
+/// no literal, so a body's amount written so would pass as 0. Such a body is a 422.
+bool number_vanishes(std::string_view literal);
+
 /// The request's media type: Content-Type without its parameters, lower-cased (media types are
 /// case-insensitive); empty when there is none.
 std::string media_type(const HttpRequest& request);

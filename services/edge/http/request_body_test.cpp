@@ -107,16 +107,34 @@ TEST_CASE("the media type is read without its parameters and in any case") {
   CHECK(with_type("text/plain").error->status == 415);
 }
 
-TEST_CASE("a number too small to tell from zero is refused, zero itself is not") {
-  for (const char* body : {R"({"price":1e-400})", R"({"price":1E-999999999})",
-                           R"({"a":[1,{"b":-2.5e-400}]})", R"({"s":"1e-400","price":7e-500})"}) {
-    const auto b = parse(body);
+TEST_CASE("a number too small to tell from zero is refused, naming it; zero itself is not") {
+  const std::string zeros(400, '0');
+  struct Row {
+    std::string body;
+    const char* field;
+  };
+  for (const Row& r :
+       {Row{R"({"price":1e-400})", "price"}, Row{R"({"price":1E-999999999})", "price"},
+        Row{R"({"a":[1,{"b":-2.5e-400}]})", "a/1/b"},
+        Row{R"({"s":"1e-400","price":7e-500})", "price"},
+        Row{R"({ "x\"y" : [ 0 , 3e-999 ] })", "x\"y/1"},
+        Row{"{\"price\":0." + zeros + "1}", "price"},
+        Row{"{\"price\":0." + zeros + "1e+5}", "price"},
+        Row{R"({"a":{"b":[],"c":{}},"d":[[1],[2,1e-400]]})", "d/1/1"}}) {
+    CAPTURE(r.body);
+    const auto b = parse(r.body);
     REQUIRE(b.error);
     CHECK(b.error->status == 422);
+    CHECK(named_field(*b.error) == r.field);
   }
-  for (const char* body :
-       {R"({"price":0})", R"({"price":0.0e-400})", R"({"price":-0e-5})", R"({"price":1e-300})",
-        R"({"price":12.5,"note":"1e-400 \" 5e-999"})", R"({"q":1e400})", R"({"n":[0,0.000]})"}) {
+  for (const std::string& body : std::vector<std::string>{
+           R"({"price":0})", R"({"price":0.0e-400})", R"({"price":-0e-5})", R"({"price":1e-300})",
+           R"({"price":12.5,"note":"1e-400 \" 5e-999 \\"})", R"({"q":1e400})", R"({"n":[0,0.000]})",
+           "{\"price\":0." + zeros + "}"}) {
+    CAPTURE(body);
     CHECK_FALSE(parse(body).error);
   }
+  CHECK(number_vanishes("1e-400"));
+  CHECK_FALSE(number_vanishes("100000000000000000000000000000"));
+  CHECK_FALSE(number_vanishes("0e-400"));
 }
