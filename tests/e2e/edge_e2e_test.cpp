@@ -14,6 +14,8 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <sstream>
 
 #include "events/startup.hpp"
 #include "shop_api.hpp"
@@ -266,6 +268,9 @@ TEST_CASE("a notification reaches the buyer over the WebSocket") {
   CHECK(too_old.find("\r\nContent-Type: application/problem+json\r\n") != std::string::npos);
   const std::string no_key = handshake("Sec-WebSocket-Version: 13\r\n");
   CHECK(no_key.starts_with("HTTP/1.1 400 "));
+  const std::string bad_key =
+      handshake("Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!!!\r\nSec-WebSocket-Version: 13\r\n");
+  CHECK(bad_key.starts_with("HTTP/1.1 400 "));
   CHECK(no_key.find("\r\nContent-Type: application/problem+json\r\n") != std::string::npos);
   WebSocketClient ws(api.port, "/ws", buyer);
   REQUIRE(ws.open());
@@ -391,6 +396,95 @@ TEST_CASE("tokens are checked for signature algorithm expiry and audience") {
   const std::string second(rotated.json().at("refresh_token").as_string());
   CHECK(api.http.post("/auth/refresh", json::object{{"refresh_token", first}}).status == 401);
   CHECK(api.http.post("/auth/refresh", json::object{{"refresh_token", second}}).status == 401);
+}
+
+TEST_CASE("HTTP framing the server cannot trust is refused, and no request can end the server") {
+  Api api;
+  const auto [buyer_id, buyer] = api.user("buyer");
+  // The status of every answer on the connection.
+  const auto statuses = [](const std::string& answer) {
+    std::vector<std::string> out;
+    const std::regex status_line("HTTP/1\\.[01] ([0-9]{3}) ");
+    for (auto it = std::sregex_iterator(answer.begin(), answer.end(), status_line);
+         it != std::sregex_iterator(); ++it) {
+      out.push_back((*it)[1].str());
+    }
+    return out;
+  };
+  const auto live = [&] { return api.http.get("/health/live").status == 200; };
+  const std::string body = "{\"name\":\"x\"}";
+  const std::string chunked_patch =
+      "PATCH /users/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + buyer +
+      "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nc";
+
+  // A trailer field too large for the parser's fields, then a chunk extension of a mebibyte:
+  // each is a 431, and the server goes on.
+  const std::string trailer =
+      chunked_patch + "\r\n" + body + "\r\n0\r\nX-T: " + std::string(70'000, 'x') + "\r\n\r\n";
+  CHECK(statuses(api.http.raw(trailer, 5s)) == std::vector<std::string>{"431"});
+  CHECK(live());
+  const std::string extension =
+      chunked_patch + ";a=" + std::string(1 << 20, 'x') + "\r\n" + body + "\r\n0\r\n\r\n";
+  CHECK(statuses(api.http.raw(extension, 5s)) == std::vector<std::string>{"431"});
+  CHECK(live());
+  // A chunk far larger than the head limit streams through, and a small valid chunked body
+  // still works.
+  const std::string padded = std::string(60'000, ' ') + body;  // the e2e edge takes 64 KiB
+  std::ostringstream size;
+  size << std::hex << padded.size();
+  const std::string patch_head = chunked_patch.substr(0, chunked_patch.size() - 1);
+  CHECK(statuses(api.http.raw(patch_head + size.str() + "\r\n" + padded + "\r\n0\r\n\r\n", 5s)) ==
+        std::vector<std::string>{"200"});
+  CHECK(statuses(api.http.raw(chunked_patch + "\r\n" + body +
+                                  "\r\n0\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n"
+                                  "Connection: close\r\n\r\n",
+                              5s)) == std::vector<std::string>{"200", "200"});
+
+  // A body whose end the server cannot know: one answer, and what follows is never a request.
+  const std::string smuggled = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  for (const char* coding : {"gzip", "chunked, identity", "xchunked"}) {
+    CAPTURE(coding);
+    CHECK(statuses(api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                "application/json\r\nTransfer-Encoding: " +
+                                    std::string(coding) + "\r\n\r\n" + smuggled,
+                                5s)) == std::vector<std::string>{"400"});
+  }
+  CHECK(statuses(api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, "
+                              "chunked\r\n\r\n0\r\n\r\n" +
+                                  smuggled,
+                              5s)) == std::vector<std::string>{"501"});
+  CHECK(statuses(api.http.raw("POST /auth/login HTTP/1.0\r\nConnection: keep-alive\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                                  smuggled,
+                              5s)) == std::vector<std::string>{"400"});
+
+  // Host: exactly one, and a host.
+  const std::string probe = "GET /health/live HTTP/1.1\r\nConnection: close\r\n";
+  CHECK(statuses(api.http.raw(probe + "\r\n", 5s)) == std::vector<std::string>{"400"});
+  CHECK(statuses(api.http.raw(probe + "Host: a\r\nHost: b\r\n\r\n", 5s)) ==
+        std::vector<std::string>{"400"});
+  CHECK(statuses(api.http.raw(probe + "Host: a/b@c\r\n\r\n", 5s)) ==
+        std::vector<std::string>{"400"});
+  CHECK(statuses(api.http.raw("GET /health/live HTTP/1.0\r\n\r\n", 5s)) ==
+        std::vector<std::string>{"200"});
+  // The target: a path, an absolute URL, or * for OPTIONS.
+  CHECK(statuses(api.http.raw("GET health/live HTTP/1.1\r\nHost: x\r\n\r\n", 5s)) ==
+        std::vector<std::string>{"400"});
+  const std::string options =
+      api.http.raw("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5s);
+  CHECK(statuses(options) == std::vector<std::string>{"204"});
+  CHECK(options.find("\r\nAllow: ") != std::string::npos);
+  CHECK(
+      statuses(api.http.raw(
+          "GET http://example.com/health/live?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+          5s)) == std::vector<std::string>{"200"});
+  // An encoded slash separates nothing.
+  CHECK(api.http.get("/users%2Fme", buyer).status == 404);
+  CHECK(api.http.get("/users/me", buyer).status == 200);
+  // A GET route answers HEAD too, and says so.
+  const auto wrong = api.http.send("DELETE", "/health/live", json::value());
+  CHECK(wrong.status == 405);
+  CHECK(wrong.header("allow").find("HEAD") != std::string::npos);
 }
 
 TEST_CASE("bad requests get clear problems and nothing is half written") {

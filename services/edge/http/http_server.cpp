@@ -47,7 +47,7 @@ using SteadyClock = std::chrono::steady_clock;
 // before closing lets the client see the answer instead of a connection reset.
 constexpr auto kLingerTime = std::chrono::seconds{1};
 constexpr std::size_t kMaxLingerBytes = 8 * 1024 * 1024;
-constexpr std::size_t kLingerChunk = 64 * 1024;
+constexpr std::size_t kLingerChunk = 16 * 1024;
 constexpr std::size_t kIdleReadChunk = 4096;
 constexpr auto kShutdownGrace = std::chrono::seconds{1};
 // Accept fails on fd exhaustion; retrying at once would spin.
@@ -55,6 +55,61 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds{100};
 
 std::string to_string(beast::string_view s) {
   return std::string(s.data(), s.size());
+}
+
+// What a connection may hold of input not yet parsed: a whole head, or a chunk header with its
+// extensions, or a trailer section, must fit. Without a bound a chunk extension or a trailer
+// would grow without limit (neither counts toward the head limit), and a trailer field past
+// what a header field may hold would throw inside the parser.
+std::size_t input_limit(std::size_t max_header_bytes) {
+  return max_header_bytes + kLingerChunk;
+}
+
+// Transfer codings of a request, lower case, in order (every Transfer-Encoding field).
+std::vector<std::string> transfer_codings(const http::request_parser<http::string_body>& parser) {
+  std::vector<std::string> out;
+  const auto& req = parser.get();
+  for (auto it = req.find(http::field::transfer_encoding);
+       it != req.end() && it->name() == http::field::transfer_encoding; ++it) {
+    const auto value = it->value();
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      auto end = value.find(',', start);
+      if (end == beast::string_view::npos) end = value.size();
+      std::string coding = to_string(value.substr(start, end - start));
+      coding = coding.substr(0, coding.find(';'));
+      const auto first = coding.find_first_not_of(" \t");
+      const auto last = coding.find_last_not_of(" \t");
+      coding = first == std::string::npos ? std::string{} : coding.substr(first, last - first + 1);
+      std::transform(coding.begin(), coding.end(), coding.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!coding.empty()) out.push_back(std::move(coding));
+      start = end + 1;
+    }
+  }
+  return out;
+}
+
+// A Host value as RFC 9112 3.2 allows it: a host (a name, an IPv4 or a bracketed IPv6
+// address) and an optional port; empty is allowed.
+bool valid_host(beast::string_view host) {
+  for (const char c : host) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+                    std::string_view("-._~!$&'()*+,;=:[]%").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A Sec-WebSocket-Key: base64 of 16 bytes (RFC 6455 4.1), 22 characters and "==".
+bool valid_websocket_key(beast::string_view key) {
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  for (std::size_t i = 0; i < 22; ++i) {
+    const char c = key[i];
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '/') return false;
+  }
+  // The last character before the padding carries 2 bits of data and 4 zero bits.
+  return std::string_view("AQgw").find(key[21]) != std::string_view::npos;
 }
 
 // What every connection needs of the server. Member order matters for shutdown: queued worker
@@ -98,7 +153,10 @@ struct ServerCore {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, ServerCore& core)
-      : stream_(std::move(socket)), request_timer_(stream_.get_executor()), core_(core) {
+      : stream_(std::move(socket)),
+        request_timer_(stream_.get_executor()),
+        buffer_(input_limit(core.options.max_header_bytes)),
+        core_(core) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
@@ -159,6 +217,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     const auto& req = parser_->get();
     version_ = req.version();
+    if (const auto codings = transfer_codings(*parser_); !codings.empty()) {
+      // RFC 9112 6.1 and 6.3: anything but chunked last, or any coding in HTTP/1.0, leaves the
+      // body's end unknown, and the connection cannot go on after the answer.
+      end_reading();
+      if (version_ < 11) {
+        reject(400, "Bad Request", "Transfer-Encoding is not allowed in an HTTP/1.0 request");
+        return;
+      }
+      if (codings.back() != "chunked") {
+        reject(400, "Bad Request", "the final transfer coding of a request must be chunked");
+        return;
+      }
+      for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+        if (codings[i] != "chunked") {
+          reject(501, "Not Implemented", "transfer coding " + codings[i] + " is not supported");
+          return;
+        }
+        reject(400, "Bad Request", "chunked may be applied only once");
+        return;
+      }
+    }
     // Clients that ask first (curl does for large bodies) only send the body after a 100;
     // a body over the limit was already refused above from its Content-Length.
     if (version_ == 11 && !parser_->is_done() &&
@@ -212,10 +291,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec == http::error::body_limit) {
       reject(413, "Content Too Large",
              "the request body exceeds " + std::to_string(core_.options.max_body_bytes) + " bytes");
-    } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    } else if (ec == http::error::header_limit) {
       reject(431, "Request Header Fields Too Large",
              "the request header exceeds " + std::to_string(core_.options.max_header_bytes) +
                  " bytes");
+    } else if (ec == http::error::buffer_overflow) {
+      reject(431, "Request Header Fields Too Large",
+             "the request header, a chunk header or the trailer exceeds " +
+                 std::to_string(core_.options.max_header_bytes) + " bytes");
     } else if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
       close_now();  // the client went away, possibly mid-request: nobody to answer
     } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
@@ -231,6 +314,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     started_ = SteadyClock::now();
     method_ = to_string(req.method_string());
     const auto target = req.target();
+    if (target == "*" && req.method() == http::verb::options) {
+      HttpResponse any;
+      any.status = 204;
+      any.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
+      keep_alive_ = req.keep_alive();
+      respond(std::move(any));
+      return;
+    }
+    if (!target.starts_with('/') && target.find("://") == beast::string_view::npos) {
+      reject(400, "Bad Request", "the request target must be a path starting with /");
+      return;
+    }
+    const auto hosts = req.count(http::field::host);
+    if (hosts > 1 || (version_ >= 11 && hosts == 0) ||
+        (hosts == 1 && !valid_host(req[http::field::host]))) {
+      reject(400, "Bad Request", "an HTTP/1.1 request needs exactly one valid Host header");
+      return;
+    }
     const auto parts = split_target(std::string_view(target.data(), target.size()));
     auto path = percent_decode(parts.path);
     auto query = parse_query(parts.query);
@@ -260,6 +361,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     request.remote = remote_;
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
+    // An encoded slash is part of a segment, never a separator, and no segment of ours holds one.
+    if (parts.path.find("%2F") != std::string_view::npos ||
+        parts.path.find("%2f") != std::string_view::npos) {
+      respond(problem(404, "Not Found", "no such resource: " + request.path));
+      return;
+    }
 
     const auto strand = stream_.get_executor();
     if (websocket::is_upgrade(req) && request.path == "/ws") {
@@ -274,7 +381,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         respond(std::move(old));
         return;
       }
-      if (req[http::field::sec_websocket_key].size() != 24) {
+      if (!valid_websocket_key(req[http::field::sec_websocket_key])) {
         keep_alive_ = false;
         respond(problem(400, "Bad Request",
                         "a WebSocket handshake needs a Sec-WebSocket-Key of 16 base64 bytes"));
@@ -451,7 +558,7 @@ class HttpServer::Impl {
     accept();
     const int threads = std::max(1, opts.threads);
     threads_.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { core_.io.run(); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run_io(); });
     spdlog::info("http server listening on {}:{} with {} threads", opts.host, port_, threads);
   }
 
@@ -480,6 +587,19 @@ class HttpServer::Impl {
   WebSocketPublisher& publisher() { return core_.registry; }
 
  private:
+  // An exception out of a connection's handler ends that connection (its handlers are gone
+  // with it), never the process: the thread logs it and goes on serving the others.
+  void run_io() {
+    for (;;) {
+      try {
+        core_.io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("a connection failed unexpectedly and was dropped: {}", e.what());
+      }
+    }
+  }
+
   void accept() {
     acceptor_.async_accept(net::make_strand(core_.io),
                            [this](beast::error_code ec, tcp::socket socket) {

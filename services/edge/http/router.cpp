@@ -73,6 +73,7 @@ HttpResponse Router::handle(const HttpRequest& request) const {
     if (r.method != request.method) {
       if (!allowed.empty()) allowed += ", ";
       allowed += r.method;
+      if (r.method == "GET") allowed += ", HEAD";  // every GET route answers HEAD too
       continue;
     }
     RequestContext ctx{request, std::move(*params), std::nullopt};

@@ -60,7 +60,9 @@ TargetParts split_target(std::string_view target) {
   }
   const auto question = target.find('?');
   if (question == std::string_view::npos) return {target, {}};
-  return {target.substr(0, question), target.substr(question + 1)};
+  // An absolute form without a path ("http://host?x=1") asks for "/".
+  const auto path = question == 0 ? std::string_view{"/"} : target.substr(0, question);
+  return {path, target.substr(question + 1)};
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
