@@ -63,7 +63,7 @@ TEST_CASE("unknown paths and methods are problems") {
   const auto wrong = router.handle(request("DELETE", "/products"));
   CHECK(wrong.status == 405);
   REQUIRE_FALSE(wrong.headers.empty());
-  CHECK(wrong.headers.front().second == "GET");
+  CHECK(wrong.headers.front().second == "GET, HEAD");
 }
 
 TEST_CASE("the role table") {
