@@ -3,11 +3,15 @@
 // none for a user without a chat, a 429 retried after its retry_after, and one-time codes
 // asked by phone number arriving in the chat.
 #include <doctest/doctest.h>
+#include <soci/soci.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <functional>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "shop_api.hpp"
 #include "system.hpp"
@@ -175,4 +179,42 @@ TEST_CASE("notifications reach the chat bound to a verified phone, and codes ask
     return list.find(later) != std::string::npos;
   }));
   CHECK(messages_to(bot, chat).size() == after_unbind);
+}
+
+TEST_CASE("a number verified while another account's verification of it commits is a conflict") {
+  Api api;
+  const std::string phone = fresh_phone();
+  const auto [first_id, first] = api.user("buyer");
+  const auto [second_id, second] = api.user("buyer");
+  for (const auto* token : {&first, &second}) {
+    REQUIRE(
+        api.http.send("PUT", "/users/me/phone", json::object{{"phone", phone}}, *token).status ==
+        202);
+  }
+  const std::string code = webhook_code(api, second_id);
+  REQUIRE(code.size() == 6);
+  // The first account's verification, in flight: it holds the number as every verification
+  // does and has bound it, not yet committed.
+  soci::session& held = api.system.db("edge");
+  soci::transaction in_flight(held);
+  held << "SELECT pg_advisory_xact_lock(hashtext('bazaar.verified_phone'), "
+          "hashtext(CAST(:phone AS text)))",
+      soci::use(phone);
+  held << "UPDATE users SET phone = :phone, phone_verified_at = now() WHERE user_id = "
+          "CAST(:user AS uuid)",
+      soci::use(phone), soci::use(first_id);
+  int status = 0;
+  std::thread verify([&] {
+    status = api.http.post("/users/me/phone/verify", json::object{{"code", code}}, second).status;
+  });
+  // Until its transaction waits for the one in flight.
+  const bool waiting = tests::wait_until(10s, [&] {
+    long long n = 0;
+    held << "SELECT count(*) FROM pg_locks WHERE NOT granted", soci::into(n);
+    return n > 0;
+  });
+  in_flight.commit();
+  verify.join();
+  CHECK(waiting);
+  CHECK(status == 409);
 }

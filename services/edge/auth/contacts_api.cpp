@@ -43,6 +43,9 @@ constexpr const char* kVerificationForUpdate = R"sql(
 SELECT phone, code_hash, (extract(epoch FROM expires_at) * 1000)::bigint, attempts
 FROM phone_verifications WHERE user_id = CAST(:user AS uuid) FOR UPDATE)sql";
 
+constexpr const char* kLockPhone =
+    "SELECT pg_advisory_xact_lock(hashtext('bazaar.verified_phone'), hashtext(CAST(:phone AS "
+    "text)))";
 constexpr const char* kCountAttempt =
     "UPDATE phone_verifications SET attempts = attempts + 1 WHERE user_id = CAST(:user AS uuid)";
 
@@ -154,6 +157,9 @@ HttpResponse verify_phone(ApiContext& api, const RequestContext& c) {
                          {{"code", "is wrong, expired or used up"}});
         return;
     }
+    // Verifications of one number queue here, so the second sees the first's binding and gets
+    // the 409 instead of tripping over the unique index.
+    sql << kLockPhone, soci::use(phone, "phone");
     if (const auto owner = user_by_verified_phone(sql, phone); owner && *owner != me) {
       answer = problem(409, "Conflict", "this phone number belongs to another account");
       return;
