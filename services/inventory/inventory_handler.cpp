@@ -260,7 +260,14 @@ void InventoryHandler::adjust(events::HandlerContext& ctx,
 
   const auto rows = stock_.lock(ctx.sql, {product_id});
   const auto it = rows.find(product_id);
-  if (it == rows.end() || it->second.deleted) return reject(AdjustRejection::unknown_product);
+  if (it == rows.end()) {
+    // A seller may set the stock of a product edge has just listed, before its ProductCreated
+    // (another topic) arrives here: wait for it as a reservation does.
+    events::retry_while_recent(ctx, unknown_product_grace_,
+                               "stock of product " + product_id + " set before it was listed");
+    return reject(AdjustRejection::unknown_product);
+  }
+  if (it->second.deleted) return reject(AdjustRejection::unknown_product);
   if (!may_adjust(actor, it->second.seller_id)) return reject(AdjustRejection::forbidden);
   const AdjustOutcome outcome = inventory::adjust(it->second.level, adjustment);
   if (!outcome.ok()) {

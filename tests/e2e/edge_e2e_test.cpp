@@ -964,6 +964,43 @@ TEST_CASE("a late catalog event never undoes a newer write of the API") {
   CHECK(name() == "Jug");
 }
 
+TEST_CASE("a stock set before inventory heard of its new product waits for the product") {
+  Api api(false);
+  const auto seller = api.user("seller").second;
+  // The product's ProductCreated cannot reach inventory while the catalog service is down.
+  api.system.stop("catalog");
+  const auto created = api.http.post(
+      "/products",
+      json::object{{"name", "Kettle"}, {"price", 20}, {"category", "kitchen"}, {"stock", 0}},
+      seller);
+  REQUIRE(created.status == 202);
+  const std::string product(created.json().at("id").as_string());
+  REQUIRE(
+      api.http.send("PUT", "/products/" + product + "/stock", json::object{{"stock", 50}}, seller)
+          .status == 202);
+  // Inventory holds the command back instead of refusing it.
+  CHECK(tests::wait_until(30s, [&] {
+    const auto metrics = tests::http_get(api.system.admin_port("inventory"), "/metrics").second;
+    std::istringstream lines(metrics);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("bazaar_consumer_messages_total") &&
+          line.find("outcome=\"retried\"") != std::string::npos &&
+          line.find("topic=\"inventory.commands\"") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  api.system.start("catalog");
+  CHECK(tests::wait_until(30s, [&] {
+    long long available = -1;
+    api.system.db("inventory") << "SELECT available FROM stock WHERE product_id = CAST(:p AS uuid)",
+        soci::use(product, "p"), soci::into(available);
+    return available == 50;
+  }));
+  CHECK(api.http.get("/products/" + product).json().at("stock").to_number<long long>() == 50);
+}
+
 TEST_CASE("a late stock event never undoes a stock the API set, and a refusal shows inventory's") {
   Api api(false);
   const auto [seller_id, seller] = api.user("seller");
