@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 
 #include "events/db.hpp"
@@ -233,7 +234,11 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   order.lines = pricing.lines;
   order.total = pricing.total;
   order.currency = pricing.currency.empty() ? "EUR" : pricing.currency;
-  if (pricing.rejection == "unknown_product") {
+  // A product not heard of yet may still be on its way; a deleted one will not come back.
+  const bool some_unheard = std::any_of(cmd.lines.begin(), cmd.lines.end(), [&](const auto& line) {
+    return !known.contains(line.product_id);
+  });
+  if (pricing.rejection == "unknown_product" && some_unheard) {
     events::retry_while_recent(ctx, unknown_product_grace_,
                                "order " + order.order_id + " names a product not listed yet");
   }

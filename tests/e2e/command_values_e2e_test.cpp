@@ -421,3 +421,33 @@ TEST_CASE("order commands holding values no column holds are refused with OrderC
   const auto fine = place(placed, 1, "tok_ok");
   answer_of_type(watch, "order.events", fine, "bazaar.order.OrderPlaced.v1");
 }
+
+TEST_CASE("an order naming a deleted product is rejected at once, holding nothing up behind it") {
+  // A grace far longer than the wait below: only a product never heard of waits for it.
+  System system({{"order", {{"BAZAAR_ORDER_UNKNOWN_PRODUCT_GRACE_MS", "120000"}}}}, {"order"});
+  Bus bus;
+  Watch watch({"order.events"});
+  const std::string product = bus.new_id();
+  const std::string seller = bus.new_id();
+  bus.send("catalog.events", "bazaar.catalog.ProductCreated.v1", product,
+           product_created(product, seller, 500, 5));
+  bus.send("catalog.events", "bazaar.catalog.ProductDeleted.v1", product,
+           {{"product_id", product}, {"seller_id", seller}});
+  REQUIRE(tests::wait_until(60s, [&] {
+    return count(system.db("order"),
+                 "SELECT count(*) FROM catalog_prices WHERE deleted AND product_id = CAST(:id AS "
+                 "uuid)",
+                 product) == 1;
+  }));
+  const std::string order = bus.new_id();
+  const auto placed =
+      bus.send("order.commands", "bazaar.order.PlaceOrder.v1", order,
+               {{"order_id", order},
+                {"buyer_id", bus.new_id()},
+                {"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
+                {"payment_token", "tok_ok"}});
+  // answer_of_type waits 60 s, half the grace a retry would wait.
+  const auto rejected =
+      answer_of_type(watch, "order.events", placed, "bazaar.order.OrderRejected.v1");
+  CHECK(text(rejected, "reason") == "unknown_product");
+}
