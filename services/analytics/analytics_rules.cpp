@@ -87,6 +87,14 @@ std::vector<long long> allocate_refund(long long amount, const std::vector<long 
   return out;
 }
 
+std::vector<long long> allocate_further_refund(long long before, long long amount,
+                                               const std::vector<long long>& lines) {
+  std::vector<long long> out = allocate_refund(before + amount, lines);
+  const std::vector<long long> earlier = allocate_refund(before, lines);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] -= earlier[i];
+  return out;
+}
+
 std::string reason_key(std::string_view reason) {
   if (reason.empty()) return "unspecified";
   std::string out(reason.substr(0, 100));

@@ -37,6 +37,12 @@ double quantile(const std::map<int, long long>& histogram, double q);
 /// units that add up to `amount` exactly (the remainder goes to the largest fractions first).
 std::vector<long long> allocate_refund(long long amount, const std::vector<long long>& lines);
 
+/// The part of each line in a refund of `amount` that follows `before` already refunded: what
+/// allocate_refund gives the new total less what it gave the old. Refunds split one by one
+/// would round each on its own, and a fully refunded order could leave a line a cent off.
+std::vector<long long> allocate_further_refund(long long before, long long amount,
+                                               const std::vector<long long>& lines);
+
 /// A failure reason as counted: at most 100 characters, "unspecified" when empty.
 std::string reason_key(std::string_view reason);
 

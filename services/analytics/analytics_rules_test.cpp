@@ -78,3 +78,14 @@ TEST_CASE("failure reasons are counted under a bounded key") {
   CHECK(reason_key(cut) == std::string(99, 'a'));
   CHECK(sales_metric("2026-11-30") == "sales.2026-11-30");
 }
+
+TEST_CASE("a refund in parts adds up, line by line, to the same refund whole") {
+  const std::vector<long long> lines{1000, 600};
+  const auto first = allocate_further_refund(0, 700, lines);
+  const auto rest = allocate_further_refund(700, 900, lines);
+  CHECK(first[0] + first[1] == 700);
+  CHECK(rest[0] + rest[1] == 900);
+  CHECK(first[0] + rest[0] == 1000);
+  CHECK(first[1] + rest[1] == 600);
+  CHECK(allocate_further_refund(0, 1600, lines) == lines);
+}

@@ -298,7 +298,10 @@ void AnalyticsStore::add_refund(const std::string& order_id, const Refund& refun
                      {"", "", 0, 0, 0, refund.amount});
   std::vector<long long> amounts;
   for (const auto& l : lines) amounts.push_back(l.amount);
-  const auto shares = allocate_refund(refund.amount, amounts);
+  // The order's refunded total already counts this refund (refund_increment).
+  const std::optional<OrderRow> order = ledger_.order(sql_, order_id);
+  const long long before = order ? std::max(0LL, order->refunded - refund.amount) : 0;
+  const auto shares = allocate_further_refund(before, refund.amount, amounts);
   std::map<std::string, long long> by_product;
   std::map<std::string, long long> by_seller;
   std::map<std::string, const SaleLine*> line_of;

@@ -284,3 +284,31 @@ TEST_CASE("sales counted before their product's name was known take it when it c
   CHECK(named(teapot, "Teapot") == 2);
   CHECK_FALSE(f.take_dirty("top_products"));
 }
+
+TEST_CASE("refunds in parts give each seller back exactly what a whole refund would") {
+  Fixture f;
+  const std::string order = f.ids.next().str();
+  const std::string a = f.ids.next().str();
+  const std::string b = f.ids.next().str();
+  const std::string day = "2026-12-02";
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.order_status(order, "PLACED",
+                    analytics::Moment{"2026-12-02T10:00:00.000Z", 1'796'205'600'000});
+    CHECK(st.confirm(order, "EUR"));
+    // 1 x 10.00 from seller a, 2 x 3.00 from seller b.
+    st.add_sale(order, day, "EUR", 1600,
+                {{f.ids.next().str(), a, "Lamp", 1, 1000}, {f.ids.next().str(), b, "Mug", 2, 600}});
+  });
+  // 7.00, then the rest: each refund's totals as the payment service reports them.
+  for (const long long total : {700LL, 1600LL}) {
+    f.in_transaction([&](analytics::AnalyticsStore& st) {
+      const long long increment = st.refund_increment(order, total);
+      st.add_refund(order, {day, increment, "EUR"});
+    });
+  }
+  for (const auto& [seller, gross] : {std::pair{a, 1000LL}, std::pair{b, 600LL}}) {
+    CAPTURE(seller);
+    CHECK(f.number("SELECT refunded FROM daily_sales WHERE grp = 'seller' AND dim = :v1",
+                   {seller}) == gross);
+  }
+}
