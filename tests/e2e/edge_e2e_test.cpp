@@ -537,6 +537,18 @@ TEST_CASE("bad requests get clear problems and nothing is half written") {
   CHECK(replay.header("idempotent-replayed") == "true");
   CHECK(replay.json().at("status") == settled.json().at("status"));
   CHECK(replay.header("location") == settled.header("location"));
+  // So is one whose wait ended first (no token: the order rests awaiting its payment).
+  const json::object pay_later{
+      {"lines", json::array{json::object{{"product_id", product}, {"quantity", 1}}}}};
+  const std::vector<std::pair<std::string, std::string>> short_wait{{"Idempotency-Key", "k-3"},
+                                                                    {"Prefer", "wait=2"}};
+  const auto unsettled = api.http.post("/orders", pay_later, buyer, short_wait);
+  REQUIRE_MESSAGE(unsettled.status == 202, unsettled.body);
+  CHECK(unsettled.json().at("status") != json::value("PLACED"));
+  const auto unsettled_again = api.http.post("/orders", pay_later, buyer, short_wait);
+  CHECK(unsettled_again.status == 202);
+  CHECK(unsettled_again.header("idempotent-replayed") == "true");
+  CHECK(unsettled_again.json().at("status") == unsettled.json().at("status"));
 
   // Password guessing from one address runs into the sign-in rate limit (last: it uses up
   // this address's allowance).

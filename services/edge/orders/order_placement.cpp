@@ -166,6 +166,8 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         // Not settled in time (an order without a token rests awaiting its payment): still
         // accepted, shown as it is now rather than as it was placed.
         answer = order_answer(202, *latest);
+        // A repeat of the key answers what this request was answered.
+        replace_keyed_answer(api_, ctx, body, answer);
       }
     }
   }
