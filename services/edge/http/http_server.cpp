@@ -101,6 +101,23 @@ bool valid_host(beast::string_view host) {
   return true;
 }
 
+// Whether a decoded path names /ws as the router reads paths (empty segments dropped: /ws/ and
+// //ws are /ws too).
+bool is_websocket_path(std::string_view path) {
+  bool seen = false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) {
+      if (seen || path.substr(start, end - start) != "ws") return false;
+      seen = true;
+    }
+    start = end + 1;
+  }
+  return seen;
+}
+
 // A Sec-WebSocket-Key: base64 of 16 bytes (RFC 6455 4.1), 22 characters and "==".
 bool valid_websocket_key(beast::string_view key) {
   if (key.size() != 24 || key.substr(22) != "==") return false;
@@ -188,6 +205,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The whole request must arrive within the read timeout. Our own timer, not the stream's
   // expiry: the stream's closes the socket, and a slow sender is owed a 408.
   void begin_request() {
+    // Empty lines before a request line are skipped (RFC 9112 2.2): some clients send one
+    // after a body.
+    std::size_t blank = 0;
+    const auto* bytes = static_cast<const char*>(buffer_.data().data());
+    while (blank < buffer_.size() && (bytes[blank] == '\r' || bytes[blank] == '\n')) ++blank;
+    buffer_.consume(blank);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         core_.options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -299,6 +322,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       reject(431, "Request Header Fields Too Large",
              "the request header, a chunk header or the trailer exceeds " +
                  std::to_string(core_.options.max_header_bytes) + " bytes");
+    } else if (!blank_skipped_ && !parser_->is_header_done() && buffer_.size() > 0 &&
+               (*static_cast<const char*>(buffer_.data().data()) == '\r' ||
+                *static_cast<const char*>(buffer_.data().data()) == '\n')) {
+      // Empty lines before the request line: skipped once (begin_request drops them).
+      blank_skipped_ = true;
+      begin_request();
+    } else if (ec == http::error::bad_version) {
+      reject(505, "HTTP Version Not Supported", "this server speaks HTTP/1.0 and HTTP/1.1");
     } else if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
       close_now();  // the client went away, possibly mid-request: nobody to answer
     } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
@@ -310,6 +341,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void on_request() {
     end_reading();
+    blank_skipped_ = false;
     const auto& req = parser_->get();
     started_ = SteadyClock::now();
     method_ = to_string(req.method_string());
@@ -369,7 +401,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
 
     const auto strand = stream_.get_executor();
-    if (websocket::is_upgrade(req) && request.path == "/ws") {
+    if (websocket::is_upgrade(req) && is_websocket_path(request.path)) {
       // A handshake Beast would refuse with a plain-text page is refused here, as problem JSON:
       // RFC 6455 version 13 only (426 says which), and a key to answer.
       if (req[http::field::sec_websocket_version] != "13") {
@@ -541,6 +573,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool keep_alive_ = false;
   bool head_ = false;
   bool linger_ = false;
+  bool blank_skipped_ = false;  // this request's leading empty lines were skipped already
 };
 
 }  // namespace
