@@ -440,10 +440,15 @@ TEST_CASE("HTTP framing the server cannot trust is refused, and no request can e
                                   "Connection: close\r\n\r\n",
                               5s)) == std::vector<std::string>{"200", "200"});
 
+  // A chunked body that stalls is cut off by the read timeout (1.5 s here) like any other.
+  CHECK(statuses(api.http.raw(chunked_patch + "\r\n{\"na", 8s)) == std::vector<std::string>{"408"});
+
   // A body whose end the server cannot know: one answer, and what follows is never a request.
   const std::string smuggled = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  for (const char* coding : {"gzip", "chunked, identity", "xchunked"}) {
-    CAPTURE(coding);
+  for (const char* coding :
+       {"gzip", "chunked, identity", "xchunked", ";x, chunked", ",", "", "chunked;x=1"}) {
+    const std::string shown(coding);
+    CAPTURE(shown);
     CHECK(statuses(api.http.raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
                                 "application/json\r\nTransfer-Encoding: " +
                                     std::string(coding) + "\r\n\r\n" + smuggled,

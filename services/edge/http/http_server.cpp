@@ -62,10 +62,14 @@ std::string to_string(beast::string_view s) {
 // would grow without limit (neither counts toward the head limit), and a trailer field past
 // what a header field may hold would throw inside the parser.
 std::size_t input_limit(std::size_t max_header_bytes) {
-  return max_header_bytes + kLingerChunk;
+  // Beast keeps a field's length in 16 bits and throws past it: a larger head limit is not
+  // honoured beyond what the parser can hold.
+  constexpr std::size_t kMaxField = 65'000;
+  return std::min(max_header_bytes, kMaxField - kLingerChunk) + kLingerChunk;
 }
 
-// Transfer codings of a request, lower case, in order (every Transfer-Encoding field).
+// Transfer codings of a request as written, lower case and trimmed, in order (every
+// Transfer-Encoding field; an empty piece stays, as an empty string).
 std::vector<std::string> transfer_codings(const http::request_parser<http::string_body>& parser) {
   std::vector<std::string> out;
   const auto& req = parser.get();
@@ -77,17 +81,51 @@ std::vector<std::string> transfer_codings(const http::request_parser<http::strin
       auto end = value.find(',', start);
       if (end == beast::string_view::npos) end = value.size();
       std::string coding = to_string(value.substr(start, end - start));
-      coding = coding.substr(0, coding.find(';'));
       const auto first = coding.find_first_not_of(" \t");
       const auto last = coding.find_last_not_of(" \t");
       coding = first == std::string::npos ? std::string{} : coding.substr(first, last - first + 1);
       std::transform(coding.begin(), coding.end(), coding.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (!coding.empty()) out.push_back(std::move(coding));
+      out.push_back(std::move(coding));
       start = end + 1;
     }
   }
   return out;
+}
+
+struct Refusal {
+  int status;
+  std::string title;
+  std::string detail;
+};
+
+// Why a request's Transfer-Encoding leaves its body's end in doubt (RFC 9112 6.1, 6.3, 7.1):
+// in HTTP/1.0, with chunked anything but the last coding (or with parameters), or with a
+// coding this server does not apply. nullopt when the body is plainly chunked, or not coded.
+std::optional<Refusal> framing_refusal(const http::request_parser<http::string_body>& parser) {
+  if (parser.get().count(http::field::transfer_encoding) == 0) return std::nullopt;
+  if (parser.get().version() < 11) {
+    return Refusal{400, "Bad Request", "Transfer-Encoding is not allowed in an HTTP/1.0 request"};
+  }
+  const auto codings = transfer_codings(parser);
+  if (codings.size() > 1) {  // a coding before the last: chunked again, or one not applied here
+    const std::string& first = codings.front();
+    const std::string name = first.substr(0, first.find(';'));
+    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+             std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token || name == "chunked") {
+      return Refusal{400, "Bad Request", "chunked must be the one and final transfer coding"};
+    }
+    return Refusal{501, "Not Implemented",
+                   "transfer coding " + name.substr(0, 40) + " is not supported"};
+  }
+  // The parser must read the body as chunked too, or the two would disagree on its end.
+  if (codings.empty() || codings.back() != "chunked" || !parser.chunked()) {
+    return Refusal{400, "Bad Request", "the final transfer coding of a request must be chunked"};
+  }
+  return std::nullopt;
 }
 
 // A Host value as RFC 9112 3.2 allows it: a host (a name, an IPv4 or a bracketed IPv6
@@ -240,26 +278,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     const auto& req = parser_->get();
     version_ = req.version();
-    if (const auto codings = transfer_codings(*parser_); !codings.empty()) {
-      // RFC 9112 6.1 and 6.3: anything but chunked last, or any coding in HTTP/1.0, leaves the
-      // body's end unknown, and the connection cannot go on after the answer.
+    if (auto refusal = framing_refusal(*parser_)) {
+      // The body's end is unknown: answered once, and the connection closed after it.
       end_reading();
-      if (version_ < 11) {
-        reject(400, "Bad Request", "Transfer-Encoding is not allowed in an HTTP/1.0 request");
-        return;
-      }
-      if (codings.back() != "chunked") {
-        reject(400, "Bad Request", "the final transfer coding of a request must be chunked");
-        return;
-      }
-      for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-        if (codings[i] != "chunked") {
-          reject(501, "Not Implemented", "transfer coding " + codings[i] + " is not supported");
-          return;
-        }
-        reject(400, "Bad Request", "chunked may be applied only once");
-        return;
-      }
+      reject(refusal->status, std::move(refusal->title), std::move(refusal->detail));
+      return;
     }
     // Clients that ask first (curl does for large bodies) only send the body after a 100;
     // a body over the limit was already refused above from its Content-Length.
@@ -346,15 +369,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     started_ = SteadyClock::now();
     method_ = to_string(req.method_string());
     const auto target = req.target();
-    if (target == "*" && req.method() == http::verb::options) {
-      HttpResponse any;
-      any.status = 204;
-      any.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
-      keep_alive_ = req.keep_alive();
-      respond(std::move(any));
-      return;
-    }
-    if (!target.starts_with('/') && target.find("://") == beast::string_view::npos) {
+    const bool asterisk = target == "*" && req.method() == http::verb::options;
+    if (!asterisk && !target.starts_with('/') && target.find("://") == beast::string_view::npos) {
       reject(400, "Bad Request", "the request target must be a path starting with /");
       return;
     }
@@ -362,6 +378,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (hosts > 1 || (version_ >= 11 && hosts == 0) ||
         (hosts == 1 && !valid_host(req[http::field::host]))) {
       reject(400, "Bad Request", "an HTTP/1.1 request needs exactly one valid Host header");
+      return;
+    }
+    if (asterisk) {
+      HttpResponse any;
+      any.status = 204;
+      any.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
+      keep_alive_ = req.keep_alive();
+      respond(std::move(any));
       return;
     }
     const auto parts = split_target(std::string_view(target.data(), target.size()));
@@ -646,7 +670,11 @@ class HttpServer::Impl {
                                });
                                return;
                              }
-                             std::make_shared<HttpSession>(std::move(socket), core_)->start();
+                             try {
+                               std::make_shared<HttpSession>(std::move(socket), core_)->start();
+                             } catch (const std::exception& e) {
+                               spdlog::error("a connection could not be served: {}", e.what());
+                             }
                              accept();
                            });
   }
