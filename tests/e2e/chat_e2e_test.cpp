@@ -217,4 +217,11 @@ TEST_CASE("a number verified while another account's verification of it commits 
   verify.join();
   CHECK(waiting);
   CHECK(status == 409);
+
+  // A disabled account still holds its number, as the unique index counts it.
+  held << "UPDATE users SET disabled = true WHERE user_id = CAST(:user AS uuid)",
+      soci::use(first_id);
+  const auto third = api.user("buyer").second;
+  CHECK(api.http.send("PUT", "/users/me/phone", json::object{{"phone", phone}}, third).status ==
+        409);
 }

@@ -25,6 +25,18 @@ constexpr const char* kPhoneOwner = R"sql(
 SELECT CAST(user_id AS text) FROM users
 WHERE phone = :phone AND phone_verified_at IS NOT NULL AND deleted_at IS NULL AND NOT disabled)sql";
 
+// Who holds a number as the unique index users_verified_phone counts it: a disabled or deleted
+// account too, so binding it to another is a 409, never the index's error.
+constexpr const char* kPhoneHolder = R"sql(
+SELECT CAST(user_id AS text) FROM users WHERE phone = :phone AND phone_verified_at IS NOT NULL)sql";
+
+std::optional<std::string> phone_holder(soci::session& sql, const std::string& phone) {
+  std::string id;
+  sql << kPhoneHolder, soci::use(phone, "phone"), soci::into(id);
+  if (!sql.got_data()) return std::nullopt;
+  return id;
+}
+
 // A new code replaces a pending one, at most one a minute, and keeps the wrong guesses of the
 // last quarter hour (as sign-in codes do).
 constexpr const char* kStartVerification = R"sql(
@@ -85,7 +97,7 @@ HttpResponse start_phone(ApiContext& api, const RequestContext& c) {
   std::optional<HttpResponse> answer;
   api.db.transact([&](soci::session& sql, events::OutboxWriter& out) {
     answer.reset();
-    const auto owner = user_by_verified_phone(sql, phone);
+    const auto owner = phone_holder(sql, phone);
     if (owner && *owner != me) {
       answer = problem(409, "Conflict", "this phone number belongs to another account");
       return;
@@ -160,7 +172,7 @@ HttpResponse verify_phone(ApiContext& api, const RequestContext& c) {
     // Verifications of one number queue here, so the second sees the first's binding and gets
     // the 409 instead of tripping over the unique index.
     sql << kLockPhone, soci::use(phone, "phone");
-    if (const auto owner = user_by_verified_phone(sql, phone); owner && *owner != me) {
+    if (const auto owner = phone_holder(sql, phone); owner && *owner != me) {
       answer = problem(409, "Conflict", "this phone number belongs to another account");
       return;
     }
