@@ -338,6 +338,9 @@ std::vector<Refund> AnalyticsStore::take_pending_refunds(const std::string& orde
   for (int i = 0; i < taken.size(); ++i) {
     out.push_back({taken.text(i, 0), taken.integer(i, 1), taken.text(i, 2)});
   }
+  // Each is a running total: the smaller came first, and its increment belongs to its day.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Refund& a, const Refund& b) { return a.amount < b.amount; });
   return out;
 }
 

@@ -312,3 +312,20 @@ TEST_CASE("refunds in parts give each seller back exactly what a whole refund wo
                    {seller}) == gross);
   }
 }
+
+TEST_CASE("refunds held until their order confirms come back in the order they were made") {
+  Fixture f;
+  const std::string order = f.ids.next().str();
+  // Running totals, the later one kept first.
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    st.keep_pending_refund(f.ids.next().str(), order, {"2026-12-03", 1600, "EUR"});
+    st.keep_pending_refund(f.ids.next().str(), order, {"2026-12-02", 700, "EUR"});
+  });
+  f.in_transaction([&](analytics::AnalyticsStore& st) {
+    const auto taken = st.take_pending_refunds(order);
+    REQUIRE(taken.size() == 2);
+    CHECK(taken[0].amount == 700);
+    CHECK(taken[0].day == "2026-12-02");
+    CHECK(taken[1].amount == 1600);
+  });
+}
