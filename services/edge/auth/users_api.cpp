@@ -116,9 +116,10 @@ HttpResponse list_users(const UserDeps& d, const RequestContext& c) {
   if (!role.empty() && !known_role(role)) {
     errors.push_back({"role", "must be admin, seller or buyer"});
   }
+  const std::string scope = cursor_scope(kUsersSort, {role});
   std::string after;
   if (const auto text = c.request.param("cursor"); text && !text->empty()) {
-    const auto cursor = decode_cursor(*text, cursor_scope(kUsersSort, {role}));
+    const auto cursor = decode_cursor(*text, scope);
     if (!cursor || cursor->sort != kUsersSort) {
       errors.push_back({"cursor", "is not a cursor of this list"});
     } else {
@@ -136,8 +137,7 @@ HttpResponse list_users(const UserDeps& d, const RequestContext& c) {
   boost::json::value next = nullptr;
   if (users.size() > page) {
     users.resize(page);
-    next = encode_cursor(Cursor{kUsersSort, users.back().id, users.back().id},
-                         cursor_scope(kUsersSort, {role}));
+    next = encode_cursor(Cursor{kUsersSort, users.back().id, users.back().id}, scope);
   }
   boost::json::array items;
   for (const auto& u : users) items.push_back(user_json(u, true));

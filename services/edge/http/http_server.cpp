@@ -29,6 +29,7 @@
 #include "events/db.hpp"
 #include "events/listen.hpp"
 #include "http/problem.hpp"
+#include "http/router.hpp"
 #include "http/url_codec.hpp"
 #include "http/ws_registry.hpp"
 #include "http/ws_session.hpp"
@@ -139,23 +140,6 @@ bool valid_host(beast::string_view host) {
   return true;
 }
 
-// Whether a decoded path names /ws as the router reads paths (empty segments dropped: /ws/ and
-// //ws are /ws too).
-bool is_websocket_path(std::string_view path) {
-  bool seen = false;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > start) {
-      if (seen || path.substr(start, end - start) != "ws") return false;
-      seen = true;
-    }
-    start = end + 1;
-  }
-  return seen;
-}
-
 // A Sec-WebSocket-Key: base64 of 16 bytes (RFC 6455 4.1), 22 characters and "==".
 bool valid_websocket_key(beast::string_view key) {
   if (key.size() != 24 || key.substr(22) != "==") return false;
@@ -245,10 +229,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void begin_request() {
     // Empty lines before a request line are skipped (RFC 9112 2.2): some clients send one
     // after a body.
-    std::size_t blank = 0;
-    const auto* bytes = static_cast<const char*>(buffer_.data().data());
-    while (blank < buffer_.size() && (bytes[blank] == '\r' || bytes[blank] == '\n')) ++blank;
-    buffer_.consume(blank);
+    buffer_.consume(leading_blank_bytes());
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         core_.options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -317,6 +298,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                      });
   }
 
+  // CR and LF bytes at the start of the unparsed input: empty lines before a request line.
+  std::size_t leading_blank_bytes() const {
+    const auto* bytes = static_cast<const char*>(buffer_.data().data());
+    std::size_t n = 0;
+    while (n < buffer_.size() && (bytes[n] == '\r' || bytes[n] == '\n')) ++n;
+    return n;
+  }
+
   void end_reading() {
     reading_ = false;
     request_timer_.cancel();
@@ -345,9 +334,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       reject(431, "Request Header Fields Too Large",
              "the request header, a chunk header or the trailer exceeds " +
                  std::to_string(core_.options.max_header_bytes) + " bytes");
-    } else if (!blank_skipped_ && !parser_->is_header_done() && buffer_.size() > 0 &&
-               (*static_cast<const char*>(buffer_.data().data()) == '\r' ||
-                *static_cast<const char*>(buffer_.data().data()) == '\n')) {
+    } else if (!blank_skipped_ && !parser_->is_header_done() && leading_blank_bytes() > 0) {
       // Empty lines before the request line: skipped once (begin_request drops them).
       blank_skipped_ = true;
       begin_request();
@@ -425,7 +412,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
 
     const auto strand = stream_.get_executor();
-    if (websocket::is_upgrade(req) && is_websocket_path(request.path)) {
+    if (websocket::is_upgrade(req) && split_path(request.path) == std::vector<std::string>{"ws"}) {
       // A handshake Beast would refuse with a plain-text page is refused here, as problem JSON:
       // RFC 6455 version 13 only (426 says which), and a key to answer.
       if (req[http::field::sec_websocket_version] != "13") {

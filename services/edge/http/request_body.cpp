@@ -87,19 +87,17 @@ class JsonPath {
   std::vector<Level> levels_;
 };
 
-// The text of a string token starting at json[i] (a quote), unescaped only as far as a field
-// path needs: escapes other than \" and \\ are kept as written.
-std::string string_token(std::string_view json, std::size_t& i) {
-  std::string out;
+// Moves i past the string token starting at json[i] (a quote). With `text`, keeps its text,
+// unescaped only as far as a field path needs: escapes other than \" and \\ stay as written.
+void skip_string(std::string_view json, std::size_t& i, std::string* text) {
   for (++i; i < json.size() && json[i] != '"'; ++i) {
     if (json[i] == '\\' && i + 1 < json.size()) {
       ++i;
-      if (json[i] != '"' && json[i] != '\\') out.push_back('\\');
+      if (text != nullptr && json[i] != '"' && json[i] != '\\') text->push_back('\\');
     }
-    out.push_back(json[i]);
+    if (text != nullptr) text->push_back(json[i]);
   }
   ++i;
-  return out;
 }
 
 // The field path of the first number in valid JSON text that is not zero but reads as zero
@@ -111,9 +109,14 @@ std::optional<std::string> vanishing_number_at(std::string_view json) {
   while (i < json.size()) {
     const char c = json[i];
     if (c == '"') {
-      const bool is_name = path.expects_name(i, json);
-      std::string text = string_token(json, i);
-      if (is_name) path.name(std::move(text));
+      // Only a member's name is kept: values are skipped without a copy.
+      if (path.expects_name(i, json)) {
+        std::string name;
+        skip_string(json, i, &name);
+        path.name(std::move(name));
+      } else {
+        skip_string(json, i, nullptr);
+      }
     } else if (c == '{' || c == '[') {
       path.open(c);
       ++i;

@@ -3,8 +3,6 @@
 #include "http/problem.hpp"
 
 namespace bazaar::edge {
-namespace {
-
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -17,8 +15,6 @@ std::vector<std::string> split_path(std::string_view path) {
   }
   return out;
 }
-
-}  // namespace
 
 Router::Router(Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
 

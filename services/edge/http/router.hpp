@@ -12,6 +12,10 @@
 
 namespace bazaar::edge {
 
+/// A decoded path's segments as routes match them: empty ones dropped, so `/ws/` and `//ws`
+/// are `/ws`.
+std::vector<std::string> split_path(std::string_view path);
+
 /// Who may call a route. The router answers 401 without a valid token and 403 for a role
 /// that is not allowed, before the route's code runs.
 enum class Access { kAnyone, kSignedIn, kBuyer, kSeller, kAdmin, kSellerOrAdmin, kBuyerOrAdmin };

@@ -60,9 +60,10 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
                    "limit must be an integer from 1 to " + std::to_string(kMaxPageSize),
                    {{"limit", "must be an integer from 1 to " + std::to_string(kMaxPageSize)}});
   }
+  const std::string scope = cursor_scope(kSortTag, {c.principal->user_id});
   std::optional<Cursor> after;
   if (const auto text = c.request.param("cursor"); text && !text->empty()) {
-    after = decode_cursor(*text, cursor_scope(kSortTag, {c.principal->user_id}));
+    after = decode_cursor(*text, scope);
     if (!after || after->sort != kSortTag || !is_integer_key(after->key)) {
       return problem(400, "Bad Request", "cursor is not a next_cursor of this listing",
                      {{"cursor", "is not a next_cursor of this listing"}});
@@ -94,8 +95,7 @@ HttpResponse list(ApiContext& api, const RequestContext& c) {
   boost::json::value next = nullptr;
   if (rows.size() > static_cast<std::size_t>(*limit)) {
     rows.resize(static_cast<std::size_t>(*limit));
-    next = boost::json::value(encode_cursor({kSortTag, rows.back().key, rows.back().id},
-                                            cursor_scope(kSortTag, {c.principal->user_id})));
+    next = boost::json::value(encode_cursor({kSortTag, rows.back().key, rows.back().id}, scope));
   }
   boost::json::array items;
   for (const auto& r : rows) {

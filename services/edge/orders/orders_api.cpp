@@ -266,9 +266,10 @@ void register_order_routes(Router& router, ApiContext& api) {
       // A buyer's list is their own, whatever buyer_id says.
       filter.buyer_id = who.user_id;
     }
+    // Pages of one buyer (or every buyer) and one status: a cursor is read only there.
+    const std::string scope = cursor_scope("orders", {filter.buyer_id, filter.status});
     if (const auto text = ctx.request.param("cursor")) {
-      const auto cursor =
-          decode_cursor(*text, cursor_scope("orders", {filter.buyer_id, filter.status}));
+      const auto cursor = decode_cursor(*text, scope);
       std::int64_t us = 0;
       const bool ok =
           cursor && cursor->sort == kListSort &&
@@ -292,8 +293,7 @@ void register_order_routes(Router& router, ApiContext& api) {
     if (page.more) {
       const OrderView& last = page.items.back();
       body["next_cursor"] =
-          encode_cursor(Cursor{kListSort, std::to_string(last.created_us), last.id},
-                        cursor_scope("orders", {filter.buyer_id, filter.status}));
+          encode_cursor(Cursor{kListSort, std::to_string(last.created_us), last.id}, scope);
     }
     return json_response(200, to_json_text(boost::json::value(std::move(body))));
   });
