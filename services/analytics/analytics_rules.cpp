@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
-#include <numeric>
 
 #include "events/envelope.hpp"
 
@@ -11,6 +10,7 @@ namespace bazaar::analytics {
 namespace {
 // Products of two int64 amounts fit in 128 bits.
 __extension__ using Wide = __int128;
+__extension__ using UnsignedWide = unsigned __int128;
 }  // namespace
 
 std::string utc_day(std::int64_t epoch_ms) {
@@ -62,28 +62,70 @@ double quantile(const std::map<int, long long>& histogram, double q) {
   return bucket_upper_ms(histogram.rbegin()->first);
 }
 
+namespace {
+
+// Each line of amount w holds w units, its k-th at (2k - 1) / 2w on a scale where the whole order
+// runs from 0 to 1; a refund of T takes the T units nearest the start (ties: the earlier line).
+// `a` units of line `w` taken, is the next one (at (2a + 1) / 2w) before the other line's?
+bool unit_before(long long a, long long w, long long b, long long v) {
+  using U = UnsignedWide;
+  return (2 * static_cast<U>(a) + 1) * static_cast<U>(v) <
+         (2 * static_cast<U>(b) + 1) * static_cast<U>(w);
+}
+
+// The first `taken` units (0 <= taken < total) in that order, line by line.
+std::vector<long long> first_units(long long taken, const std::vector<long long>& weights,
+                                   Wide total) {
+  std::vector<long long> out(weights.size(), 0);
+  long long given = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    // Units at or before taken / total: the share rounded half up.
+    const Wide share = static_cast<Wide>(taken) * weights[i];
+    out[i] = static_cast<long long>(share / total + (2 * (share % total) >= total ? 1 : 0));
+    out[i] = std::min(out[i], weights[i]);
+    given += out[i];
+  }
+  // That set is a prefix of the order; rounding leaves it at most a unit per line off `taken`.
+  while (given < taken) {
+    std::size_t next = weights.size();
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      if (out[i] == weights[i]) continue;
+      if (next == weights.size() || unit_before(out[i], weights[i], out[next], weights[next]))
+        next = i;
+    }
+    ++out[next];
+    ++given;
+  }
+  while (given > taken) {
+    std::size_t last = weights.size();
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      if (out[i] == 0) continue;
+      if (last == weights.size() ||
+          !unit_before(out[i] - 1, weights[i], out[last] - 1, weights[last]))
+        last = i;
+    }
+    --out[last];
+    --given;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<long long> allocate_refund(long long amount, const std::vector<long long>& lines) {
   std::vector<long long> out(lines.size(), 0);
-  if (lines.empty()) return out;
+  if (lines.empty() || amount <= 0) return out;
+  std::vector<long long> weights(lines.size());
   Wide total = 0;
-  for (long long l : lines) total += std::max(0LL, l);
+  for (std::size_t i = 0; i < lines.size(); ++i) total += weights[i] = std::max(0LL, lines[i]);
   if (total == 0) {
     out.front() = amount;
     return out;
   }
-  long long given = 0;
-  std::vector<Wide> remainders(lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Wide share = static_cast<Wide>(amount) * std::max(0LL, lines[i]);
-    out[i] = static_cast<long long>(share / total);
-    remainders[i] = share % total;
-    given += out[i];
-  }
-  std::vector<std::size_t> order(lines.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return remainders[a] > remainders[b]; });
-  for (std::size_t k = 0; given < amount; k = (k + 1) % order.size(), ++given) ++out[order[k]];
+  // Past the order's total the units repeat: each whole round gives every line its amount.
+  const auto rounds = static_cast<long long>(amount / total);
+  out = first_units(static_cast<long long>(amount % total), weights, total);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += rounds * weights[i];
   return out;
 }
 

@@ -34,12 +34,15 @@ double bucket_upper_ms(int bucket);
 double quantile(const std::map<int, long long>& histogram, double q);
 
 /// A refund of `amount` spread over an order's line amounts in proportion, in whole minor
-/// units that add up to `amount` exactly (the remainder goes to the largest fractions first).
+/// units that add up to `amount` exactly: each line's share rounded half up, then put right a
+/// unit at a time in the order that makes a larger refund never give a line less (a line of w
+/// units holds them at (2k - 1) / 2w of the order's total, and a refund takes the first ones).
 std::vector<long long> allocate_refund(long long amount, const std::vector<long long>& lines);
 
 /// The part of each line in a refund of `amount` that follows `before` already refunded: what
-/// allocate_refund gives the new total less what it gave the old. Refunds split one by one
-/// would round each on its own, and a fully refunded order could leave a line a cent off.
+/// allocate_refund gives the new total less what it gave the old, never negative. Refunds split
+/// one by one would round each on its own, and a fully refunded order could leave a line a cent
+/// off.
 std::vector<long long> allocate_further_refund(long long before, long long amount,
                                                const std::vector<long long>& lines);
 

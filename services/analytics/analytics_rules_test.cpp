@@ -89,3 +89,29 @@ TEST_CASE("a refund in parts adds up, line by line, to the same refund whole") {
   CHECK(first[1] + rest[1] == 600);
   CHECK(allocate_further_refund(0, 1600, lines) == lines);
 }
+
+TEST_CASE("a larger refund never gives a line less, and each line keeps within a unit") {
+  // Lines 1, 3, 3 refunded 3 then 4 in total: largest remainders gave the last line 1 then 0.
+  CHECK(allocate_further_refund(3, 1, {1, 3, 3}) == std::vector<long long>{0, 1, 0});
+  // Every split of small orders, every total from nothing to twice the order.
+  for (long long a = 0; a <= 6; ++a) {
+    for (long long b = 1; b <= 7; ++b) {
+      for (long long c = 0; c <= 9; ++c) {
+        const std::vector<long long> lines{a, b, c, b + c};
+        const long long whole = a + b + c + b + c;
+        std::vector<long long> earlier(lines.size(), 0);
+        for (long long total = 0; total <= 2 * whole; ++total) {
+          const auto shares = allocate_refund(total, lines);
+          CHECK(std::accumulate(shares.begin(), shares.end(), 0LL) == total);
+          for (std::size_t i = 0; i < lines.size(); ++i) {
+            CHECK(shares[i] >= earlier[i]);
+            const double exact = static_cast<double>(total * lines[i]) / static_cast<double>(whole);
+            CHECK(std::abs(static_cast<double>(shares[i]) - exact) < 1.0);
+          }
+          if (total == whole) CHECK(shares == lines);
+          earlier = shares;
+        }
+      }
+    }
+  }
+}
