@@ -234,11 +234,14 @@ void OrderHandler::place(events::HandlerContext& ctx, const contracts::order::Pl
   order.lines = pricing.lines;
   order.total = pricing.total;
   order.currency = pricing.currency.empty() ? "EUR" : pricing.currency;
-  // A product not heard of yet may still be on its way; a deleted one will not come back.
+  // A product not heard of yet may still be on its way; a deleted one will not come back, and
+  // an order naming one is rejected whatever the others turn out to be.
   const bool some_unheard = std::any_of(cmd.lines.begin(), cmd.lines.end(), [&](const auto& line) {
     return !known.contains(line.product_id);
   });
-  if (pricing.rejection == "unknown_product" && some_unheard) {
+  const bool some_deleted =
+      std::any_of(known.begin(), known.end(), [](const auto& k) { return k.second.deleted; });
+  if (pricing.rejection == "unknown_product" && some_unheard && !some_deleted) {
     events::retry_while_recent(ctx, unknown_product_grace_,
                                "order " + order.order_id + " names a product not listed yet");
   }

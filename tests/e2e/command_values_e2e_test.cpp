@@ -450,4 +450,17 @@ TEST_CASE("an order naming a deleted product is rejected at once, holding nothin
   const auto rejected =
       answer_of_type(watch, "order.events", placed, "bazaar.order.OrderRejected.v1");
   CHECK(text(rejected, "reason") == "unknown_product");
+
+  // Beside a product never heard of, the deleted one still decides: no wait for the other.
+  const std::string both = bus.new_id();
+  const auto placed_both =
+      bus.send("order.commands", "bazaar.order.PlaceOrder.v1", both,
+               {{"order_id", both},
+                {"buyer_id", bus.new_id()},
+                {"lines", json::array{json::object{{"product_id", bus.new_id()}, {"quantity", 1}},
+                                      json::object{{"product_id", product}, {"quantity", 1}}}},
+                {"payment_token", "tok_ok"}});
+  const auto rejected_both =
+      answer_of_type(watch, "order.events", placed_both, "bazaar.order.OrderRejected.v1");
+  CHECK(text(rejected_both, "reason") == "unknown_product");
 }
