@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "auth/role_cache.hpp"
 #include "catalog/product_cache.hpp"
 #include "edge_db.hpp"
 #include "events/clock.hpp"
@@ -9,6 +10,11 @@
 #include "events/schema_registry.hpp"
 #include "orders/admission.hpp"
 #include "orders/order_waiters.hpp"
+
+namespace prometheus {
+class Gauge;
+class Histogram;
+}  // namespace prometheus
 
 namespace bazaar::edge {
 
@@ -26,6 +32,12 @@ struct ApiContext {
   std::function<bool()> broker_up = {};
   /// When set, product reads are answered from it and product writes hold its Change.
   ProductCache* product_cache = nullptr;
+  /// When set: the authenticator reads roles from it, and the account routes forget what they
+  /// changed once it committed.
+  RoleCache* role_cache = nullptr;
+  /// When set: placements waiting for the batch that writes them, and the size of each batch.
+  prometheus::Gauge* placements_queued = nullptr;
+  prometheus::Histogram* placement_batches = nullptr;
 };
 
 /// Throws DependencyUnavailable (503 with Retry-After) while the broker is unreachable; called

@@ -73,6 +73,17 @@ void EdgeDb::transact(const std::function<void(soci::session&, events::OutboxWri
   });
 }
 
+void EdgeDb::transact_pipelined(
+    const std::function<void(soci::session&, events::Transaction&, events::OutboxWriter&)>& work) {
+  run([&](soci::session& sql, bool& committing) {
+    events::Transaction tx(sql);
+    events::OutboxWriter outbox(sql, schemas_, events::OutboxWriter::Write::at_flush);
+    work(sql, tx, outbox);
+    committing = true;
+    outbox.commit(tx);
+  });
+}
+
 void EdgeDb::read(const std::function<void(soci::session&)>& work) {
   run([&](soci::session& sql, bool&) { work(sql); });
 }

@@ -14,6 +14,7 @@ class session;
 
 namespace bazaar::events {
 class OutboxWriter;
+class Transaction;
 class SchemaRegistry;
 }  // namespace bazaar::events
 
@@ -33,6 +34,11 @@ class EdgeDb {
   /// A connection that broke is reopened and the work tried once more; when the database
   /// stays unreachable, DependencyUnavailable (503) is thrown; other errors propagate.
   void transact(const std::function<void(soci::session&, events::OutboxWriter&)>& work);
+  /// transact() in fewer round trips, for work that writes many rows: its first statement must
+  /// open `tx` (PreparedStatement::run_first() or query_first(), which send BEGIN with it), and
+  /// the outbox rows are inserted in one statement sent with the COMMIT.
+  void transact_pipelined(
+      const std::function<void(soci::session&, events::Transaction&, events::OutboxWriter&)>& work);
   /// Runs read-only `work` on a pooled connection, with the same reconnection as transact().
   void read(const std::function<void(soci::session&)>& work);
   /// Whether a pooled connection answers a query now (for readiness); repairs the one it used.

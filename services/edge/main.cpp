@@ -1,6 +1,7 @@
 // bazaar-edge: the public HTTP/1.1 and WebSocket API. It talks to the other services only
 // through Kafka and answers reads from its own projections.
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   int admission_wait_ms = static_cast<int>(admission.max_wait.count());
   int read_ms = 10'000;
   int product_cache_mib = 16;
+  int role_cache_users = 100000;
   int idle_ms = 60'000;
   edge::AuthRateLimit auth_rate;
   app.add_option("--host", http.host, "Address of the public API")->envname("BAZAAR_EDGE_HOST");
@@ -122,6 +124,11 @@ int main(int argc, char** argv) {
                  "database)")
       ->envname("BAZAAR_EDGE_PRODUCT_CACHE_MIB")
       ->check(CLI::Range(0, 4096));
+  app.add_option("--role-cache-users", role_cache_users,
+                 "Accounts whose role is kept between changes (0: every authenticated request "
+                 "asks the database)")
+      ->envname("BAZAAR_EDGE_ROLE_CACHE_USERS")
+      ->check(CLI::Range(0, 10000000));
   app.add_option("--admission-max-wait-ms", admission_wait_ms,
                  "Refuse new orders (503, Retry-After) when the sagas in flight would keep one "
                  "waiting longer than this at the rate orders are finishing (0: never)")
@@ -162,27 +169,61 @@ int main(int argc, char** argv) {
     edge::ProductCache product_cache(static_cast<std::size_t>(product_cache_mib) << 20U,
                                      &cache_answers.Add({{"answer", "hit"}}),
                                      &cache_answers.Add({{"answer", "miss"}}));
+    // Keepalives on the listeners' connections: one that went silently half-open must not leave
+    // answers kept that nobody will ever say were replaced (at most ~25 s).
+    const std::string listener_conninfo =
+        bazaar::events::to_conninfo(cfg.db_url) +
+        " keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3";
     std::optional<edge::PgListener> product_changes;
     if (product_cache_mib > 0) {
       api.product_cache = &product_cache;
       product_changes.emplace(
-          // Keepalives: a connection that went silently half-open must not leave answers kept
-          // that nobody will ever say were replaced (at most ~25 s).
-          bazaar::events::to_conninfo(cfg.db_url) +
-              " keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3",
-          "products_view_changed",
+          listener_conninfo, "products_view_changed",
           edge::PgListener::Callbacks{
               [&product_cache](const std::string& id) {
                 product_cache.forget(id == "*" ? std::string{} : id);
               },
               [&product_cache](bool listening) { product_cache.watch(listening); }});
     }
+    // Placements written together (OrderPlacement::place_lines): how many wait, how many a
+    // batch held.
+    auto& queued = prometheus::BuildGauge()
+                       .Name("bazaar_edge_order_placements_queued")
+                       .Help("Order placements waiting for the batch that writes them")
+                       .Labels({{"service", "edge"}})
+                       .Register(service.metrics().registry());
+    auto& batches = prometheus::BuildHistogram()
+                        .Name("bazaar_edge_order_placement_batch_size")
+                        .Help("Order placements written by one transaction")
+                        .Labels({{"service", "edge"}})
+                        .Register(service.metrics().registry());
+    api.placements_queued = &queued.Add({});
+    api.placement_batches =
+        &batches.Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64});
+    // Roles kept likewise: forgotten by the account routes once they committed, and by the
+    // notifications of users (migration 013) for every other writer.
+    auto& role_answers = prometheus::BuildCounter()
+                             .Name("bazaar_edge_role_cache_total")
+                             .Help("Authenticated requests by whether memory held the role")
+                             .Labels({{"service", "edge"}})
+                             .Register(service.metrics().registry());
+    edge::RoleCache role_cache(static_cast<std::size_t>(role_cache_users),
+                               &role_answers.Add({{"answer", "hit"}}),
+                               &role_answers.Add({{"answer", "miss"}}));
+    std::optional<edge::PgListener> user_changes;
+    if (role_cache_users > 0) {
+      api.role_cache = &role_cache;
+      user_changes.emplace(listener_conninfo, "users_changed",
+                           edge::PgListener::Callbacks{
+                               [&role_cache](const std::string& id) { role_cache.forget(id); },
+                               [&role_cache](bool listening) { role_cache.watch(listening); }});
+    }
     const edge::TokenService tokens(jwt, service.clock());
     edge::set_cursor_secret(jwt.secret);  // every instance reads the cursors of the others
     const edge::PasswordParams passwords{argon2_kib, argon2_passes, 1};
     edge::ensure_first_admin(api, admin_email, admin_password, passwords);
 
-    edge::Router router(edge::make_authenticator(tokens, db));
+    edge::Router router(edge::make_authenticator(tokens, db, api.role_cache));
     // The public /health/ready answers from the service's own cached probe (database and
     // broker), so anonymous calls never open connections.
     edge::register_api(router, api, tokens,
@@ -207,7 +248,7 @@ int main(int argc, char** argv) {
                            edge::purge_idempotency_keys(ctx.db.session(), std::chrono::hours{24});
                          });
 
-    EdgeHub hub(edge::make_authenticator(tokens, db));
+    EdgeHub hub(edge::make_authenticator(tokens, db, api.role_cache));
     // Latency by method and status class: bounded labels, never a path with ids in it.
     auto& latency = prometheus::BuildHistogram()
                         .Name("bazaar_http_request_seconds")

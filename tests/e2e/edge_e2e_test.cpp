@@ -15,7 +15,9 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "events/startup.hpp"
 #include "shop_api.hpp"
@@ -736,6 +738,96 @@ TEST_CASE("edge on a taken port says so and exits with that reason's code") {
   CHECK(text.find("terminate") == std::string::npos);
 }
 
+TEST_CASE("orders placed at once are written together, each with its own answer") {
+  // Admission off: with nothing settled yet it would refuse most of a burst (tested below).
+  Api api(false, {}, {{"edge", {{"BAZAAR_EDGE_ADMISSION_MAX_WAIT_MS", "0"}}}});
+  const auto [seller_id, seller] = api.user("seller");
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const std::string product = api.product(seller, 2.5, 1000);
+  const std::string unknown = api.bus.new_id();
+  // Every third names a product nobody sells; every fifth has no payment token.
+  constexpr int kOrders = 30;
+  const auto wanted = [&](int i) {
+    json::object order{
+        {"lines", json::array{json::object{{"product_id", i % 3 == 2 ? unknown : product},
+                                           {"quantity", i + 1}}}}};
+    if (i % 5 != 4) order["payment_token"] = "tok_ok";
+    return order;
+  };
+  // While a test transaction holds the orders back, the placements queue behind the batches
+  // the lock stops; released, the queue goes in one.
+  soci::session& edge_db = api.system.db("edge");
+  soci::transaction hold(edge_db);
+  edge_db << "LOCK TABLE orders_view IN SHARE MODE";
+  const auto metric = [&](const std::string& line) {
+    const auto metrics = tests::http_get(api.system.admin_port("edge"), "/metrics").second;
+    const auto at = metrics.find(line);
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + line.size()));
+  };
+  std::vector<HttpResult> answers(kOrders);
+  {
+    std::vector<std::jthread> clients;
+    for (int i = 0; i < kOrders; ++i) {
+      clients.emplace_back([&, i] {
+        answers[static_cast<std::size_t>(i)] = api.http.post("/orders", wanted(i), buyer);
+      });
+    }
+    CHECK(tests::wait_until(30s, [&] {
+      return metric("bazaar_edge_order_placements_queued{service=\"edge\"} ") >= 8;
+    }));
+    hold.commit();
+  }
+  std::set<std::string> placed;
+  for (int i = 0; i < kOrders; ++i) {
+    CAPTURE(i);
+    const HttpResult& a = answers[static_cast<std::size_t>(i)];
+    if (i % 3 == 2) {
+      CHECK(a.status == 422);
+      CHECK(a.body.find("lines/0/product_id") != std::string::npos);
+      continue;
+    }
+    CAPTURE(a.body);
+    REQUIRE(a.status == 202);
+    const auto body = a.json().as_object();
+    const std::string id(body.at("id").as_string());
+    CHECK(a.header("location") == "/orders/" + id);
+    CHECK(body.at("total").to_number<double>() == doctest::Approx(2.5 * (i + 1)));
+    CHECK(body.at("lines").as_array().at(0).at("quantity").as_int64() == i + 1);
+    placed.insert(id);
+  }
+  REQUIRE(placed.size() == 20);
+  // Every accepted order is in the view with its line, once; fewer transactions wrote them
+  // (the first step of an order is never updated: its xmin is its placement's).
+  long long rows = 0;
+  long long transactions = 0;
+  long long lines = 0;
+  api.system.db("edge") << "SELECT count(*), count(DISTINCT s.xmin::text) FROM orders_view o "
+                           "JOIN order_steps_view s ON s.order_id = o.order_id AND s.seq = 0 "
+                           "WHERE o.buyer_id = CAST(:b AS uuid)",
+      soci::use(buyer_id), soci::into(rows), soci::into(transactions);
+  api.system.db("edge") << "SELECT count(*) FROM order_lines_view l JOIN orders_view o USING "
+                           "(order_id) WHERE o.buyer_id = CAST(:b AS uuid)",
+      soci::use(buyer_id), soci::into(lines);
+  CHECK(rows == 20);
+  CHECK(lines == 20);
+  CHECK(transactions < rows);
+  CHECK(metric("bazaar_edge_order_placement_batch_size_count{service=\"edge\"} ") <
+        metric("bazaar_edge_order_placement_batch_size_sum{service=\"edge\"} "));
+  // Each saga runs: those with a token confirm, those without wait for their payment.
+  for (int i = 0; i < kOrders; ++i) {
+    if (i % 3 == 2) continue;
+    const std::string id(answers[static_cast<std::size_t>(i)].json().at("id").as_string());
+    CAPTURE(i);
+    if (i % 5 == 4) {
+      CHECK(tests::wait_until(30s, [&] {
+        return api.http.get("/orders/" + id, buyer).json().at("status") == "AWAITING_PAYMENT";
+      }));
+    } else {
+      CHECK(api.wait_order_status(buyer, id) == "CONFIRMED");
+    }
+  }
+}
+
 TEST_CASE("edge refuses orders it could not finish in time with 503 and Retry-After") {
   // Three sagas in flight at most; payments that never answer keep them there until the
   // order service's payment deadline (2 s) cancels them.
@@ -799,6 +891,33 @@ TEST_CASE("a search for a rare word reads the trigram indexes, not every product
   tx.rollback();
   CHECK_MESSAGE(plan.find("products_view_name_trgm") != std::string::npos, plan);
   CHECK_MESSAGE(plan.find("products_view_description_trgm") != std::string::npos, plan);
+}
+
+TEST_CASE("roles kept in memory follow every write to users, whoever writes") {
+  Api api;
+  const auto [buyer_id, buyer] = api.user("buyer");
+  const auto hits = [&] {
+    const auto metrics = tests::http_get(api.system.admin_port("edge"), "/metrics").second;
+    const std::string line = R"(bazaar_edge_role_cache_total{service="edge",answer="hit"} )";
+    const auto at = metrics.find(line);
+    return at == std::string::npos ? 0.0 : std::stod(metrics.substr(at + line.size()));
+  };
+  REQUIRE(api.http.get("/users/me", buyer).status == 200);
+  const double before = hits();
+  REQUIRE(api.http.get("/users/me", buyer).status == 200);
+  CHECK(hits() > before);  // the second request's role came from memory
+
+  // An operator's write (or another edge instance's) reaches this edge through the table's
+  // change notifications: only they can make it forget the role it holds.
+  soci::session& sql = api.system.db("edge");
+  sql << "UPDATE users SET disabled = true WHERE user_id = CAST(:id AS uuid)", soci::use(buyer_id);
+  CHECK(tests::wait_until(10s, [&] { return api.http.get("/users/me", buyer).status == 401; }));
+  CHECK(api.http.get("/users/me", buyer).status == 401);  // the refusal is kept, and holds
+  sql << "UPDATE users SET disabled = false, role = 'seller' WHERE user_id = CAST(:id AS uuid)",
+      soci::use(buyer_id);
+  CHECK(tests::wait_until(
+      10s, [&] { return api.http.get("/sellers/me/products", buyer).status == 200; }));
+  CHECK(api.http.get("/users/me", buyer).json().at("role") == "seller");
 }
 
 TEST_CASE("product answers kept in memory follow every write to products_view, whoever writes") {

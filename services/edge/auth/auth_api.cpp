@@ -33,7 +33,7 @@ struct AuthDeps {
       : api(a),
         tokens(t),
         params(p),
-        authenticate(make_authenticator(t, a.db)),
+        authenticate(make_authenticator(t, a.db, a.role_cache)),
         dummy_hash(hash_password("not the password of anyone", p)),
         ids(a.clock, events::system_random()) {}
 
@@ -393,17 +393,25 @@ std::string lower_ascii(std::string_view text) {
   return out;
 }
 
-Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db) {
-  return [&tokens, &db](const HttpRequest& request) -> std::optional<Principal> {
+Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db, RoleCache* roles) {
+  return [&tokens, &db, roles](const HttpRequest& request) -> std::optional<Principal> {
     const std::string token = bearer_token(request);
     if (token.empty()) return std::nullopt;
     auto claimed = tokens.verify(token);
     if (!claimed) return std::nullopt;
     const auto id = events::Uuid::parse(claimed->user_id);
     if (!id) return std::nullopt;
-    std::optional<std::string> role;
     const std::string user_id = id->str();
+    std::optional<std::string> role;
+    if (roles != nullptr) {
+      if (auto kept = roles->role(user_id)) {
+        if (kept->empty()) return std::nullopt;
+        return Principal{user_id, std::move(*kept)};
+      }
+    }
+    const RoleCache::Ticket ticket = roles != nullptr ? roles->ticket() : RoleCache::Ticket{};
     db.read([&](soci::session& sql) { role = identity::active_role(sql, user_id); });
+    if (roles != nullptr) roles->keep(ticket, user_id, role.value_or(""));
     if (!role) return std::nullopt;
     return Principal{user_id, *role};
   };

@@ -24,8 +24,10 @@ void register_auth_routes(Router& router, ApiContext& api, const TokenService& t
 
 /// Verifies the bearer token (`Authorization: Bearer`, or `?access_token=` on /ws only,
 /// where browsers cannot set headers) and that its user still exists and is enabled; the
-/// role is read from the database so a demotion takes effect at once.
-Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db);
+/// role is read from the database, or from `roles` when given, which forgets an account as its
+/// row changes, so a demotion takes effect at once.
+Authenticator make_authenticator(const TokenService& tokens, EdgeDb& db,
+                                 RoleCache* roles = nullptr);
 
 /// Creates the configured first admin unless a user with that email exists; idempotent,
 /// also when several instances start together. Throws std::invalid_argument for an invalid

@@ -199,6 +199,9 @@ HttpResponse admin_patch(const UserDeps& d, const RequestContext& c) {
       if (user->disabled) identity::revoke_user_families(sql, user->id, now);
     }
   });
+  // Committed: the role or the block applies to the account's next request, on this edge at
+  // once, on the others once the change's notification reached them.
+  if (d.api.role_cache != nullptr) d.api.role_cache->forget(*id);
   if (!user || user->deleted) return not_found();
   return json_response(200, boost::json::serialize(user_json(*user, true)));
 }
@@ -220,6 +223,7 @@ HttpResponse admin_delete(const UserDeps& d, const RequestContext& c) {
     identity::emit(out, d.api.factory,
                    contracts::identity::UserDisabledV1{.user_id = *id, .disabled = true});
   });
+  if (d.api.role_cache != nullptr) d.api.role_cache->forget(*id);
   if (!found) return not_found();
   return no_content();
 }

@@ -1,7 +1,11 @@
 #include "orders/order_placement.hpp"
 
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <soci/soci.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <map>
@@ -37,9 +41,110 @@ lines AS (
 INSERT INTO order_steps_view (order_id, seq, at, status, previous_status)
 VALUES (CAST($1 AS uuid), 0, CAST($6 AS timestamptz), 'PLACED', 'PLACED'))sql"};
 
+// The products of a batch of placements, planned on every run for several (see BatchStatement).
+const events::BatchStatement kProducts{"edge_placement_products", R"sql(
+SELECT product_id::text, price, currency, status FROM products_view
+WHERE product_id = ANY (CAST($1 AS uuid[])))sql"};
+
+// kInsertOrder for a batch: the orders, then every line and every first step.
+const events::PreparedStatement kInsertOrders{"edge_placement_insert_many", R"sql(
+WITH placed AS (
+  INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
+                           created_at, updated_at)
+  SELECT o.id, o.buyer, 'PLACED', o.total, o.currency, NULLIF(o.token, ''), o.at, o.at
+  FROM unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS bigint[]), CAST($4 AS text[]),
+              CAST($5 AS text[]), CAST($6 AS timestamptz[]))
+       AS o (id, buyer, total, currency, token, at)),
+lines AS (
+  INSERT INTO order_lines_view (order_id, line_no, product_id, quantity, unit_price)
+  SELECT l.id, l.no, l.product_id, l.quantity, l.price
+  FROM unnest(CAST($7 AS uuid[]), CAST($8 AS integer[]), CAST($9 AS uuid[]),
+              CAST($10 AS bigint[]), CAST($11 AS bigint[]))
+       AS l (id, no, product_id, quantity, price))
+INSERT INTO order_steps_view (order_id, seq, at, status, previous_status)
+SELECT o.id, 0, o.at, 'PLACED', 'PLACED'
+FROM unnest(CAST($1 AS uuid[]), CAST($6 AS timestamptz[])) AS o (id, at))sql"};
+
+// Placements batched at once: more would hold the first ones' answers back longer than their
+// statements gain.
+constexpr std::size_t kMaxBatch = 64;
+// Batches in the database at once: one being written while the next is gathered and priced.
+constexpr int kMaxLeaders = 2;
+
 std::int64_t micros_of(events::Clock::time_point t) {
   // Milliseconds, as the database stores the RFC 3339 text it is given.
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() * 1000;
+}
+
+// What products_view says of a product a line names.
+struct OnSale {
+  long long price = 0;
+  std::string currency;
+  bool active = false;
+};
+using ProductLookup = std::function<std::optional<OnSale>(const std::string& product_id)>;
+
+// The order a placement asks for, priced, or the problem to answer instead.
+struct Priced {
+  std::optional<HttpResponse> problem;
+  OrderView view;
+};
+
+// Prices are a preview: the order service captures its own when it places the order, and
+// OrderPlaced brings them to the view. Its pricing rules are applied here too, so that edge
+// refuses what it would reject.
+Priced price_placement(const std::vector<PlaceLine>& lines, const ProductLookup& find) {
+  Priced out;
+  std::vector<FieldError> errors;
+  std::vector<order::RequestedLine> requested;
+  std::map<std::string, order::KnownProduct> known;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const PlaceLine& line = lines[i];
+    const std::optional<OnSale> product = find(line.product_id);
+    if (!product || !product->active) {
+      errors.push_back({"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
+      continue;
+    }
+    order::KnownProduct k;
+    k.price = product->price;
+    k.currency = product->currency;
+    known[line.product_id] = k;
+    requested.push_back({line.product_id, line.quantity});
+  }
+  const order::Pricing pricing = order::price_order(requested, known);
+  if (errors.empty() && !pricing.rejection.empty()) {
+    errors.push_back({"lines", pricing.rejection == "mixed_currency"
+                                   ? "must all be priced in one currency"
+                                   : "cannot be priced: " + pricing.rejection});
+  }
+  if (!errors.empty()) {
+    std::string detail;
+    for (const auto& e : errors) detail += (detail.empty() ? "" : "; ") + e.field + " " + e.reason;
+    out.problem = problem(422, "Unprocessable Content", detail, errors);
+    return out;
+  }
+  for (const auto& l : pricing.lines)
+    out.view.lines.push_back({l.product_id, l.quantity, l.unit_price});
+  out.view.total = pricing.total;
+  out.view.currency = pricing.currency;
+  return out;
+}
+
+// Gives a priced order its id, buyer, token and time of placement, and returns its PlaceOrder.
+contracts::order::PlaceOrderV1 stamp(OrderView& view, std::string order_id,
+                                     const std::string& buyer_id,
+                                     const std::optional<std::string>& payment_token,
+                                     events::Clock::time_point now) {
+  view.id = std::move(order_id);
+  view.buyer_id = buyer_id;
+  view.status = "PLACED";
+  view.payment_token = payment_token.value_or("");
+  view.created_us = view.updated_us = micros_of(now);
+  view.steps = std::vector<OrderStep>{{"PLACED", "PLACED", "", view.created_us}};
+  contracts::order::PlaceOrderV1 command{
+      .order_id = view.id, .buyer_id = buyer_id, .lines = {}, .payment_token = payment_token};
+  for (const auto& l : view.lines) command.lines.push_back({l.product_id, l.quantity});
+  return command;
 }
 
 }  // namespace
@@ -68,59 +173,17 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         if (api_.admission != nullptr) api_.admission->admit_one(sql);
         PlaceLines wanted = source(sql);
         if (wanted.problem) return *wanted.problem;
-
-        // Prices here are a preview: the order service captures its own when it places the
-        // order, and OrderPlaced brings them to the view.
-        OrderView view;
-        std::vector<FieldError> errors;
-        std::vector<order::RequestedLine> requested;
-        std::map<std::string, order::KnownProduct> known;
-        for (std::size_t i = 0; i < wanted.lines.size(); ++i) {
-          const PlaceLine& line = wanted.lines[i];
-          const events::PreparedRows row = kProduct.query(sql, {&line.product_id});
-          if (row.empty() || row.text(0, 2) != "active") {
-            errors.push_back(
-                {"lines/" + std::to_string(i) + "/product_id", "is not a product on sale"});
-            continue;
-          }
-          order::KnownProduct product;
-          product.price = row.integer(0, 0);
-          product.currency = row.text(0, 1);
-          known[line.product_id] = product;
-          requested.push_back({line.product_id, line.quantity});
-        }
-        // The order service's own pricing rules, so that edge refuses what it would reject.
-        const order::Pricing pricing = order::price_order(requested, known);
-        if (errors.empty() && !pricing.rejection.empty()) {
-          errors.push_back({"lines", pricing.rejection == "mixed_currency"
-                                         ? "must all be priced in one currency"
-                                         : "cannot be priced: " + pricing.rejection});
-        }
-        for (const auto& l : pricing.lines)
-          view.lines.push_back({l.product_id, l.quantity, l.unit_price});
-        view.total = pricing.total;
-        view.currency = pricing.currency;
-        if (!errors.empty()) {
-          std::string detail;
-          for (const auto& e : errors)
-            detail += (detail.empty() ? "" : "; ") + e.field + " " + e.reason;
-          return problem(422, "Unprocessable Content", detail, errors);
-        }
-
+        Priced priced =
+            price_placement(wanted.lines, [&sql](const std::string& id) -> std::optional<OnSale> {
+              const events::PreparedRows row = kProduct.query(sql, {&id});
+              if (row.empty()) return std::nullopt;
+              return OnSale{row.integer(0, 0), row.text(0, 1), row.text(0, 2) == "active"};
+            });
+        if (priced.problem) return *priced.problem;
+        OrderView& view = priced.view;
         order_id = ids_.next().str();
         const auto now = api_.clock.now();
-        view.id = order_id;
-        view.buyer_id = buyer.user_id;
-        view.status = "PLACED";
-        const std::string token = payment_token.value_or("");
-        view.payment_token = token;
-        view.created_us = view.updated_us = micros_of(now);
-        view.steps = std::vector<OrderStep>{{"PLACED", "PLACED", "", view.created_us}};
-
-        contracts::order::PlaceOrderV1 command{.order_id = order_id,
-                                               .buyer_id = buyer.user_id,
-                                               .lines = {},
-                                               .payment_token = payment_token};
+        const auto command = stamp(view, order_id, buyer.user_id, payment_token, now);
         std::vector<std::string> products;
         std::vector<long long> quantities;
         std::vector<long long> prices;
@@ -128,21 +191,26 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
           products.push_back(l.product_id);
           quantities.push_back(l.quantity);
           prices.push_back(l.unit_price);
-          command.lines.push_back({l.product_id, l.quantity});
         }
         const std::string total = std::to_string(view.total);
         const std::string created = events::format_rfc3339(now);
         const std::string product_array = events::pg_text_array(products);
         const std::string quantity_array = events::pg_int_array(quantities);
         const std::string price_array = events::pg_int_array(prices);
-        kInsertOrder.run(sql, {&order_id, &buyer.user_id, &total, &view.currency, &token, &created,
-                               &product_array, &quantity_array, &price_array});
+        kInsertOrder.run(
+            sql, {&order_id, &buyer.user_id, &total, &view.currency, &view.payment_token, &created,
+                  &product_array, &quantity_array, &price_array});
         send_command(api_, out, command);
         if (after) after(sql);
         return order_answer(202, view);
       },
       replayed);
 
+  return finish(ctx, body, std::move(answer), std::move(order_id), replayed);
+}
+
+HttpResponse OrderPlacement::finish(const RequestContext& ctx, const boost::json::object& body,
+                                    HttpResponse answer, std::string order_id, bool replayed) {
   if (answer.status != 202 && answer.status != 200) return answer;
   if (replayed) {
     // The stored answer has no headers: Location is rebuilt from the order it names.
@@ -173,6 +241,146 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
   }
   answer.headers.emplace_back("Location", location);
   return answer;
+}
+
+HttpResponse OrderPlacement::place_lines(const RequestContext& ctx, const boost::json::object& body,
+                                         const std::optional<std::string>& payment_token,
+                                         const std::vector<PlaceLine>& lines) {
+  const auto alone = [&] {
+    return place(
+        ctx, body, payment_token,
+        [&lines](soci::session&) {
+          return PlaceLines{lines, {}};
+        },
+        nullptr);
+  };
+  // A key's claim and stored answer belong to its own transaction.
+  if (ctx.request.headers.contains("idempotency-key")) return alone();
+  Job job{ctx.principal->user_id, lines, payment_token, {}, {}, nullptr, false, false};
+  submit(job);
+  if (job.error) std::rethrow_exception(job.error);
+  if (job.alone) return alone();
+  return finish(ctx, body, std::move(job.answer), std::move(job.order_id), false);
+}
+
+void OrderPlacement::submit(Job& job) {
+  std::unique_lock lock(mutex_);
+  queued_.push_back(&job);
+  const auto count_queued = [this] {
+    if (api_.placements_queued != nullptr) {
+      api_.placements_queued->Set(static_cast<double>(queued_.size()));
+    }
+  };
+  count_queued();
+  while (!job.done) {
+    if (leaders_ >= kMaxLeaders || queued_.empty()) {
+      batch_done_.wait(lock);
+      continue;
+    }
+    // This thread writes the placements waiting now, its own or others', then wakes them.
+    ++leaders_;
+    const auto n = static_cast<std::ptrdiff_t>(std::min(queued_.size(), kMaxBatch));
+    const std::vector<Job*> batch(queued_.begin(), queued_.begin() + n);
+    queued_.erase(queued_.begin(), queued_.begin() + n);
+    count_queued();
+    lock.unlock();
+    write_batch(batch);
+    lock.lock();
+    for (Job* j : batch) j->done = true;
+    --leaders_;
+    batch_done_.notify_all();
+  }
+}
+
+void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
+  if (api_.placement_batches != nullptr) {
+    api_.placement_batches->Observe(static_cast<double>(jobs.size()));
+  }
+  try {
+    api_.db.transact_pipelined([&](soci::session& sql, events::Transaction& tx,
+                                   events::OutboxWriter& out) {
+      std::vector<std::string> wanted;
+      for (Job* j : jobs) {
+        // A transaction tried again after a dropped connection starts afresh.
+        j->answer = {};
+        j->order_id.clear();
+        j->error = nullptr;
+        for (const auto& l : j->lines) wanted.push_back(l.product_id);
+      }
+      std::sort(wanted.begin(), wanted.end());
+      wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+      const std::string wanted_array = events::pg_text_array(wanted);
+      const events::PreparedRows rows =
+          kProducts.rows(wanted.size()).query_first(tx, {&wanted_array});
+      std::map<std::string, OnSale> found;
+      for (int i = 0; i < rows.size(); ++i) {
+        found[rows.text(i, 0)] =
+            OnSale{rows.integer(i, 1), rows.text(i, 2), rows.text(i, 3) == "active"};
+      }
+      const ProductLookup find = [&found](const std::string& id) -> std::optional<OnSale> {
+        const auto it = found.find(id);
+        if (it == found.end()) return std::nullopt;
+        return it->second;
+      };
+      std::vector<std::string> ids, buyers, currencies, tokens, times, line_orders, line_products;
+      std::vector<long long> totals, line_numbers, quantities, prices;
+      for (Job* j : jobs) {
+        try {
+          // As alone: a broker away first, then the load (admission), each refusing this one.
+          require_broker(api_);
+          if (api_.admission != nullptr) api_.admission->admit_one(sql);
+        } catch (const DependencyUnavailable&) {
+          j->error = std::current_exception();
+          continue;
+        }
+        Priced priced = price_placement(j->lines, find);
+        if (priced.problem) {
+          j->answer = std::move(*priced.problem);
+          continue;
+        }
+        OrderView& view = priced.view;
+        const auto now = api_.clock.now();
+        const auto command = stamp(view, ids_.next().str(), j->buyer_id, j->payment_token, now);
+        ids.push_back(view.id);
+        buyers.push_back(view.buyer_id);
+        totals.push_back(view.total);
+        currencies.push_back(view.currency);
+        tokens.push_back(view.payment_token);
+        times.push_back(events::format_rfc3339(now));
+        for (std::size_t i = 0; i < view.lines.size(); ++i) {
+          line_orders.push_back(view.id);
+          line_numbers.push_back(static_cast<long long>(i));
+          line_products.push_back(view.lines[i].product_id);
+          quantities.push_back(view.lines[i].quantity);
+          prices.push_back(view.lines[i].unit_price);
+        }
+        send_command(api_, out, command);
+        j->order_id = view.id;
+        j->answer = order_answer(202, view);
+      }
+      if (ids.empty()) return;
+      const std::vector<std::string> values{
+          events::pg_text_array(ids),           events::pg_text_array(buyers),
+          events::pg_int_array(totals),         events::pg_text_array(currencies),
+          events::pg_text_array(tokens),        events::pg_text_array(times),
+          events::pg_text_array(line_orders),   events::pg_int_array(line_numbers),
+          events::pg_text_array(line_products), events::pg_int_array(quantities),
+          events::pg_int_array(prices)};
+      std::vector<const std::string*> pointers;
+      for (const auto& v : values) pointers.push_back(&v);
+      kInsertOrders.run(sql, pointers);
+    });
+  } catch (const DependencyUnavailable&) {
+    // The database is away, or the COMMIT's fate unknown: every placement of the batch is a
+    // 503, as alone, and none may be written again here.
+    for (Job* j : jobs) j->error = std::current_exception();
+  } catch (const std::exception& e) {
+    // Refused by the database (a row one placement broke): nothing committed, and each is
+    // placed alone, where only that one fails.
+    spdlog::warn("a batch of {} placements failed, each is placed alone: {}", jobs.size(),
+                 events::error_summary(e));
+    for (Job* j : jobs) j->alone = true;
+  }
 }
 
 }  // namespace bazaar::edge

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,9 +55,39 @@ class OrderPlacement {
                      const std::optional<std::string>& payment_token, const LineSource& lines,
                      const AfterPlaced& after);
 
+  /// place() for lines given in the request. Placements without an Idempotency-Key that arrive
+  /// together are written together: one transaction, one statement for their products, one
+  /// for their orders with lines and steps, one for their outbox rows with the COMMIT. Each
+  /// still gets its own answer, as alone (a 422 for its own lines, 503 when refused); a batch
+  /// the database refuses is placed again one by one.
+  HttpResponse place_lines(const RequestContext& ctx, const boost::json::object& body,
+                           const std::optional<std::string>& payment_token,
+                           const std::vector<PlaceLine>& lines);
+
  private:
+  // One placement waiting for its batch; filled in by whichever request thread writes it.
+  struct Job {
+    std::string buyer_id;
+    std::vector<PlaceLine> lines;
+    std::optional<std::string> payment_token;
+    HttpResponse answer;
+    std::string order_id;      ///< set when placed
+    std::exception_ptr error;  ///< rethrown by the request (503)
+    bool alone = false;        ///< the batch failed: place it on its own
+    bool done = false;
+  };
+  HttpResponse finish(const RequestContext& ctx, const boost::json::object& body,
+                      HttpResponse answer, std::string order_id, bool replayed);
+  /// Queues `job` and returns once a batch wrote it (led by this thread or another).
+  void submit(Job& job);
+  void write_batch(const std::vector<Job*>& jobs);
+
   ApiContext& api_;
   events::UuidV7Generator ids_;
+  std::mutex mutex_;
+  std::condition_variable batch_done_;
+  std::vector<Job*> queued_;
+  int leaders_ = 0;
 };
 
 /// The answer of every order route: the order as JSON with `status`.

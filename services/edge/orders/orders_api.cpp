@@ -236,12 +236,7 @@ void register_order_routes(Router& router, ApiContext& api) {
     // Without a token the order waits for POST /orders/{id}/payment.
     const auto token = check.optional_string("payment_token", 1, 200);
     if (!check.ok()) return check.problem();
-    return placement->place(
-        ctx, parsed.object, token,
-        [&lines](soci::session&) {
-          return PlaceLines{lines, std::nullopt};
-        },
-        nullptr);
+    return placement->place_lines(ctx, parsed.object, token, lines);
   });
 
   router.add("GET", "/orders", Access::kBuyerOrAdmin, [&api](const RequestContext& ctx) {
