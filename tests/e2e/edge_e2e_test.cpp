@@ -485,12 +485,17 @@ TEST_CASE("HTTP framing the server cannot trust is refused, and no request can e
       statuses(api.http.raw(
           "GET http://example.com/health/live?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
           5s)) == std::vector<std::string>{"200"});
-  // Empty lines before a request are skipped; a version other than 1.x is a 505.
+  // Empty lines before a request are skipped; a major version other than 1 is a 505.
   CHECK(statuses(api.http.raw(
             "\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5s)) ==
         std::vector<std::string>{"200"});
   CHECK(statuses(api.http.raw("GET /health/live HTTP/2.0\r\nHost: x\r\n\r\n", 5s)) ==
         std::vector<std::string>{"505"});
+  // A later HTTP/1 minor version is served as HTTP/1.1 (RFC 9112 2.3).
+  const std::string later =
+      api.http.raw("GET /health/live HTTP/1.2\r\nHost: x\r\nConnection: close\r\n\r\n", 5s);
+  CHECK(statuses(later) == std::vector<std::string>{"200"});
+  CHECK(later.starts_with("HTTP/1.1 200"));
   // /ws/ is /ws for the upgrade as for the router.
   WebSocketClient slash(api.port, "/ws/", buyer);
   CHECK(slash.handshake_status() == 101);

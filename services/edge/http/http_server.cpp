@@ -306,6 +306,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     return n;
   }
 
+  // RFC 9112 2.3: a request of a later HTTP/1 minor version is served as the highest this
+  // server implements. Beast reads 1.0 and 1.1 only, so a request line ending in HTTP/1.2 to
+  // HTTP/1.9 is rewritten in the buffer to HTTP/1.1 before it is read again.
+  bool serve_later_minor_as_11() {
+    const auto data = buffer_.data();
+    auto* bytes = static_cast<char*>(data.data());
+    const std::string_view text(bytes, data.size());
+    const auto end = text.find("\r\n");
+    constexpr std::string_view kMajor = " HTTP/1.";
+    if (end == std::string_view::npos || end < kMajor.size() + 1) return false;
+    const char minor = text[end - 1];
+    if (text.substr(end - kMajor.size() - 1, kMajor.size()) != kMajor || minor < '2' ||
+        minor > '9') {
+      return false;
+    }
+    bytes[end - 1] = '1';
+    return true;
+  }
+
   void end_reading() {
     reading_ = false;
     request_timer_.cancel();
@@ -338,6 +357,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // Empty lines before the request line: skipped once (begin_request drops them).
       blank_skipped_ = true;
       begin_request();
+    } else if (ec == http::error::bad_version && !parser_->is_header_done() &&
+               serve_later_minor_as_11()) {
+      begin_request();  // the same request again, now read as HTTP/1.1
     } else if (ec == http::error::bad_version) {
       reject(505, "HTTP Version Not Supported", "this server speaks HTTP/1.0 and HTTP/1.1");
     } else if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
