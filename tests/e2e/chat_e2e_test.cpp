@@ -224,4 +224,14 @@ TEST_CASE("a number verified while another account's verification of it commits 
   const auto third = api.user("buyer").second;
   CHECK(api.http.send("PUT", "/users/me/phone", json::object{{"phone", phone}}, third).status ==
         409);
+  // A deleted account gives its number up with the rest of its personal data.
+  REQUIRE(api.http.send("DELETE", "/admin/users/" + first_id, json::value(), api.admin_token())
+              .status == 204);
+  long long kept = -1;
+  held << "SELECT count(*) FROM users WHERE user_id = CAST(:user AS uuid) AND (phone IS NOT NULL "
+          "OR phone_verified_at IS NOT NULL OR chat_id IS NOT NULL)",
+      soci::use(first_id), soci::into(kept);
+  CHECK(kept == 0);
+  CHECK(api.http.send("PUT", "/users/me/phone", json::object{{"phone", phone}}, third).status ==
+        202);
 }

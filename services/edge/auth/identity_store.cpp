@@ -52,13 +52,19 @@ UPDATE users SET email = :email, name = :name, role = :role, password_hash = :ha
        disabled = (:disabled <> 0), updated_at = CAST(:updated AS timestamptz)
 WHERE user_id = CAST(:id AS uuid))sql";
 
-// The scrubbed email stays unique and lower-case, and can never receive mail (.invalid).
+// The scrubbed email stays unique and lower-case, and can never receive mail (.invalid). The
+// phone number and the chat go too: personal data, and a verified number is another account's
+// to take once its holder is gone.
 constexpr const char* kSoftDelete = R"sql(
 UPDATE users SET disabled = true, deleted_at = CAST(:now AS timestamptz),
        updated_at = CAST(:updated AS timestamptz),
        email = 'deleted-' || user_id::text || '@deleted.invalid',
-       name = 'deleted user', password_hash = '!'
+       name = 'deleted user', password_hash = '!',
+       phone = NULL, phone_verified_at = NULL, chat_id = NULL
 WHERE user_id = CAST(:id AS uuid))sql";
+
+constexpr const char* kDropVerification =
+    "DELETE FROM phone_verifications WHERE user_id = CAST(:id AS uuid)";
 
 constexpr const char* kListUsers = R"sql(
 SELECT user_id::text, email, name, role, disabled::int,
@@ -193,6 +199,7 @@ void update_user(soci::session& sql, const User& user) {
 void soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now) {
   const std::string stamp = events::format_rfc3339(now);
   sql << kSoftDelete, soci::use(stamp, "now"), soci::use(stamp, "updated"), soci::use(id, "id");
+  sql << kDropVerification, soci::use(id, "id");
 }
 
 std::vector<User> list_users(soci::session& sql, const std::string& after, const std::string& role,
