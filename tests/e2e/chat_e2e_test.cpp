@@ -179,6 +179,21 @@ TEST_CASE("notifications reach the chat bound to a verified phone, and codes ask
     return list.find(later) != std::string::npos;
   }));
   CHECK(messages_to(bot, chat).size() == after_unbind);
+
+  // Bound again, then the account deleted: the notification service forgets the chat too.
+  REQUIRE(api.http.send("PUT", "/users/me/chat", json::object{{"chat_id", chat}}, buyer).status ==
+          200);
+  const auto kept_chat = [&] {
+    long long n = 0;
+    api.system.db("notification")
+        << "SELECT count(*) FROM users WHERE user_id = CAST(:id AS uuid) AND chat_id IS NOT NULL",
+        soci::use(buyer_id), soci::into(n);
+    return n;
+  };
+  REQUIRE(tests::wait_until(30s, [&] { return kept_chat() == 1; }));
+  REQUIRE(api.http.send("DELETE", "/admin/users/" + buyer_id, json::value(), api.admin_token())
+              .status == 204);
+  CHECK(tests::wait_until(30s, [&] { return kept_chat() == 0; }));
 }
 
 TEST_CASE("a number verified while another account's verification of it commits is a conflict") {

@@ -56,12 +56,14 @@ WHERE user_id = CAST(:id AS uuid))sql";
 // phone number and the chat go too: personal data, and a verified number is another account's
 // to take once its holder is gone.
 constexpr const char* kSoftDelete = R"sql(
+WITH before AS (SELECT chat_id FROM users WHERE user_id = CAST(:id AS uuid))
 UPDATE users SET disabled = true, deleted_at = CAST(:now AS timestamptz),
        updated_at = CAST(:updated AS timestamptz),
        email = 'deleted-' || user_id::text || '@deleted.invalid',
        name = 'deleted user', password_hash = '!',
        phone = NULL, phone_verified_at = NULL, chat_id = NULL
-WHERE user_id = CAST(:id AS uuid))sql";
+WHERE user_id = CAST(:id AS uuid)
+RETURNING CAST((SELECT chat_id IS NOT NULL FROM before) AS integer))sql";
 
 constexpr const char* kDropVerification =
     "DELETE FROM phone_verifications WHERE user_id = CAST(:id AS uuid)";
@@ -196,10 +198,13 @@ void update_user(soci::session& sql, const User& user) {
       soci::use(user.id, "id");
 }
 
-void soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now) {
+bool soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now) {
   const std::string stamp = events::format_rfc3339(now);
-  sql << kSoftDelete, soci::use(stamp, "now"), soci::use(stamp, "updated"), soci::use(id, "id");
+  int had_chat = 0;
+  sql << kSoftDelete, soci::use(id, "id"), soci::use(stamp, "now"), soci::use(stamp, "updated"),
+      soci::into(had_chat);
   sql << kDropVerification, soci::use(id, "id");
+  return had_chat != 0;
 }
 
 std::vector<User> list_users(soci::session& sql, const std::string& after, const std::string& role,

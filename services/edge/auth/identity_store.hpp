@@ -47,8 +47,10 @@ std::optional<std::string> active_role(soci::session& sql, const std::string& id
 bool insert_user(soci::session& sql, const User& user);
 /// Writes email, name, role, password hash, disabled and updated_at of an existing user.
 void update_user(soci::session& sql, const User& user);
-/// Marks a user deleted at `now`: disabled, email and name scrubbed, password unusable.
-void soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now);
+/// Marks a user deleted at `now`: disabled, email and name scrubbed, password unusable, phone
+/// number and chat gone. Returns whether a chat was bound (the notification service must hear
+/// that it is not any more).
+bool soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now);
 /// Up to `limit` live users with ids after `after` (empty: from the start), of `role`
 /// (empty: any), in id order, which is creation order for UUIDv7 ids.
 std::vector<User> list_users(soci::session& sql, const std::string& after, const std::string& role,

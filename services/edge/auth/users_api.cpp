@@ -218,8 +218,12 @@ HttpResponse admin_delete(const UserDeps& d, const RequestContext& c) {
     found = user && !user->deleted;
     if (!found) return;
     const auto now = d.api.clock.now();
-    identity::soft_delete_user(sql, *id, now);
+    const bool had_chat = identity::soft_delete_user(sql, *id, now);
     identity::revoke_user_families(sql, *id, now);
+    if (had_chat) {
+      identity::emit(out, d.api.factory,
+                     contracts::identity::UserChatBoundV1{.user_id = *id, .chat_id = std::nullopt});
+    }
     identity::emit(out, d.api.factory,
                    contracts::identity::UserDisabledV1{.user_id = *id, .disabled = true});
   });
