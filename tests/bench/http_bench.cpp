@@ -127,9 +127,15 @@ TEST_CASE("http benchmark") {
         value("bazaar_edge_order_placement_batch_size_sum{service=\"edge\"} "),
         value("bazaar_edge_order_placement_batch_size_count{service=\"edge\"} ")};
   };
-  std::printf("\n%-22s %10s %9s %9s %12s %10s %10s %10s %10s %10s\n", "route", "req_per_s",
+  // Produce requests the broker answered per request of a route that writes (scripts/kafka/
+  // BrokerCounters.java, when BAZAAR_BENCH_BROKER_COUNTERS names it).
+  const char* counters_tool = std::getenv("BAZAAR_BENCH_BROKER_COUNTERS");
+  const auto broker_counters = [&] {
+    return bench::broker_counters(counters_tool != nullptr ? counters_tool : "", others[0]);
+  };
+  std::printf("\n%-22s %10s %9s %9s %12s %10s %10s %10s %10s %10s %10s\n", "route", "req_per_s",
               "p99_ms", "of_live", "not_2xx", "edge_cpu", "pg_cpu", "kafka_cpu", "svc_cpu",
-              "per_batch");
+              "per_batch", "produces");
   double live = 0;
   std::vector<WrkResult> results;
   for (const auto& route : routes) {
@@ -145,20 +151,32 @@ TEST_CASE("http benchmark") {
       CHECK_MESSAGE(drained, "the sagas of the POST /orders run never all settled");
       api.system.stop("order");
     }
+    // The broker's counters around the CPU readings, so that attaching to it is not counted.
+    const auto broker_before =
+        route.script.empty() ? decltype(bench::broker_counters("", 0)){} : broker_counters();
     const auto batched_before = batches_now();
     const auto before = cpu_now();
     const WrkResult r = run_wrk(route.url, seconds, connections, route.script);
     const auto after = cpu_now();
     const auto batched_after = batches_now();
+    const auto broker_after =
+        route.script.empty() ? decltype(bench::broker_counters("", 0)){} : broker_counters();
     const double transactions = batched_after[1] - batched_before[1];
     if (live == 0) live = r.requests_per_s;
     results.push_back(r);
     const double n = static_cast<double>(std::max(1LL, r.requests));
-    std::printf("%-22s %10.0f %9.2f %8.0f%% %12lld %10.3f %10.3f %10.3f %10.3f %10.2f\n",
+    const auto produces = [&] {
+      const auto now = broker_after.find("request Produce");
+      const auto was = broker_before.find("request Produce");
+      if (now == broker_after.end() || was == broker_before.end()) return 0.0;
+      return (now->second - was->second) / n;
+    };
+    std::printf("%-22s %10.0f %9.2f %8.0f%% %12lld %10.3f %10.3f %10.3f %10.3f %10.2f %10.2f\n",
                 route.name.c_str(), r.requests_per_s, r.p99_ms, 100 * r.requests_per_s / live,
                 r.not_2xx, (after[0] - before[0]) / n, (after[1] - before[1]) / n,
                 (after[2] - before[2]) / n, (after[3] - before[3]) / n,
-                transactions > 0 ? (batched_after[0] - batched_before[0]) / transactions : 0.0);
+                transactions > 0 ? (batched_after[0] - batched_before[0]) / transactions : 0.0,
+                produces());
   }
   const auto accepted_per_s = [](const WrkResult& orders) {
     return orders.requests > 0
