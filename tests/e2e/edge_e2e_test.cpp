@@ -777,8 +777,11 @@ TEST_CASE("orders placed at once are written together, each with its own answer"
         answers[static_cast<std::size_t>(i)] = api.http.post("/orders", wanted(i), buyer);
       });
     }
-    CHECK(tests::wait_until(30s, [&] {
-      return metric("bazaar_edge_order_placements_queued{service=\"edge\"} ") >= 8;
+    // A batch waits for the lock, and placements queue behind it.
+    CHECK(tests::wait_until(60s, [&] {
+      long long waiting = 0;
+      edge_db << "SELECT count(*) FROM pg_locks WHERE NOT granted", soci::into(waiting);
+      return waiting > 0 && metric("bazaar_edge_order_placements_queued{service=\"edge\"} ") >= 4;
     }));
     hold.commit();
   }

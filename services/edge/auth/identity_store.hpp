@@ -49,7 +49,8 @@ bool insert_user(soci::session& sql, const User& user);
 void update_user(soci::session& sql, const User& user);
 /// Marks a user deleted at `now`: disabled, email and name scrubbed, password unusable, phone
 /// number and chat gone. Returns whether a chat was bound (the notification service must hear
-/// that it is not any more).
+/// that it is not any more); right only when the caller holds the row's lock (user_by_id with
+/// `for_update`), so that no binding commits between the statement's read and its write.
 bool soft_delete_user(soci::session& sql, const std::string& id, events::Clock::time_point now);
 /// Up to `limit` live users with ids after `after` (empty: from the start), of `role`
 /// (empty: any), in id order, which is creation order for UUIDv7 ids.

@@ -256,7 +256,7 @@ HttpResponse OrderPlacement::place_lines(const RequestContext& ctx, const boost:
   };
   // A key's claim and stored answer belong to its own transaction.
   if (ctx.request.headers.contains("idempotency-key")) return alone();
-  Job job{ctx.principal->user_id, lines, payment_token, {}, {}, nullptr, false, false};
+  Job job{ctx.principal->user_id, lines, payment_token, {}, {}, nullptr, false, false, false};
   submit(job);
   if (job.error) std::rethrow_exception(job.error);
   if (job.alone) return alone();
@@ -265,26 +265,40 @@ HttpResponse OrderPlacement::place_lines(const RequestContext& ctx, const boost:
 
 void OrderPlacement::submit(Job& job) {
   std::unique_lock lock(mutex_);
-  queued_.push_back(&job);
   const auto count_queued = [this] {
     if (api_.placements_queued != nullptr) {
       api_.placements_queued->Set(static_cast<double>(queued_.size()));
     }
   };
+  queued_.push_back(&job);
+  job.queued = true;
   count_queued();
   while (!job.done) {
-    if (leaders_ >= kMaxLeaders || queued_.empty()) {
+    // Lead only while this placement still waits: one a batch took returns with that batch.
+    if (leaders_ >= kMaxLeaders || !job.queued) {
       batch_done_.wait(lock);
       continue;
     }
-    // This thread writes the placements waiting now, its own or others', then wakes them.
-    ++leaders_;
+    // This thread writes the placements waiting now, its own among them, then wakes them.
     const auto n = static_cast<std::ptrdiff_t>(std::min(queued_.size(), kMaxBatch));
-    const std::vector<Job*> batch(queued_.begin(), queued_.begin() + n);
+    std::vector<Job*> batch;
+    try {
+      batch.assign(queued_.begin(), queued_.begin() + n);
+    } catch (...) {
+      std::erase(queued_, &job);  // the request ends here: nothing may point at it
+      count_queued();
+      throw;
+    }
     queued_.erase(queued_.begin(), queued_.begin() + n);
+    for (Job* j : batch) j->queued = false;
+    ++leaders_;
     count_queued();
     lock.unlock();
-    write_batch(batch);
+    try {
+      write_batch(batch);
+    } catch (...) {
+      for (Job* j : batch) j->alone = true;  // never left unanswered
+    }
     lock.lock();
     for (Job* j : batch) j->done = true;
     --leaders_;
@@ -341,6 +355,12 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
         OrderView& view = priced.view;
         const auto now = api_.clock.now();
         const auto command = stamp(view, ids_.next().str(), j->buyer_id, j->payment_token, now);
+        try {
+          send_command(api_, out, command);  // checks the broker again, before it adds a row
+        } catch (const DependencyUnavailable&) {
+          j->error = std::current_exception();
+          continue;
+        }
         ids.push_back(view.id);
         buyers.push_back(view.buyer_id);
         totals.push_back(view.total);
@@ -354,7 +374,6 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
           quantities.push_back(view.lines[i].quantity);
           prices.push_back(view.lines[i].unit_price);
         }
-        send_command(api_, out, command);
         j->order_id = view.id;
         j->answer = order_answer(202, view);
       }

@@ -74,7 +74,8 @@ class OrderPlacement {
     std::string order_id;      ///< set when placed
     std::exception_ptr error;  ///< rethrown by the request (503)
     bool alone = false;        ///< the batch failed: place it on its own
-    bool done = false;
+    bool queued = false;       ///< waiting for a batch to take it
+    bool done = false;         ///< a batch wrote it, or gave up on it
   };
   HttpResponse finish(const RequestContext& ctx, const boost::json::object& body,
                       HttpResponse answer, std::string order_id, bool replayed);
