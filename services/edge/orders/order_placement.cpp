@@ -21,32 +21,13 @@
 namespace bazaar::edge {
 namespace {
 
-// Prepared: every placement runs them (events::PreparedStatement).
-const events::PreparedStatement kProduct{"edge_placement_product", R"sql(
-SELECT price, currency, status FROM products_view WHERE product_id = CAST($1 AS uuid))sql"};
-
-// The order, its lines and its first step in one statement: the foreign keys of the lines and
-// the step are checked at its end, when the order row is there.
-const events::PreparedStatement kInsertOrder{"edge_placement_insert", R"sql(
-WITH placed AS (
-  INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
-                           created_at, updated_at)
-  VALUES (CAST($1 AS uuid), CAST($2 AS uuid), 'PLACED', CAST($3 AS bigint), $4, NULLIF($5, ''),
-          CAST($6 AS timestamptz), CAST($6 AS timestamptz))),
-lines AS (
-  INSERT INTO order_lines_view (order_id, line_no, product_id, quantity, unit_price)
-  SELECT CAST($1 AS uuid), CAST(l.no AS integer) - 1, l.product_id, l.quantity, l.price
-  FROM unnest(CAST($7 AS uuid[]), CAST($8 AS bigint[]), CAST($9 AS bigint[]))
-       WITH ORDINALITY AS l (product_id, quantity, price, no))
-INSERT INTO order_steps_view (order_id, seq, at, status, previous_status)
-VALUES (CAST($1 AS uuid), 0, CAST($6 AS timestamptz), 'PLACED', 'PLACED'))sql"};
-
-// The products of a batch of placements, planned on every run for several (see BatchStatement).
+// The products placements name, planned on every run for several (see BatchStatement).
 const events::BatchStatement kProducts{"edge_placement_products", R"sql(
 SELECT product_id::text, price, currency, status FROM products_view
 WHERE product_id = ANY (CAST($1 AS uuid[])))sql"};
 
-// kInsertOrder for a batch: the orders, then every line and every first step.
+// Orders, their lines and their first steps in one statement: the foreign keys of the lines and
+// the steps are checked at its end, when the order rows are there.
 const events::PreparedStatement kInsertOrders{"edge_placement_insert_many", R"sql(
 WITH placed AS (
   INSERT INTO orders_view (order_id, buyer_id, status, total, currency, payment_token,
@@ -147,6 +128,69 @@ contracts::order::PlaceOrderV1 stamp(OrderView& view, std::string order_id,
   return command;
 }
 
+// What products_view says of the products `rows` (kProducts' answer) names.
+ProductLookup on_sale(const events::PreparedRows& rows) {
+  auto found = std::make_shared<std::map<std::string, OnSale>>();
+  for (int i = 0; i < rows.size(); ++i) {
+    (*found)[rows.text(i, 0)] =
+        OnSale{rows.integer(i, 1), rows.text(i, 2), rows.text(i, 3) == "active"};
+  }
+  return [found](const std::string& id) -> std::optional<OnSale> {
+    const auto it = found->find(id);
+    if (it == found->end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// The distinct products of `lines`, as the text array kProducts takes.
+std::string products_of(const std::vector<const std::vector<PlaceLine>*>& lines) {
+  std::vector<std::string> ids;
+  for (const auto* each : lines) {
+    for (const auto& l : *each) ids.push_back(l.product_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return events::pg_text_array(ids);
+}
+
+// Placed orders as kInsertOrders' columns.
+class OrderRows {
+ public:
+  void add(const OrderView& view, events::Clock::time_point at) {
+    ids_.push_back(view.id);
+    buyers_.push_back(view.buyer_id);
+    totals_.push_back(view.total);
+    currencies_.push_back(view.currency);
+    tokens_.push_back(view.payment_token);
+    times_.push_back(events::format_rfc3339(at));
+    for (std::size_t i = 0; i < view.lines.size(); ++i) {
+      line_orders_.push_back(view.id);
+      line_numbers_.push_back(static_cast<long long>(i));
+      line_products_.push_back(view.lines[i].product_id);
+      quantities_.push_back(view.lines[i].quantity);
+      prices_.push_back(view.lines[i].unit_price);
+    }
+  }
+  bool empty() const { return ids_.empty(); }
+  void write(soci::session& sql) const {
+    const std::vector<std::string> values{
+        events::pg_text_array(ids_),           events::pg_text_array(buyers_),
+        events::pg_int_array(totals_),         events::pg_text_array(currencies_),
+        events::pg_text_array(tokens_),        events::pg_text_array(times_),
+        events::pg_text_array(line_orders_),   events::pg_int_array(line_numbers_),
+        events::pg_text_array(line_products_), events::pg_int_array(quantities_),
+        events::pg_int_array(prices_)};
+    std::vector<const std::string*> pointers;
+    for (const auto& v : values) pointers.push_back(&v);
+    kInsertOrders.run(sql, pointers);
+  }
+
+ private:
+  std::vector<std::string> ids_, buyers_, currencies_, tokens_, times_, line_orders_,
+      line_products_;
+  std::vector<long long> totals_, line_numbers_, quantities_, prices_;
+};
+
 }  // namespace
 
 HttpResponse order_answer(int status, const OrderView& order) {
@@ -173,33 +217,17 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         if (api_.admission != nullptr) api_.admission->admit_one(sql);
         PlaceLines wanted = source(sql);
         if (wanted.problem) return *wanted.problem;
-        Priced priced =
-            price_placement(wanted.lines, [&sql](const std::string& id) -> std::optional<OnSale> {
-              const events::PreparedRows row = kProduct.query(sql, {&id});
-              if (row.empty()) return std::nullopt;
-              return OnSale{row.integer(0, 0), row.text(0, 1), row.text(0, 2) == "active"};
-            });
+        const std::string products = products_of({&wanted.lines});
+        Priced priced = price_placement(
+            wanted.lines, on_sale(kProducts.rows(wanted.lines.size()).query(sql, {&products})));
         if (priced.problem) return *priced.problem;
         OrderView& view = priced.view;
         order_id = ids_.next().str();
         const auto now = api_.clock.now();
         const auto command = stamp(view, order_id, buyer.user_id, payment_token, now);
-        std::vector<std::string> products;
-        std::vector<long long> quantities;
-        std::vector<long long> prices;
-        for (const auto& l : view.lines) {
-          products.push_back(l.product_id);
-          quantities.push_back(l.quantity);
-          prices.push_back(l.unit_price);
-        }
-        const std::string total = std::to_string(view.total);
-        const std::string created = events::format_rfc3339(now);
-        const std::string product_array = events::pg_text_array(products);
-        const std::string quantity_array = events::pg_int_array(quantities);
-        const std::string price_array = events::pg_int_array(prices);
-        kInsertOrder.run(
-            sql, {&order_id, &buyer.user_id, &total, &view.currency, &view.payment_token, &created,
-                  &product_array, &quantity_array, &price_array});
+        OrderRows rows;
+        rows.add(view, now);
+        rows.write(sql);
         send_command(api_, out, command);
         if (after) after(sql);
         return order_answer(202, view);
@@ -313,31 +341,19 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
   try {
     api_.db.transact_pipelined([&](soci::session& sql, events::Transaction& tx,
                                    events::OutboxWriter& out) {
-      std::vector<std::string> wanted;
+      std::vector<const std::vector<PlaceLine>*> lines;
+      std::size_t line_count = 0;
       for (Job* j : jobs) {
         // A transaction tried again after a dropped connection starts afresh.
         j->answer = {};
         j->order_id.clear();
         j->error = nullptr;
-        for (const auto& l : j->lines) wanted.push_back(l.product_id);
+        lines.push_back(&j->lines);
+        line_count += j->lines.size();
       }
-      std::sort(wanted.begin(), wanted.end());
-      wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-      const std::string wanted_array = events::pg_text_array(wanted);
-      const events::PreparedRows rows =
-          kProducts.rows(wanted.size()).query_first(tx, {&wanted_array});
-      std::map<std::string, OnSale> found;
-      for (int i = 0; i < rows.size(); ++i) {
-        found[rows.text(i, 0)] =
-            OnSale{rows.integer(i, 1), rows.text(i, 2), rows.text(i, 3) == "active"};
-      }
-      const ProductLookup find = [&found](const std::string& id) -> std::optional<OnSale> {
-        const auto it = found.find(id);
-        if (it == found.end()) return std::nullopt;
-        return it->second;
-      };
-      std::vector<std::string> ids, buyers, currencies, tokens, times, line_orders, line_products;
-      std::vector<long long> totals, line_numbers, quantities, prices;
+      const std::string products = products_of(lines);
+      const ProductLookup find = on_sale(kProducts.rows(line_count).query_first(tx, {&products}));
+      OrderRows rows;
       for (Job* j : jobs) {
         try {
           // As alone: a broker away first, then the load (admission), each refusing this one.
@@ -361,33 +377,11 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
           j->error = std::current_exception();
           continue;
         }
-        ids.push_back(view.id);
-        buyers.push_back(view.buyer_id);
-        totals.push_back(view.total);
-        currencies.push_back(view.currency);
-        tokens.push_back(view.payment_token);
-        times.push_back(events::format_rfc3339(now));
-        for (std::size_t i = 0; i < view.lines.size(); ++i) {
-          line_orders.push_back(view.id);
-          line_numbers.push_back(static_cast<long long>(i));
-          line_products.push_back(view.lines[i].product_id);
-          quantities.push_back(view.lines[i].quantity);
-          prices.push_back(view.lines[i].unit_price);
-        }
+        rows.add(view, now);
         j->order_id = view.id;
         j->answer = order_answer(202, view);
       }
-      if (ids.empty()) return;
-      const std::vector<std::string> values{
-          events::pg_text_array(ids),           events::pg_text_array(buyers),
-          events::pg_int_array(totals),         events::pg_text_array(currencies),
-          events::pg_text_array(tokens),        events::pg_text_array(times),
-          events::pg_text_array(line_orders),   events::pg_int_array(line_numbers),
-          events::pg_text_array(line_products), events::pg_int_array(quantities),
-          events::pg_int_array(prices)};
-      std::vector<const std::string*> pointers;
-      for (const auto& v : values) pointers.push_back(&v);
-      kInsertOrders.run(sql, pointers);
+      if (!rows.empty()) rows.write(sql);
     });
   } catch (const DependencyUnavailable&) {
     // The database is away, or the COMMIT's fate unknown: every placement of the batch is a
