@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -229,21 +230,31 @@ namespace {
 // connections (edge's) move between threads; a connection itself is used by one at a time.
 struct PreparedOn {
   int backend = 0;
-  std::set<std::string> names;
+  std::map<std::string, std::chrono::steady_clock::time_point> names;  ///< when each was prepared
 };
 std::mutex prepared_mutex;
 std::map<PGconn*, PreparedOn> prepared_on;
 
-bool needs_prepare(PGconn* conn, const std::string& name) {
+// PostgreSQL plans a prepared statement for good after its fifth run, from the size its tables
+// had then (until they are next analysed): one prepared while a table was small scans it whole
+// on every run once it has grown. Prepared again this long after, its plan follows the tables.
+constexpr std::chrono::seconds kReplanEvery{10};
+
+enum class Preparation { ready, first, again };
+
+Preparation preparation(PGconn* conn, const std::string& name) {
   std::lock_guard lock(prepared_mutex);
   auto& on = prepared_on[conn];
   if (on.backend != PQbackendPID(conn)) on = PreparedOn{PQbackendPID(conn), {}};
-  return !on.names.contains(name);
+  const auto found = on.names.find(name);
+  if (found == on.names.end()) return Preparation::first;
+  return std::chrono::steady_clock::now() - found->second >= kReplanEvery ? Preparation::again
+                                                                          : Preparation::ready;
 }
 
 void remember_prepared(PGconn* conn, const std::string& name) {
   std::lock_guard lock(prepared_mutex);
-  prepared_on[conn].names.insert(name);
+  prepared_on[conn].names[name] = std::chrono::steady_clock::now();
 }
 
 }  // namespace
@@ -263,7 +274,15 @@ PreparedRows PreparedStatement::query(soci::session& sql,
 
 void PreparedStatement::prepare_on(soci::session& sql) const {
   PGconn* conn = native(sql);
-  if (plan_ == Plan::per_run || !needs_prepare(conn, name_)) return;
+  if (plan_ == Plan::per_run) return;
+  const Preparation wanted = preparation(conn, name_);
+  if (wanted == Preparation::ready) return;
+  if (wanted == Preparation::again) {
+    const std::string drop = "DEALLOCATE \"" + name_ + "\"";
+    PGresult* dropped = PQexec(conn, drop.c_str());
+    if (PQresultStatus(dropped) != PGRES_COMMAND_OK) throw_result_error(conn, dropped);
+    PQclear(dropped);
+  }
   PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
   if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);
   PQclear(made);

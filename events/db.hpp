@@ -84,10 +84,11 @@ class Transaction {
 /// positional parameters ($1, $2...), all passed as text, a null pointer for NULL. Errors are
 /// thrown as SOCI's PostgreSQL errors, so they classify like any other statement's.
 ///
-/// A statement whose best plan depends on how large its tables are (a batch's rows looked up by
-/// key in a table that grows) is better planned on every run (Plan::per_run): PostgreSQL keeps
-/// the generic plan it made after a statement's fifth run, and one made while the table was
-/// small scans it whole on every run once it has grown, until the table is next analysed.
+/// PostgreSQL keeps the generic plan it made after a statement's fifth run, and one made while a
+/// table was small scans it whole on every run once it has grown, until the table is next
+/// analysed: a statement is prepared again on its connection every ten seconds, so that its plan
+/// follows its tables' size. A statement whose best plan depends on how many rows it is given (a
+/// batch's rows looked up by key) is better planned on every run (Plan::per_run).
 class PreparedStatement {
  public:
   enum class Plan { cached, per_run };

@@ -237,3 +237,51 @@ TEST_CASE("a statement planned on every run is never kept prepared, in or out of
   CHECK_THROWS_AS(per_run.run(sql, {&first}), soci::postgresql_soci_error);
   sql << "DROP TABLE per_run_probe";
 }
+
+namespace {
+
+const events::PreparedStatement kPadOf{"test_plan_probe_pad", R"sql(
+SELECT pad FROM plan_probe WHERE id = CAST($1 AS integer))sql"};
+
+// The plan the connection would run `kPadOf` with now.
+std::string plan_of_pad(soci::session& sql) {
+  std::string plan;
+  const soci::rowset<std::string> lines = (sql.prepare << "EXPLAIN EXECUTE test_plan_probe_pad(7)");
+  for (const auto& line : lines) plan += line + "\n";
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("a prepared statement's plan follows its table as the table grows") {
+  events::Database db(required_env("BAZAAR_TEST_DB"));
+  soci::session& sql = db.session();
+  sql << "DROP TABLE IF EXISTS plan_probe";
+  // Analysed once, while small, and never again: only the statement being prepared again can
+  // change its plan.
+  sql << "CREATE TABLE plan_probe (id integer PRIMARY KEY, pad text) "
+         "WITH (autovacuum_enabled = off)";
+  sql << "INSERT INTO plan_probe SELECT i, 'x' FROM generate_series(1, 10) AS i";
+  sql << "ANALYZE plan_probe";
+  const std::string seven = "7";
+  // PostgreSQL keeps a generic plan from the sixth run on: for a table of one page, a scan.
+  for (int i = 0; i < 8; ++i) REQUIRE(kPadOf.query(sql, {&seven}).size() == 1);
+  REQUIRE(plan_of_pad(sql).find("Seq Scan") != std::string::npos);
+
+  sql << "INSERT INTO plan_probe SELECT i, repeat('x', 100) FROM generate_series(11, 200000) AS i";
+  CHECK(plan_of_pad(sql).find("Seq Scan") != std::string::npos);  // still the plan it kept
+  std::string plan;
+  CHECK(wait_until(std::chrono::seconds{60}, [&] {
+    REQUIRE(kPadOf.query(sql, {&seven}).size() == 1);
+    plan = plan_of_pad(sql);
+    return plan.find("Index Scan") != std::string::npos;
+  }));
+  INFO(plan);
+  // A statement prepared again still answers, inside a transaction too.
+  {
+    soci::transaction tx(sql);
+    CHECK(kPadOf.query(sql, {&seven}).text(0, 0) == "x");
+    tx.commit();
+  }
+  sql << "DROP TABLE plan_probe";
+}
