@@ -257,6 +257,12 @@ void remember_prepared(PGconn* conn, const std::string& name) {
   prepared_on[conn].names[name] = std::chrono::steady_clock::now();
 }
 
+// A DEALLOCATE takes effect at once, whatever becomes of the transaction around it.
+void forget_prepared(PGconn* conn, const std::string& name) {
+  std::lock_guard lock(prepared_mutex);
+  prepared_on[conn].names.erase(name);
+}
+
 }  // namespace
 
 int PreparedStatement::run(soci::session& sql,
@@ -282,6 +288,7 @@ void PreparedStatement::prepare_on(soci::session& sql) const {
     PGresult* dropped = PQexec(conn, drop.c_str());
     if (PQresultStatus(dropped) != PGRES_COMMAND_OK) throw_result_error(conn, dropped);
     PQclear(dropped);
+    forget_prepared(conn, name_);  // should PREPARE fail now, the next run prepares it afresh
   }
   PGresult* made = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
   if (PQresultStatus(made) != PGRES_COMMAND_OK) throw_result_error(conn, made);

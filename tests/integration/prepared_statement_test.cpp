@@ -283,5 +283,22 @@ TEST_CASE("a prepared statement's plan follows its table as the table grows") {
     CHECK(kPadOf.query(sql, {&seven}).text(0, 0) == "x");
     tx.commit();
   }
+  // Dropped at once, a statement whose PREPARE then failed (its table gone) is prepared afresh
+  // once the table is back: it is never dropped twice. Run until a run has come past its age.
+  sql << "DROP TABLE plan_probe";
+  const auto dropped = std::chrono::steady_clock::now();
+  int refused = 0;
+  CHECK(wait_until(std::chrono::seconds{30}, [&] {
+    try {
+      kPadOf.query(sql, {&seven});
+    } catch (const soci::soci_error&) {
+      ++refused;
+    }
+    return std::chrono::steady_clock::now() - dropped > std::chrono::seconds{11};
+  }));
+  CHECK(refused > 0);
+  sql << "CREATE TABLE plan_probe (id integer PRIMARY KEY, pad text)";
+  sql << "INSERT INTO plan_probe VALUES (7, 'back')";
+  CHECK(kPadOf.query(sql, {&seven}).text(0, 0) == "back");
   sql << "DROP TABLE plan_probe";
 }
