@@ -10,6 +10,9 @@ namespace {
 
 constexpr const char* kControl = "must not contain control characters";
 constexpr const char* kTooLarge = "is beyond what a 64-bit integer holds";
+// Boost.JSON reads a zero with an exponent beyond a double's (0E750) as NaN, which it would write
+// back as `NaN`, not JSON.
+constexpr const char* kNotFinite = "is not a finite number";
 constexpr std::size_t kMaxShownName = 64;  // characters of a member name shown in a path
 
 bool is_control(unsigned char u) {
@@ -57,6 +60,7 @@ std::optional<UnstorableValue> find_at(const boost::json::value& v, const std::s
   if (v.is_string()) {
     if (has_control_character(v.get_string())) return UnstorableValue{path, kControl};
   } else if (v.is_number()) {
+    if (v.is_double() && std::isnan(v.get_double())) return UnstorableValue{path, kNotFinite};
     if (beyond_int64(v)) return UnstorableValue{path, kTooLarge};
   } else if (v.is_array()) {
     const auto& items = v.get_array();

@@ -63,6 +63,8 @@ TEST_CASE("the first unstorable value is named by its path, never by its content
       {"an exponent", R"({"amount":1e19})", std::string("amount") + kTooLarge},
       {"very negative", R"({"delta":-9.3e18})", std::string("delta") + kTooLarge},
       {"int64 min", R"({"delta":-9223372036854775808})", ""},
+      {"zero with an exponent no double holds", R"({"sales":[{"net":0E750}]})",
+       "sales/0/net is not a finite number"},
       {"a fraction", R"({"ratio":0.25,"mean":12345.5})", ""},
       {"the first of several", R"({"a":"\u0001","b":99999999999999999999})",
        std::string("a") + kControl},
