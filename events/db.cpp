@@ -9,7 +9,6 @@
 #include <chrono>
 #include <map>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
