@@ -506,6 +506,12 @@ TEST_CASE("HTTP framing the server cannot trust is refused, and no request can e
   const auto wrong = api.http.send("DELETE", "/health/live", json::value());
   CHECK(wrong.status == 405);
   CHECK(wrong.header("allow").find("HEAD") != std::string::npos);
+  // HEAD where only POST is served is refused as HEAD, with no body after the head.
+  const std::string head_post =
+      api.http.raw("HEAD /orders/x/cancel HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5s);
+  CHECK(head_post.starts_with("HTTP/1.1 405"));
+  CHECK(head_post.find("Allow: POST") != std::string::npos);
+  CHECK(head_post.ends_with("\r\n\r\n"));
 }
 
 TEST_CASE("bad requests get clear problems and nothing is half written") {

@@ -407,8 +407,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
 
     HttpRequest request;
-    // HEAD is answered as GET without the body, so routes need not register it.
-    request.method = req.method() == http::verb::head ? "GET" : method_;
+    // HEAD keeps its name: the router answers it with the GET route, and the body is dropped.
+    request.method = method_;
     request.target = to_string(target);
     request.path = std::move(*path);
     request.query = std::move(*query);

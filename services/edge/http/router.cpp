@@ -62,14 +62,17 @@ HttpResponse Router::handle(const HttpRequest& request) const {
   const auto path = split_path(request.path);
   bool path_known = false;
   std::string allowed;
+  // Every GET route answers HEAD too (the server drops the body).
+  const std::string_view served =
+      request.method == "HEAD" ? std::string_view{"GET"} : std::string_view{request.method};
   for (const auto& r : routes_) {
     auto params = match(r, path);
     if (!params) continue;
     path_known = true;
-    if (r.method != request.method) {
+    if (r.method != served) {
       if (!allowed.empty()) allowed += ", ";
       allowed += r.method;
-      if (r.method == "GET") allowed += ", HEAD";  // every GET route answers HEAD too
+      if (r.method == "GET") allowed += ", HEAD";
       continue;
     }
     RequestContext ctx{request, std::move(*params), std::nullopt};

@@ -66,6 +66,18 @@ TEST_CASE("unknown paths and methods are problems") {
   CHECK(wrong.headers.front().second == "GET, HEAD");
 }
 
+TEST_CASE("HEAD is answered by the GET route and named as itself where none serves it") {
+  const Router router = make_router();
+  const auto head = router.handle(request("HEAD", "/orders/42", "buyer"));
+  CHECK(head.status == 200);
+  CHECK(head.body == "42");
+  const auto post_only = router.handle(request("HEAD", "/orders/42/cancel", "admin"));
+  CHECK(post_only.status == 405);
+  CHECK(post_only.body.find("HEAD is not served here") != std::string::npos);
+  REQUIRE_FALSE(post_only.headers.empty());
+  CHECK(post_only.headers.front().second == "POST");
+}
+
 TEST_CASE("the role table") {
   CHECK(Router::allows(Access::kSellerOrAdmin, "seller"));
   CHECK(Router::allows(Access::kSellerOrAdmin, "admin"));
