@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   CLI::App app{"bazaar-edge: the public HTTP/1.1 and WebSocket API of bazaar"};
   bazaar::events::add_platform_options(app, cfg);
   edge::HttpServerOptions http;
-  http.threads = 16;  // handlers may hold a thread for a long poll (Prefer: wait)
+  // Handlers may hold a thread for a long poll (Prefer: wait), and placements waiting together
+  // are written in one transaction: the request threads bound both.
+  http.threads = 32;
   edge::TokenSettings jwt;
   std::string admin_email;
   std::string admin_password;
@@ -103,6 +105,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-threads", http.threads, "Request worker threads")
       ->envname("BAZAAR_EDGE_HTTP_THREADS")
       ->check(CLI::Range(1, 256));
+  app.add_option("--http-io-threads", http.io_threads,
+                 "Threads that read and write connections (0: one per core)")
+      ->envname("BAZAAR_EDGE_HTTP_IO_THREADS")
+      ->check(CLI::Range(0, 256));
   app.add_option("--argon2-memory-kib", argon2_kib, "argon2id memory per hash")
       ->envname("BAZAAR_EDGE_ARGON2_MEMORY_KIB")
       ->check(CLI::Range(8, 4 * 1024 * 1024));

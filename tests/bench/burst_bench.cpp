@@ -39,9 +39,7 @@ TEST_CASE("burst benchmark") {
   const bool admission = bench::env_int("BAZAAR_BENCH_ADMISSION", 1) != 0;
   const int clients = 64;
   Api api(false, {},
-          {{"edge",
-            {{"BAZAAR_EDGE_ADMISSION_MAX_WAIT_MS", admission ? "5000" : "0"},
-             {"BAZAAR_EDGE_HTTP_THREADS", "32"}}},
+          {{"edge", {{"BAZAAR_EDGE_ADMISSION_MAX_WAIT_MS", admission ? "5000" : "0"}}},
            // The burst measures the pipeline: a declined card ends its order at once.
            {"order", {{"BAZAAR_ORDER_PAYMENT_ATTEMPTS", "1"}}}});
   const auto [seller_id, seller] = api.user("seller");

@@ -237,8 +237,7 @@ class Chaos {
              // cancels it (payment_timeout) within the quiescence wait.
              {{"order",
                {{"BAZAAR_ORDER_PAYMENT_TIMEOUT_MS", "4000"},
-                {"BAZAAR_ORDER_PAYMENT_WINDOW_MS", "5000"}}},
-              {"edge", {{"BAZAAR_EDGE_HTTP_THREADS", "24"}}}}) {
+                {"BAZAAR_ORDER_PAYMENT_WINDOW_MS", "5000"}}}}) {
     seller_ = api_.user("seller").second;
     fresh_buyers();
     for (int i = 0; i < 3; ++i) products_.push_back(api_.product(seller_, 4.0 + i, 100'000));

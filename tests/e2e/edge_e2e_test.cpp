@@ -783,10 +783,10 @@ TEST_CASE("orders placed at once are written together, each with its own answer"
         answers[static_cast<std::size_t>(i)] = api.http.post("/orders", wanted(i), buyer);
       });
     }
-    // A batch waits for the lock, and placements wait with it or queue behind it: half of
-    // edge's 16 request threads at least. (A leader takes every queued placement into its
-    // batch, so the queue alone may stay short.) Held for less than a client's 40 s, so that a
-    // failure here still gets its answers; what edge's connections were doing is told with it.
+    // A batch waits for the lock, and placements wait with it or queue behind it: eight at
+    // least. (A leader takes every queued placement into its batch, so the queue alone may stay
+    // short.) Held for less than a client's 40 s, so that a failure here still gets its answers;
+    // what edge's connections were doing is told with it.
     long long waiting = 0;
     const auto held = [&] {
       return metric("bazaar_edge_order_placements_queued{service=\"edge\"} ") +

@@ -622,10 +622,13 @@ class HttpServer::Impl {
     events::listen(acceptor_, opts.host, opts.port);
     port_ = acceptor_.local_endpoint().port();
     accept();
-    const int threads = std::max(1, opts.threads);
-    threads_.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run_io(); });
-    spdlog::info("http server listening on {}:{} with {} threads", opts.host, port_, threads);
+    const int io_threads = opts.io_threads > 0
+                               ? opts.io_threads
+                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    threads_.reserve(static_cast<std::size_t>(io_threads));
+    for (int i = 0; i < io_threads; ++i) threads_.emplace_back([this] { run_io(); });
+    spdlog::info("http server listening on {}:{} with {} I/O and {} request threads", opts.host,
+                 port_, io_threads, std::max(1, opts.threads));
   }
 
   ~Impl() {

@@ -21,6 +21,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{10'000};  ///< a whole request must arrive in this
   std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive between requests
   int threads = 4;  ///< request handlers may block (Prefer: wait), so more than one
+  /// Threads that read and write the connections; 0: one per core. They never block, so more
+  /// than the cores only contend for the same queue.
+  int io_threads = 0;
   /// A WebSocket is closed after this long, so that it lives no longer than the access token
   /// that opened it (a disabled user's socket ends with it); clients reconnect with a new one.
   std::chrono::milliseconds websocket_lifetime{15 * 60 * 1000};
