@@ -871,6 +871,16 @@ TEST_CASE("edge refuses orders it could not finish in time with 503 and Retry-Af
   const auto [seller_id, seller] = api.user("seller");
   const auto [buyer_id, buyer] = api.user("buyer");
   const std::string product = api.product(seller, 5.0, 20);
+  // Placements refused for their lines never count as in flight, however many come at once:
+  // each is a 422, not a 503.
+  const json::object unknown{
+      {"lines", json::array{json::object{{"product_id", "0190a8a4-0000-7000-8000-000000000001"},
+                                         {"quantity", 1}}}},
+      {"payment_token", "tok_ok"}};
+  for (int i = 0; i < 10; ++i) {
+    const auto answer = api.http.post("/orders", unknown, buyer);
+    REQUIRE_MESSAGE(answer.status == 422, "placement " << i << ": " << answer.body);
+  }
   std::vector<std::string> waiting;
   for (int i = 0; i < 3; ++i) {
     waiting.emplace_back(api.order(buyer, product, 1, "tok_timeout", 0).at("id").as_string());

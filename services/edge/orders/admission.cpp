@@ -52,19 +52,46 @@ Admission admit(const PipelineLoad& load, const AdmissionPolicy& policy) {
               std::to_string(load.in_flight) + " in flight)"};
 }
 
-void AdmissionControl::admit_one(soci::session& sql) {
+void AdmissionLedger::read(const PipelineLoad& load) {
+  load_ = load;
+  ++reads_;
+}
+
+Admission AdmissionLedger::admit(const AdmissionPolicy& policy, AdmissionTicket& ticket) {
+  release(ticket);
+  Admission decision = bazaar::edge::admit(load_, policy);
+  if (decision.admit) {
+    ++load_.in_flight;
+    ticket = {reads_, true};
+  }
+  return decision;
+}
+
+void AdmissionLedger::release(AdmissionTicket& ticket) {
+  if (ticket.held && ticket.read == reads_ && load_.in_flight > 0) --load_.in_flight;
+  ticket.held = false;
+}
+
+void AdmissionControl::admit_one(soci::session& sql, AdmissionTicket& ticket) {
   if (policy_.max_wait.count() <= 0 && policy_.max_in_flight <= 0) return;
   const std::lock_guard lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (now - read_at_ >= kRefresh) {
     long long window = policy_.window.count();
-    sql << kLoad, soci::use(window, "window"), soci::into(load_.in_flight),
-        soci::into(load_.settled_in_window), soci::into(load_.settled_span_s);
+    PipelineLoad load;
+    sql << kLoad, soci::use(window, "window"), soci::into(load.in_flight),
+        soci::into(load.settled_in_window), soci::into(load.settled_span_s);
+    ledger_.read(load);
     read_at_ = now;
   }
-  const Admission decision = admit(load_, policy_);
+  const Admission decision = ledger_.admit(policy_, ticket);
   if (!decision.admit) throw Overloaded(decision.reason, decision.retry_after_s);
-  ++load_.in_flight;
+}
+
+void AdmissionControl::release(AdmissionTicket& ticket) {
+  if (!ticket.held) return;
+  const std::lock_guard lock(mutex_);
+  ledger_.release(ticket);
 }
 
 }  // namespace bazaar::edge

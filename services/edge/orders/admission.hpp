@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,19 +41,46 @@ struct Admission {
 /// The decision for one more order under `load`; pure.
 Admission admit(const PipelineLoad& load, const AdmissionPolicy& policy);
 
+/// An admitted order, counted in flight until the next read of the view counts it (or not).
+struct AdmissionTicket {
+  std::uint64_t read = 0;  ///< the read it was counted on top of
+  bool held = false;
+};
+
+/// The load last read plus the orders admitted since; pure. An admitted placement that wrote
+/// no order (refused for its lines, rolled back, or its transaction tried again) is released,
+/// so that it never counts against the next one; a read since replaced the count, and releasing
+/// then changes nothing.
+class AdmissionLedger {
+ public:
+  /// The view's load, which counts every order committed so far.
+  void read(const PipelineLoad& load);
+  /// Counts one more order when `policy` admits it under the load.
+  Admission admit(const AdmissionPolicy& policy, AdmissionTicket& ticket);
+  void release(AdmissionTicket& ticket);
+  const PipelineLoad& load() const { return load_; }
+
+ private:
+  PipelineLoad load_;
+  std::uint64_t reads_ = 0;
+};
+
 /// Admission against the live view: the load is read from orders_view at most every 100 ms
 /// (by whichever request comes first, on its own transaction's session) and counts the
 /// orders admitted since, so a burst between two reads cannot overshoot.
 class AdmissionControl {
  public:
   explicit AdmissionControl(AdmissionPolicy policy) : policy_(policy) {}
-  /// Throws Overloaded (503 with Retry-After) when the order must be refused.
-  void admit_one(soci::session& sql);
+  /// Counts the order in `ticket`; throws Overloaded (503 with Retry-After) when it must be
+  /// refused. A ticket still held is released first (a transaction tried again counts once).
+  void admit_one(soci::session& sql, AdmissionTicket& ticket);
+  /// The admitted order was not written: it stops counting.
+  void release(AdmissionTicket& ticket);
 
  private:
   AdmissionPolicy policy_;
   std::mutex mutex_;
-  PipelineLoad load_;
+  AdmissionLedger ledger_;
   std::chrono::steady_clock::time_point read_at_{};
 };
 

@@ -44,3 +44,33 @@ TEST_CASE("a fixed limit of orders in flight holds whatever the rate") {
       .max_wait = 0ms, .max_in_flight = 0, .always_admit = 20, .window = 10s};
   CHECK(admit({1'000'000, 0, 0.0}, none).admit);
 }
+
+TEST_CASE("an admitted order that was not written stops counting until the next read") {
+  const AdmissionPolicy policy{
+      .max_wait = 0ms, .max_in_flight = 3, .always_admit = 20, .window = 10s};
+  AdmissionLedger ledger;
+  ledger.read({1, 0, 0.0});
+  AdmissionTicket a;
+  AdmissionTicket b;
+  CHECK(ledger.admit(policy, a).admit);
+  CHECK(ledger.admit(policy, b).admit);
+  CHECK(ledger.load().in_flight == 3);
+  // Placements refused for their lines never fill the limit.
+  ledger.release(b);
+  CHECK_FALSE(b.held);
+  CHECK(ledger.load().in_flight == 2);
+  ledger.release(b);  // twice changes nothing
+  CHECK(ledger.load().in_flight == 2);
+  // A transaction tried again admits its placement again: it still counts once.
+  CHECK(ledger.admit(policy, a).admit);
+  CHECK(ledger.load().in_flight == 2);
+  AdmissionTicket c;
+  CHECK(ledger.admit(policy, c).admit);
+  AdmissionTicket d;
+  CHECK_FALSE(ledger.admit(policy, d).admit);
+  CHECK_FALSE(d.held);
+  // A read counts what was written; a ticket from before it changes nothing when released.
+  ledger.read({2, 0, 0.0});
+  ledger.release(c);
+  CHECK(ledger.load().in_flight == 2);
+}

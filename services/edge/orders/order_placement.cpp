@@ -206,35 +206,51 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
   const Principal& buyer = *ctx.principal;
   bool replayed = false;
   std::string order_id;
-  HttpResponse answer = run_keyed(
-      api_, ctx, body,
-      [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
-        order_id.clear();  // a transaction retried after a dropped connection starts afresh
-        // Refused before any work when accepting it would blow the sagas' deadlines: the
-        // transaction rolls back, so an Idempotency-Key stays free for the retry.
-        // A broker that is away is the reason to give, before any estimate of the load.
-        require_broker(api_);
-        if (api_.admission != nullptr) api_.admission->admit_one(sql);
-        PlaceLines wanted = source(sql);
-        if (wanted.problem) return *wanted.problem;
-        const std::string products = products_of({&wanted.lines});
-        Priced priced = price_placement(
-            wanted.lines, on_sale(kProducts.rows(wanted.lines.size()).query(sql, {&products})));
-        if (priced.problem) return *priced.problem;
-        OrderView& view = priced.view;
-        order_id = ids_.next().str();
-        const auto now = api_.clock.now();
-        const auto command = stamp(view, order_id, buyer.user_id, payment_token, now);
-        OrderRows rows;
-        rows.add(view, now);
-        rows.write(sql);
-        send_command(api_, out, command);
-        if (after) after(sql);
-        return order_answer(202, view);
-      },
-      replayed);
-
+  AdmissionTicket admitted;
+  HttpResponse answer;
+  try {
+    answer = run_keyed(
+        api_, ctx, body,
+        [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
+          order_id.clear();  // a transaction retried after a dropped connection starts afresh
+          release(admitted);
+          // Refused before any work when accepting it would blow the sagas' deadlines: the
+          // transaction rolls back, so an Idempotency-Key stays free for the retry.
+          // A broker that is away is the reason to give, before any estimate of the load.
+          require_broker(api_);
+          admit(sql, admitted);
+          PlaceLines wanted = source(sql);
+          if (wanted.problem) return *wanted.problem;
+          const std::string products = products_of({&wanted.lines});
+          Priced priced = price_placement(
+              wanted.lines, on_sale(kProducts.rows(wanted.lines.size()).query(sql, {&products})));
+          if (priced.problem) return *priced.problem;
+          OrderView& view = priced.view;
+          order_id = ids_.next().str();
+          const auto now = api_.clock.now();
+          const auto command = stamp(view, order_id, buyer.user_id, payment_token, now);
+          OrderRows rows;
+          rows.add(view, now);
+          rows.write(sql);
+          send_command(api_, out, command);
+          if (after) after(sql);
+          return order_answer(202, view);
+        },
+        replayed);
+  } catch (...) {
+    release(admitted);  // nothing was written
+    throw;
+  }
+  if (order_id.empty()) release(admitted);
   return finish(ctx, body, std::move(answer), std::move(order_id), replayed);
+}
+
+void OrderPlacement::admit(soci::session& sql, AdmissionTicket& ticket) {
+  if (api_.admission != nullptr) api_.admission->admit_one(sql, ticket);
+}
+
+void OrderPlacement::release(AdmissionTicket& ticket) {
+  if (api_.admission != nullptr) api_.admission->release(ticket);
 }
 
 HttpResponse OrderPlacement::finish(const RequestContext& ctx, const boost::json::object& body,
@@ -348,6 +364,7 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
         j->answer = {};
         j->order_id.clear();
         j->error = nullptr;
+        release(j->admitted);
         lines.push_back(&j->lines);
         line_count += j->lines.size();
       }
@@ -358,7 +375,7 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
         try {
           // As alone: a broker away first, then the load (admission), each refusing this one.
           require_broker(api_);
-          if (api_.admission != nullptr) api_.admission->admit_one(sql);
+          admit(sql, j->admitted);
         } catch (const DependencyUnavailable&) {
           j->error = std::current_exception();
           continue;
@@ -366,6 +383,7 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
         Priced priced = price_placement(j->lines, find);
         if (priced.problem) {
           j->answer = std::move(*priced.problem);
+          release(j->admitted);  // at once: the rest of the batch may be admitted in its place
           continue;
         }
         OrderView& view = priced.view;
@@ -375,6 +393,7 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
           send_command(api_, out, command);  // checks the broker again, before it adds a row
         } catch (const DependencyUnavailable&) {
           j->error = std::current_exception();
+          release(j->admitted);
           continue;
         }
         rows.add(view, now);
@@ -386,13 +405,24 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
   } catch (const DependencyUnavailable&) {
     // The database is away, or the COMMIT's fate unknown: every placement of the batch is a
     // 503, as alone, and none may be written again here.
-    for (Job* j : jobs) j->error = std::current_exception();
+    for (Job* j : jobs) {
+      j->error = std::current_exception();
+      j->order_id.clear();
+    }
   } catch (const std::exception& e) {
     // Refused by the database (a row one placement broke): nothing committed, and each is
     // placed alone, where only that one fails.
     spdlog::warn("a batch of {} placements failed, each is placed alone: {}", jobs.size(),
                  events::error_summary(e));
-    for (Job* j : jobs) j->alone = true;
+    for (Job* j : jobs) {
+      j->alone = true;
+      j->order_id.clear();
+    }
+  }
+  // Admitted and not written (its lines refused, the broker away, the batch failed): no
+  // longer in flight.
+  for (Job* j : jobs) {
+    if (j->order_id.empty()) release(j->admitted);
   }
 }
 

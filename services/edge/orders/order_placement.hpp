@@ -71,17 +71,21 @@ class OrderPlacement {
     std::vector<PlaceLine> lines;
     std::optional<std::string> payment_token;
     HttpResponse answer;
-    std::string order_id;      ///< set when placed
-    std::exception_ptr error;  ///< rethrown by the request (503)
-    bool alone = false;        ///< the batch failed: place it on its own
-    bool queued = false;       ///< waiting for a batch to take it
-    bool done = false;         ///< a batch wrote it, or gave up on it
+    std::string order_id;        ///< set when placed
+    std::exception_ptr error;    ///< rethrown by the request (503)
+    bool alone = false;          ///< the batch failed: place it on its own
+    bool queued = false;         ///< waiting for a batch to take it
+    bool done = false;           ///< a batch wrote it, or gave up on it
+    AdmissionTicket admitted{};  ///< counted in flight by admission
   };
   HttpResponse finish(const RequestContext& ctx, const boost::json::object& body,
                       HttpResponse answer, std::string order_id, bool replayed);
   /// Queues `job` and returns once a batch wrote it (led by this thread or another).
   void submit(Job& job);
   void write_batch(const std::vector<Job*>& jobs);
+  /// Counts a placement in flight, or throws Overloaded; release() when it wrote no order.
+  void admit(soci::session& sql, AdmissionTicket& ticket);
+  void release(AdmissionTicket& ticket);
 
   ApiContext& api_;
   events::UuidV7Generator ids_;
