@@ -213,7 +213,6 @@ HttpResponse OrderPlacement::place(const RequestContext& ctx, const boost::json:
         api_, ctx, body,
         [&](soci::session& sql, events::OutboxWriter& out) -> HttpResponse {
           order_id.clear();  // a transaction retried after a dropped connection starts afresh
-          release(admitted);
           // Refused before any work when accepting it would blow the sagas' deadlines: the
           // transaction rolls back, so an Idempotency-Key stays free for the retry.
           // A broker that is away is the reason to give, before any estimate of the load.
@@ -364,7 +363,6 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
         j->answer = {};
         j->order_id.clear();
         j->error = nullptr;
-        release(j->admitted);
         lines.push_back(&j->lines);
         line_count += j->lines.size();
       }
@@ -393,7 +391,6 @@ void OrderPlacement::write_batch(const std::vector<Job*>& jobs) {
           send_command(api_, out, command);  // checks the broker again, before it adds a row
         } catch (const DependencyUnavailable&) {
           j->error = std::current_exception();
-          release(j->admitted);
           continue;
         }
         rows.add(view, now);
