@@ -4,13 +4,18 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bazaar::bench {
@@ -143,5 +148,61 @@ inline std::map<std::string, double> broker_counters(const std::string& tool, in
   if (::pclose(pipe) != 0) out.clear();
   return out;
 }
+
+/// The page cache written to but not yet on the disk, in MiB (`Dirty:` in /proc/meminfo).
+inline double dirty_mib() {
+  std::ifstream in("/proc/meminfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Dirty:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return 0;
+}
+
+/// Reads dirty_mib() once a second on a thread of its own, kept by the wall-clock second it
+/// was read in: the kernel writing out what piled up shows as a sudden fall.
+class DirtySampler {
+ public:
+  DirtySampler()
+      : thread_([this] {
+          while (!stop_.load()) {
+            const double mib = dirty_mib();
+            const auto second = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            {
+              const std::lock_guard lock(mutex_);
+              samples_[second] = mib;
+            }
+            for (int i = 0; i < 10 && !stop_.load(); ++i)
+              std::this_thread::sleep_for(std::chrono::milliseconds{100});
+          }
+        }) {}
+  DirtySampler(const DirtySampler&) = delete;
+  DirtySampler& operator=(const DirtySampler&) = delete;
+  ~DirtySampler() {
+    stop_ = true;
+    thread_.join();
+  }
+
+  /// The last reading taken at or before `second` (seconds since the epoch), or -1.
+  double until(long long second) const {
+    const std::lock_guard lock(mutex_);
+    auto found = samples_.upper_bound(second);
+    return found == samples_.begin() ? -1 : std::prev(found)->second;
+  }
+
+  /// The first reading taken at or after `second`, or -1.
+  double from(long long second) const {
+    const std::lock_guard lock(mutex_);
+    const auto found = samples_.lower_bound(second);
+    return found == samples_.end() ? -1 : found->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<long long, double> samples_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace bazaar::bench

@@ -412,6 +412,7 @@ TEST_CASE("saga benchmark") {
   std::vector<std::string> orders;
   std::map<std::string, Clock::time_point> sent_at;
   std::deque<std::string> in_flight;
+  const bench::DirtySampler dirty;
   const auto started = std::chrono::steady_clock::now();
   while (static_cast<int>(orders.size()) < n || !in_flight.empty()) {
     // Every order that may leave now leaves in one produce, as a pass of edge's relay would
@@ -520,6 +521,19 @@ TEST_CASE("saga benchmark") {
     }
     std::printf("p99_of_each_second median_ms=%.1f worst_ms=%.1f seconds_over_100_ms=%d of %zu\n",
                 percentile(p99s, 0.5), percentile(p99s, 1.0), over, p99s.size());
+    // The seconds well above the median: when each came, and whether the kernel wrote out a
+    // pile of dirty pages then (the page cache's dirty MiB the second before and after).
+    const long long first =
+        std::chrono::duration_cast<std::chrono::seconds>(sent_at[orders.front()].time_since_epoch())
+            .count();
+    const double median = percentile(p99s, 0.5);
+    int shown = 0;
+    for (auto& [second, values] : by_second) {
+      const double p99 = percentile(values, 0.99);
+      if (p99 <= 2 * median || ++shown > 12) continue;
+      std::printf("  slow second +%llds: p99 %.0f ms, dirty page cache %.0f -> %.0f MiB\n", second,
+                  p99, dirty.until(first + second - 1), dirty.from(first + second + 1));
+    }
   }
   std::printf("saga_p50/raw_p50=%.1f\n",
               percentile(latencies, 0.5) / std::max(0.001, percentile(raw, 0.5)));
