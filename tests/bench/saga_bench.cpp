@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -527,12 +528,16 @@ TEST_CASE("saga benchmark") {
         std::chrono::duration_cast<std::chrono::seconds>(sent_at[orders.front()].time_since_epoch())
             .count();
     const double median = percentile(p99s, 0.5);
+    const auto mib = [](double v) {
+      return v < 0 ? std::string("?") : std::to_string(std::lround(v));
+    };
     int shown = 0;
     for (auto& [second, values] : by_second) {
       const double p99 = percentile(values, 0.99);
       if (p99 <= 2 * median || ++shown > 12) continue;
-      std::printf("  slow second +%llds: p99 %.0f ms, dirty page cache %.0f -> %.0f MiB\n", second,
-                  p99, dirty.until(first + second - 1), dirty.from(first + second + 1));
+      std::printf("  slow second +%llds: p99 %.0f ms, dirty page cache %s -> %s MiB\n", second, p99,
+                  mib(dirty.until(first + second - 1)).c_str(),
+                  mib(dirty.from(first + second + 1)).c_str());
     }
   }
   std::printf("saga_p50/raw_p50=%.1f\n",
