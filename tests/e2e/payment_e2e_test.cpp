@@ -7,6 +7,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 #include "shop_api.hpp"
 #include "system.hpp"
@@ -111,18 +113,44 @@ TEST_CASE("an order placed without a token waits for its buyer, who pays it late
   CHECK(pay(api, buyer, id, "tok_ok").status == 409);
 }
 
-TEST_CASE("waiting on an order without a token answers with its latest state") {
+TEST_CASE("a wait on an order ends once the order waits for its buyer to pay") {
   Api api;
   const auto seller = api.user("seller").second;
   const auto buyer = api.user("buyer").second;
   const std::string product = api.product(seller, 12.5, 3);
-  // It never settles on its own: once the wait ends the answer shows it awaiting payment, not
-  // as it was placed.
+  // Without a token nothing moves until the buyer pays: the wait ends there, answered with the
+  // order as it is then (still only accepted), not after the 30 s it asked for.
   const auto r = api.http.post("/orders", json::object{{"lines", json::array{line(product, 1)}}},
-                               buyer, {{"Prefer", "wait=3"}});
+                               buyer, {{"Prefer", "wait=30"}});
   REQUIRE_MESSAGE(r.status == 202, r.body);
   CHECK(r.json().at("status").as_string() == "AWAITING_PAYMENT");
-  CHECK(r.header("preference-applied").empty());
+  CHECK(r.header("preference-applied") == "wait=30");
+  const std::string id(r.json().at("id").as_string());
+
+  // While the payment runs the order waits for nothing from its buyer: no window shows, and a
+  // wait holds again, until the outcome.
+  const auto paying = pay(api, buyer, id, "tok_ok");
+  REQUIRE_MESSAGE(paying.status == 202, paying.body);
+  CHECK_FALSE(paying.json().as_object().contains("due_at"));
+  CHECK_FALSE(paying.json().as_object().contains("attempts_left"));
+  const auto done = api.http.request("GET", "/orders/" + id, {},
+                                     {{"Authorization", "Bearer " + buyer}, {"Prefer", "wait=30"}});
+  REQUIRE_MESSAGE(done.status == 200, done.body);
+  CHECK(done.json().at("status").as_string() == "CONFIRMED");
+  CHECK(done.header("preference-applied") == "wait=30");
+
+  // A declined card with attempts left: the wait ends when the order waits for another card.
+  const auto declined = api.http.post(
+      "/orders",
+      json::object{{"lines", json::array{line(product, 1)}}, {"payment_token", "tok_decline"}},
+      buyer, {{"Prefer", "wait=30"}});
+  REQUIRE_MESSAGE(declined.status == 202, declined.body);
+  CHECK(declined.json().at("status").as_string() == "AWAITING_PAYMENT");
+  CHECK(declined.header("preference-applied") == "wait=30");
+  const json::object shown = payment(api, buyer, std::string(declined.json().at("id").as_string()));
+  CHECK(shown.at("attempts_left").to_number<int>() == 2);
+  REQUIRE(shown.at("attempts").as_array().size() == 1);
+  CHECK(shown.at("attempts").as_array()[0].at("outcome").as_string() == "DECLINED");
 }
 
 TEST_CASE("a declined card leaves the order waiting, and another card pays it") {
@@ -308,4 +336,32 @@ TEST_CASE("after shipping, a full refund only returns the money") {
   // The shipped unit stays sold (edge's product view follows inventory's events, so it may lag).
   CHECK(tests::wait_until(20s, [&] { return stock_of(api, product) == 2; }));
   CHECK(refund(api, admin, id, {{"reason", "again"}, {"amount", 1}}).status == 409);
+}
+
+TEST_CASE("scripts/demo walks a purchase and a declined card through the running edge") {
+  Api api;
+  const std::string base = tests::required_env("BAZAAR_RUN_DIR") + "/" + tests::unique_name("demo");
+  // sh keeps the demo's standard output (the answers) in a file of its own; the commands it
+  // shows go to the log.
+  tests::ChildProcess demo("/bin/sh",
+                           {"-c", R"(exec "$@" >"$0")", base + ".out",
+                            std::string(BAZAAR_SOURCE_ROOT) + "/scripts/demo"},
+                           {{"BAZAAR_EDGE_PORT", std::to_string(api.http.port())}}, base + ".log");
+  const int code = demo.wait(120s);
+  std::ifstream in(base + ".out");
+  const std::string out{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE_MESSAGE(code == 0, "scripts/demo exited " << code << ":\n" << out);
+  CHECK(out.find("Done.") != std::string::npos);
+  // The first order confirmed, and its notifications were there to show.
+  CHECK(out.find(R"("status":"CONFIRMED")") != std::string::npos);
+  CHECK(out.find(R"("kind":"order_confirmed")") != std::string::npos);
+  // The declined card: the order waited with two attempts left, and another card confirmed it.
+  const auto declined = out.find("tok_decline");
+  REQUIRE(declined != std::string::npos);
+  CHECK(out.find(R"("status":"AWAITING_PAYMENT")", declined) != std::string::npos);
+  CHECK(out.find(R"("attempts_left":2)", declined) != std::string::npos);
+  const std::string confirmed = R"("status":"CONFIRMED")";
+  const auto last = out.rfind(R"("status":)");
+  REQUIRE(last != std::string::npos);
+  CHECK(out.compare(last, confirmed.size(), confirmed) == 0);
 }

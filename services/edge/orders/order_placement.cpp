@@ -268,15 +268,13 @@ HttpResponse OrderPlacement::finish(const RequestContext& ctx, const boost::json
   const std::string location = "/orders/" + order_id;
   if (!replayed) {
     if (const auto wait = prefer_wait(ctx.request.header("prefer")); wait && *wait > 0) {
-      bool settled = false;
-      if (auto latest = wait_for_outcome(api_, order_id, *wait, settled); latest && settled) {
-        answer = order_answer(200, *latest);
-        add_preference_applied(answer, *wait);
-        replace_keyed_answer(api_, ctx, body, answer);
-      } else if (latest) {
-        // Not settled in time (an order without a token rests awaiting its payment): still
-        // accepted, shown as it is now rather than as it was placed.
-        answer = order_answer(202, *latest);
+      bool answered = false;
+      if (auto latest = wait_for_outcome(api_, order_id, *wait, answered)) {
+        // An outcome is 200. An order still on its way, or waiting for its buyer to pay (placed
+        // without a token, or its card declined with attempts left), is only accepted: 202,
+        // shown as it is now rather than as it was placed.
+        answer = order_answer(is_settled(latest->status) ? 200 : 202, *latest);
+        if (answered) add_preference_applied(answer, *wait);
         // A repeat of the key answers what this request was answered.
         replace_keyed_answer(api_, ctx, body, answer);
       }

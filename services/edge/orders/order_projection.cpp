@@ -36,7 +36,8 @@ SELECT order_id, 0, created_at, 'PLACED', 'PLACED' FROM created
 ON CONFLICT DO NOTHING)sql"};
 
 const events::PreparedStatement kLockOrder{"edge_orders_lock", R"sql(
-SELECT status, COALESCE(reason, '') FROM orders_view WHERE order_id = CAST($1 AS uuid)
+SELECT status, COALESCE(reason, ''), CAST(payment_due_at IS NOT NULL AS integer)
+FROM orders_view WHERE order_id = CAST($1 AS uuid)
 FOR UPDATE)sql"};
 
 // The lines as arrays, numbered from 0; lines past the last are removed.
@@ -121,7 +122,8 @@ const events::PreparedStatement kAwaitingPayment{"edge_orders_awaiting_payment",
 UPDATE orders_view
 SET payment_due_at = CAST($1 AS timestamptz), payment_attempts_left = CAST($2 AS integer)
 WHERE order_id = CAST($3 AS uuid)
-  AND (payment_attempts_left IS NULL OR payment_attempts_left >= CAST($2 AS integer)))sql"};
+  AND (payment_attempts_left IS NULL OR payment_attempts_left >= CAST($2 AS integer))
+RETURNING status)sql"};
 
 // An admin refund's answer; a repeat (refunded_now 0) keeps what the first said.
 const events::PreparedStatement kRefundPaid{"edge_refunds_paid", R"sql(
@@ -208,6 +210,7 @@ void OrderProjection::status(events::HandlerContext& ctx) {
   const events::PreparedRows locked = kLockOrder.query(ctx.sql, {&id});
   const std::string from = locked.empty() ? std::string{} : locked.text(0, 0);
   const std::string current_reason = locked.empty() ? std::string{} : locked.text(0, 1);
+  const bool window_open = !locked.empty() && locked.integer(0, 2) != 0;
 
   const std::string to = type == kStatusChanged ? data.string("status")
                          : type == kConfirmed   ? "CONFIRMED"
@@ -227,7 +230,8 @@ void OrderProjection::status(events::HandlerContext& ctx) {
   if (from == to && reason.empty()) reason = current_reason;
   const std::string outcome = is_outcome(to) ? "1" : "0";
   kSetStatus.run(ctx.sql, {&to, &reason, &at, &outcome, &id});
-  if (is_settled(to)) ctx.after_commit([this, id] { waiters_.settled(id); });
+  // The order service announces a payment window before the status that waits in it.
+  if (is_settled(to) || (to == "AWAITING_PAYMENT" && window_open)) wake_waiters(ctx, id);
 
   if (type == kConfirmed) {
     set_prices(ctx.sql, data, at);
@@ -246,7 +250,14 @@ void OrderProjection::awaiting_payment(events::HandlerContext& ctx,
   const std::string at = event_time(ctx);
   ensure_order(ctx.sql, events::Fields::of(ctx.event.data), at);
   const std::string left = std::to_string(e.attempts_left);
-  kAwaitingPayment.run(ctx.sql, {&e.due_at, &left, &e.order_id});
+  const events::PreparedRows waiting =
+      kAwaitingPayment.query(ctx.sql, {&e.due_at, &left, &e.order_id});
+  // Declined with attempts left: the status stays, and the window is what answers a waiter.
+  if (!waiting.empty() && waiting.text(0, 0) == "AWAITING_PAYMENT") wake_waiters(ctx, e.order_id);
+}
+
+void OrderProjection::wake_waiters(events::HandlerContext& ctx, const std::string& order_id) {
+  ctx.after_commit([this, order_id] { waiters_.answered(order_id); });
 }
 
 void OrderProjection::record_attempt(events::HandlerContext& ctx, const std::string& order_id,

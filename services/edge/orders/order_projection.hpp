@@ -41,6 +41,8 @@ class OrderProjection final : public events::DispatchHandler<OrderProjection> {
   void charged(events::HandlerContext& ctx, const contracts::payment::PaymentChargedV1& e);
   void declined(events::HandlerContext& ctx, const contracts::payment::PaymentDeclinedV1& e);
   void refunded(events::HandlerContext& ctx, const contracts::payment::PaymentRefundedV1& e);
+  /// Once this transaction commits, requests waiting on `order_id` (Prefer: wait) wake.
+  void wake_waiters(events::HandlerContext& ctx, const std::string& order_id);
 
   OrderWaiters& waiters_;
 };

@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kLoadOrder = R"sql(
 SELECT buyer_id::text, status, COALESCE(reason, ''), total, currency, COALESCE(payment_token, ''),
        CAST(extract(epoch FROM created_at) * 1000000 AS bigint),
-       CAST(extract(epoch FROM updated_at) * 1000000 AS bigint)
+       CAST(extract(epoch FROM updated_at) * 1000000 AS bigint),
+       CAST(status = 'AWAITING_PAYMENT' AND payment_due_at IS NOT NULL AS integer)
 FROM orders_view WHERE order_id = CAST(:id AS uuid))sql";
 
 constexpr const char* kLoadLines = R"sql(
@@ -97,6 +98,10 @@ bool is_settled(std::string_view status) {
   return s && order::is_settled(*s);
 }
 
+bool answers_wait(const OrderView& order) {
+  return is_settled(order.status) || order.waits_for_buyer;
+}
+
 bool is_outcome(std::string_view status) {
   const auto s = order::status_from_string(status);
   return s && order::is_outcome(*s);
@@ -138,10 +143,12 @@ std::optional<OrderView> load_order(soci::session& sql, const std::string& order
   long long total = 0;
   long long created = 0;
   long long updated = 0;
+  int waits = 0;
   sql << kLoadOrder, soci::use(order_id, "id"), soci::into(o.buyer_id), soci::into(o.status),
       soci::into(o.reason), soci::into(total), soci::into(o.currency), soci::into(o.payment_token),
-      soci::into(created), soci::into(updated);
+      soci::into(created), soci::into(updated), soci::into(waits);
   if (!sql.got_data()) return std::nullopt;
+  o.waits_for_buyer = waits != 0;
   o.total = total;
   o.created_us = created;
   o.updated_us = updated;

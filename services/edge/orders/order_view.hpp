@@ -41,6 +41,9 @@ struct OrderView {
   std::optional<std::vector<OrderStep>> steps;  ///< only when asked for
   std::int64_t created_us = 0;
   std::int64_t updated_us = 0;
+  /// AWAITING_PAYMENT with a payment window open: nothing moves until the buyer pays (an order
+  /// placed without a token, or whose card was declined with attempts left). Single loads only.
+  bool waits_for_buyer = false;
 };
 
 /// Whether `status` is one of the saga's states.
@@ -53,6 +56,10 @@ bool may_move(std::string_view from, std::string_view to);
 /// Whether the saga reached an outcome a waiting client wants to see (CONFIRMED, REJECTED,
 /// CANCELLED, or later ones: SHIPPED, DELIVERED).
 bool is_settled(std::string_view status);
+
+/// Whether a client waiting on the order (Prefer: wait) has its answer: the order settled, or it
+/// waits for its buyer to pay.
+bool answers_wait(const OrderView& order);
 
 /// Whether `status` is one of the saga's first outcomes (CONFIRMED, REJECTED, CANCELLED):
 /// the end of the part of the saga whose duration the stats report.

@@ -66,6 +66,19 @@ TEST_CASE("settled statuses end a wait") {
   CHECK_FALSE(is_known_status("compensating"));
 }
 
+TEST_CASE("an order waiting for its buyer answers a wait too, one on its way does not") {
+  OrderView order;
+  order.status = "AWAITING_PAYMENT";
+  CHECK_FALSE(answers_wait(order));  // a charge is on its way
+  order.waits_for_buyer = true;
+  CHECK(answers_wait(order));
+  order.status = "CONFIRMED";
+  order.waits_for_buyer = false;
+  CHECK(answers_wait(order));
+  order.status = "AWAITING_STOCK";
+  CHECK_FALSE(answers_wait(order));
+}
+
 TEST_CASE("an order renders in its wire shape") {
   OrderView o;
   o.id = "0190f5c2-7a1b-7c3d-8e4f-123456789abc";

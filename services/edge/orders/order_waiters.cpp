@@ -27,19 +27,19 @@ bool OrderWaiters::Waiter::wait_until(events::Clock::time_point deadline) {
   if (!admitted_) return false;
   std::unique_lock lock(owner_.mutex_);
   for (;;) {
-    if (owner_.orders_[order_id_].settled) return true;
+    if (owner_.orders_[order_id_].answered) return true;
     if (owner_.clock_.now() >= deadline) return false;
-    // Woken by settled(), or after `recheck` to look at the (injected) clock again.
+    // Woken by answered(), or after `recheck` to look at the (injected) clock again.
     owner_.changed_.wait_for(lock, owner_.recheck_);
   }
 }
 
-void OrderWaiters::settled(const std::string& order_id) {
+void OrderWaiters::answered(const std::string& order_id) {
   {
     std::lock_guard lock(mutex_);
     const auto it = orders_.find(order_id);
     if (it == orders_.end()) return;  // nobody waits for it
-    it->second.settled = true;
+    it->second.answered = true;
   }
   changed_.notify_all();
 }

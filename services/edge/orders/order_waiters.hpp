@@ -10,9 +10,10 @@
 
 namespace bazaar::edge {
 
-/// Requests waiting for an order's outcome (Prefer: wait), woken by the order projection once
-/// it committed a settled status. Each waiter holds a request thread, so at most `capacity`
-/// wait at once (a share of the threads); beyond it a request answers at once.
+/// Requests waiting for an order's answer (Prefer: wait), woken by the order projection once
+/// it committed one: a settled status, or the order waiting for its buyer to pay. Each waiter holds
+/// a request thread, so at most `capacity` wait at once (a share of the threads); beyond it a
+/// request answers at once.
 class OrderWaiters {
  public:
   /// `clock` decides deadlines; it is re-read at least every `recheck`, so a test's clock that
@@ -29,7 +30,7 @@ class OrderWaiters {
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
     bool admitted() const { return admitted_; }
-    /// Blocks until the order settled or the clock reaches `deadline`; true when it settled.
+    /// Blocks until the order was answered or the clock reaches `deadline`; true when answered.
     bool wait_until(events::Clock::time_point deadline);
 
    private:
@@ -38,15 +39,15 @@ class OrderWaiters {
     bool admitted_ = false;
   };
 
-  /// The projection committed a settled status of `order_id`: its waiters wake.
-  void settled(const std::string& order_id);
+  /// The projection committed an answer for `order_id` (see answers_wait()): its waiters wake.
+  void answered(const std::string& order_id);
   /// How many requests wait now (metrics, tests).
   std::size_t waiting() const;
 
  private:
   struct Entry {
     int waiters = 0;
-    bool settled = false;
+    bool answered = false;
   };
 
   const events::Clock& clock_;

@@ -13,9 +13,9 @@ TEST_CASE("a waiter wakes when its order settles, not another's") {
   OrderWaiters::Waiter waiter(waiters, "o-1");
   REQUIRE(waiter.admitted());
   auto woke = std::async(std::launch::async, [&] { return waiter.wait_until(clock.now() + 30s); });
-  waiters.settled("o-2");
+  waiters.answered("o-2");
   CHECK(woke.wait_for(50ms) == std::future_status::timeout);
-  waiters.settled("o-1");
+  waiters.answered("o-1");
   CHECK(woke.get());
 }
 
@@ -23,7 +23,7 @@ TEST_CASE("an outcome that came before the wait began is not missed") {
   bazaar::events::ManualClock clock;
   OrderWaiters waiters(clock, 4, 5ms);
   OrderWaiters::Waiter waiter(waiters, "o-1");
-  waiters.settled("o-1");  // committed between registration and the wait
+  waiters.answered("o-1");  // committed between registration and the wait
   CHECK(waiter.wait_until(clock.now() + 30s));
 }
 

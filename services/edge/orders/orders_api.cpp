@@ -61,8 +61,11 @@ INSERT INTO refunds_view (refund_id, order_id, amount, reason, status, requested
 VALUES (CAST(:refund_id AS uuid), CAST(:order_id AS uuid), :amount, :reason, 'REQUESTED',
         CAST(:at AS timestamptz)))sql";
 
+// The order stops waiting for its buyer while this payment runs: its window shows again (and a
+// Prefer: wait holds again) only when the order service says it waits once more.
 constexpr const char* kSetToken =
-    "UPDATE orders_view SET payment_token = :token WHERE order_id = CAST(:id AS uuid)";
+    "UPDATE orders_view SET payment_token = :token, payment_due_at = NULL "
+    "WHERE order_id = CAST(:id AS uuid)";
 
 constexpr const char* kListSort = "orders:newest";
 constexpr std::int64_t kMaxLines = 100;
@@ -300,12 +303,13 @@ void register_order_routes(Router& router, ApiContext& api) {
     if (!order) return not_found();
     const auto wait = prefer_wait(ctx.request.header("prefer"));
     if (!wait) return order_answer(200, *order);
-    if (!is_settled(order->status) && *wait > 0) {
-      bool settled = false;
-      if (auto latest = wait_for_outcome(api, order->id, *wait, settled)) order = std::move(latest);
+    if (!answers_wait(*order) && *wait > 0) {
+      bool answered = false;
+      if (auto latest = wait_for_outcome(api, order->id, *wait, answered))
+        order = std::move(latest);
     }
     HttpResponse r = order_answer(200, *order);
-    if (is_settled(order->status)) add_preference_applied(r, *wait);
+    if (answers_wait(*order)) add_preference_applied(r, *wait);
     return r;
   });
 
@@ -457,6 +461,9 @@ void register_order_routes(Router& router, ApiContext& api) {
                            "an order that is " + order.status + " does not await a payment");
           }
           sql << kSetToken, soci::use(token, "token"), soci::use(order.id, "id");
+          // Paying, the order no longer waits for its buyer: no window to show.
+          payment.erase("due_at");
+          payment.erase("attempts_left");
           send_command(api, out,
                        contracts::order::PayOrderV1{
                            .order_id = order.id, .payment_token = token, .actor_id = who.user_id});
