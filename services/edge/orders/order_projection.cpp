@@ -231,7 +231,7 @@ void OrderProjection::status(events::HandlerContext& ctx) {
   const std::string outcome = is_outcome(to) ? "1" : "0";
   kSetStatus.run(ctx.sql, {&to, &reason, &at, &outcome, &id});
   // The order service announces a payment window before the status that waits in it.
-  if (is_settled(to) || (to == "AWAITING_PAYMENT" && window_open)) wake_waiters(ctx, id);
+  if (answers_wait(to, window_open)) wake_waiters(ctx, id);
 
   if (type == kConfirmed) {
     set_prices(ctx.sql, data, at);
@@ -253,7 +253,7 @@ void OrderProjection::awaiting_payment(events::HandlerContext& ctx,
   const events::PreparedRows waiting =
       kAwaitingPayment.query(ctx.sql, {&e.due_at, &left, &e.order_id});
   // Declined with attempts left: the status stays, and the window is what answers a waiter.
-  if (!waiting.empty() && waiting.text(0, 0) == "AWAITING_PAYMENT") wake_waiters(ctx, e.order_id);
+  if (!waiting.empty() && answers_wait(waiting.text(0, 0), true)) wake_waiters(ctx, e.order_id);
 }
 
 void OrderProjection::wake_waiters(events::HandlerContext& ctx, const std::string& order_id) {

@@ -24,7 +24,7 @@ constexpr const char* kLoadOrder = R"sql(
 SELECT buyer_id::text, status, COALESCE(reason, ''), total, currency, COALESCE(payment_token, ''),
        CAST(extract(epoch FROM created_at) * 1000000 AS bigint),
        CAST(extract(epoch FROM updated_at) * 1000000 AS bigint),
-       CAST(status = 'AWAITING_PAYMENT' AND payment_due_at IS NOT NULL AS integer)
+       CAST(payment_due_at IS NOT NULL AS integer)
 FROM orders_view WHERE order_id = CAST(:id AS uuid))sql";
 
 constexpr const char* kLoadLines = R"sql(
@@ -98,8 +98,12 @@ bool is_settled(std::string_view status) {
   return s && order::is_settled(*s);
 }
 
+bool answers_wait(std::string_view status, bool payment_window_open) {
+  return is_settled(status) || (status == "AWAITING_PAYMENT" && payment_window_open);
+}
+
 bool answers_wait(const OrderView& order) {
-  return is_settled(order.status) || order.waits_for_buyer;
+  return answers_wait(order.status, order.payment_window_open);
 }
 
 bool is_outcome(std::string_view status) {
@@ -143,12 +147,12 @@ std::optional<OrderView> load_order(soci::session& sql, const std::string& order
   long long total = 0;
   long long created = 0;
   long long updated = 0;
-  int waits = 0;
+  int window = 0;
   sql << kLoadOrder, soci::use(order_id, "id"), soci::into(o.buyer_id), soci::into(o.status),
       soci::into(o.reason), soci::into(total), soci::into(o.currency), soci::into(o.payment_token),
-      soci::into(created), soci::into(updated), soci::into(waits);
+      soci::into(created), soci::into(updated), soci::into(window);
   if (!sql.got_data()) return std::nullopt;
-  o.waits_for_buyer = waits != 0;
+  o.payment_window_open = window != 0;
   o.total = total;
   o.created_us = created;
   o.updated_us = updated;

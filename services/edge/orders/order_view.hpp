@@ -41,9 +41,10 @@ struct OrderView {
   std::optional<std::vector<OrderStep>> steps;  ///< only when asked for
   std::int64_t created_us = 0;
   std::int64_t updated_us = 0;
-  /// AWAITING_PAYMENT with a payment window open: nothing moves until the buyer pays (an order
-  /// placed without a token, or whose card was declined with attempts left). Single loads only.
-  bool waits_for_buyer = false;
+  /// The order service announced a payment window (an order placed without a token, or whose
+  /// card was declined with attempts left) and no payment has been asked for since. Single
+  /// loads only.
+  bool payment_window_open = false;
 };
 
 /// Whether `status` is one of the saga's states.
@@ -57,8 +58,10 @@ bool may_move(std::string_view from, std::string_view to);
 /// CANCELLED, or later ones: SHIPPED, DELIVERED).
 bool is_settled(std::string_view status);
 
-/// Whether a client waiting on the order (Prefer: wait) has its answer: the order settled, or it
-/// waits for its buyer to pay.
+/// Whether a client waiting on an order (Prefer: wait) has its answer: the order settled, or it
+/// waits for its buyer to pay (AWAITING_PAYMENT with its payment window open), since nothing
+/// moves before the buyer does.
+bool answers_wait(std::string_view status, bool payment_window_open);
 bool answers_wait(const OrderView& order);
 
 /// Whether `status` is one of the saga's first outcomes (CONFIRMED, REJECTED, CANCELLED):

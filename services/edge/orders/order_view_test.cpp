@@ -70,13 +70,15 @@ TEST_CASE("an order waiting for its buyer answers a wait too, one on its way doe
   OrderView order;
   order.status = "AWAITING_PAYMENT";
   CHECK_FALSE(answers_wait(order));  // a charge is on its way
-  order.waits_for_buyer = true;
+  order.payment_window_open = true;
   CHECK(answers_wait(order));
   order.status = "CONFIRMED";
-  order.waits_for_buyer = false;
+  order.payment_window_open = false;
   CHECK(answers_wait(order));
-  order.status = "AWAITING_STOCK";
-  CHECK_FALSE(answers_wait(order));
+  // A window announced before the stock was held answers nothing yet.
+  CHECK_FALSE(answers_wait("AWAITING_STOCK", true));
+  CHECK_FALSE(answers_wait("AWAITING_STOCK", false));
+  CHECK(answers_wait("CANCELLED", false));
 }
 
 TEST_CASE("an order renders in its wire shape") {
